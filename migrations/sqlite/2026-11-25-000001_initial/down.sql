@@ -1,0 +1,13 @@
+DROP TABLE sessions;
+DROP TABLE audit_log;
+DROP TABLE daily_stats;
+DROP TABLE reply_templates;
+DROP TABLE attachments;
+DROP TABLE messages;
+DROP TABLE tickets;
+DROP TABLE smartlink_access;
+DROP TABLE offer_access;
+DROP TABLE smartlinks;
+DROP TABLE offers;
+DROP TABLE affiliates;
+DROP TABLE users;

@@ -1,0 +1,178 @@
+//! One `Config` from CLI flags and the `AFFDESK_*` / `DATABASE_URL` environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::db::DbUrl;
+
+/// Where the data lives; every subcommand takes these.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Database URL: sqlite://path/to/file.db or postgres://user:password@host/db.
+    /// Default: SQLite at <data-dir>/affdesk.db, created on first start.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the SQLite database, attachments and the generated session secret.
+    #[arg(long, env = "AFFDESK_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+/// Options of `affdesk serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "AFFDESK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Secret that signs session cookies (at least 32 characters). Without it, one is
+    /// generated on first start and kept in <data-dir>/secret, so restarts keep sessions.
+    #[arg(long, env = "AFFDESK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Seed demonstration data when the database is empty and print the logins.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Send session cookies only over HTTPS (turn on behind a TLS-terminating proxy).
+    #[arg(long, env = "AFFDESK_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// API requests allowed per key and minute.
+    #[arg(long, env = "AFFDESK_API_RATE_LIMIT", default_value_t = 600)]
+    pub api_rate_limit: u32,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "AFFDESK_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: DbUrl,
+    pub data_dir: PathBuf,
+    pub bind: String,
+    /// Signs the session cookie; 64 bytes derived from the configured secret.
+    pub secret: Vec<u8>,
+    pub secure_cookies: bool,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub api_rate_limit: u32,
+    pub workers: Option<usize>,
+    pub pool_size: u32,
+}
+
+impl Config {
+    /// Builds the configuration for `serve`: checks the data folder is writable and
+    /// loads (or creates) the session secret.
+    pub fn for_serve(store: &StoreArgs, serve: &ServeArgs) -> Result<Config, String> {
+        let database = database_url(store)?;
+        ensure_data_dir(&store.data_dir)?;
+        let secret = match &serve.secret {
+            Some(s) if s.len() < 32 => return Err("AFFDESK_SECRET must be at least 32 characters long".into()),
+            Some(s) => s.clone(),
+            None => load_or_create_secret(&store.data_dir)?,
+        };
+        Ok(Config {
+            pool_size: pool_size(&database),
+            database,
+            data_dir: store.data_dir.clone(),
+            bind: serve.bind.clone(),
+            secret: derive_key(&secret),
+            secure_cookies: serve.secure_cookies,
+            session_idle: Duration::from_secs(2 * 3600),
+            session_absolute: Duration::from_secs(24 * 3600),
+            api_rate_limit: serve.api_rate_limit,
+            workers: serve.workers,
+        })
+    }
+
+    /// A configuration for tests and tools: fixed secret, given database and folder.
+    pub fn for_tests(database: DbUrl, data_dir: PathBuf) -> Config {
+        Config {
+            pool_size: pool_size(&database),
+            database,
+            data_dir,
+            bind: "127.0.0.1:0".into(),
+            secret: derive_key("affdesk test secret, not for production use"),
+            secure_cookies: false,
+            session_idle: Duration::from_secs(2 * 3600),
+            session_absolute: Duration::from_secs(24 * 3600),
+            api_rate_limit: 600,
+            workers: Some(2),
+        }
+    }
+
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.data_dir.join("attachments")
+    }
+}
+
+/// The database URL from the flag or `DATABASE_URL`, else SQLite in the data folder.
+pub fn database_url(store: &StoreArgs) -> Result<DbUrl, String> {
+    match &store.database_url {
+        Some(url) if !url.trim().is_empty() => DbUrl::parse(url),
+        _ => Ok(DbUrl::Sqlite(store.data_dir.join("affdesk.db"))),
+    }
+}
+
+/// Creates the data folder (and the SQLite file's folder) and proves it is writable.
+pub fn ensure_data_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| format!("data directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Makes sure the folder that will hold a SQLite file exists.
+pub fn ensure_sqlite_parent(url: &DbUrl) -> Result<(), String> {
+    if let DbUrl::Sqlite(path) = url {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create folder {} for the database: {e}", parent.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn pool_size(database: &DbUrl) -> u32 {
+    match database {
+        DbUrl::Sqlite(_) => 8,
+        DbUrl::Postgres(_) => 16,
+    }
+}
+
+fn load_or_create_secret(dir: &Path) -> Result<String, String> {
+    let path = dir.join("secret");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(s.trim().to_string()),
+        _ => {
+            let secret = crate::domain::random_token(48);
+            write_private(&path, secret.as_bytes())
+                .map_err(|e| format!("cannot write session secret {}: {e}", path.display()))?;
+            Ok(secret)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(data)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, data)
+}
+
+/// Cookie keys need 64 bytes; a SHA-512 of the secret gives exactly that.
+fn derive_key(secret: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha512};
+    Sha512::digest(secret.as_bytes()).to_vec()
+}

@@ -1,0 +1,73 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool and migrations.
+
+pub mod pool;
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use pool::{DbPool, DbStatus, DbUrl, PooledConn, build_pool};
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+impl AnyConnection {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, AnyConnection::Postgresql(_))
+    }
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Applies every pending migration of the connection's backend.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
+    let applied = match conn {
+        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| format!("database migration failed: {e}"))
+}
+
+/// Settings every SQLite connection needs: foreign keys are off by default in SQLite,
+/// WAL lets readers run beside the one writer, and busy_timeout makes writers queue
+/// instead of failing at once.
+pub(crate) fn prepare_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+         PRAGMA synchronous = NORMAL;",
+    )
+}
+
+/// Runs `f` in a transaction that takes the write lock at once on SQLite
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads, then writes, fails with
+/// SQLITE_BUSY when another writer got there first, instead of waiting its turn.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    if let AnyConnection::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = f(conn);
+    let AnyConnection::Sqlite(c) = conn else { unreachable!() };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(c)?;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! An r2d2 connection manager that picks the backend from the URL scheme.
+//!
+//! `AnyConnection::establish` would guess the backend and turn any string into a
+//! SQLite file name, hiding typos and the real PostgreSQL error; this one does not.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::Connection;
+
+use super::{AnyConnection, prepare_sqlite};
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// A parsed database URL: which backend, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// Accepts `sqlite://path`, `sqlite:path`, `postgres://...` and `postgresql://...`.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err("the SQLite URL has no file path (expected sqlite://path/to/file.db)".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl::Postgres(url.to_string()));
+        }
+        Err(format!(
+            "unsupported database URL {:?}: use sqlite://path/to/file.db or postgres://user@host/db",
+            redact(url)
+        ))
+    }
+
+    /// The URL with any password replaced, for logs and messages.
+    pub fn display(&self) -> String {
+        match self {
+            DbUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DbUrl::Postgres(u) => redact(u),
+        }
+    }
+}
+
+/// Hides the password of `scheme://user:password@host`.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug)]
+pub struct ConnectError(String);
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+pub struct ConnectionManager {
+    url: DbUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DbUrl) -> Self {
+        ConnectionManager { url }
+    }
+
+    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+        match &self.url {
+            DbUrl::Sqlite(path) => {
+                let path_str = path.to_string_lossy();
+                let mut conn = diesel::SqliteConnection::establish(&path_str)
+                    .map_err(|e| ConnectError(format!("cannot open SQLite database {}: {e}", path.display())))?;
+                prepare_sqlite(&mut conn)
+                    .map_err(|e| ConnectError(format!("cannot prepare SQLite database {}: {e}", path.display())))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            DbUrl::Postgres(url) => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(|e| {
+                ConnectError(format!("cannot connect to PostgreSQL at {}: {}", redact(url), e.to_string().trim()))
+            }),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectError> {
+        ConnectionManager::connect(self)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// Opens the pool. The first connection is made here, so a wrong URL, password or
+/// unreachable server is reported at start with the real cause.
+pub fn build_pool(url: &DbUrl, max_size: u32) -> Result<DbPool, String> {
+    let manager = ConnectionManager::new(url.clone());
+    // Fail fast with the real error instead of r2d2's generic timeout.
+    let probe = manager.connect().map_err(|e| e.to_string())?;
+    drop(probe);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(3))
+        .test_on_check_out(true)
+        .error_handler(Box::new(r2d2::LoggingErrorHandler))
+        .build(manager)
+        .map_err(|e| e.to_string())
+}
+
+/// Remembers when the database was last found unreachable. Code that cannot return
+/// our own error (the session middleware) fails with a bare 500; with this mark the
+/// error layer can tell the person the truth: the database is down (503).
+#[derive(Clone, Default)]
+pub struct DbStatus(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl DbStatus {
+    pub fn mark_unavailable(&self) {
+        self.0.store(chrono::Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True when the database failed within the last few seconds.
+    pub fn recently_unavailable(&self) -> bool {
+        let at = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0 && chrono::Utc::now().timestamp() - at <= 5
+    }
+}

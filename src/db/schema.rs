@@ -1,0 +1,199 @@
+// Hand-kept: one schema for both backends, matching migrations/sqlite and migrations/postgres.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        kind -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        api_key_hash -> Nullable<Text>,
+        disabled -> Bool,
+        sees_all_tickets -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    affiliates (id) {
+        id -> BigInt,
+        email -> Text,
+        login -> Text,
+        name -> Text,
+        status -> Text,
+        manager_id -> Nullable<BigInt>,
+        password_hash -> Text,
+        api_key_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offers (id) {
+        id -> BigInt,
+        title -> Text,
+        privacy -> Text,
+        status -> Text,
+        payout -> BigInt,
+        currency -> Text,
+        preview_url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    smartlinks (id) {
+        id -> BigInt,
+        name -> Text,
+        privacy -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    offer_access (offer_id, affiliate_id) {
+        offer_id -> BigInt,
+        affiliate_id -> BigInt,
+        state -> Text,
+        source -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    smartlink_access (smartlink_id, affiliate_id) {
+        smartlink_id -> BigInt,
+        affiliate_id -> BigInt,
+        state -> Text,
+        source -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        affiliate_id -> BigInt,
+        manager_id -> Nullable<BigInt>,
+        #[sql_name = "type"]
+        kind -> Text,
+        status -> Text,
+        request_state -> Nullable<Text>,
+        offer_id -> Nullable<BigInt>,
+        smartlink_id -> Nullable<BigInt>,
+        title -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        manager_answers -> Integer,
+        affiliate_messages -> Integer,
+        unread_by_manager -> Integer,
+        unread_by_affiliate -> Integer,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        author_kind -> Text,
+        author_id -> Nullable<BigInt>,
+        body -> Text,
+        internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reply_templates (id) {
+        id -> BigInt,
+        title -> Text,
+        body -> Text,
+        created_by -> Nullable<BigInt>,
+        updated_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    daily_stats (affiliate_id, day, offer_id) {
+        day -> Date,
+        affiliate_id -> BigInt,
+        offer_id -> BigInt,
+        clicks -> BigInt,
+        unique_clicks -> BigInt,
+        conversions -> BigInt,
+        payout -> BigInt,
+        revenue -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        ticket_id -> Nullable<BigInt>,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(affiliates -> users (manager_id));
+diesel::joinable!(tickets -> affiliates (affiliate_id));
+diesel::joinable!(tickets -> offers (offer_id));
+diesel::joinable!(tickets -> smartlinks (smartlink_id));
+diesel::joinable!(messages -> tickets (ticket_id));
+diesel::joinable!(attachments -> messages (message_id));
+diesel::joinable!(offer_access -> offers (offer_id));
+diesel::joinable!(offer_access -> affiliates (affiliate_id));
+diesel::joinable!(smartlink_access -> smartlinks (smartlink_id));
+diesel::joinable!(smartlink_access -> affiliates (affiliate_id));
+diesel::joinable!(daily_stats -> affiliates (affiliate_id));
+diesel::joinable!(daily_stats -> offers (offer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    affiliates,
+    offers,
+    smartlinks,
+    offer_access,
+    smartlink_access,
+    tickets,
+    messages,
+    attachments,
+    reply_templates,
+    daily_stats,
+    audit_log,
+    sessions,
+);

@@ -1,0 +1,89 @@
+//! Affiliates: the partners who send tickets from their own panel.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{now, secrets};
+use crate::db::AnyConnection;
+use crate::db::schema::affiliates;
+use crate::error::AppResult;
+
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+#[diesel(table_name = affiliates)]
+pub struct Affiliate {
+    pub id: i64,
+    pub email: String,
+    pub login: String,
+    pub name: String,
+    pub status: String,
+    pub manager_id: Option<i64>,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The statuses of Affise, as stored and as shown.
+pub const STATUSES: [(&str, &str); 4] =
+    [("active", "Active"), ("not_active", "Not active"), ("banned", "Banned"), ("on_moderation", "On moderation")];
+
+pub fn status_label(status: &str) -> &'static str {
+    STATUSES.iter().find(|(s, _)| *s == status).map(|(_, l)| *l).unwrap_or("Unknown")
+}
+
+impl Affiliate {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    /// Banned affiliates lose their panel and API access at once.
+    pub fn may_log_in(&self) -> bool {
+        self.status != "banned"
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        status_label(&self.status)
+    }
+
+    pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Affiliate>> {
+        Ok(affiliates::table.find(id).select(Affiliate::as_select()).first(conn).optional()?)
+    }
+
+    pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<Affiliate>> {
+        Ok(affiliates::table
+            .filter(affiliates::email.eq(super::users::normalize_email(email)))
+            .select(Affiliate::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    pub fn find_by_api_key(conn: &mut AnyConnection, key: &str) -> AppResult<Option<Affiliate>> {
+        Ok(affiliates::table
+            .filter(affiliates::api_key_hash.eq(secrets::hash_api_key(key)))
+            .select(Affiliate::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// `None` for a wrong email, a wrong password or a banned account alike.
+    pub fn authenticate(conn: &mut AnyConnection, email: &str, password: &str) -> AppResult<Option<Affiliate>> {
+        let affiliate = Affiliate::find_by_email(conn, email)?;
+        let hash = affiliate.as_ref().map(|a| a.password_hash.as_str()).unwrap_or(secrets::dummy_password_hash());
+        let ok = secrets::verify_password(password, hash);
+        Ok(affiliate.filter(|a| ok && a.may_log_in()))
+    }
+
+    pub fn issue_api_key(conn: &mut AnyConnection, id: i64) -> AppResult<String> {
+        let key = secrets::new_api_key();
+        diesel::update(affiliates::table.find(id))
+            .set((affiliates::api_key_hash.eq(secrets::hash_api_key(&key)), affiliates::updated_at.eq(now())))
+            .execute(conn)?;
+        Ok(key)
+    }
+
+    pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<()> {
+        diesel::update(affiliates::table.find(id))
+            .set((affiliates::status.eq(status), affiliates::updated_at.eq(now())))
+            .execute(conn)?;
+        Ok(())
+    }
+}

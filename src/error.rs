@@ -1,0 +1,182 @@
+//! One error type for the whole app. It knows its HTTP status and the words a person
+//! or client sees; the cause goes to the log. The panels render it as an HTML page
+//! (or a fragment for htmx, see `web::htmx_errors`); the API wraps it as JSON.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug)]
+pub enum AppError {
+    NotFound,
+    BadRequest(String),
+    Unauthorized(String),
+    Forbidden(String),
+    Conflict(String),
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached; the app recovers when it returns.
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause is logged, not shown.
+    Internal(String),
+    /// A page of a panel was asked for without a login: go to that panel's login.
+    LoginRequired {
+        login_path: &'static str,
+        next: String,
+    },
+}
+
+impl AppError {
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        AppError::BadRequest(msg.into())
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        AppError::Conflict(msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        AppError::Forbidden(msg.into())
+    }
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    /// The words shown to the person or client.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::NotFound => "Not found".into(),
+            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::Unauthorized(m) => {
+                m.clone()
+            }
+            AppError::TooManyRequests { retry_after_secs } => {
+                format!("Too many requests: try again in {retry_after_secs} seconds")
+            }
+            AppError::Unavailable(_) => "The database is not reachable right now; try again in a moment".into(),
+            AppError::Internal(_) => "Something went wrong on our side; it has been logged".into(),
+            AppError::LoginRequired { .. } => "Please log in".into(),
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "Page not found",
+            AppError::BadRequest(_) => "Bad request",
+            AppError::Unauthorized(_) | AppError::LoginRequired { .. } => "Login required",
+            AppError::Forbidden(_) => "Not allowed",
+            AppError::Conflict(_) => "Conflict",
+            AppError::TooManyRequests { .. } => "Too many requests",
+            AppError::Unavailable(_) => "Service unavailable",
+            AppError::Internal(_) => "Internal error",
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Unavailable(cause) | AppError::Internal(cause) => {
+                write!(f, "{}: {cause}", self.title())
+            }
+            _ => f.write_str(&self.public_message()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                AppError::Unavailable(info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                log::warn!("unique violation: {}", info.message());
+                AppError::Conflict("That already exists".into())
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    status: u16,
+}
+
+/// Marks a response as an error page, so the htmx layer can turn it into a fragment.
+#[derive(Clone, Debug)]
+pub struct ErrorMessage(pub String);
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(cause) => log::error!("internal error: {cause}"),
+            AppError::Unavailable(cause) => log::warn!("database unavailable: {cause}"),
+            _ => {}
+        }
+        if let AppError::LoginRequired { login_path, next } = self {
+            let target = if next.is_empty() {
+                login_path.to_string()
+            } else {
+                format!("{login_path}?next={}", crate::web::url_encode(next))
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target.clone()))
+                .insert_header(("HX-Redirect", target))
+                .finish();
+        }
+        render_error_page(self.status_code(), self.title(), &self.public_message())
+    }
+}
+
+/// A full HTML error page; used for `AppError` and for actix's own errors (404, 405, bad forms).
+pub fn render_error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    let page = ErrorPage { title, message, status: status.as_u16() };
+    let body = page.render().unwrap_or_else(|_| message.to_string());
+    let mut resp = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")))
+        .body(body);
+    resp.extensions_mut().insert(ErrorMessage(message.to_string()));
+    resp
+}
+
+pub type AppResult<T> = Result<T, AppError>;

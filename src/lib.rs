@@ -1,0 +1,102 @@
+//! affdesk: the support desk of an affiliate network.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod web;
+
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpServer, web as aweb};
+
+use crate::config::Config;
+use crate::db::{DbPool, DbUrl};
+
+/// Opens the database (creating a SQLite file and its folder if needed) and applies
+/// pending migrations.
+pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
+    config::ensure_sqlite_parent(url)?;
+    let pool = db::build_pool(url, pool_size)?;
+    let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
+    db::run_migrations(&mut conn)?;
+    Ok(pool)
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+    pool: DbPool,
+}
+
+impl Application {
+    /// Opens the database, binds the address (port 0 picks a free one) and builds the app.
+    pub fn build(config: Config) -> Result<Application, String> {
+        let pool = open_database(&config.database, config.pool_size)?;
+        Application::build_with_pool(config, pool)
+    }
+
+    pub fn build_with_pool(config: Config, pool: DbPool) -> Result<Application, String> {
+        let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let state = web::AppState { pool: pool.clone(), config: config.clone(), db_status: Default::default() };
+        let key = Key::from(&config.secret);
+        let workers = config.workers;
+        let http = HttpServer::new(move || {
+            let store = web::session_store::DbSessionStore::new(
+                state.pool.clone(),
+                state.db_status.clone(),
+                state.config.session_idle,
+                state.config.session_absolute,
+            );
+            let sessions = SessionMiddleware::builder(store, key.clone())
+                .cookie_name("affdesk_session".into())
+                .cookie_secure(state.config.secure_cookies)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default())
+                .build();
+            App::new()
+                .app_data(aweb::Data::new(state.clone()))
+                .app_data(web::forms::form_config())
+                .app_data(web::forms::query_config())
+                .wrap(from_fn(web::htmx_errors))
+                .wrap(sessions)
+                .wrap(web::headers::security())
+                .wrap(from_fn(web::error_pages))
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .configure(web::routes)
+                .default_service(aweb::to(web::not_found))
+        });
+        let http = match workers {
+            Some(n) => http.workers(n),
+            None => http,
+        };
+        let server = http.listen(listener).map_err(|e| e.to_string())?.run();
+        Ok(Application { server, port, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server future, for tests that spawn it and stop it with the handle.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,173 @@
+//! The `affdesk` command line: parses arguments and calls the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use affdesk::config::{self, Config, ServeArgs, StoreArgs};
+use affdesk::domain::{affiliates::Affiliate, demo, users};
+
+#[derive(Parser)]
+#[command(
+    name = "affdesk",
+    version,
+    about = "affdesk: the support desk of an affiliate network",
+    long_about = "affdesk: the support desk of an affiliate network.\n\n\
+        Affiliates ask questions and request access to offers and Smartlinks; affiliate managers \
+        answer, approve and reject in the admin panel. Also an Affise-compatible /3.0 API.\n\n\
+        Environment: DATABASE_URL (default sqlite://<data-dir>/affdesk.db), AFFDESK_DATA_DIR (default ./data), \
+        AFFDESK_BIND (default 127.0.0.1:8080), AFFDESK_SECRET (cookie signing secret; generated into \
+        <data-dir>/secret when unset), RUST_LOG (log filter, default info)."
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (admin panel, affiliate panel and API).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed demonstration or benchmark data (skipped when the demo logins already exist).
+    Demo {
+        /// How many tickets to create (up to millions; about one affiliate per 50 tickets).
+        #[arg(long, default_value_t = 200)]
+        tickets: usize,
+    },
+    /// Manage admin panel users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Issue a new API key for a user or affiliate and print it once (the old key stops working).
+    Apikey {
+        /// Email of the user or affiliate.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an admin or affiliate manager; the password is read from stdin (or asked for).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin or manager
+        #[arg(long, value_parser = ["admin", "manager"])]
+        role: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("affdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(serve) => serve_command(&cli.store, &serve),
+        Command::Migrate => {
+            let url = config::database_url(&cli.store)?;
+            affdesk::open_database(&url, 1)?;
+            println!("migrations applied to {}", url.display());
+            Ok(())
+        }
+        Command::Demo { tickets } => {
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 2)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let summary = demo::seed(&mut conn, &demo::DemoOptions { tickets }, &mut |line| println!("{line}"))
+                .map_err(|e| e.to_string())?;
+            if summary.seeded {
+                println!(
+                    "seeded {} tickets with {} messages for {} affiliates in {:.1}s",
+                    summary.tickets,
+                    summary.messages,
+                    summary.affiliates,
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!("demo data is already there; nothing seeded");
+            }
+            println!("{}", demo::logins_text());
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, name, role }) => {
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 1)?;
+            let password = read_password()?;
+            let role = users::Role::parse(&role).ok_or("role must be admin or manager")?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let user = users::User::create(&mut conn, &email, &name, role, &password).map_err(|e| e.to_string())?;
+            println!("added {} {} (id {})", role.as_str(), user.email, user.id);
+            Ok(())
+        }
+        Command::Apikey { email } => {
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let key = if let Some(user) = users::User::find_by_email(&mut conn, &email).map_err(|e| e.to_string())? {
+                users::User::issue_api_key(&mut conn, user.id)
+            } else if let Some(a) = Affiliate::find_by_email(&mut conn, &email).map_err(|e| e.to_string())? {
+                Affiliate::issue_api_key(&mut conn, a.id)
+            } else {
+                return Err(format!("no user or affiliate with the email {email}"));
+            }
+            .map_err(|e| e.to_string())?;
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+fn serve_command(store: &StoreArgs, serve: &ServeArgs) -> Result<(), String> {
+    let config = Config::for_serve(store, serve)?;
+    let pool = affdesk::open_database(&config.database, config.pool_size)?;
+    if serve.demo {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        if demo::database_is_empty(&mut conn).map_err(|e| e.to_string())? {
+            demo::seed(&mut conn, &demo::DemoOptions::default(), &mut |line| log::info!("{line}"))
+                .map_err(|e| e.to_string())?;
+            println!("demo data seeded");
+        }
+        println!("{}", demo::logins_text().replace("<host>", &config.bind));
+    }
+    let bind = config.bind.clone();
+    let database = config.database.display();
+    actix_web::rt::System::new().block_on(async move {
+        let app = affdesk::Application::build_with_pool(config, pool)?;
+        println!("affdesk listening on http://{bind} (database {database})");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+/// The new user's password: from stdin when piped, else asked twice at the terminal.
+fn read_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let second = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+        if first != second {
+            return Err("the passwords do not match".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}

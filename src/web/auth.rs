@@ -1,0 +1,246 @@
+//! Logins of both panels, and the extractors that give a handler its logged-in
+//! manager or affiliate (or send the browser to the login page).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, dev::Payload, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::{AppState, Flash, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
+use crate::domain::affiliates::Affiliate;
+use crate::domain::users::User;
+use crate::error::{AppError, AppResult};
+
+const PRINCIPAL_KEY: &str = "principal";
+
+/// Who the session belongs to, as stored in it.
+fn principal(session: &Session) -> Option<(String, i64)> {
+    let value: String = session.get(PRINCIPAL_KEY).ok().flatten()?;
+    let (kind, id) = value.split_once(':')?;
+    Some((kind.to_string(), id.parse().ok()?))
+}
+
+fn next_of(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET && !super::is_htmx(req) {
+        req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// A logged-in admin or manager. Loaded from the database on every request, so a
+/// disabled account loses access at once.
+pub struct StaffSession {
+    pub user: User,
+    pub session: Session,
+}
+
+impl StaffSession {
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::Staff(self.user.staff_ref())
+    }
+
+    pub fn page(&self, nav: &'static str) -> PageCtx {
+        PageCtx {
+            panel: Panel::Admin,
+            user_name: self.user.name.clone(),
+            user_detail: if self.user.is_admin() { "Admin".into() } else { "Affiliate manager".into() },
+            csrf: csrf::token(&self.session),
+            flash: take_flash(&self.session),
+            nav,
+        }
+    }
+}
+
+impl FromRequest for StaffSession {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            let login = || AppError::LoginRequired { login_path: "/admin/login", next: next_of(&req) };
+            let Some((kind, id)) = principal(&session) else { return Err(login()) };
+            if kind != "user" {
+                return Err(login());
+            }
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            match state.db(move |conn| User::find(conn, id)).await? {
+                Some(user) if !user.disabled => Ok(StaffSession { user, session }),
+                _ => {
+                    session.purge();
+                    Err(login())
+                }
+            }
+        })
+    }
+}
+
+/// A logged-in affiliate; a banned affiliate loses access at once.
+pub struct AffiliateSession {
+    pub affiliate: Affiliate,
+    pub session: Session,
+}
+
+impl AffiliateSession {
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::Affiliate(self.affiliate.id)
+    }
+
+    pub fn page(&self, nav: &'static str) -> PageCtx {
+        PageCtx {
+            panel: Panel::Affiliate,
+            user_name: self.affiliate.name.clone(),
+            user_detail: format!("Affiliate #{}", self.affiliate.id),
+            csrf: csrf::token(&self.session),
+            flash: take_flash(&self.session),
+            nav,
+        }
+    }
+}
+
+impl FromRequest for AffiliateSession {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let session = req.get_session();
+            let login = || AppError::LoginRequired { login_path: "/affiliate/login", next: next_of(&req) };
+            let Some((kind, id)) = principal(&session) else { return Err(login()) };
+            if kind != "affiliate" {
+                return Err(login());
+            }
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+            match state.db(move |conn| Affiliate::find(conn, id)).await? {
+                Some(affiliate) if affiliate.may_log_in() => Ok(AffiliateSession { affiliate, session }),
+                _ => {
+                    session.purge();
+                    Err(login())
+                }
+            }
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    panel_title: &'static str,
+    action: &'static str,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+    flash: Option<Flash>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    logged_out: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+fn login_page(panel: Panel, session: &Session, email: String, next: String, error: Option<String>) -> LoginPage {
+    let (panel_title, action) = match panel {
+        Panel::Admin => ("Admin panel", "/admin/login"),
+        Panel::Affiliate => ("Affiliate panel", "/affiliate/login"),
+    };
+    LoginPage { panel_title, action, csrf: csrf::token(session), email, next, error, flash: take_flash(session) }
+}
+
+const WRONG_LOGIN: &str = "Wrong email or password.";
+
+pub async fn admin_login_form(session: Session, query: web::Query<LoginQuery>) -> impl Responder {
+    login_form(Panel::Admin, &session, query.into_inner())
+}
+
+pub async fn affiliate_login_form(session: Session, query: web::Query<LoginQuery>) -> impl Responder {
+    login_form(Panel::Affiliate, &session, query.into_inner())
+}
+
+fn login_form(panel: Panel, session: &Session, query: LoginQuery) -> LoginPage {
+    if query.logged_out.is_some() {
+        set_flash(session, "info", "You have been logged out.");
+    }
+    login_page(panel, session, String::new(), query.next.unwrap_or_default(), None)
+}
+
+pub async fn admin_login(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let LoginForm { email, password, next } = form.into_inner();
+    let email_for_check = email.clone();
+    let user = state.db(move |conn| User::authenticate(conn, &email_for_check, &password)).await?;
+    match user {
+        Some(user) => {
+            start_session(&session, &format!("user:{}", user.id));
+            Ok(redirect(&safe_next(next.as_deref(), "/admin/tickets")))
+        }
+        None => {
+            let page = login_page(Panel::Admin, &session, email, next.unwrap_or_default(), Some(WRONG_LOGIN.into()));
+            Ok(unauthorized_page(page))
+        }
+    }
+}
+
+pub async fn affiliate_login(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let LoginForm { email, password, next } = form.into_inner();
+    let email_for_check = email.clone();
+    let affiliate = state.db(move |conn| Affiliate::authenticate(conn, &email_for_check, &password)).await?;
+    match affiliate {
+        Some(affiliate) => {
+            start_session(&session, &format!("affiliate:{}", affiliate.id));
+            Ok(redirect(&safe_next(next.as_deref(), "/affiliate/tickets")))
+        }
+        None => {
+            let page =
+                login_page(Panel::Affiliate, &session, email, next.unwrap_or_default(), Some(WRONG_LOGIN.into()));
+            Ok(unauthorized_page(page))
+        }
+    }
+}
+
+fn unauthorized_page(page: LoginPage) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(body),
+        Err(e) => actix_web::ResponseError::error_response(&AppError::internal(e)),
+    }
+}
+
+/// A new session key at login (no fixation), a new CSRF token, and who it is.
+fn start_session(session: &Session, principal: &str) {
+    session.renew();
+    let _ = session.insert(PRINCIPAL_KEY, principal);
+    csrf::rotate(session);
+}
+
+/// Logout deletes the session row, so the old cookie is worthless everywhere at once.
+pub async fn admin_logout(session: Session) -> HttpResponse {
+    session.purge();
+    redirect("/admin/login?logged_out=1")
+}
+
+pub async fn affiliate_logout(session: Session) -> HttpResponse {
+    session.purge();
+    redirect("/affiliate/login?logged_out=1")
+}

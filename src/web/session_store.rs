@@ -1,0 +1,179 @@
+//! Server-side sessions in the `sessions` table, behind actix-session's `SessionStore`.
+//!
+//! The cookie carries a random key; the table keeps only its SHA-256, so a database
+//! dump cannot be replayed as cookies. Logout deletes the row, so it takes effect at
+//! once on every instance sharing the database.
+
+use std::collections::HashMap;
+use std::time::Duration as StdDuration;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration;
+use actix_web::web;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::sessions;
+use crate::db::{DbPool, DbStatus};
+use crate::domain::{now, random_token, secrets::sha256_hex};
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    pool: DbPool,
+    status: DbStatus,
+    /// A session unused this long is over.
+    idle: chrono::Duration,
+    /// A session is over this long after login, however busy.
+    absolute: chrono::Duration,
+}
+
+impl DbSessionStore {
+    pub fn new(pool: DbPool, status: DbStatus, idle: StdDuration, absolute: StdDuration) -> Self {
+        DbSessionStore {
+            pool,
+            status,
+            idle: chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(2)),
+            absolute: chrono::Duration::from_std(absolute).unwrap_or(chrono::Duration::hours(24)),
+        }
+    }
+}
+
+type State = HashMap<String, String>;
+
+/// Touching the row on every request would make every page view a write; once a
+/// minute is precise enough for an idle timeout measured in hours.
+const TOUCH_AFTER_SECS: i64 = 60;
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
+        let id = sha256_hex(session_key.as_ref().as_bytes());
+        let pool = self.pool.clone();
+        let status = self.status.clone();
+        let idle = self.idle;
+        let result = web::block(move || -> Result<Option<State>, String> {
+            let mut conn = pool.get().map_err(|e| {
+                status.mark_unavailable();
+                e.to_string()
+            })?;
+            let row: Option<(String, NaiveDateTime, NaiveDateTime)> = sessions::table
+                .find(&id)
+                .select((sessions::state, sessions::last_seen_at, sessions::expires_at))
+                .first(&mut conn)
+                .optional()
+                .map_err(|e| e.to_string())?;
+            let Some((state, last_seen, expires)) = row else { return Ok(None) };
+            let t = now();
+            if t >= expires || t - last_seen >= idle {
+                diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| e.to_string())?;
+                return Ok(None);
+            }
+            if (t - last_seen).num_seconds() >= TOUCH_AFTER_SECS {
+                diesel::update(sessions::table.find(&id))
+                    .set(sessions::last_seen_at.eq(t))
+                    .execute(&mut conn)
+                    .map_err(|e| e.to_string())?;
+            }
+            serde_json::from_str(&state).map(Some).map_err(|e| e.to_string())
+        })
+        .await;
+        match result {
+            Ok(Ok(state)) => Ok(state),
+            // Treated as "no session": the page then reports the database problem itself.
+            Ok(Err(e)) => Err(LoadError::Deserialization(anyhow_error(e))),
+            Err(e) => Err(LoadError::Other(anyhow_error(e.to_string()))),
+        }
+    }
+
+    async fn save(&self, session_state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let key = random_token(32);
+        let id = sha256_hex(key.as_bytes());
+        let state = serde_json::to_string(&session_state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let pool = self.pool.clone();
+        let status = self.status.clone();
+        let absolute = self.absolute;
+        web::block(move || -> Result<(), String> {
+            let mut conn = pool.get().map_err(|e| {
+                status.mark_unavailable();
+                e.to_string()
+            })?;
+            let t = now();
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(&id),
+                    sessions::state.eq(&state),
+                    sessions::created_at.eq(t),
+                    sessions::last_seen_at.eq(t),
+                    sessions::expires_at.eq(t + absolute),
+                ))
+                .execute(&mut conn)
+                .map_err(|e| e.to_string())?;
+            // Expired rows are swept now and then by the requests that create sessions.
+            if rand::random_ratio(1, 100) {
+                diesel::delete(sessions::table.filter(sessions::expires_at.lt(t)))
+                    .execute(&mut conn)
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| SaveError::Other(anyhow_error(e.to_string())))?
+        .map_err(|e| SaveError::Other(anyhow_error(e)))?;
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(anyhow_error(e.to_string())))
+    }
+
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        session_state: State,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let id = sha256_hex(session_key.as_ref().as_bytes());
+        let state = serde_json::to_string(&session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let pool = self.pool.clone();
+        let status = self.status.clone();
+        let updated = web::block(move || -> Result<usize, String> {
+            let mut conn = pool.get().map_err(|e| {
+                status.mark_unavailable();
+                e.to_string()
+            })?;
+            diesel::update(sessions::table.find(&id))
+                .set((sessions::state.eq(&state), sessions::last_seen_at.eq(now())))
+                .execute(&mut conn)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| UpdateError::Other(anyhow_error(e.to_string())))?
+        .map_err(|e| UpdateError::Other(anyhow_error(e)))?;
+        if updated == 0 {
+            // The row expired or was deleted meanwhile: start a new session.
+            return self.save(session_state, ttl).await.map_err(|e| UpdateError::Other(anyhow_error(e.to_string())));
+        }
+        Ok(session_key)
+    }
+
+    async fn update_ttl(&self, _session_key: &SessionKey, _ttl: &Duration) -> Result<(), anyhow::Error> {
+        // Expiry is ours (idle and absolute), kept in the row; nothing to extend here.
+        Ok(())
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
+        let id = sha256_hex(session_key.as_ref().as_bytes());
+        let pool = self.pool.clone();
+        let status = self.status.clone();
+        web::block(move || -> Result<usize, String> {
+            let mut conn = pool.get().map_err(|e| {
+                status.mark_unavailable();
+                e.to_string()
+            })?;
+            diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| anyhow_error(e.to_string()))?
+        .map_err(anyhow_error)?;
+        Ok(())
+    }
+}
+
+fn anyhow_error(msg: String) -> anyhow::Error {
+    anyhow::Error::msg(msg)
+}
