@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod storage;
 pub mod web;
 
 use std::net::TcpListener;
@@ -45,7 +46,14 @@ impl Application {
     pub fn build_with_pool(config: Config, pool: DbPool) -> Result<Application, String> {
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let state = web::AppState { pool: pool.clone(), config: config.clone(), db_status: Default::default() };
+        let store = storage::LocalStore::new(config.attachments_dir())
+            .map_err(|e| format!("cannot create attachment folder {}: {e}", config.attachments_dir().display()))?;
+        let state = web::AppState {
+            pool: pool.clone(),
+            config: config.clone(),
+            db_status: Default::default(),
+            storage: std::sync::Arc::new(store),
+        };
         let key = Key::from(&config.secret);
         let workers = config.workers;
         let http = HttpServer::new(move || {

@@ -1,2 +1,20 @@
 // affdesk: small progressive enhancements. Every page works without this file.
 "use strict";
+
+// "Select all on this page": a header checkbox that only makes sense with script.
+document.addEventListener("change", function (event) {
+  var target = event.target;
+  if (target.id === "select-page") {
+    document.querySelectorAll('#bulk input[name="ids"]').forEach(function (box) {
+      box.checked = target.checked;
+    });
+  }
+});
+
+function revealScriptOnly(root) {
+  (root || document).querySelectorAll("#select-page").forEach(function (el) {
+    el.hidden = false;
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { revealScriptOnly(document); });
+document.addEventListener("htmx:afterSettle", function () { revealScriptOnly(document); });

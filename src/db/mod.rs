@@ -15,6 +15,9 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// The backend type of `AnyConnection`, for boxed queries and expressions.
+pub type Db = <AnyConnection as diesel::Connection>::Backend;
+
 impl AnyConnection {
     pub fn is_postgres(&self) -> bool {
         matches!(self, AnyConnection::Postgresql(_))

@@ -196,4 +196,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     daily_stats,
     audit_log,
     sessions,
+    ticket_counts,
 );
+
+diesel::table! {
+    ticket_counts (manager_id, status, kind) {
+        manager_id -> BigInt,
+        status -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        n -> BigInt,
+    }
+}

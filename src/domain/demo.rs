@@ -89,6 +89,7 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
     crate::db::write_transaction(conn, |conn| generator.daily_stats(conn, &mut rng))?;
     progress("seeded daily statistics");
     reset_sequences(conn)?;
+    super::ticket_counts::rebuild(conn)?;
     // Fresh planner statistics, so the first list page already uses the right index.
     diesel::sql_query("ANALYZE").execute(conn)?;
     Ok(DemoSummary {
@@ -378,6 +379,7 @@ impl Generator {
         let large = self.total_tickets > 10_000;
         let mut tickets_out = Vec::with_capacity(n);
         let mut messages_out = Vec::with_capacity(n * 4);
+        let mut documents = Vec::with_capacity(n);
         let span_minutes = 180 * 24 * 60;
         for k in first..first + n {
             let id = self.next_ticket_id;
@@ -447,7 +449,18 @@ impl Generator {
             // The thread: replies alternate, starting with the manager's answer.
             let replies = if large { rng.random_range(2..=5) } else { rng.random_range(1..=8) };
             let mut at = created;
-            let (mut answers, mut from_affiliate, mut unread_m, mut unread_a) = (0, 0, 0, 0);
+            // The opening message carries the affiliate's text, like every ticket's.
+            messages_out.push(MessageRow {
+                id: self.next_message_id,
+                ticket_id: id,
+                author_kind: "affiliate",
+                author_id: Some(affiliate_id),
+                body: description.clone(),
+                internal: false,
+                created_at: created,
+            });
+            self.next_message_id += 1;
+            let (mut answers, mut from_affiliate, mut unread_m, mut unread_a) = (0, 1, 1, 0);
             for r in 0..replies {
                 at += Duration::minutes(rng.random_range(5..1800));
                 if at > self.start {
@@ -509,6 +522,8 @@ impl Generator {
             if status == "closed" {
                 unread_m = 0;
             }
+            let thread = messages_out.iter().rev().take_while(|m: &&MessageRow| m.ticket_id == id).collect::<Vec<_>>();
+            documents.push((id, super::search::document(&title, thread.iter().rev().map(|m| m.body.as_str()))));
             tickets_out.push(TicketRow {
                 id,
                 affiliate_id,
@@ -531,6 +546,7 @@ impl Generator {
         self.messages_written += messages_out.len();
         bulk_insert!(conn, tickets::table, tickets_out);
         bulk_insert!(conn, messages::table, messages_out);
+        super::search::insert_many(conn, &documents)?;
         Ok(())
     }
 

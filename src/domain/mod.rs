@@ -1,9 +1,17 @@
 //! Business rules as plain functions over `&mut AnyConnection`. No actix types here.
 
+pub mod access;
 pub mod affiliates;
+pub mod attachments;
 pub mod audit;
 pub mod demo;
+pub mod kinds;
+pub mod lifecycle;
+pub mod messages;
+pub mod search;
 pub mod secrets;
+pub mod ticket_counts;
+pub mod tickets;
 pub mod users;
 
 use chrono::{NaiveDateTime, Timelike, Utc};

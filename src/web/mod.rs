@@ -1,12 +1,16 @@
 //! The panels: actix handlers, one file per area, and the pieces they share.
 
+pub mod admin_tickets;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
 pub mod forms;
 pub mod headers;
+pub mod new_ticket;
 pub mod pages;
 pub mod session_store;
+pub mod ticket_list;
+pub mod upload;
 
 use actix_session::Session;
 use actix_web::http::header;
@@ -22,6 +26,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub config: crate::config::Config,
     pub db_status: crate::db::DbStatus,
+    pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
 }
 
 impl AppState {
@@ -211,7 +216,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(auth::admin_login_form))
                 .route("/login", web::post().to(auth::admin_login))
                 .route("/logout", web::post().to(auth::admin_logout))
-                .route("/tickets", web::get().to(pages::admin_tickets))
+                .route("/tickets", web::get().to(admin_tickets::list))
+                .route("/tickets", web::post().to(new_ticket::admin_create))
+                .route("/tickets/new", web::get().to(new_ticket::admin_form))
+                .route("/tickets/bulk", web::post().to(admin_tickets::bulk))
+                .route("/tickets/{id}/{action}", web::post().to(admin_tickets::single_action))
                 .route("/templates", web::get().to(pages::admin_templates))
                 .route("/stats/daily", web::get().to(pages::admin_stats)),
         )
@@ -225,6 +234,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::post().to(auth::affiliate_login))
                 .route("/logout", web::post().to(auth::affiliate_logout))
                 .route("/tickets", web::get().to(pages::affiliate_tickets))
+                .route("/tickets", web::post().to(new_ticket::affiliate_create))
+                .route("/tickets/new", web::get().to(new_ticket::affiliate_form))
                 .route("/offers", web::get().to(pages::affiliate_offers))
                 .route("/smartlinks", web::get().to(pages::affiliate_smartlinks)),
         );

@@ -31,10 +31,6 @@ pub async fn affiliate_home() -> HttpResponse {
     redirect("/affiliate/tickets")
 }
 
-pub async fn admin_tickets(staff: StaffSession) -> impl Responder {
-    EmptyPage { ctx: staff.page("tickets"), heading: "Tickets", text: "No tickets to show yet." }
-}
-
 pub async fn admin_templates(staff: StaffSession) -> impl Responder {
     EmptyPage { ctx: staff.page("templates"), heading: "Templates", text: "No reply templates yet." }
 }

@@ -4,7 +4,7 @@ use affdesk::db::schema::{sessions, users};
 use diesel::prelude::*;
 
 use crate::db_test;
-use crate::harness::{Backend, TestApp};
+use crate::harness::TestApp;
 
 #[test]
 fn migration_folders_hold_the_same_versions() {

@@ -220,6 +220,43 @@ impl Client {
         self.read(resp).await
     }
 
+    /// A multipart form with files `(file name, content)` in the `files` field, and
+    /// the CSRF token first, as a browser sends the hidden field.
+    pub async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], files: &[(&str, Vec<u8>)]) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", self.csrf.clone());
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, bytes) in files {
+            form = form.part("files", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+        }
+        let resp =
+            self.http.post(format!("{}{}", self.base, path)).multipart(form).send().await.expect("POST multipart");
+        self.read(resp).await
+    }
+
+    /// A request as htmx sends it (with the CSRF header for POSTs).
+    pub async fn htmx_get(&mut self, path: &str) -> Page {
+        let resp =
+            self.http.get(format!("{}{}", self.base, path)).header("HX-Request", "true").send().await.expect("GET");
+        self.read(resp).await
+    }
+
+    pub async fn htmx_post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let form: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", self.csrf.clone())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(serde_html_form_encode(&form))
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
     async fn read(&mut self, resp: reqwest::Response) -> Page {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

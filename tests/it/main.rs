@@ -1,5 +1,7 @@
 //! The integration tests: one binary, every database test on SQLite and PostgreSQL.
 
 pub mod harness;
+pub mod support;
 
 mod foundation;
+mod ticket_list;

@@ -1,0 +1,2 @@
+DROP TABLE ticket_counts;
+DROP TABLE ticket_search;

@@ -1,0 +1,362 @@
+//! Tickets: the model, who may see which, and the filtered, paginated list.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+pub use super::kinds::{TicketKind, TicketStatus};
+use super::{StaffRef, search, ticket_counts};
+use crate::db::schema::tickets;
+use crate::db::{AnyConnection, Db};
+use crate::error::AppResult;
+
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone, PartialEq)]
+#[diesel(table_name = tickets)]
+pub struct Ticket {
+    pub id: i64,
+    pub affiliate_id: i64,
+    pub manager_id: Option<i64>,
+    pub kind: String,
+    pub status: String,
+    pub request_state: Option<String>,
+    pub offer_id: Option<i64>,
+    pub smartlink_id: Option<i64>,
+    pub title: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub manager_answers: i32,
+    pub affiliate_messages: i32,
+    pub unread_by_manager: i32,
+    pub unread_by_affiliate: i32,
+}
+
+impl Ticket {
+    pub fn kind(&self) -> Option<TicketKind> {
+        TicketKind::parse(&self.kind)
+    }
+    pub fn is_open(&self) -> bool {
+        self.status == "open"
+    }
+    pub fn is_pending_request(&self) -> bool {
+        self.request_state.as_deref() == Some("pending")
+    }
+    /// When the ticket last changed, or `None` if never since it was created.
+    pub fn changed_at(&self) -> Option<NaiveDateTime> {
+        (self.updated_at != self.created_at).then_some(self.updated_at)
+    }
+    pub fn kind_label(&self) -> &'static str {
+        super::kinds::kind_label(&self.kind)
+    }
+    pub fn status_label(&self) -> &'static str {
+        super::kinds::status_label(&self.status)
+    }
+
+    pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Ticket>> {
+        Ok(tickets::table.find(id).select(Ticket::as_select()).first(conn).optional()?)
+    }
+
+    /// The ticket if `scope` may see it; otherwise `None`, as if it did not exist.
+    pub fn find_visible(conn: &mut AnyConnection, scope: &Scope, id: i64) -> AppResult<Option<Ticket>> {
+        Ok(Ticket::find(conn, id)?.filter(|t| scope.allows(t)))
+    }
+}
+
+/// Which tickets someone may see: everything (admins, managers granted all), the
+/// tickets of one manager's affiliates, or one affiliate's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Manager(i64),
+    Affiliate(i64),
+}
+
+impl Scope {
+    pub fn of_staff(staff: &StaffRef) -> Scope {
+        if staff.sees_everything() { Scope::All } else { Scope::Manager(staff.id) }
+    }
+
+    pub fn allows(&self, ticket: &Ticket) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Manager(m) => ticket.manager_id == Some(*m),
+            Scope::Affiliate(a) => ticket.affiliate_id == *a,
+        }
+    }
+
+    fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
+        match self {
+            Scope::All => q,
+            Scope::Manager(m) => q.filter(tickets::manager_id.eq(*m)),
+            Scope::Affiliate(a) => q.filter(tickets::affiliate_id.eq(*a)),
+        }
+    }
+}
+
+/// What the list is narrowed to. Empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TicketFilter {
+    pub id: Option<i64>,
+    pub status: Option<TicketStatus>,
+    pub kinds: Vec<TicketKind>,
+    pub affiliate_ids: Vec<i64>,
+    pub manager_ids: Vec<i64>,
+    pub offer_ids: Vec<i64>,
+    /// Search words (see `search::terms`); all must match.
+    pub text: Vec<String>,
+}
+
+impl TicketFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == TicketFilter::default()
+    }
+
+    fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, is_postgres: bool) -> tickets::BoxedQuery<'a, Db> {
+        if let Some(id) = self.id {
+            q = q.filter(tickets::id.eq(id));
+        }
+        if let Some(s) = self.status {
+            q = q.filter(tickets::status.eq(s.as_str()));
+        }
+        if !self.kinds.is_empty() {
+            q = q.filter(tickets::kind.eq_any(self.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()));
+        }
+        if !self.affiliate_ids.is_empty() {
+            q = q.filter(tickets::affiliate_id.eq_any(self.affiliate_ids.clone()));
+        }
+        if !self.manager_ids.is_empty() {
+            q = q.filter(tickets::manager_id.eq_any(self.manager_ids.clone()));
+        }
+        if !self.offer_ids.is_empty() {
+            q = q.filter(tickets::offer_id.eq_any(self.offer_ids.clone()));
+        }
+        if !self.text.is_empty() {
+            q = q.filter(search::condition(is_postgres, &self.text));
+        }
+        q
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Last activity first: what needs attention now.
+    #[default]
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+}
+
+impl Sort {
+    pub const ALL: [(Sort, &'static str); 4] = [
+        (Sort::UpdatedDesc, "Last updated first"),
+        (Sort::UpdatedAsc, "Least recently updated first"),
+        (Sort::CreatedDesc, "Newest first"),
+        (Sort::CreatedAsc, "Oldest first"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::UpdatedDesc => "updated_desc",
+            Sort::UpdatedAsc => "updated_asc",
+            Sort::CreatedDesc => "created_desc",
+            Sort::CreatedAsc => "created_asc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.iter().map(|(s, _)| *s).find(|x| x.as_str() == s)
+    }
+
+    fn descending(self) -> bool {
+        matches!(self, Sort::UpdatedDesc | Sort::CreatedDesc)
+    }
+
+    fn key(self, t: &Ticket) -> NaiveDateTime {
+        match self {
+            Sort::UpdatedDesc | Sort::UpdatedAsc => t.updated_at,
+            Sort::CreatedDesc | Sort::CreatedAsc => t.created_at,
+        }
+    }
+}
+
+/// A position in the sorted list: the sort value and id of a boundary row. Pages
+/// are read from it by an index range scan, so a deep page costs what page 1 does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at.and_utc().timestamp_micros(), self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (micros, id) = s.split_once('.')?;
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some(Cursor { at, id: id.parse().ok()? })
+    }
+}
+
+/// Which page to read: by cursor (after / before a row, or the last page), or by
+/// number (small numbers only make sense without a cursor: first visits, old links).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAt {
+    Number(u32),
+    After(Cursor),
+    Before(Cursor),
+    Last,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    /// More than this many; counting on would take too long.
+    AtLeast(i64),
+}
+
+impl Total {
+    pub fn value(self) -> i64 {
+        match self {
+            Total::Exact(n) | Total::AtLeast(n) => n,
+        }
+    }
+}
+
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    pub has_next: bool,
+    pub has_prev: bool,
+    pub total: Total,
+}
+
+impl TicketPage {
+    pub fn first_cursor(&self, sort: Sort) -> Option<Cursor> {
+        self.tickets.first().map(|t| Cursor { at: sort.key(t), id: t.id })
+    }
+    pub fn last_cursor(&self, sort: Sort) -> Option<Cursor> {
+        self.tickets.last().map(|t| Cursor { at: sort.key(t), id: t.id })
+    }
+}
+
+/// Counting stops here for filters the totals table cannot answer.
+const COUNT_CAP: i64 = 10_000;
+
+/// One page of the tickets `scope` may see that match `filter`.
+pub fn list(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: &TicketFilter,
+    sort: Sort,
+    at: PageAt,
+    per_page: u32,
+) -> AppResult<TicketPage> {
+    let is_pg = conn.is_postgres();
+    let per_page = per_page.max(1) as i64;
+    let base = || filter.apply(scope.apply(tickets::table.into_boxed()), is_pg);
+    let desc = sort.descending();
+    // Reading backwards (the page before a cursor, or the last page) flips the order.
+    let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
+    let mut q = base().select(Ticket::as_select());
+    let key_desc = desc != backwards;
+    q = match (sort, key_desc) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.order((tickets::created_at.desc(), tickets::id.desc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.order((tickets::created_at.asc(), tickets::id.asc())),
+    };
+    if let PageAt::After(c) | PageAt::Before(c) = at {
+        q = past_cursor(q, sort, c, key_desc);
+    }
+    if let PageAt::Number(n) = at {
+        q = q.offset((n.max(1) as i64 - 1) * per_page);
+    }
+    let total = count(conn, scope, filter)?;
+    // The last page holds what is left over, not a full page.
+    let take = match (at, total) {
+        (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
+        _ => per_page,
+    };
+    let mut rows: Vec<Ticket> = q.limit(take + 1).load(conn)?;
+    let more = rows.len() as i64 > take;
+    rows.truncate(take as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let (has_next, has_prev) = match at {
+        PageAt::Number(n) => (more, n > 1),
+        PageAt::After(_) => (more, true),
+        PageAt::Before(_) => (true, more),
+        PageAt::Last => (false, more),
+    };
+    Ok(TicketPage { tickets: rows, has_next, has_prev, total })
+}
+
+/// Rows strictly past the cursor in the direction of reading. Written as
+/// `key <= c AND (key < c OR id < c.id)` so both databases bound an index range.
+fn past_cursor<'a>(
+    q: diesel::dsl::Select<tickets::BoxedQuery<'a, Db>, diesel::dsl::AsSelect<Ticket, Db>>,
+    sort: Sort,
+    c: Cursor,
+    descending: bool,
+) -> diesel::dsl::Select<tickets::BoxedQuery<'a, Db>, diesel::dsl::AsSelect<Ticket, Db>> {
+    match (sort, descending) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => {
+            q.filter(tickets::updated_at.le(c.at)).filter(tickets::updated_at.lt(c.at).or(tickets::id.lt(c.id)))
+        }
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => {
+            q.filter(tickets::updated_at.ge(c.at)).filter(tickets::updated_at.gt(c.at).or(tickets::id.gt(c.id)))
+        }
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => {
+            q.filter(tickets::created_at.le(c.at)).filter(tickets::created_at.lt(c.at).or(tickets::id.lt(c.id)))
+        }
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => {
+            q.filter(tickets::created_at.ge(c.at)).filter(tickets::created_at.gt(c.at).or(tickets::id.gt(c.id)))
+        }
+    }
+}
+
+/// How many tickets match: from the totals table when the filter is only scope,
+/// manager, status and type (instant at any size); otherwise counted, up to a cap.
+pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Total> {
+    let by_groups = filter.id.is_none()
+        && filter.affiliate_ids.is_empty()
+        && filter.offer_ids.is_empty()
+        && filter.text.is_empty()
+        && !matches!(scope, Scope::Affiliate(_));
+    if by_groups {
+        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+        let status = filter.status.map(|s| s.as_str());
+        let managers: Vec<Option<i64>> = match (scope, filter.manager_ids.as_slice()) {
+            (Scope::All, []) => vec![None],
+            (Scope::All, ids) => ids.iter().map(|m| Some(*m)).collect(),
+            (Scope::Manager(m), []) => vec![Some(*m)],
+            (Scope::Manager(m), ids) => ids.iter().filter(|id| *id == m).map(|id| Some(*id)).collect(),
+            (Scope::Affiliate(_), _) => unreachable!("handled above"),
+        };
+        let mut n = 0;
+        for m in managers {
+            n += ticket_counts::total(conn, m, status, &kinds)?;
+        }
+        return Ok(Total::Exact(n));
+    }
+    let is_pg = conn.is_postgres();
+    let ids: Vec<i64> = filter
+        .apply(scope.apply(tickets::table.into_boxed()), is_pg)
+        .select(tickets::id)
+        .limit(COUNT_CAP + 1)
+        .load(conn)?;
+    let n = ids.len() as i64;
+    Ok(if n > COUNT_CAP { Total::AtLeast(COUNT_CAP) } else { Total::Exact(n) })
+}
+
+/// Every id matching (for "apply to all N matching"), in list order.
+pub fn matching_ids(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Vec<i64>> {
+    let is_pg = conn.is_postgres();
+    Ok(filter
+        .apply(scope.apply(tickets::table.into_boxed()), is_pg)
+        .order((tickets::updated_at.desc(), tickets::id.desc()))
+        .select(tickets::id)
+        .load(conn)?)
+}

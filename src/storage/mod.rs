@@ -1,0 +1,65 @@
+//! Attachment storage behind one small trait; a local folder by default. Files are
+//! written under a temporary name and moved into place only after the database row
+//! commits, so a failed request leaves neither a file nor a row.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub trait AttachmentStore: Send + Sync {
+    /// A fresh temporary file to stream an upload into, and its path.
+    fn create_temp(&self) -> io::Result<(PathBuf, File)>;
+    /// Moves a finished temporary file to its permanent key.
+    fn commit(&self, temp: &Path, key: &str) -> io::Result<()>;
+    /// Opens a stored file for reading.
+    fn open(&self, key: &str) -> io::Result<File>;
+    /// Deletes a stored file; a missing file is not an error.
+    fn delete(&self, key: &str) -> io::Result<()>;
+}
+
+/// Files in `<data-dir>/attachments/<k0k1>/<key>`, temporaries in `.../tmp`.
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: PathBuf) -> io::Result<LocalStore> {
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(LocalStore { root })
+    }
+
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        // Keys are ours (hex), but never let one name a path outside the store.
+        if key.len() < 4 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
+        }
+        Ok(self.root.join(&key[..2]).join(key))
+    }
+}
+
+impl AttachmentStore for LocalStore {
+    fn create_temp(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.root.join("tmp").join(format!("{}.part", crate::domain::random_token(16)));
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    fn commit(&self, temp: &Path, key: &str) -> io::Result<()> {
+        let target = self.path(key)?;
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(temp, target)
+    }
+
+    fn open(&self, key: &str) -> io::Result<File> {
+        File::open(self.path(key)?)
+    }
+
+    fn delete(&self, key: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(key)?) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Opening a ticket: the managers' Add form and the affiliates' New ticket form
+//! share the fields, the checks and the attachment handling.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::{AffiliateSession, StaffSession};
+use super::upload::{self, Upload};
+use super::{AppState, PageCtx, redirect, set_flash};
+use crate::domain::affiliates::Affiliate;
+use crate::domain::kinds::TicketKind;
+use crate::domain::messages::{self, NewTicket};
+use crate::domain::tickets::Scope;
+use crate::error::{AppError, AppResult};
+
+/// What was typed, and what is wrong with it, field by field.
+#[derive(Default)]
+pub struct TicketForm {
+    pub affiliate_id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl TicketForm {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+    pub fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
+        TicketKind::QUESTIONS.iter().map(|k| (k.as_str(), k.label(), self.kind == k.as_str())).collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ticket_new.html")]
+struct NewTicketPage {
+    ctx: PageCtx,
+    form: TicketForm,
+    action: &'static str,
+    cancel: &'static str,
+    for_manager: bool,
+    blocked: Option<String>,
+}
+
+impl NewTicketPage {
+    fn respond(&self, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
+        let body = self.render().map_err(AppError::internal)?;
+        Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    affiliate_id: Option<String>,
+}
+
+pub async fn admin_form(staff: StaffSession, query: web::Query<NewQuery>) -> AppResult<HttpResponse> {
+    let form = TicketForm {
+        affiliate_id: query.into_inner().affiliate_id.unwrap_or_default(),
+        kind: "general".into(),
+        ..Default::default()
+    };
+    NewTicketPage {
+        ctx: staff.page("tickets"),
+        form,
+        action: "/admin/tickets",
+        cancel: "/admin/tickets",
+        for_manager: true,
+        blocked: None,
+    }
+    .respond(actix_web::http::StatusCode::OK)
+}
+
+/// Checks the common fields; returns the ticket to open if all are right.
+fn check(upload: &Upload, form: &mut TicketForm, affiliate_id: Option<i64>) -> Option<NewTicket> {
+    form.kind = upload.text("type");
+    form.title = upload.text("title");
+    form.body = upload.text("body");
+    let kind = TicketKind::parse(&form.kind).filter(|k| TicketKind::QUESTIONS.contains(k));
+    if kind.is_none() {
+        form.errors.push(("type", "Choose the type of question.".into()));
+    }
+    let title = messages::check_title(&form.title).map_err(|e| form.errors.push(("title", e))).ok();
+    let body = messages::check_body(&form.body).map_err(|e| form.errors.push(("body", e))).ok();
+    if let Some(e) = upload.file_error() {
+        form.errors.push(("files", e));
+    }
+    match (kind, title, body, affiliate_id) {
+        (Some(kind), Some(title), Some(body), Some(affiliate_id)) if form.errors.is_empty() => {
+            Some(NewTicket { affiliate_id, kind, title, body, offer_id: None, smartlink_id: None })
+        }
+        _ => None,
+    }
+}
+
+/// `POST /admin/tickets`: the Add action.
+pub async fn admin_create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
+    let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
+    let mut form = TicketForm { affiliate_id: upload.text("affiliate_id").trim().to_string(), ..Default::default() };
+    let scope = Scope::of_staff(&staff.user.staff_ref());
+    let affiliate_id = match form.affiliate_id.parse::<i64>() {
+        Ok(id) if id > 0 => {
+            let affiliate = state.db(move |conn| Affiliate::find(conn, id)).await?;
+            match affiliate {
+                Some(a) if scope == Scope::All || a.manager_id == Some(staff.user.id) => Some(a.id),
+                _ => {
+                    form.errors.push(("affiliate_id", format!("There is no affiliate with ID {id} among yours.")));
+                    None
+                }
+            }
+        }
+        _ if form.affiliate_id.is_empty() => {
+            form.errors.push(("affiliate_id", "Enter the affiliate's ID.".into()));
+            None
+        }
+        _ => {
+            form.errors
+                .push(("affiliate_id", format!("\"{}\" is not an affiliate ID (a whole number).", form.affiliate_id)));
+            None
+        }
+    };
+    let Some(new) = check(&upload, &mut form, affiliate_id) else {
+        return NewTicketPage {
+            ctx: staff.page("tickets"),
+            form,
+            action: "/admin/tickets",
+            cancel: "/admin/tickets",
+            for_manager: true,
+            blocked: None,
+        }
+        .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let actor = staff.actor();
+    let store = state.storage.clone();
+    let files = upload.files;
+    let ticket = state
+        .db(move |conn| {
+            upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
+                messages::open_ticket(conn, &actor, new, new_files)
+            })
+        })
+        .await?;
+    set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
+    Ok(redirect("/admin/tickets"))
+}
+
+/// Why an affiliate may not open tickets, in words, or `None` if they may.
+pub fn affiliate_block_reason(affiliate: &Affiliate) -> Option<String> {
+    (!affiliate.is_active()).then(|| {
+        format!(
+            "Your account is {}: only active accounts can open tickets and access requests. Contact your manager.",
+            affiliate.status_label().to_lowercase()
+        )
+    })
+}
+
+pub async fn affiliate_form(affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+    let blocked = affiliate_block_reason(&affiliate.affiliate);
+    let form = TicketForm { kind: "general".into(), ..Default::default() };
+    NewTicketPage {
+        ctx: affiliate.page("support"),
+        form,
+        action: "/affiliate/tickets",
+        cancel: "/affiliate/tickets",
+        for_manager: false,
+        blocked,
+    }
+    .respond(actix_web::http::StatusCode::OK)
+}
+
+/// `POST /affiliate/tickets`: a question to the affiliate's manager.
+pub async fn affiliate_create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
+    let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
+    if let Some(reason) = affiliate_block_reason(&affiliate.affiliate) {
+        return Err(AppError::forbidden(reason));
+    }
+    let mut form = TicketForm::default();
+    let Some(new) = check(&upload, &mut form, Some(affiliate.affiliate.id)) else {
+        return NewTicketPage {
+            ctx: affiliate.page("support"),
+            form,
+            action: "/affiliate/tickets",
+            cancel: "/affiliate/tickets",
+            for_manager: false,
+            blocked: None,
+        }
+        .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let actor = affiliate.actor();
+    let store = state.storage.clone();
+    let files = upload.files;
+    let ticket = state
+        .db(move |conn| {
+            upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
+                messages::open_ticket(conn, &actor, new, new_files)
+            })
+        })
+        .await?;
+    set_flash(&affiliate.session, "success", format!("Your ticket {} was sent to your manager.", ticket.id));
+    Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
+}

@@ -1,0 +1,85 @@
+//! Small helpers the tests share: reading rows out of pages, and database truths.
+
+use affdesk::db::AnyConnection;
+use diesel::prelude::*;
+
+use crate::harness::TestApp;
+
+/// The ticket ids of the rows of a list page, in order.
+pub fn row_ids(body: &str) -> Vec<i64> {
+    body.match_indices("<tr id=\"ticket-")
+        .filter_map(|(i, m)| {
+            let rest = &body[i + m.len()..];
+            rest[..rest.find('"')?].parse().ok()
+        })
+        .collect()
+}
+
+/// The href of the first link whose text contains `text`.
+pub fn link_with_text(body: &str, text: &str) -> Option<String> {
+    let at = body.find(text)?;
+    let start = body[..at].rfind("href=\"")? + 6;
+    let end = start + body[start..].find('"')?;
+    Some(body[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Ticket ids matching a SQL condition, in the list's default order.
+pub fn ids_where(app: &TestApp, condition: &str) -> Vec<i64> {
+    let mut conn = app.conn();
+    diesel::sql_query(format!("SELECT id FROM tickets WHERE {condition} ORDER BY updated_at DESC, id DESC"))
+        .load::<Id>(&mut *conn as &mut AnyConnection)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+pub fn scalar(app: &TestApp, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.conn();
+    diesel::sql_query(sql).get_result::<N>(&mut *conn as &mut AnyConnection).unwrap().n
+}
+
+pub fn text(app: &TestApp, sql: &str) -> String {
+    #[derive(QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    let mut conn = app.conn();
+    diesel::sql_query(sql).get_result::<T>(&mut *conn as &mut AnyConnection).unwrap().t
+}
+
+pub fn user_id(app: &TestApp, email: &str) -> i64 {
+    scalar(app, &format!("SELECT id AS n FROM users WHERE email = '{email}'"))
+}
+
+/// The totals table agrees with the tickets.
+pub fn assert_counts_consistent(app: &TestApp) {
+    let bad = scalar(
+        app,
+        "SELECT COUNT(*) AS n FROM (SELECT COALESCE(manager_id, 0) AS m, status, type, COUNT(*) AS c FROM tickets \
+         GROUP BY COALESCE(manager_id, 0), status, type) real_counts \
+         FULL OUTER JOIN (SELECT manager_id AS m, status, type, n FROM ticket_counts WHERE n <> 0) kept \
+         ON kept.m = real_counts.m AND kept.status = real_counts.status AND kept.type = real_counts.type \
+         WHERE kept.n IS NULL OR real_counts.c IS NULL OR kept.n <> real_counts.c",
+    );
+    assert_eq!(bad, 0, "ticket_counts matches the tickets");
+}
+
+/// A tiny valid PNG.
+pub const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6,
+    0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 10, b'I', b'D', b'A', b'T', 0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D,
+    0x0A, 0x2D, 0xB4, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
+];

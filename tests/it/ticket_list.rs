@@ -1,0 +1,435 @@
+//! The managers' ticket list: filters against the database, scope, pagination,
+//! bad input, and the five bulk actions.
+
+use affdesk::domain::access::Decision;
+use affdesk::domain::tickets::{Scope, Ticket};
+use affdesk::domain::{Actor, access, users::User};
+
+use crate::db_test;
+use crate::support::*;
+
+db_test!(every_filter_matches_the_database, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let offer = scalar(&app, "SELECT MIN(offer_id) AS n FROM tickets WHERE offer_id IS NOT NULL");
+    let some_id = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    let cases: Vec<(String, String)> = vec![
+        ("".into(), "1 = 1".into()),
+        ("status=open".into(), "status = 'open'".into()),
+        ("status=closed".into(), "status = 'closed'".into()),
+        ("type=financial&type=technical".into(), "type IN ('financial', 'technical')".into()),
+        ("type=offer_request".into(), "type = 'offer_request'".into()),
+        ("affiliate_id=3".into(), "affiliate_id = 3".into()),
+        (format!("manager_id={m2}"), format!("manager_id = {m2}")),
+        (format!("offer_id={offer}"), format!("offer_id = {offer}")),
+        (format!("id={some_id}"), format!("id = {some_id}")),
+        (format!("status=open&type=general&type=other&manager_id={m2}"), format!("status = 'open' AND type IN ('general', 'other') AND manager_id = {m2}")),
+        ("q=POSTBACK".into(), "(lower(title) LIKE '%postback%' OR id IN (SELECT ticket_id FROM messages WHERE lower(body) LIKE '%postback%'))".into()),
+        ("q=postback&status=open".into(), "status = 'open' AND (lower(title) LIKE '%postback%' OR id IN (SELECT ticket_id FROM messages WHERE lower(body) LIKE '%postback%'))".into()),
+        ("q=casino royale".into(), "(lower(title) LIKE '%casino royale%')".into()),
+    ];
+    for (query, condition) in cases {
+        let page = c.get(&format!("/admin/tickets?per_page=500&{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        let expected = ids_where(&app, &condition);
+        assert_eq!(row_ids(&page.body), expected, "rows for ?{query}");
+        let n = expected.len();
+        let total = if n == 1 { "1 ticket".to_string() } else { format!("{n} tickets") };
+        assert!(page.contains(&format!("<strong>{total}</strong>")), "count for ?{query}: {total}");
+    }
+    // Sorting by creation, oldest first (demo ids grow with creation time).
+    let page = c.get("/admin/tickets?per_page=500&sort=created_asc").await;
+    let rows = row_ids(&page.body);
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(rows, sorted, "oldest first");
+    assert_eq!(rows.len(), 200);
+});
+
+db_test!(a_manager_sees_only_their_affiliates, |app| {
+    app.seed_demo();
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let mut c = app.login_admin("manager1@affdesk.test").await;
+    let page = c.get("/admin/tickets?per_page=500").await;
+    assert_eq!(row_ids(&page.body), ids_where(&app, &format!("manager_id = {m1}")));
+    // Filters never widen the scope.
+    let page = c.get(&format!("/admin/tickets?per_page=500&manager_id={m2}")).await;
+    assert!(row_ids(&page.body).is_empty());
+    assert!(page.contains("<strong>0 tickets</strong>"));
+    let other = ids_where(&app, &format!("manager_id = {m2}"))[0];
+    let page = c.get(&format!("/admin/tickets?id={other}")).await;
+    assert!(row_ids(&page.body).is_empty());
+    let other_affiliate = scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {other}"));
+    let page = c.get(&format!("/admin/tickets?affiliate_id={other_affiliate}")).await;
+    assert!(row_ids(&page.body).is_empty());
+});
+
+db_test!(pages_walk_the_whole_list_both_ways, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let all = ids_where(&app, "status = 'closed'");
+    let mut seen = Vec::new();
+    let mut url = "/admin/tickets?status=closed&per_page=10".to_string();
+    let mut pages = 0;
+    let mut urls = Vec::new();
+    loop {
+        let page = c.get(&url).await;
+        assert_eq!(page.status, 200);
+        let rows = row_ids(&page.body);
+        assert!(rows.len() <= 10);
+        pages += 1;
+        assert!(page.contains(&format!("Page {pages} of {}", all.len().div_ceil(10))), "page number {pages}");
+        seen.extend(rows);
+        urls.push(url.clone());
+        match link_with_text(&page.body, "Next ›") {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "every ticket once, in order");
+    // Backwards from the last page gives the same pages.
+    let last = c.get(&urls[urls.len() - 1]).await;
+    let prev = link_with_text(&last.body, "‹ Previous").expect("a previous link");
+    let page = c.get(&prev).await;
+    assert_eq!(row_ids(&page.body), all[(pages - 2) * 10..(pages - 1) * 10].to_vec());
+    // The Last link from page 1.
+    let first = c.get("/admin/tickets?status=closed&per_page=10").await;
+    let last_link = link_with_text(&first.body, "Last »").expect("a last link");
+    let page = c.get(&last_link).await;
+    assert_eq!(row_ids(&page.body), all[(pages - 1) * 10..].to_vec());
+    assert!(link_with_text(&page.body, "Next ›").is_none());
+    // A page number without a cursor still works (old bookmarks).
+    let page = c.get("/admin/tickets?status=closed&per_page=10&page=2").await;
+    assert_eq!(row_ids(&page.body), all[10..20].to_vec());
+});
+
+db_test!(bad_filter_values_are_explained_not_fatal, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    for (query, message) in [
+        ("id=abc", "Ticket ID must be a whole number above 0, not &#34;abc&#34;."),
+        ("type=bogus", "Unknown question type &#34;bogus&#34;."),
+        ("page=0", "Page must be 1 or more, not &#34;0&#34;."),
+        ("per_page=7", "Per page must be 10, 25, 50, 100 or 500, not &#34;7&#34;."),
+        ("status=maybe", "Unknown status &#34;maybe&#34;"),
+        ("after=garbage", "That page link is damaged"),
+        ("affiliate_id=-4", "Affiliate ID must be a whole number above 0"),
+    ] {
+        let page = c.get(&format!("/admin/tickets?{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        assert!(page.contains(message), "{query}: {message}");
+        assert_eq!(row_ids(&page.body).len(), 25, "a sensible list for {query}");
+    }
+    let page = c.get("/admin/tickets?q=%22%22%3F").await;
+    assert!(page.contains("Search for words"));
+});
+
+db_test!(htmx_gets_only_the_results, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let page = c.htmx_get("/admin/tickets?status=open").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.trim_start().starts_with("<div id=\"results\""));
+    assert!(!page.contains("<html"));
+    assert_eq!(row_ids(&page.body), ids_where(&app, "status = 'open'")[..25].to_vec());
+    let empty = c.get("/admin/tickets?q=zzzznothing").await;
+    assert!(empty.contains("No tickets match these filters") && empty.contains("Clear the filters"));
+});
+
+db_test!(bulk_close_reports_and_audits, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get("/admin/tickets").await;
+    let open = ids_where(&app, "status = 'open' AND type = 'general'");
+    let closed = ids_where(&app, "status = 'closed' AND type = 'general'");
+    let pick = [open[0], open[1], open[2], closed[0]];
+    let mut form: Vec<(&str, String)> = vec![("action", "close".into())];
+    for id in pick {
+        form.push(("ids", id.to_string()));
+    }
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = c.post("/admin/tickets/bulk", &fields).await;
+    assert_eq!(page.status, 303);
+    let list = c.get(page.location.as_deref().unwrap()).await;
+    assert!(list.contains("3 closed, 1 skipped (already closed)"), "summary shown");
+    for id in pick {
+        assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {id}")), "closed");
+    }
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close' AND detail = 'bulk'"), 3);
+    assert_counts_consistent(&app);
+    // With htmx the rows come back in place, with the banner out of band.
+    let more = ids_where(&app, "status = 'open'");
+    let page = c
+        .htmx_post(
+            "/admin/tickets/bulk",
+            &[("action", "close"), ("ids", &more[0].to_string()), ("status", "closed"), ("per_page", "500")],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("hx-swap-oob") && page.contains("1 closed"));
+    assert!(row_ids(&page.body).contains(&more[0]), "the closed ticket shows in the closed list");
+});
+
+db_test!(bulk_activate_and_reject_decide_requests, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get("/admin/tickets").await;
+    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'");
+    let general = ids_where(&app, "type = 'general'")[0];
+    let (a, b) = (pending[0], pending[1]);
+    let page = c
+        .htmx_post(
+            "/admin/tickets/bulk",
+            &[("action", "activate"), ("ids", &a.to_string()), ("ids", &general.to_string())],
+        )
+        .await;
+    assert!(page.contains("1 approved, 1 skipped (not an access request)"), "{}", page.body);
+    assert_eq!(
+        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {a}")),
+        "approved/closed"
+    );
+    let (offer, affiliate) = (
+        scalar(&app, &format!("SELECT offer_id AS n FROM tickets WHERE id = {a}")),
+        scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {a}")),
+    );
+    assert_eq!(
+        text(
+            &app,
+            &format!(
+                "SELECT state || '/' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {affiliate}"
+            )
+        ),
+        "enabled/ticket"
+    );
+    assert_eq!(
+        text(
+            &app,
+            &format!(
+                "SELECT body AS t FROM messages WHERE ticket_id = {a} AND author_kind = 'system' ORDER BY id DESC LIMIT 1"
+            )
+        ),
+        "Request approved by Alex Admin."
+    );
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {a} AND action = 'approve'")),
+        1
+    );
+    // Deciding again is skipped as already decided.
+    let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &a.to_string())]).await;
+    assert!(page.contains("0 rejected, 1 skipped (already decided)"));
+
+    // Reject disables access that had been enabled by hand.
+    let (offer_b, affiliate_b) = (
+        scalar(&app, &format!("SELECT offer_id AS n FROM tickets WHERE id = {b}")),
+        scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {b}")),
+    );
+    {
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        diesel::sql_query(format!(
+            "DELETE FROM offer_access WHERE offer_id = {offer_b} AND affiliate_id = {affiliate_b}"
+        ))
+        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        .unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO offer_access (offer_id, affiliate_id, state, source, updated_at) VALUES ({offer_b}, {affiliate_b}, 'enabled', 'manual', '2026-01-01 00:00:00')"
+        ))
+        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        .unwrap();
+    }
+    let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &b.to_string())]).await;
+    assert!(page.contains("1 rejected"));
+    assert_eq!(
+        text(
+            &app,
+            &format!("SELECT state AS t FROM offer_access WHERE offer_id = {offer_b} AND affiliate_id = {affiliate_b}")
+        ),
+        "disabled"
+    );
+    assert_eq!(
+        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {b}")),
+        "rejected/closed"
+    );
+    assert_counts_consistent(&app);
+});
+
+db_test!(bulk_remove_asks_first_then_removes_everything, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get("/admin/tickets/new").await;
+    let page = c
+        .post_multipart(
+            "/admin/tickets",
+            &[
+                ("affiliate_id", "2"),
+                ("type", "technical"),
+                ("title", "Zebrafish screenshot attached"),
+                ("body", "See the file."),
+            ],
+            &[("shot.png", PNG.to_vec())],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let with_file = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    let key = text(
+        &app,
+        &format!(
+            "SELECT a.storage_key AS t FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = {with_file}"
+        ),
+    );
+    let path = app.data_dir.join("attachments").join(&key[..2]).join(&key);
+    assert!(path.exists(), "the attachment was stored");
+    let other = ids_where(&app, "type = 'general'")[0];
+    c.get("/admin/tickets").await;
+    let ids = [("action", "remove"), ("ids", &with_file.to_string()[..]), ("ids", &other.to_string()[..])];
+    let ask = c.post("/admin/tickets/bulk", &ids).await;
+    assert_eq!(ask.status, 200);
+    assert!(ask.contains("Remove 2 tickets?"));
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id IN ({with_file}, {other})")),
+        2,
+        "nothing removed yet"
+    );
+    let mut confirmed = ids.to_vec();
+    confirmed.push(("confirm", "1"));
+    let done = c.post("/admin/tickets/bulk", &confirmed).await;
+    assert_eq!(done.status, 303);
+    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id IN ({with_file}, {other})")), 0);
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id IN ({with_file}, {other})")),
+        0
+    );
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments"), 0);
+    assert!(!path.exists(), "the file is gone");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'remove'"), 2);
+    let page = c.get("/admin/tickets?q=zebrafish").await;
+    assert!(row_ids(&page.body).is_empty(), "removed tickets leave the search index");
+    assert_counts_consistent(&app);
+});
+
+db_test!(bulk_all_matching_and_scope, |app| {
+    app.seed_demo();
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let mut c = app.login_admin("manager1@affdesk.test").await;
+    c.get("/admin/tickets").await;
+    let mine = ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'"));
+    assert!(!mine.is_empty());
+    let page = c
+        .htmx_post(
+            "/admin/tickets/bulk",
+            &[("action", "close"), ("all_matching", "1"), ("status", "open"), ("type", "general")],
+        )
+        .await;
+    assert!(page.contains(&format!("{} closed", mine.len())), "{}", page.body);
+    assert!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")).is_empty());
+    assert!(
+        !ids_where(&app, &format!("manager_id <> {m1} AND status = 'open' AND type = 'general'")).is_empty(),
+        "others untouched"
+    );
+    // Tickets of another manager are reported, not changed.
+    let theirs = ids_where(&app, &format!("manager_id <> {m1} AND status = 'open'"))[0];
+    let page = c
+        .htmx_post("/admin/tickets/bulk", &[("action", "close"), ("ids", &theirs.to_string()), ("ids", "99999999")])
+        .await;
+    assert!(page.contains("0 closed, 2 not changed (not found or not yours)"));
+    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {theirs}")), "open");
+    assert_counts_consistent(&app);
+});
+
+db_test!(bulk_without_csrf_is_refused, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let open = ids_where(&app, "status = 'open'")[0];
+    let form = vec![("action".to_string(), "close".to_string()), ("ids".to_string(), open.to_string())];
+    let page = c.post_raw("/admin/tickets/bulk", &form).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {open}")), "open");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log"), 0);
+});
+
+db_test!(concurrent_activate_and_reject_one_wins, |app| {
+    app.seed_demo();
+    let pending = ids_where(&app, "request_state = 'pending'");
+    for id in pending.iter().take(3).copied() {
+        let mut handles = Vec::new();
+        for (email, decision) in
+            [("admin@affdesk.test", Decision::Approve), ("manager1@affdesk.test", Decision::Reject)]
+        {
+            let pool = app.pool.clone();
+            let email = email.to_string();
+            handles.push(std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                let user = User::find_by_email(&mut conn, &email).unwrap().unwrap();
+                let mut staff = user.staff_ref();
+                staff.sees_all_tickets = true;
+                let actor = Actor::Staff(staff);
+                affdesk::db::write_transaction(&mut conn, |conn| {
+                    let ticket = Ticket::find_visible(conn, &Scope::All, id)?.unwrap();
+                    access::decide(conn, &actor, &ticket, decision, "single")
+                })
+                .unwrap()
+            }));
+        }
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one decision wins: {results:?}");
+        assert_eq!(results.iter().filter(|r| **r == Err(access::NotDecided::AlreadyDecided)).count(), 1);
+        assert_eq!(
+            scalar(
+                &app,
+                &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = {id} AND author_kind = 'system'")
+            ),
+            1
+        );
+    }
+    assert_counts_consistent(&app);
+});
+
+db_test!(add_puts_the_ticket_on_top, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("manager1@affdesk.test").await;
+    let form = c.get("/admin/tickets/new").await;
+    assert_eq!(form.status, 200);
+    // Someone else's affiliate, and missing fields, are explained next to the fields.
+    let theirs = scalar(
+        &app,
+        "SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
+    );
+    let page = c
+        .post_multipart(
+            "/admin/tickets",
+            &[("affiliate_id", &theirs.to_string()), ("type", "general"), ("title", ""), ("body", "x")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.contains(&format!("There is no affiliate with ID {theirs} among yours."))
+            && page.contains("Enter a title.")
+    );
+    let before = scalar(&app, "SELECT COUNT(*) AS n FROM tickets");
+    let mine = scalar(
+        &app,
+        "SELECT MIN(id) AS n FROM affiliates WHERE manager_id = (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
+    );
+    let page = c
+        .post_multipart(
+            "/admin/tickets",
+            &[
+                ("affiliate_id", &mine.to_string()),
+                ("type", "financial"),
+                ("title", "Your invoice <b>April</b>"),
+                ("body", "Please check."),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM tickets"), before + 1);
+    let list = c.get("/admin/tickets").await;
+    let new_id = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    assert_eq!(row_ids(&list.body)[0], new_id, "on top of the list");
+    assert!(list.contains("Your invoice &#60;b&#62;April&#60;/b&#62;"), "escaped");
+    assert_counts_consistent(&app);
+});
