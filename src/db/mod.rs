@@ -37,12 +37,13 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
 }
 
 /// Settings every SQLite connection needs: foreign keys are off by default in SQLite,
-/// WAL lets readers run beside the one writer, and busy_timeout makes writers queue
-/// instead of failing at once.
+/// WAL lets readers run beside the one writer, busy_timeout makes writers queue
+/// instead of failing at once, and a 64 MB page cache keeps the hot indexes of a
+/// million-ticket desk in memory (the default is 2 MB).
 pub(crate) fn prepare_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
     conn.batch_execute(
         "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-         PRAGMA synchronous = NORMAL;",
+         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )
 }
 

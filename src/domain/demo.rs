@@ -64,34 +64,80 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
     let mut rng = StdRng::seed_from_u64(20261125);
     let mut generator = Generator::new(conn, options.tickets)?;
     let password_hash = secrets::hash_password(DEMO_PASSWORD);
+    if !conn.is_postgres() {
+        // A bulk load either finishes or is run again on a fresh file: skip the
+        // syncs, and give the index builds room.
+        diesel::sql_query("PRAGMA synchronous = OFF").execute(conn)?;
+        diesel::sql_query("PRAGMA cache_size = -524288").execute(conn)?;
+    }
+    let started = std::time::Instant::now();
 
+    // One transaction: a load that is stopped half-way leaves nothing behind (the
+    // dropped indexes included), so running it again starts clean.
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         generator.people(conn, &password_hash, &mut rng)?;
         generator.catalogue(conn, &mut rng)?;
-        generator.templates(conn)
-    })?;
-    progress(&format!(
-        "seeded {} managers, {} affiliates, offers and Smartlinks",
-        MANAGERS,
-        generator.affiliates.len()
-    ));
-
-    let mut done = 0;
-    while done < options.tickets {
-        let n = CHUNK.min(options.tickets - done);
-        crate::db::write_transaction(conn, |conn| generator.tickets(conn, done, n, &mut rng))?;
-        done += n;
-        if options.tickets >= 10 * CHUNK && (done % (100 * CHUNK) == 0 || done == options.tickets) {
-            progress(&format!("tickets: {done} / {}", options.tickets));
+        generator.templates(conn)?;
+        progress(&format!(
+            "seeded {} managers, {} affiliates, offers and Smartlinks",
+            MANAGERS,
+            generator.affiliates.len()
+        ));
+        // Building an index once after the load is much faster than keeping it up
+        // to date row by row; only done on an empty desk, where nobody is using it.
+        let deferred = if generator.next_ticket_id == 1 && options.tickets >= 10 * CHUNK {
+            drop_secondary_indexes(conn, &["tickets", "messages", "ticket_search", "daily_stats"])?
+        } else {
+            Vec::new()
+        };
+        // One thread makes the rows while this one writes them: both cores work.
+        let total = options.tickets;
+        std::thread::scope(|scope| -> AppResult<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            let maker = &mut generator;
+            let rng = &mut rng;
+            scope.spawn(move || {
+                let mut made = 0;
+                while made < total {
+                    let n = CHUNK.min(total - made);
+                    if tx.send(maker.tickets(made, n, rng)).is_err() {
+                        break;
+                    }
+                    made += n;
+                }
+            });
+            let mut done = 0;
+            for chunk in rx {
+                done += chunk.tickets.len();
+                insert_chunk(conn, chunk)?;
+                if total >= 10 * CHUNK && (done % (25 * CHUNK) == 0 || done == total) {
+                    progress(&format!("tickets: {done} / {total} ({:.0}s)", started.elapsed().as_secs_f64()));
+                }
+            }
+            Ok(())
+        })?;
+        generator.access_rows(conn)?;
+        generator.daily_stats(conn, &mut rng)?;
+        progress(&format!("seeded daily statistics ({:.0}s)", started.elapsed().as_secs_f64()));
+        if !deferred.is_empty() {
+            progress(&format!("building indexes ({:.0}s)", started.elapsed().as_secs_f64()));
+            for sql in &deferred {
+                let t0 = std::time::Instant::now();
+                diesel::sql_query(sql.as_str()).execute(conn)?;
+                if std::env::var("AFFDESK_DEMO_TIMINGS").is_ok() {
+                    progress(&format!("  {:.1}s {sql}", t0.elapsed().as_secs_f64()));
+                }
+            }
         }
-    }
-    crate::db::write_transaction(conn, |conn| generator.access_rows(conn))?;
-    crate::db::write_transaction(conn, |conn| generator.daily_stats(conn, &mut rng))?;
-    progress("seeded daily statistics");
-    reset_sequences(conn)?;
-    super::ticket_counts::rebuild(conn)?;
+        reset_sequences(conn)?;
+        super::ticket_counts::rebuild(conn)
+    })?;
     // Fresh planner statistics, so the first list page already uses the right index.
     diesel::sql_query("ANALYZE").execute(conn)?;
+    if !conn.is_postgres() {
+        diesel::sql_query("PRAGMA synchronous = NORMAL").execute(conn)?;
+        diesel::sql_query("PRAGMA cache_size = -65536").execute(conn)?;
+    }
     Ok(DemoSummary {
         seeded: true,
         affiliates: generator.affiliates.len(),
@@ -100,7 +146,7 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
     })
 }
 
-const CHUNK: usize = 5_000;
+const CHUNK: usize = 20_000;
 
 #[derive(Insertable, Clone)]
 #[diesel(table_name = tickets, treat_none_as_default_value = false)]
@@ -185,6 +231,19 @@ macro_rules! bulk_insert {
             }
         }
     }};
+}
+
+/// Tickets with their threads and search documents, made and written together.
+struct Chunk {
+    tickets: Vec<TicketRow>,
+    messages: Vec<MessageRow>,
+    documents: Vec<(i64, String)>,
+}
+
+fn insert_chunk(conn: &mut AnyConnection, chunk: Chunk) -> AppResult<()> {
+    bulk_insert!(conn, tickets::table, chunk.tickets);
+    bulk_insert!(conn, messages::table, chunk.messages);
+    super::search::insert_many(conn, &chunk.documents)
 }
 
 struct DemoAffiliate {
@@ -375,7 +434,7 @@ impl Generator {
     }
 
     /// Tickets `first .. first + n` of the run, with their threads.
-    fn tickets(&mut self, conn: &mut AnyConnection, first: usize, n: usize, rng: &mut StdRng) -> AppResult<()> {
+    fn tickets(&mut self, first: usize, n: usize, rng: &mut StdRng) -> Chunk {
         let large = self.total_tickets > 10_000;
         let mut tickets_out = Vec::with_capacity(n);
         let mut messages_out = Vec::with_capacity(n * 4);
@@ -447,7 +506,7 @@ impl Generator {
             };
 
             // The thread: replies alternate, starting with the manager's answer.
-            let replies = if large { rng.random_range(2..=5) } else { rng.random_range(1..=8) };
+            let replies = if large { rng.random_range(1..=4) } else { rng.random_range(1..=7) };
             let mut at = created;
             // The opening message carries the affiliate's text, like every ticket's.
             messages_out.push(MessageRow {
@@ -544,10 +603,7 @@ impl Generator {
             });
         }
         self.messages_written += messages_out.len();
-        bulk_insert!(conn, tickets::table, tickets_out);
-        bulk_insert!(conn, messages::table, messages_out);
-        super::search::insert_many(conn, &documents)?;
-        Ok(())
+        Chunk { tickets: tickets_out, messages: messages_out, documents }
     }
 
     fn pick_kind(&self, k: usize, rng: &mut StdRng) -> &'static str {
@@ -655,6 +711,58 @@ impl Generator {
         bulk_insert!(conn, daily_stats::table, rows);
         Ok(())
     }
+}
+
+#[derive(QueryableByName)]
+struct IndexDef {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    definition: String,
+}
+
+/// Drops the secondary indexes of `tables` (and on PostgreSQL their foreign keys,
+/// checked row by row during a load but in one join when added back) and returns
+/// the statements that create them again, read from the database's own catalogue
+/// so they stay exactly as migrated.
+fn drop_secondary_indexes(conn: &mut AnyConnection, tables: &[&str]) -> AppResult<Vec<String>> {
+    let list = tables.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(",");
+    let mut restore = Vec::new();
+    if conn.is_postgres() {
+        let keys: Vec<IndexDef> = diesel::sql_query(format!(
+            "SELECT c.conname AS name, 'ALTER TABLE ' || r.relname || ' ADD CONSTRAINT ' || c.conname || ' ' || \
+             pg_get_constraintdef(c.oid) AS definition FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid \
+             WHERE c.contype = 'f' AND r.relname IN ({list}) AND r.relnamespace = current_schema()::regnamespace"
+        ))
+        .load(conn)?;
+        for k in &keys {
+            let table = k.definition.split_whitespace().nth(2).unwrap_or_default().to_string();
+            diesel::sql_query(format!("ALTER TABLE {table} DROP CONSTRAINT {}", k.name)).execute(conn)?;
+        }
+        // Index builds sort in memory when they may; the default 64 MB spills to disk.
+        diesel::sql_query("SET LOCAL maintenance_work_mem = '512MB'").execute(conn)?;
+        let indexes: Vec<IndexDef> = diesel::sql_query(format!(
+            "SELECT i.indexname AS name, i.indexdef AS definition FROM pg_indexes i \
+             WHERE i.schemaname = current_schema() AND i.tablename IN ({list}) AND NOT EXISTS \
+             (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        ))
+        .load(conn)?;
+        for d in &indexes {
+            diesel::sql_query(format!("DROP INDEX {}", d.name)).execute(conn)?;
+        }
+        restore.extend(indexes.into_iter().map(|d| d.definition));
+        restore.extend(keys.into_iter().map(|k| k.definition));
+    } else {
+        let indexes: Vec<IndexDef> = diesel::sql_query(format!(
+            "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({list}) AND sql IS NOT NULL"
+        ))
+        .load(conn)?;
+        for d in &indexes {
+            diesel::sql_query(format!("DROP INDEX {}", d.name)).execute(conn)?;
+        }
+        restore.extend(indexes.into_iter().map(|d| d.definition));
+    }
+    Ok(restore)
 }
 
 /// Explicit ids leave PostgreSQL's sequences behind; move them past the data.

@@ -1,7 +1,10 @@
-//! Text search over tickets: one document per ticket (title, description, every
-//! message), matched by word prefix, case-insensitively. SQLite uses FTS5,
-//! PostgreSQL a GIN index over `to_tsvector('simple', body)`; this file is the only
-//! place that knows the difference.
+//! Text search over tickets: one document per ticket (its title and every message),
+//! matched by word prefix, case-insensitively. affdesk splits the text into words
+//! itself and stores each ticket's distinct words, so SQLite (FTS5) and PostgreSQL
+//! (a GIN index over a stored tsvector) match exactly the same words. This file is
+//! the only place that knows the difference between them.
+
+use std::collections::HashSet;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
@@ -12,30 +15,35 @@ use crate::error::AppResult;
 
 /// At most this many words of a query are used.
 const MAX_TERMS: usize = 8;
+/// Longer "words" (pasted hashes, base64) are cut here.
+const MAX_WORD_CHARS: usize = 64;
 
-/// The words of a search: letters and digits, lower-cased. Empty when the text has none.
-pub fn terms(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
+/// The words of a text: runs of letters and digits, lower-cased.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(MAX_TERMS)
-        .map(|w| w.to_lowercase())
-        .collect()
+        .map(|w| w.chars().take(MAX_WORD_CHARS).collect::<String>().to_lowercase())
 }
 
-/// A condition on `tickets` that keeps the tickets whose document has every term.
+/// The words of a search. Empty when the text has none.
+pub fn terms(q: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    words(q).filter(|w| seen.insert(w.clone())).take(MAX_TERMS).collect()
+}
+
+/// A condition on `tickets` that keeps the tickets whose document has every term
+/// (as a word or the start of one).
 pub fn condition(
     is_postgres: bool,
     terms: &[String],
 ) -> Box<dyn BoxableExpression<tickets::table, Db, SqlType = Bool>> {
     if is_postgres {
-        let query = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+        // tsquery input syntax, not to_tsquery: the words are already split.
+        let query = terms.iter().map(|t| format!("'{t}':*")).collect::<Vec<_>>().join(" & ");
         Box::new(
-            diesel::dsl::sql::<Bool>(
-                "tickets.id IN (SELECT ticket_id FROM ticket_search \
-                 WHERE to_tsvector('simple', body) @@ to_tsquery('simple', ",
-            )
-            .bind::<Text, _>(query)
-            .sql("))"),
+            diesel::dsl::sql::<Bool>("tickets.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ CAST(")
+                .bind::<Text, _>(query)
+                .sql(" AS tsquery))"),
         )
     } else {
         let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
@@ -59,25 +67,36 @@ pub fn reindex(conn: &mut AnyConnection, ticket_id: i64) -> AppResult<()> {
     set_document(conn, ticket_id, &document)
 }
 
-/// The searchable text: the title and every message (the first message is the
-/// ticket's description).
+/// The searchable words of a ticket: the distinct words of its title and every
+/// message (the first message is the ticket's description), space-separated.
 pub fn document<'a>(title: &str, bodies: impl Iterator<Item = &'a str>) -> String {
-    let mut doc = title.to_string();
-    for b in bodies {
-        doc.push('\n');
-        doc.push_str(b);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut doc = String::new();
+    for w in words(title).chain(bodies.flat_map(words)) {
+        if !seen.contains(&w) {
+            if !doc.is_empty() {
+                doc.push(' ');
+            }
+            doc.push_str(&w);
+            seen.insert(w);
+        }
     }
     doc
 }
 
+/// The document in tsvector input syntax: `'word' 'other'` (words hold no quotes).
+fn tsvector_text(document: &str) -> String {
+    document.split(' ').filter(|w| !w.is_empty()).map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" ")
+}
+
 fn set_document(conn: &mut AnyConnection, ticket_id: i64, document: &str) -> AppResult<()> {
     remove(conn, &[ticket_id])?;
-    let sql = if conn.is_postgres() {
-        "INSERT INTO ticket_search (ticket_id, body) VALUES ($1, $2)"
+    let (sql, text) = if conn.is_postgres() {
+        ("INSERT INTO ticket_search (ticket_id, document) VALUES ($1, CAST($2 AS tsvector))", tsvector_text(document))
     } else {
-        "INSERT INTO ticket_search (rowid, body) VALUES (?, ?)"
+        ("INSERT INTO ticket_search (rowid, body) VALUES (?, ?)", document.to_string())
     };
-    diesel::sql_query(sql).bind::<BigInt, _>(ticket_id).bind::<Text, _>(document).execute(conn)?;
+    diesel::sql_query(sql).bind::<BigInt, _>(ticket_id).bind::<Text, _>(text).execute(conn)?;
     Ok(())
 }
 
@@ -99,7 +118,8 @@ mod pg {
     diesel::table! {
         ticket_search (ticket_id) {
             ticket_id -> BigInt,
-            body -> Text,
+            // A tsvector; written only as COPY text, which PostgreSQL parses itself.
+            document -> Text,
         }
     }
 }
@@ -114,13 +134,6 @@ mod sqlite {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = pg::ticket_search, treat_none_as_default_value = false)]
-struct PgDocument<'a> {
-    ticket_id: i64,
-    body: &'a str,
-}
-
-#[derive(Insertable)]
 #[diesel(table_name = sqlite::ticket_search, treat_none_as_default_value = false)]
 struct SqliteDocument<'a> {
     rowid: i64,
@@ -131,8 +144,23 @@ struct SqliteDocument<'a> {
 pub fn insert_many(conn: &mut AnyConnection, docs: &[(i64, String)]) -> AppResult<()> {
     match conn {
         AnyConnection::Postgresql(c) => {
-            let rows: Vec<_> = docs.iter().map(|(id, body)| PgDocument { ticket_id: *id, body }).collect();
-            diesel::copy_from(pg::ticket_search::table).from_insertable(&rows).execute(c)?;
+            use diesel::pg::CopyFormat;
+            use std::io::Write;
+            // COPY in text format with tsvector input syntax: no parsing on the server.
+            use pg::ticket_search::dsl as t;
+            diesel::copy_from(t::ticket_search)
+                .from_raw_data(
+                    (t::ticket_id, t::document),
+                    |out: &mut dyn Write| -> Result<(), diesel::result::Error> {
+                        for (id, doc) in docs {
+                            writeln!(out, "{id}\t{}", tsvector_text(doc))
+                                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                        }
+                        Ok(())
+                    },
+                )
+                .with_format(CopyFormat::Text)
+                .execute(c)?;
         }
         AnyConnection::Sqlite(c) => {
             let rows: Vec<_> = docs.iter().map(|(id, body)| SqliteDocument { rowid: *id, body }).collect();

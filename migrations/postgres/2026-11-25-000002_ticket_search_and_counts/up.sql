@@ -1,10 +1,11 @@
--- Text search over a ticket's title, description and messages: one document per
--- ticket. Word-prefix matching ('simple' configuration: no stemming, lower case).
+-- Text search over a ticket's title and messages: one document per ticket, holding
+-- the ticket's distinct words as affdesk splits them (see src/domain/search.rs), so
+-- both backends match the same words. Word-prefix matching, lower case.
 CREATE TABLE ticket_search (
     ticket_id BIGINT PRIMARY KEY REFERENCES tickets (id) ON DELETE CASCADE,
-    body TEXT NOT NULL
+    document TSVECTOR NOT NULL
 );
-CREATE INDEX ticket_search_body ON ticket_search USING gin (to_tsvector('simple', body));
+CREATE INDEX ticket_search_document ON ticket_search USING gin (document);
 
 -- Ticket totals per (manager, status, type), kept by the code that changes tickets,
 -- so the list can say "N tickets" without counting a million rows. manager_id 0
