@@ -106,12 +106,15 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectError> {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute("SELECT 1").map_err(|e| ConnectError(e.to_string()))
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(|e| ConnectError(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// Checked when a connection goes back to the pool: one that lost its server (or
+    /// is stuck in a failed transaction) is dropped, so the pool heals by itself.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
     }
 }
 
@@ -126,7 +129,9 @@ pub fn build_pool(url: &DbUrl, max_size: u32) -> Result<DbPool, String> {
         .max_size(max_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(3))
-        .test_on_check_out(true)
+        // No ping per checkout (three per page view); broken connections are
+        // dropped on return instead, and a pooled one that died fails once.
+        .test_on_check_out(false)
         .error_handler(Box::new(r2d2::LoggingErrorHandler))
         .build(manager)
         .map_err(|e| e.to_string())

@@ -31,8 +31,13 @@ pub fn terms(q: &str) -> Vec<String> {
     words(q).filter(|w| seen.insert(w.clone())).take(MAX_TERMS).collect()
 }
 
+/// A text search looks at this many of the newest matching tickets, so its cost
+/// stays bounded however common the words are (other filters and the sort apply
+/// within them).
+pub const MAX_MATCHES: i64 = 5_000;
+
 /// A condition on `tickets` that keeps the tickets whose document has every term
-/// (as a word or the start of one).
+/// (as a word or the start of one), among the newest `MAX_MATCHES` such tickets.
 pub fn condition(
     is_postgres: bool,
     terms: &[String],
@@ -43,14 +48,14 @@ pub fn condition(
         Box::new(
             diesel::dsl::sql::<Bool>("tickets.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ CAST(")
                 .bind::<Text, _>(query)
-                .sql(" AS tsquery))"),
+                .sql(&format!(" AS tsquery) ORDER BY ticket_id DESC LIMIT {MAX_MATCHES})")),
         )
     } else {
         let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
         Box::new(
             diesel::dsl::sql::<Bool>("tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ")
                 .bind::<Text, _>(query)
-                .sql(")"),
+                .sql(&format!(" ORDER BY rowid DESC LIMIT {MAX_MATCHES})")),
         )
     }
 }

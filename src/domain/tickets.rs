@@ -348,7 +348,13 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> 
         .limit(COUNT_CAP + 1)
         .load(conn)?;
     let n = ids.len() as i64;
-    Ok(if n > COUNT_CAP { Total::AtLeast(COUNT_CAP) } else { Total::Exact(n) })
+    Ok(if n > COUNT_CAP {
+        Total::AtLeast(COUNT_CAP)
+    } else if !filter.text.is_empty() && n >= search::MAX_MATCHES {
+        Total::AtLeast(search::MAX_MATCHES)
+    } else {
+        Total::Exact(n)
+    })
 }
 
 /// Every id matching (for "apply to all N matching"), in list order.

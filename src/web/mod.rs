@@ -67,7 +67,12 @@ pub fn set_flash(session: &Session, kind: &str, text: impl Into<String>) {
     let _ = session.insert(FLASH_KEY, Flash { kind: kind.into(), text: text.into() });
 }
 
+/// The banner to show once. Only touches the session when there is one: a removal
+/// marks the session changed, which would cost a write on every page view.
 pub fn take_flash(session: &Session) -> Option<Flash> {
+    if !session.contains_key(FLASH_KEY) {
+        return None;
+    }
     session.remove_as::<Flash>(FLASH_KEY).and_then(|r| r.ok())
 }
 

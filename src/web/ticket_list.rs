@@ -332,6 +332,13 @@ impl TicketListView {
         match self.total {
             Total::Exact(1) => "1 ticket".into(),
             Total::Exact(n) => format!("{} tickets", group_digits(n)),
+            Total::AtLeast(n) if !self.request.filter.text.is_empty() => {
+                format!(
+                    "more than {} tickets (a text search looks at the {} newest matches)",
+                    group_digits(n),
+                    group_digits(n)
+                )
+            }
             Total::AtLeast(n) => format!("more than {} tickets", group_digits(n)),
         }
     }
