@@ -60,18 +60,18 @@ impl SessionStore for DbSessionStore {
                 .select((sessions::state, sessions::last_seen_at, sessions::expires_at))
                 .first(&mut conn)
                 .optional()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| lost(&status, e))?;
             let Some((state, last_seen, expires)) = row else { return Ok(None) };
             let t = now();
             if t >= expires || t - last_seen >= idle {
-                diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| e.to_string())?;
+                diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| lost(&status, e))?;
                 return Ok(None);
             }
             if (t - last_seen).num_seconds() >= TOUCH_AFTER_SECS {
                 diesel::update(sessions::table.find(&id))
                     .set(sessions::last_seen_at.eq(t))
                     .execute(&mut conn)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| lost(&status, e))?;
             }
             serde_json::from_str(&state).map(Some).map_err(|e| e.to_string())
         })
@@ -106,12 +106,12 @@ impl SessionStore for DbSessionStore {
                     sessions::expires_at.eq(t + absolute),
                 ))
                 .execute(&mut conn)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| lost(&status, e))?;
             // Expired rows are swept now and then by the requests that create sessions.
             if rand::random_ratio(1, 100) {
                 diesel::delete(sessions::table.filter(sessions::expires_at.lt(t)))
                     .execute(&mut conn)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| lost(&status, e))?;
             }
             Ok(())
         })
@@ -139,7 +139,7 @@ impl SessionStore for DbSessionStore {
             diesel::update(sessions::table.find(&id))
                 .set((sessions::state.eq(&state), sessions::last_seen_at.eq(now())))
                 .execute(&mut conn)
-                .map_err(|e| e.to_string())
+                .map_err(|e| lost(&status, e))
         })
         .await
         .map_err(|e| UpdateError::Other(anyhow_error(e.to_string())))?
@@ -165,13 +165,20 @@ impl SessionStore for DbSessionStore {
                 status.mark_unavailable();
                 e.to_string()
             })?;
-            diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| e.to_string())
+            diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| lost(&status, e))
         })
         .await
         .map_err(|e| anyhow_error(e.to_string()))?
         .map_err(anyhow_error)?;
         Ok(())
     }
+}
+
+/// A failed query in the session store nearly always means the database went away:
+/// remember it, so the error page can say so.
+fn lost(status: &DbStatus, e: diesel::result::Error) -> String {
+    status.mark_unavailable();
+    e.to_string()
 }
 
 fn anyhow_error(msg: String) -> anyhow::Error {
