@@ -9,6 +9,7 @@ pub mod headers;
 pub mod new_ticket;
 pub mod pages;
 pub mod session_store;
+pub mod thread;
 pub mod ticket_list;
 pub mod upload;
 
@@ -225,7 +226,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/tickets", web::post().to(new_ticket::admin_create))
                 .route("/tickets/new", web::get().to(new_ticket::admin_form))
                 .route("/tickets/bulk", web::post().to(admin_tickets::bulk))
+                .route("/tickets/{id}", web::get().to(thread::admin_show))
+                .route("/tickets/{id}/template", web::get().to(thread::admin_template))
+                .route("/tickets/{id}/messages", web::post().to(thread::admin_reply))
                 .route("/tickets/{id}/{action}", web::post().to(admin_tickets::single_action))
+                .route("/attachments/{id}", web::get().to(thread::admin_download))
                 .route("/templates", web::get().to(pages::admin_templates))
                 .route("/stats/daily", web::get().to(pages::admin_stats)),
         )
@@ -241,6 +246,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/tickets", web::get().to(pages::affiliate_tickets))
                 .route("/tickets", web::post().to(new_ticket::affiliate_create))
                 .route("/tickets/new", web::get().to(new_ticket::affiliate_form))
+                .route("/tickets/{id}", web::get().to(thread::affiliate_show))
+                .route("/tickets/{id}/messages", web::post().to(thread::affiliate_reply))
+                .route("/attachments/{id}", web::get().to(thread::affiliate_download))
                 .route("/offers", web::get().to(pages::affiliate_offers))
                 .route("/smartlinks", web::get().to(pages::affiliate_smartlinks)),
         );

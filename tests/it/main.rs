@@ -4,4 +4,5 @@ pub mod harness;
 pub mod support;
 
 mod foundation;
+mod thread;
 mod ticket_list;

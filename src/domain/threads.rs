@@ -1,0 +1,123 @@
+//! A ticket's thread as people read it: messages with their authors' names and
+//! attachments, loaded with a fixed number of queries whatever its length.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::affiliates::Affiliate;
+use super::attachments::{self, Attachment};
+use super::catalogue::{Offer, Smartlink};
+use super::messages::{self, Message};
+use super::tickets::Ticket;
+use crate::db::AnyConnection;
+use crate::db::schema::users;
+use crate::error::{AppError, AppResult};
+
+pub struct ThreadEntry {
+    pub message: Message,
+    /// "Maria Keller", the affiliate's name, or "System".
+    pub author: String,
+    pub attachments: Vec<Attachment>,
+}
+
+impl ThreadEntry {
+    pub fn by_manager(&self) -> bool {
+        self.message.author_kind == "manager"
+    }
+    pub fn by_system(&self) -> bool {
+        self.message.author_kind == "system"
+    }
+}
+
+pub struct Thread {
+    pub ticket: Ticket,
+    pub affiliate: Affiliate,
+    pub manager_name: Option<String>,
+    pub offer: Option<Offer>,
+    pub smartlink: Option<Smartlink>,
+    pub entries: Vec<ThreadEntry>,
+}
+
+/// Loads a ticket's thread; internal notes only for managers.
+pub fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResult<Thread> {
+    let affiliate = Affiliate::find(conn, ticket.affiliate_id)?.ok_or(AppError::NotFound)?;
+    let offer = match ticket.offer_id {
+        Some(id) => Offer::find(conn, id)?,
+        None => None,
+    };
+    let smartlink = match ticket.smartlink_id {
+        Some(id) => Smartlink::find(conn, id)?,
+        None => None,
+    };
+    let messages = messages::thread(conn, ticket.id, for_manager)?;
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let mut files: HashMap<i64, Vec<Attachment>> = HashMap::new();
+    for a in attachments::for_messages(conn, &ids)? {
+        files.entry(a.message_id).or_default().push(a);
+    }
+    let mut staff_ids: Vec<i64> =
+        messages.iter().filter(|m| m.author_kind != "affiliate").filter_map(|m| m.author_id).collect();
+    staff_ids.extend(ticket.manager_id);
+    let names: HashMap<i64, String> = users::table
+        .filter(users::id.eq_any(&staff_ids))
+        .select((users::id, users::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let entries = messages
+        .into_iter()
+        .map(|m| {
+            let author = match m.author_kind.as_str() {
+                "affiliate" => affiliate.name.clone(),
+                "system" => "System".to_string(),
+                _ if for_manager => {
+                    m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Manager".into())
+                }
+                // Affiliates see their manager's name, as in a mail from them.
+                _ => m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into()),
+            };
+            ThreadEntry { attachments: files.remove(&m.id).unwrap_or_default(), author, message: m }
+        })
+        .collect();
+    let manager_name = ticket.manager_id.and_then(|id| names.get(&id).cloned());
+    Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, entries })
+}
+
+/// A piece of message text: plain text, or a web address to show as a link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    Text(String),
+    Link(String),
+}
+
+/// Splits text into plain parts and http(s) links, so templates can make links
+/// clickable while escaping everything else.
+pub fn segments(text: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = find_link_start(rest) {
+        if start > 0 {
+            out.push(Segment::Text(rest[..start].to_string()));
+        }
+        let tail = &rest[start..];
+        let mut end = tail.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"').unwrap_or(tail.len());
+        // Trailing punctuation belongs to the sentence, not the address.
+        while end > 0 && tail[..end].ends_with(['.', ',', ')', ';', ':', '!', '?', '\'']) {
+            end -= 1;
+        }
+        out.push(Segment::Link(tail[..end].to_string()));
+        rest = &tail[end..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest.to_string()));
+    }
+    out
+}
+
+fn find_link_start(s: &str) -> Option<usize> {
+    match (s.find("https://"), s.find("http://")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
