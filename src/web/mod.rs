@@ -1,6 +1,7 @@
 //! The panels: actix handlers, one file per area, and the pieces they share.
 
 pub mod admin_tickets;
+pub mod affiliate;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -8,7 +9,9 @@ pub mod forms;
 pub mod headers;
 pub mod new_ticket;
 pub mod pages;
+pub mod reply_templates;
 pub mod session_store;
+pub mod stats;
 pub mod thread;
 pub mod ticket_list;
 pub mod upload;
@@ -231,8 +234,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/tickets/{id}/messages", web::post().to(thread::admin_reply))
                 .route("/tickets/{id}/{action}", web::post().to(admin_tickets::single_action))
                 .route("/attachments/{id}", web::get().to(thread::admin_download))
-                .route("/templates", web::get().to(pages::admin_templates))
-                .route("/stats/daily", web::get().to(pages::admin_stats)),
+                .route("/templates", web::get().to(reply_templates::list))
+                .route("/templates", web::post().to(reply_templates::create))
+                .route("/templates/new", web::get().to(reply_templates::new_form))
+                .route("/templates/{id}/edit", web::get().to(reply_templates::edit_form))
+                .route("/templates/{id}", web::post().to(reply_templates::update))
+                .route("/templates/{id}/delete", web::post().to(reply_templates::delete))
+                .route("/stats/daily", web::get().to(stats::daily)),
         )
         .service(
             web::scope("/affiliate")
@@ -243,13 +251,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(auth::affiliate_login_form))
                 .route("/login", web::post().to(auth::affiliate_login))
                 .route("/logout", web::post().to(auth::affiliate_logout))
-                .route("/tickets", web::get().to(pages::affiliate_tickets))
+                .route("/tickets", web::get().to(affiliate::support))
                 .route("/tickets", web::post().to(new_ticket::affiliate_create))
                 .route("/tickets/new", web::get().to(new_ticket::affiliate_form))
                 .route("/tickets/{id}", web::get().to(thread::affiliate_show))
                 .route("/tickets/{id}/messages", web::post().to(thread::affiliate_reply))
                 .route("/attachments/{id}", web::get().to(thread::affiliate_download))
-                .route("/offers", web::get().to(pages::affiliate_offers))
-                .route("/smartlinks", web::get().to(pages::affiliate_smartlinks)),
+                .route("/offers", web::get().to(affiliate::offers))
+                .route("/offers/{id}/request", web::post().to(affiliate::request_offer))
+                .route("/smartlinks", web::get().to(affiliate::smartlinks))
+                .route("/smartlinks/{id}/request", web::post().to(affiliate::request_smartlink)),
         );
 }

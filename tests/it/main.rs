@@ -3,6 +3,7 @@
 pub mod harness;
 pub mod support;
 
+mod affiliate_panel;
 mod foundation;
 mod thread;
 mod ticket_list;

@@ -1,0 +1,171 @@
+//! The Templates tab: the managers' quick replies, listed, written and removed.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::StaffSession;
+use super::{AppState, PageCtx, redirect, set_flash};
+use crate::domain::reply_templates::{self, ReplyTemplate, TemplateRow, VARIABLES};
+use crate::error::{AppError, AppResult};
+
+#[derive(Template)]
+#[template(path = "admin/templates.html")]
+struct ListPage {
+    ctx: PageCtx,
+    rows: Vec<TemplateRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/template_form.html")]
+struct FormPage {
+    ctx: PageCtx,
+    id: Option<i64>,
+    title: String,
+    body: String,
+    errors: Vec<(&'static str, String)>,
+    variables: &'static [(&'static str, &'static str)],
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+    fn action(&self) -> String {
+        match self.id {
+            Some(id) => format!("/admin/templates/{id}"),
+            None => "/admin/templates".into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/template_delete.html")]
+struct DeletePage {
+    ctx: PageCtx,
+    template: ReplyTemplate,
+}
+
+fn respond<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
+    let body = t.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
+pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    let rows = state.db(reply_templates::list).await?;
+    respond(&ListPage { ctx: staff.page("templates"), rows }, actix_web::http::StatusCode::OK)
+}
+
+pub async fn new_form(staff: StaffSession) -> AppResult<HttpResponse> {
+    let page = FormPage {
+        ctx: staff.page("templates"),
+        id: None,
+        title: String::new(),
+        body: String::new(),
+        errors: Vec::new(),
+        variables: &VARIABLES,
+    };
+    respond(&page, actix_web::http::StatusCode::OK)
+}
+
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let t = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let page = FormPage {
+        ctx: staff.page("templates"),
+        id: Some(t.id),
+        title: t.title,
+        body: t.body,
+        errors: Vec::new(),
+        variables: &VARIABLES,
+    };
+    respond(&page, actix_web::http::StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct TemplateForm {
+    title: String,
+    body: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    form: web::Form<TemplateForm>,
+) -> AppResult<HttpResponse> {
+    save(state, staff, None, form.into_inner()).await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<i64>,
+    form: web::Form<TemplateForm>,
+) -> AppResult<HttpResponse> {
+    save(state, staff, Some(path.into_inner()), form.into_inner()).await
+}
+
+async fn save(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    id: Option<i64>,
+    form: TemplateForm,
+) -> AppResult<HttpResponse> {
+    let actor = staff.actor();
+    let (title, body) = (form.title.clone(), form.body.clone());
+    let errors = state
+        .db(move |conn| {
+            crate::db::write_transaction(conn, |conn| {
+                let errors = reply_templates::check(conn, id, &title, &body)?;
+                if errors.is_empty() {
+                    match id {
+                        Some(id) => reply_templates::update(conn, &actor, id, &title, &body)?,
+                        None => {
+                            reply_templates::create(conn, &actor, &title, &body)?;
+                        }
+                    }
+                }
+                Ok(errors)
+            })
+        })
+        .await?;
+    if !errors.is_empty() {
+        let page = FormPage {
+            ctx: staff.page("templates"),
+            id,
+            title: form.title,
+            body: form.body,
+            errors,
+            variables: &VARIABLES,
+        };
+        return respond(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    set_flash(&staff.session, "success", format!("Template \"{}\" saved.", form.title.trim()));
+    Ok(redirect("/admin/templates"))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    confirm: Option<String>,
+}
+
+/// Asks first; removes only when the form carries `confirm=1`.
+pub async fn delete(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<i64>,
+    form: web::Form<DeleteForm>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let template = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    if form.confirm.as_deref() != Some("1") {
+        return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
+    }
+    state.db(move |conn| reply_templates::delete(conn, id)).await?;
+    set_flash(&staff.session, "success", format!("Template \"{}\" deleted.", template.title));
+    Ok(redirect("/admin/templates"))
+}
