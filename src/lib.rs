@@ -1,5 +1,6 @@
 //! affdesk: the support desk of an affiliate network.
 
+pub mod api;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -80,6 +81,7 @@ impl Application {
                 .wrap(web::headers::security())
                 .wrap(from_fn(web::error_pages))
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                .configure(api::routes)
                 .configure(web::routes)
                 .default_service(aweb::to(web::not_found))
         });

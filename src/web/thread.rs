@@ -375,7 +375,7 @@ async fn download(
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''...`: the original name, safely.
-fn content_disposition(a: &Attachment) -> ContentDisposition {
+pub fn content_disposition(a: &Attachment) -> ContentDisposition {
     let ascii: String =
         a.file_name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     ContentDisposition {

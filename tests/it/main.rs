@@ -4,6 +4,7 @@ pub mod harness;
 pub mod support;
 
 mod affiliate_panel;
+mod api;
 mod foundation;
 mod thread;
 mod ticket_list;

@@ -1,0 +1,261 @@
+//! The `/3.0` JSON API, compatible with Affise's ticket methods: its envelope, its
+//! authentication by `API-Key` header, and its parameters.
+
+pub mod objects;
+pub mod tickets;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::json;
+
+use crate::domain::affiliates::Affiliate;
+use crate::domain::users::User;
+use crate::error::AppError;
+use crate::web::AppState;
+
+/// An `AppError` answered as the API's JSON envelope: `{"status":2,"message":..,"error":..}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            AppError::LoginRequired { .. } => StatusCode::UNAUTHORIZED,
+            e => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match &self.0 {
+            AppError::Internal(cause) => log::error!("API internal error: {cause}"),
+            AppError::Unavailable(cause) => log::warn!("API: database unavailable: {cause}"),
+            _ => {}
+        }
+        let message = match &self.0 {
+            AppError::NotFound => "Not found".to_string(),
+            e => e.public_message(),
+        };
+        let mut resp = HttpResponse::build(self.status_code());
+        if let AppError::TooManyRequests { retry_after_secs } = &self.0 {
+            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        resp.json(json!({ "status": 2, "message": message, "error": message }))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(AppError::BadRequest(msg.into()))
+}
+
+/// Success: `{"status":1, ...fields}`.
+pub fn ok(fields: serde_json::Value) -> HttpResponse {
+    let mut body = json!({ "status": 1 });
+    if let (Some(b), serde_json::Value::Object(extra)) = (body.as_object_mut(), fields) {
+        b.extend(extra);
+    }
+    HttpResponse::Ok().json(body)
+}
+
+const KEY_HEADER: &str = "API-Key";
+
+/// Keys in URLs end up in access logs and browser histories: refused on purpose.
+fn key_in_query(req: &HttpRequest) -> bool {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .any(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey"))
+}
+
+fn header_key(req: &HttpRequest) -> Result<String, ApiError> {
+    if key_in_query(req) {
+        return Err(ApiError(AppError::Unauthorized(
+            "Send the API key in the API-Key header; keys in the URL are refused because URLs end up in logs".into(),
+        )));
+    }
+    match req.headers().get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) => Ok(k.to_string()),
+        None => {
+            Err(ApiError(AppError::Unauthorized("Token is necessary: send your API key in the API-Key header".into())))
+        }
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError(AppError::Unauthorized("The API key is not valid".into()))
+}
+
+/// A manager or admin authenticated by their API key.
+pub struct ApiStaff(pub User);
+
+impl FromRequest for ApiStaff {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let key = header_key(&req)?;
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
+            match state.db(move |conn| User::find_by_api_key(conn, &key)).await? {
+                Some(u) if !u.disabled => Ok(ApiStaff(u)),
+                _ => Err(invalid_key()),
+            }
+        })
+    }
+}
+
+/// An affiliate authenticated by their API key; a banned affiliate's key is refused.
+pub struct ApiAffiliate(pub Affiliate);
+
+impl FromRequest for ApiAffiliate {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let key = header_key(&req)?;
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
+            match state.db(move |conn| Affiliate::find_by_api_key(conn, &key)).await? {
+                Some(a) if a.may_log_in() => Ok(ApiAffiliate(a)),
+                _ => Err(invalid_key()),
+            }
+        })
+    }
+}
+
+/// Parameters from the query string and the body (form or multipart), with array
+/// keys normalised: `type[]=a`, `pid[0]=1` and `pid=1` all become `type` / `pid`.
+#[derive(Debug, Default)]
+pub struct Params(pub HashMap<String, Vec<String>>);
+
+impl Params {
+    fn add(&mut self, key: &str, value: String) {
+        let name = match key.find('[') {
+            Some(i) if key.ends_with(']') => &key[..i],
+            _ => key,
+        };
+        self.0.entry(name.to_string()).or_default().push(value);
+    }
+
+    fn add_urlencoded(&mut self, data: &[u8]) {
+        for (k, v) in url::form_urlencoded::parse(data) {
+            self.add(&k, v.into_owned());
+        }
+    }
+
+    pub fn one(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.iter().map(|s| s.trim()).find(|s| !s.is_empty()))
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.get(name).map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+    }
+
+    /// A whole number, or a 400 that names the parameter.
+    pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.one(name) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| bad(format!("{name} must be an integer, not \"{v}\""))),
+        }
+    }
+
+    pub fn ints(&self, name: &str) -> ApiResult<Vec<i64>> {
+        self.all(name)
+            .into_iter()
+            .map(|v| v.parse().map_err(|_| bad(format!("{name} must hold integers, not \"{v}\""))))
+            .collect()
+    }
+}
+
+/// Bodies above this are not API parameters.
+const MAX_BODY: usize = 1024 * 1024;
+
+impl FromRequest for Params {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let content_type =
+            req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let mut params = Params::default();
+        params.add_urlencoded(req.query_string().as_bytes());
+        if content_type.starts_with("multipart/form-data") {
+            let multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
+            return Box::pin(async move {
+                read_multipart_fields(multipart, &mut params).await?;
+                Ok(params)
+            });
+        }
+        let body = Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|e| bad(format!("The request body could not be read: {e}")))?;
+            if body.len() > MAX_BODY {
+                return Err(bad("The request body is too large"));
+            }
+            if !body.is_empty() {
+                params.add_urlencoded(&body);
+            }
+            Ok(params)
+        })
+    }
+}
+
+async fn read_multipart_fields(mut form: actix_multipart::Multipart, params: &mut Params) -> ApiResult<()> {
+    use futures_util::StreamExt;
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| bad(format!("The form could not be read: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| bad(format!("The form could not be read: {e}")))?;
+            total += chunk.len();
+            if total > MAX_BODY {
+                return Err(bad("The request body is too large"));
+            }
+            value.extend_from_slice(&chunk);
+        }
+        params.add(&name, String::from_utf8_lossy(&value).into_owned());
+    }
+    Ok(())
+}
+
+pub async fn not_found() -> ApiResult<HttpResponse> {
+    Err(ApiError(AppError::NotFound))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/3.0")
+            .wrap(crate::web::headers::private())
+            .route("/admin/tickets", web::get().to(tickets::list))
+            .route("/admin/ticket/{id}", web::get().to(tickets::show))
+            .route("/admin/ticket/{id}/offer", web::post().to(tickets::decide_offer))
+            .route("/admin/ticket/{id}/smartlink", web::post().to(tickets::decide_smartlink))
+            .route("/admin/attachments/{id}", web::get().to(tickets::download))
+            .route("/partner/activation/offer", web::post().to(tickets::request_offer))
+            .default_service(web::to(not_found)),
+    );
+}

@@ -1,0 +1,276 @@
+//! The Affise-compatible API: JSON shapes and types, filters, errors, scope, races.
+
+use serde_json::Value;
+
+use crate::db_test;
+use crate::harness::TestApp;
+use crate::support::*;
+
+fn key_for(app: &TestApp, email: &str) -> String {
+    let mut conn = app.conn();
+    if let Some(u) = affdesk::domain::users::User::find_by_email(&mut conn, email).unwrap() {
+        affdesk::domain::users::User::issue_api_key(&mut conn, u.id).unwrap()
+    } else {
+        let a = affdesk::domain::affiliates::Affiliate::find_by_email(&mut conn, email).unwrap().unwrap();
+        affdesk::domain::affiliates::Affiliate::issue_api_key(&mut conn, a.id).unwrap()
+    }
+}
+
+async fn get(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new().get(app.url(path)).header("API-Key", key).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn post(app: &TestApp, key: &str, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let resp = reqwest::Client::new().post(app.url(path)).header("API-Key", key).form(form).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn assert_error(body: &Value, contains: &str) {
+    assert_eq!(body["status"], 2, "{body}");
+    let m = body["message"].as_str().unwrap();
+    assert_eq!(body["error"].as_str().unwrap(), m);
+    assert!(m.contains(contains), "{m} should say {contains}");
+}
+
+db_test!(ticket_objects_have_the_contract_types, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    let (status, body) = get(&app, &key, "/3.0/admin/tickets?limit=500").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], 1);
+    assert_eq!(body["pagination"], serde_json::json!({"per_page": 500, "total_count": 200, "page": 1}));
+    let tickets = body["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 200);
+    let ids: Vec<i64> = tickets.iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids, ids_where(&app, "1 = 1"));
+    for t in tickets {
+        assert!(t["id"].is_string() && t["status"].is_string() && t["type"].is_string() && t["title"].is_string());
+        assert!(t["description"].is_string() && t["created"].is_string());
+        assert!(t["updated"].is_string() || t["updated"].is_null());
+        assert!(t["attachments"].is_array());
+        assert!(t["comments"]["answers"].is_i64() && t["comments"]["unread"].is_i64());
+        let p = &t["partner"];
+        assert!(p["id"].is_i64() && p["email"].is_string() && p["login"].is_string() && p["status"].is_string());
+        assert!(p["created_at"].is_string() && p["updated_at"].is_string());
+        assert!(p.get("api_key").is_none() && p.get("password_hash").is_none(), "no secrets");
+        let m = &p["manager"];
+        assert!(
+            m["id"].is_string()
+                && m["type"] == "affiliate_manager"
+                && m["roles"].is_array()
+                && m.get("password_hash").is_none()
+        );
+        let created = t["created"].as_str().unwrap();
+        assert!(chrono::NaiveDateTime::parse_from_str(created, "%Y-%m-%d %H:%M:%S").is_ok(), "{created}");
+        assert_ne!(t["type"], "general", "general is called common");
+        if t["type"] == "offer_request" {
+            let o = &t["offer"];
+            assert!(
+                o["id"].is_i64()
+                    && o["offer_id"].is_string()
+                    && o["privacy"].is_string()
+                    && o["required_approval"].is_boolean()
+            );
+            assert!(t["title"].as_str().unwrap().starts_with("Connect offer "));
+        } else {
+            assert!(t["offer"].is_null());
+        }
+    }
+    // One ticket, and `updated` null when never changed.
+    let mut conn = app.conn();
+    let new_id = {
+        use affdesk::domain::{
+            Actor,
+            kinds::TicketKind,
+            messages::{self, NewTicket},
+        };
+        messages::open_ticket(
+            &mut conn,
+            &Actor::Affiliate(1),
+            NewTicket {
+                affiliate_id: 1,
+                kind: TicketKind::General,
+                title: "Fresh".into(),
+                body: "New".into(),
+                offer_id: None,
+                smartlink_id: None,
+            },
+            &[],
+        )
+        .unwrap()
+        .id
+    };
+    let (status, body) = get(&app, &key, &format!("/3.0/admin/ticket/{new_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["id"], new_id.to_string());
+    assert_eq!(body["ticket"]["id"], new_id.to_string());
+    assert!(body["ticket"]["updated"].is_null());
+    assert_eq!(body["ticket"]["type"], "common");
+    assert_eq!(body["ticket"]["partner"]["id"], 1);
+});
+
+db_test!(filters_in_both_bracket_forms_and_scope, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    let (_, body) = get(&app, &key, "/3.0/admin/tickets?type[]=common&type[]=financial&status=open&limit=500").await;
+    let ids: Vec<i64> =
+        body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids, ids_where(&app, "type IN ('general', 'financial') AND status = 'open'"));
+    let (_, body) = get(&app, &key, "/3.0/admin/tickets?pid[0]=1&pid[1]=2&limit=500").await;
+    assert_eq!(
+        body["pagination"]["total_count"].as_i64().unwrap(),
+        ids_where(&app, "affiliate_id IN (1, 2)").len() as i64
+    );
+    let (_, body) = get(&app, &key, "/3.0/admin/tickets?limit=10&page=2").await;
+    let ids: Vec<i64> =
+        body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids, ids_where(&app, "1 = 1")[10..20].to_vec());
+    let (_, body) = get(&app, &key, "/3.0/admin/tickets?search=postback&limit=500").await;
+    assert_eq!(body["pagination"]["total_count"].as_i64().unwrap() as usize, body["tickets"].as_array().unwrap().len());
+
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let mkey = key_for(&app, "manager1@affdesk.test");
+    let (_, body) = get(&app, &mkey, "/3.0/admin/tickets?limit=500").await;
+    assert_eq!(
+        body["pagination"]["total_count"].as_i64().unwrap(),
+        ids_where(&app, &format!("manager_id = {m1}")).len() as i64
+    );
+    let theirs = ids_where(&app, &format!("manager_id <> {m1}"))[0];
+    let (status, body) = get(&app, &mkey, &format!("/3.0/admin/ticket/{theirs}")).await;
+    assert_eq!(status, 404);
+    assert_error(&body, "Not found");
+});
+
+db_test!(errors_use_the_envelope, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    let (status, body) = get(&app, "", "/3.0/admin/tickets").await;
+    assert_eq!(status, 401);
+    assert_error(&body, "Token is necessary");
+    let (status, body) = get(&app, "wrong", "/3.0/admin/tickets").await;
+    assert_eq!(status, 401);
+    assert_error(&body, "not valid");
+    let resp = reqwest::Client::new().get(app.url(&format!("/3.0/admin/tickets?api-key={key}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_error(&resp.json().await.unwrap(), "API-Key header");
+    for (query, says) in [
+        ("limit=501", "limit must be between 1 and 500"),
+        ("type[]=bogus", "unknown type"),
+        ("status=maybe", "status must be open or closed"),
+        ("pid[]=x", "pid must hold integers"),
+        ("page=0", "page must be 1 or more"),
+    ] {
+        let (status, body) = get(&app, &key, &format!("/3.0/admin/tickets?{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        assert_error(&body, says);
+    }
+    let general = ids_where(&app, "type = 'general'")[0];
+    let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{general}/offer"), &[("do", "approve")]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "is not an offer access request");
+    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
+    let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{pending}/offer"), &[("do", "maybe")]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "do must be approve or reject");
+    let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{pending}/offer"), &[]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "do is required");
+    // A disabled user's key stops working at once.
+    let mut conn = app.conn();
+    affdesk::domain::users::User::set_disabled(&mut conn, user_id(&app, "admin@affdesk.test"), true).unwrap();
+    let (status, _) = get(&app, &key, "/3.0/admin/tickets").await;
+    assert_eq!(status, 401);
+});
+
+db_test!(approve_and_reject_through_the_api, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    let offer_ticket = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
+    // The fields may come in the query string of the POST too.
+    let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer?do=approve"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, serde_json::json!({"status": 1, "message": "Request is successfully"}));
+    assert_eq!(
+        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {offer_ticket}")),
+        "approved/closed"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {offer_ticket} AND detail = 'api'")
+        ),
+        1
+    );
+    let (status, body) =
+        post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "reject")]).await;
+    assert_eq!(status, 409);
+    assert_error(&body, "already decided");
+    let smartlink_ticket = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
+    let form = reqwest::multipart::Form::new().text("do", "reject");
+    let resp = reqwest::Client::new()
+        .post(app.url(&format!("/3.0/admin/ticket/{smartlink_ticket}/smartlink")))
+        .header("API-Key", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["message"], "SmartLink privacy is updated");
+    assert_eq!(
+        text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {smartlink_ticket}")),
+        "rejected"
+    );
+    assert_counts_consistent(&app);
+});
+
+db_test!(the_api_race_gives_one_200_and_one_409, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'");
+    for id in pending.iter().take(3) {
+        let path = format!("/3.0/admin/ticket/{id}/offer");
+        let (a, b) =
+            tokio::join!(post(&app, &key, &path, &[("do", "approve")]), post(&app, &key, &path, &[("do", "reject")]));
+        let mut codes = [a.0, b.0];
+        codes.sort();
+        assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+    }
+});
+
+db_test!(partner_asks_for_an_offer, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "affiliate1@affdesk.test");
+    let offer = scalar(
+        &app,
+        "SELECT MIN(o.id) AS n FROM offers o WHERE o.privacy = 'premoderated' AND o.status = 'active' \
+         AND NOT EXISTS (SELECT 1 FROM offer_access x WHERE x.offer_id = o.id AND x.affiliate_id = 1) \
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.offer_id = o.id AND t.affiliate_id = 1)",
+    );
+    let (status, body) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string())]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "comment is required");
+    let (status, body) =
+        post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string()), ("comment", "SEO")])
+            .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({"status": 1, "message": "Request is successfully"}));
+    let title = text(&app, &format!("SELECT title AS t FROM offers WHERE id = {offer}"));
+    assert_eq!(
+        text(&app, "SELECT title AS t FROM tickets ORDER BY id DESC LIMIT 1"),
+        format!("Connect offer {title} ({offer})")
+    );
+    let (status, body) =
+        post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string()), ("comment", "again")])
+            .await;
+    assert_eq!(status, 409);
+    assert_error(&body, "already asked");
+    let (status, _) =
+        post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "999999"), ("comment", "x")]).await;
+    assert_eq!(status, 404);
+    // An admin key is not a partner key, and vice versa.
+    let (status, _) = get(&app, &key, "/3.0/admin/tickets").await;
+    assert_eq!(status, 401);
+});
