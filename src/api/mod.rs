@@ -1,6 +1,7 @@
 //! The `/3.0` JSON API, compatible with Affise's ticket methods: its envelope, its
 //! authentication by `API-Key` header, and its parameters.
 
+pub mod manage;
 pub mod objects;
 pub mod tickets;
 
@@ -255,6 +256,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/admin/ticket/{id}/offer", web::post().to(tickets::decide_offer))
             .route("/admin/ticket/{id}/smartlink", web::post().to(tickets::decide_smartlink))
             .route("/admin/attachments/{id}", web::get().to(tickets::download))
+            .route("/admin/ticket", web::post().to(manage::create))
+            .route("/admin/ticket/{id}/comments", web::get().to(manage::comments))
+            .route("/admin/ticket/{id}/comment", web::post().to(manage::reply))
+            .route("/admin/ticket/{id}/{action}", web::post().to(manage::lifecycle_action))
+            .route("/admin/templates", web::get().to(manage::templates))
+            .route("/admin/template", web::post().to(manage::create_template))
+            .route("/admin/template/{id}", web::post().to(manage::update_template))
+            .route("/admin/template/{id}/remove", web::post().to(manage::remove_template))
             .route("/partner/activation/offer", web::post().to(tickets::request_offer))
             .default_service(web::to(not_found)),
     );

@@ -274,3 +274,102 @@ db_test!(partner_asks_for_an_offer, |app| {
     let (status, _) = get(&app, &key, "/3.0/admin/tickets").await;
     assert_eq!(status, 401);
 });
+
+db_test!(everything_a_manager_does_can_be_automated, |app| {
+    app.seed_demo();
+    let key = key_for(&app, "admin@affdesk.test");
+    // Open a ticket with a file.
+    let form = reqwest::multipart::Form::new()
+        .text("pid", "4")
+        .text("type", "technical")
+        .text("title", "Pixel check")
+        .text("description", "Please verify the pixel.")
+        .part("files", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("pixel.png"));
+    let resp = reqwest::Client::new()
+        .post(app.url("/3.0/admin/ticket"))
+        .header("API-Key", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let id: i64 = body["ticket"]["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(body["ticket"]["partner"]["id"], 4);
+    let url = body["ticket"]["attachments"][0].as_str().unwrap().to_string();
+    let resp = reqwest::Client::new().get(app.url(&url)).header("API-Key", &key).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
+    // A bad file refuses the whole request and leaves nothing.
+    let before = scalar(&app, "SELECT COUNT(*) AS n FROM messages");
+    let form = reqwest::multipart::Form::new()
+        .text("text", "x")
+        .part("files", reqwest::multipart::Part::bytes(b"text".to_vec()).file_name("a.png"));
+    let resp = reqwest::Client::new()
+        .post(app.url(&format!("/3.0/admin/ticket/{id}/comment")))
+        .header("API-Key", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before);
+    // Comment, note, read the thread.
+    let (status, _) =
+        post(&app, &key, &format!("/3.0/admin/ticket/{id}/comment"), &[("text", "Checked, all good.")]).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        post(&app, &key, &format!("/3.0/admin/ticket/{id}/comment"), &[("text", "note to self"), ("internal", "1")])
+            .await;
+    assert_eq!(status, 200);
+    let (_, body) = get(&app, &key, &format!("/3.0/admin/ticket/{id}/comments")).await;
+    let comments = body["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 3);
+    assert_eq!(comments[2]["internal"], true);
+    assert!(comments[0]["id"].is_string() && comments[0]["created"].is_string());
+    // Close, close again (409), reopen, remove.
+    let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{id}/close"), &[]).await;
+    assert_eq!((status, body["message"].as_str().unwrap()), (200, "Ticket is closed"));
+    let (status, _) = post(&app, &key, &format!("/3.0/admin/ticket/{id}/close"), &[]).await;
+    assert_eq!(status, 409);
+    let (status, _) = post(&app, &key, &format!("/3.0/admin/ticket/{id}/reopen"), &[]).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&app, &key, &format!("/3.0/admin/ticket/{id}/remove"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id = {id}")), 0);
+    let (status, _) = get(&app, &key, &format!("/3.0/admin/ticket/{id}")).await;
+    assert_eq!(status, 404);
+    assert_counts_consistent(&app);
+    // Templates.
+    let (status, body) =
+        post(&app, &key, "/3.0/admin/template", &[("title", "API made"), ("text", "Hi {affiliate.name}")]).await;
+    assert_eq!(status, 200, "{body}");
+    let tid = body["template"]["id"].as_str().unwrap().to_string();
+    let (status, _) = post(&app, &key, "/3.0/admin/template", &[("title", "API made"), ("text", "dup")]).await;
+    assert_eq!(status, 409);
+    let (status, _) = post(&app, &key, "/3.0/admin/template", &[("title", ""), ("text", "x")]).await;
+    assert_eq!(status, 400);
+    let (status, body) =
+        post(&app, &key, &format!("/3.0/admin/template/{tid}"), &[("title", "API made 2"), ("text", "Changed")]).await;
+    assert_eq!((status, body["template"]["text"].as_str().unwrap()), (200, "Changed"));
+    let (_, body) = get(&app, &key, "/3.0/admin/templates").await;
+    assert!(body["templates"].as_array().unwrap().iter().any(|t| t["title"] == "API made 2"));
+    let (status, _) = post(&app, &key, &format!("/3.0/admin/template/{tid}/remove"), &[]).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&app, &key, &format!("/3.0/admin/template/{tid}/remove"), &[]).await;
+    assert_eq!(status, 404);
+    // Another manager's affiliate cannot get a ticket from this manager.
+    let mkey = key_for(&app, "manager1@affdesk.test");
+    let theirs = scalar(
+        &app,
+        "SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
+    );
+    let (status, _) = post(
+        &app,
+        &mkey,
+        "/3.0/admin/ticket",
+        &[("pid", &theirs.to_string()), ("type", "common"), ("title", "x"), ("description", "y")],
+    )
+    .await;
+    assert_eq!(status, 400);
+});
