@@ -12,6 +12,8 @@ use askama::Template;
 #[derive(Debug)]
 pub enum AppError {
     NotFound,
+    /// An API path that names no method; the message says which.
+    MethodNotFound(String),
     BadRequest(String),
     Unauthorized(String),
     Forbidden(String),
@@ -48,6 +50,7 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::NotFound => "Not found".into(),
+            AppError::MethodNotFound(m) => m.clone(),
             AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::Unauthorized(m) => {
                 m.clone()
             }
@@ -62,7 +65,7 @@ impl AppError {
 
     pub fn title(&self) -> &'static str {
         match self {
-            AppError::NotFound => "Page not found",
+            AppError::NotFound | AppError::MethodNotFound(_) => "Page not found",
             AppError::BadRequest(_) => "Bad request",
             AppError::Unauthorized(_) | AppError::LoginRequired { .. } => "Login required",
             AppError::Forbidden(_) => "Not allowed",
@@ -135,7 +138,7 @@ pub struct ErrorMessage(pub String);
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::MethodNotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -3,6 +3,7 @@
 
 pub mod manage;
 pub mod objects;
+pub mod rate_limit;
 pub mod tickets;
 
 use std::collections::HashMap;
@@ -85,7 +86,16 @@ fn key_in_query(req: &HttpRequest) -> bool {
         .any(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey"))
 }
 
+/// The key of the request, counted against its rate limit.
 fn header_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let key = read_header_key(req)?;
+    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+        state.api_limits.check(&key)?;
+    }
+    Ok(key)
+}
+
+fn read_header_key(req: &HttpRequest) -> Result<String, ApiError> {
     if key_in_query(req) {
         return Err(ApiError(AppError::Unauthorized(
             "Send the API key in the API-Key header; keys in the URL are refused because URLs end up in logs".into(),
@@ -243,14 +253,32 @@ async fn read_multipart_fields(mut form: actix_multipart::Multipart, params: &mu
     Ok(())
 }
 
-pub async fn not_found() -> ApiResult<HttpResponse> {
-    Err(ApiError(AppError::NotFound))
+pub async fn not_found(req: HttpRequest) -> ApiResult<HttpResponse> {
+    Err(bad(format!("No such API method: {} {} (see /3.0/openapi.json)", req.method(), req.path())).with_status_404())
+}
+
+impl ApiError {
+    fn with_status_404(self) -> ApiError {
+        match self.0 {
+            AppError::BadRequest(m) => ApiError(AppError::MethodNotFound(m)),
+            other => ApiError(other),
+        }
+    }
+}
+
+/// The OpenAPI document, kept beside the code; a test holds it against the routes
+/// and the real responses.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/3.0")
             .wrap(crate::web::headers::private())
+            .route("/openapi.json", web::get().to(openapi))
             .route("/admin/tickets", web::get().to(tickets::list))
             .route("/admin/ticket/{id}", web::get().to(tickets::show))
             .route("/admin/ticket/{id}/offer", web::post().to(tickets::decide_offer))

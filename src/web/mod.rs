@@ -9,6 +9,7 @@ pub mod forms;
 pub mod headers;
 pub mod new_ticket;
 pub mod pages;
+pub mod profile;
 pub mod reply_templates;
 pub mod session_store;
 pub mod stats;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub config: crate::config::Config,
     pub db_status: crate::db::DbStatus,
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
+    pub api_limits: std::sync::Arc<crate::api::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -225,6 +227,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(auth::admin_login_form))
                 .route("/login", web::post().to(auth::admin_login))
                 .route("/logout", web::post().to(auth::admin_logout))
+                .route("/profile", web::get().to(profile::admin_show))
+                .route("/profile/api-key", web::post().to(profile::admin_new_key))
                 .route("/tickets", web::get().to(admin_tickets::list))
                 .route("/tickets", web::post().to(new_ticket::admin_create))
                 .route("/tickets/new", web::get().to(new_ticket::admin_form))
@@ -251,6 +255,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/login", web::get().to(auth::affiliate_login_form))
                 .route("/login", web::post().to(auth::affiliate_login))
                 .route("/logout", web::post().to(auth::affiliate_logout))
+                .route("/profile", web::get().to(profile::affiliate_show))
+                .route("/profile/api-key", web::post().to(profile::affiliate_new_key))
                 .route("/tickets", web::get().to(affiliate::support))
                 .route("/tickets", web::post().to(new_ticket::affiliate_create))
                 .route("/tickets/new", web::get().to(new_ticket::affiliate_form))

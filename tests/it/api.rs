@@ -373,3 +373,35 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     .await;
     assert_eq!(status, 400);
 });
+
+db_test!(profile_pages_regenerate_keys_shown_once, |app| {
+    app.seed_demo();
+    let mut manager = app.login_admin("manager1@affdesk.test").await;
+    let page = manager.get("/admin/profile").await;
+    assert!(page.contains("Regenerate API key"));
+    let page = manager.post("/admin/profile/api-key", &[]).await;
+    assert_eq!(page.status, 200);
+    let key = page.body.split("<code class=\"api-key\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert_eq!(key.len(), 40);
+    assert_eq!(get(&app, &key, "/3.0/admin/tickets?limit=1").await.0, 200);
+    assert!(!manager.get("/admin/profile").await.contains(&key), "shown only once");
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM users WHERE api_key_hash = '{key}'")),
+        0,
+        "only the hash is stored"
+    );
+    // A new key stops the old one.
+    manager.post("/admin/profile/api-key", &[]).await;
+    assert_eq!(get(&app, &key, "/3.0/admin/tickets?limit=1").await.0, 401);
+
+    let mut affiliate = app.login_affiliate("affiliate2@affdesk.test").await;
+    affiliate.get("/affiliate/profile").await;
+    let page = affiliate.post("/affiliate/profile/api-key", &[]).await;
+    let key = page.body.split("<code class=\"api-key\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
+    assert_ne!(status, 401);
+    let mut conn = app.conn();
+    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, "banned").unwrap();
+    let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
+    assert_eq!(status, 401, "a banned affiliate's key stops at once");
+});

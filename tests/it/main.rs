@@ -6,5 +6,6 @@ pub mod support;
 mod affiliate_panel;
 mod api;
 mod foundation;
+mod openapi;
 mod thread;
 mod ticket_list;
