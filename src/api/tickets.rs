@@ -1,14 +1,12 @@
 //! The ticket methods: list, read, decide access requests, and the partner's offer
 //! request. Same domain functions as the panels: one rule, two front doors.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::{ApiAffiliate, ApiError, ApiResult, ApiStaff, Params, bad, objects, ok};
 use crate::domain::Actor;
 use crate::domain::access::{self, Decision};
-use crate::domain::attachments;
 use crate::domain::kinds::TicketKind;
 use crate::domain::requests;
 use crate::domain::search;
@@ -161,20 +159,5 @@ pub async fn request_offer(
 pub async fn download(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = ticket_id(&path)?;
     let scope = Scope::of_staff(&staff.0.staff_ref());
-    let store = state.storage.clone();
-    let (attachment, bytes) = state
-        .db(move |conn| {
-            let (attachment, ticket_id, _) = attachments::find_with_ticket(conn, id)?.ok_or(AppError::NotFound)?;
-            Ticket::find_visible(conn, &scope, ticket_id)?.ok_or(AppError::NotFound)?;
-            let mut file = store.open(&attachment.storage_key).map_err(|_| AppError::NotFound)?;
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut file, &mut bytes)?;
-            Ok((attachment, bytes))
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, attachment.content_type.clone()))
-        .insert_header(crate::web::thread::content_disposition(&attachment))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+    Ok(crate::web::thread::download(&state, id, move |ticket, _internal| scope.allows(ticket)).await?)
 }

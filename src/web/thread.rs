@@ -346,7 +346,9 @@ pub async fn affiliate_download(
     download(&state, path.into_inner(), move |ticket, internal| !internal && scope.allows(ticket)).await
 }
 
-async fn download(
+/// Sends an attachment if `allowed(ticket, internal)` says the requester may see it;
+/// 404 otherwise, as if it did not exist. Shared by both panels and the API.
+pub async fn download(
     state: &AppState,
     id: i64,
     allowed: impl FnOnce(&Ticket, bool) -> bool + Send + 'static,
@@ -375,7 +377,7 @@ async fn download(
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''...`: the original name, safely.
-pub fn content_disposition(a: &Attachment) -> ContentDisposition {
+fn content_disposition(a: &Attachment) -> ContentDisposition {
     let ascii: String =
         a.file_name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     ContentDisposition {
