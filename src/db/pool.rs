@@ -91,7 +91,9 @@ impl ConnectionManager {
                 Ok(AnyConnection::Sqlite(conn))
             }
             DbUrl::Postgres(url) => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(|e| {
-                ConnectError(format!("cannot connect to PostgreSQL at {}: {}", redact(url), e.to_string().trim()))
+                // libpq's message spans lines; one line reads better in a terminal and a log.
+                let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                ConnectError(format!("cannot connect to PostgreSQL at {}: {cause}", redact(url)))
             }),
         }
     }
