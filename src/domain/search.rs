@@ -7,10 +7,10 @@
 use std::collections::HashSet;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Text};
 
+use crate::db::AnyConnection;
 use crate::db::schema::{messages, tickets};
-use crate::db::{AnyConnection, Db};
 use crate::error::AppResult;
 
 /// At most this many words of a query are used.
@@ -36,28 +36,32 @@ pub fn terms(q: &str) -> Vec<String> {
 /// within them).
 pub const MAX_MATCHES: i64 = 5_000;
 
-/// A condition on `tickets` that keeps the tickets whose document has every term
-/// (as a word or the start of one), among the newest `MAX_MATCHES` such tickets.
-pub fn condition(
-    is_postgres: bool,
-    terms: &[String],
-) -> Box<dyn BoxableExpression<tickets::table, Db, SqlType = Bool>> {
-    if is_postgres {
+/// The newest `MAX_MATCHES` tickets whose document has every term (as a word or the
+/// start of one), newest first.
+pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Hit {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let hits: Vec<Hit> = if conn.is_postgres() {
         // tsquery input syntax, not to_tsquery: the words are already split.
         let query = terms.iter().map(|t| format!("'{t}':*")).collect::<Vec<_>>().join(" & ");
-        Box::new(
-            diesel::dsl::sql::<Bool>("tickets.id IN (SELECT ticket_id FROM ticket_search WHERE document @@ CAST(")
-                .bind::<Text, _>(query)
-                .sql(&format!(" AS tsquery) ORDER BY ticket_id DESC LIMIT {MAX_MATCHES})")),
-        )
+        diesel::sql_query(format!(
+            "SELECT ticket_id AS id FROM ticket_search WHERE document @@ CAST($1 AS tsquery) \
+             ORDER BY ticket_id DESC LIMIT {MAX_MATCHES}"
+        ))
+        .bind::<Text, _>(query)
+        .load(conn)?
     } else {
         let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
-        Box::new(
-            diesel::dsl::sql::<Bool>("tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ")
-                .bind::<Text, _>(query)
-                .sql(&format!(" ORDER BY rowid DESC LIMIT {MAX_MATCHES})")),
-        )
-    }
+        diesel::sql_query(format!(
+            "SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT {MAX_MATCHES}"
+        ))
+        .bind::<Text, _>(query)
+        .load(conn)?
+    };
+    Ok(hits.into_iter().map(|h| h.id).collect())
 }
 
 /// Rebuilds the search document of one ticket from its current text.

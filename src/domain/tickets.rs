@@ -110,7 +110,13 @@ impl TicketFilter {
         *self == TicketFilter::default()
     }
 
-    fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, is_postgres: bool) -> tickets::BoxedQuery<'a, Db> {
+    /// The tickets whose text matches, when the filter searches text: found once
+    /// per request, so the page and its count do not each search again.
+    fn text_matches(&self, conn: &mut AnyConnection) -> AppResult<Option<Vec<i64>>> {
+        if self.text.is_empty() { Ok(None) } else { search::newest_matches(conn, &self.text).map(Some) }
+    }
+
+    fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, text_ids: Option<&[i64]>) -> tickets::BoxedQuery<'a, Db> {
         if let Some(id) = self.id {
             q = q.filter(tickets::id.eq(id));
         }
@@ -129,8 +135,8 @@ impl TicketFilter {
         if !self.offer_ids.is_empty() {
             q = q.filter(tickets::offer_id.eq_any(self.offer_ids.clone()));
         }
-        if !self.text.is_empty() {
-            q = q.filter(search::condition(is_postgres, &self.text));
+        if let Some(ids) = text_ids {
+            q = q.filter(tickets::id.eq_any(ids.to_vec()));
         }
         q
     }
@@ -252,9 +258,9 @@ pub fn list(
     at: PageAt,
     per_page: u32,
 ) -> AppResult<TicketPage> {
-    let is_pg = conn.is_postgres();
     let per_page = per_page.max(1) as i64;
-    let base = || filter.apply(scope.apply(tickets::table.into_boxed()), is_pg);
+    let text_ids = filter.text_matches(conn)?;
+    let base = || filter.apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref());
     let desc = sort.descending();
     // Reading backwards (the page before a cursor, or the last page) flips the order.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
@@ -272,7 +278,7 @@ pub fn list(
     if let PageAt::Number(n) = at {
         q = q.offset((n.max(1) as i64 - 1) * per_page);
     }
-    let total = count(conn, scope, filter)?;
+    let total = count_with(conn, scope, filter, text_ids.as_deref())?;
     // The last page holds what is left over, not a full page.
     let take = match (at, total) {
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
@@ -320,6 +326,16 @@ fn past_cursor<'a>(
 /// How many tickets match: from the totals table when the filter is only scope,
 /// manager, status and type (instant at any size); otherwise counted, up to a cap.
 pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Total> {
+    let text_ids = filter.text_matches(conn)?;
+    count_with(conn, scope, filter, text_ids.as_deref())
+}
+
+fn count_with(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: &TicketFilter,
+    text_ids: Option<&[i64]>,
+) -> AppResult<Total> {
     let by_groups = filter.id.is_none()
         && filter.affiliate_ids.is_empty()
         && filter.offer_ids.is_empty()
@@ -341,9 +357,8 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> 
         }
         return Ok(Total::Exact(n));
     }
-    let is_pg = conn.is_postgres();
     let ids: Vec<i64> = filter
-        .apply(scope.apply(tickets::table.into_boxed()), is_pg)
+        .apply(scope.apply(tickets::table.into_boxed()), text_ids)
         .select(tickets::id)
         .limit(COUNT_CAP + 1)
         .load(conn)?;
@@ -359,9 +374,9 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> 
 
 /// Every id matching (for "apply to all N matching"), in list order.
 pub fn matching_ids(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Vec<i64>> {
-    let is_pg = conn.is_postgres();
+    let text_ids = filter.text_matches(conn)?;
     Ok(filter
-        .apply(scope.apply(tickets::table.into_boxed()), is_pg)
+        .apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref())
         .order((tickets::updated_at.desc(), tickets::id.desc()))
         .select(tickets::id)
         .load(conn)?)
