@@ -7,7 +7,7 @@ use super::kinds::TicketKind;
 use super::tickets::Ticket;
 use super::{Actor, audit, now, ticket_counts};
 use crate::db::AnyConnection;
-use crate::db::schema::{messages, offer_access, smartlink_access, tickets};
+use crate::db::schema::{messages, tickets};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +115,46 @@ pub fn decide(
 }
 
 /// Approve enables the affiliate (source "ticket"); reject disables an access that
-/// had been enabled by hand, as Affise does, and leaves other rows alone.
+/// had been enabled by hand, as Affise does, and leaves other rows alone. The offer
+/// and Smartlink access tables have the same shape; one macro writes both.
+macro_rules! set_access {
+    ($conn:expr, $table:ident, $target_column:ident, $target:expr, $affiliate:expr, $decision:expr, $by:expr) => {{
+        use crate::db::schema::$table::dsl as access;
+        let t = now();
+        let key = access::$table.find(($target, $affiliate));
+        match $decision {
+            Decision::Approve => {
+                let updated = diesel::update(key)
+                    .set((
+                        access::state.eq("enabled"),
+                        access::source.eq("ticket"),
+                        access::updated_at.eq(t),
+                        access::updated_by.eq(Some($by)),
+                    ))
+                    .execute($conn)?;
+                if updated == 0 {
+                    diesel::insert_into(access::$table)
+                        .values((
+                            access::$target_column.eq($target),
+                            access::affiliate_id.eq($affiliate),
+                            access::state.eq("enabled"),
+                            access::source.eq("ticket"),
+                            access::updated_at.eq(t),
+                            access::updated_by.eq(Some($by)),
+                        ))
+                        .execute($conn)?;
+                }
+            }
+            Decision::Reject => {
+                diesel::update(key.filter(access::state.eq("enabled")).filter(access::source.eq("manual")))
+                    .set((access::state.eq("disabled"), access::updated_at.eq(t), access::updated_by.eq(Some($by))))
+                    .execute($conn)?;
+            }
+        }
+        Ok(())
+    }};
+}
+
 fn set_offer_access(
     conn: &mut AnyConnection,
     offer: i64,
@@ -123,42 +162,7 @@ fn set_offer_access(
     decision: Decision,
     by: i64,
 ) -> AppResult<()> {
-    let t = now();
-    let key = offer_access::table.find((offer, affiliate));
-    match decision {
-        Decision::Approve => {
-            let updated = diesel::update(key)
-                .set((
-                    offer_access::state.eq("enabled"),
-                    offer_access::source.eq("ticket"),
-                    offer_access::updated_at.eq(t),
-                    offer_access::updated_by.eq(Some(by)),
-                ))
-                .execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(offer_access::table)
-                    .values((
-                        offer_access::offer_id.eq(offer),
-                        offer_access::affiliate_id.eq(affiliate),
-                        offer_access::state.eq("enabled"),
-                        offer_access::source.eq("ticket"),
-                        offer_access::updated_at.eq(t),
-                        offer_access::updated_by.eq(Some(by)),
-                    ))
-                    .execute(conn)?;
-            }
-        }
-        Decision::Reject => {
-            diesel::update(key.filter(offer_access::state.eq("enabled")).filter(offer_access::source.eq("manual")))
-                .set((
-                    offer_access::state.eq("disabled"),
-                    offer_access::updated_at.eq(t),
-                    offer_access::updated_by.eq(Some(by)),
-                ))
-                .execute(conn)?;
-        }
-    }
-    Ok(())
+    set_access!(conn, offer_access, offer_id, offer, affiliate, decision, by)
 }
 
 fn set_smartlink_access(
@@ -168,42 +172,5 @@ fn set_smartlink_access(
     decision: Decision,
     by: i64,
 ) -> AppResult<()> {
-    let t = now();
-    let key = smartlink_access::table.find((smartlink, affiliate));
-    match decision {
-        Decision::Approve => {
-            let updated = diesel::update(key)
-                .set((
-                    smartlink_access::state.eq("enabled"),
-                    smartlink_access::source.eq("ticket"),
-                    smartlink_access::updated_at.eq(t),
-                    smartlink_access::updated_by.eq(Some(by)),
-                ))
-                .execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(smartlink_access::table)
-                    .values((
-                        smartlink_access::smartlink_id.eq(smartlink),
-                        smartlink_access::affiliate_id.eq(affiliate),
-                        smartlink_access::state.eq("enabled"),
-                        smartlink_access::source.eq("ticket"),
-                        smartlink_access::updated_at.eq(t),
-                        smartlink_access::updated_by.eq(Some(by)),
-                    ))
-                    .execute(conn)?;
-            }
-        }
-        Decision::Reject => {
-            diesel::update(
-                key.filter(smartlink_access::state.eq("enabled")).filter(smartlink_access::source.eq("manual")),
-            )
-            .set((
-                smartlink_access::state.eq("disabled"),
-                smartlink_access::updated_at.eq(t),
-                smartlink_access::updated_by.eq(Some(by)),
-            ))
-            .execute(conn)?;
-        }
-    }
-    Ok(())
+    set_access!(conn, smartlink_access, smartlink_id, smartlink, affiliate, decision, by)
 }

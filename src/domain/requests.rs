@@ -144,6 +144,21 @@ fn check_comment(comment: &str) -> AppResult<String> {
     Ok(c.to_string())
 }
 
+/// What is being asked for: an offer or a Smartlink, as the affiliate sees it.
+struct Target {
+    kind: TicketKind,
+    id: i64,
+    name: String,
+    privacy: String,
+    state: AccessState,
+}
+
+impl Target {
+    fn noun(&self) -> &'static str {
+        if self.kind == TicketKind::OfferRequest { "offer" } else { "Smartlink" }
+    }
+}
+
 /// Asks for access to a premoderated offer: an `offer_request` ticket titled
 /// `Connect offer <title> (<id>)`, for the affiliate's manager. Runs in the
 /// caller's write transaction, so two requests at once cannot both pass the check.
@@ -153,34 +168,17 @@ pub fn request_offer(
     offer_id: i64,
     comment: &str,
 ) -> AppResult<Ticket> {
-    if !affiliate.is_active() {
-        return Err(AppError::forbidden("Only active affiliates can request access."));
-    }
+    check_requester(affiliate)?;
     let comment = check_comment(comment)?;
     let row = offers_for(conn, affiliate.id)?.into_iter().find(|r| r.offer.id == offer_id).ok_or(AppError::NotFound)?;
-    match row.state {
-        AccessState::Pending(id) => {
-            return Err(AppError::conflict(format!(
-                "You already asked for this offer (ticket {id}); wait for the answer."
-            )));
-        }
-        AccessState::Available | AccessState::Approved(_) => {
-            return Err(AppError::conflict("You already have access to this offer."));
-        }
-        AccessState::CanRequest | AccessState::Rejected(_) if row.offer.privacy != "premoderated" => {
-            return Err(refuse("Access to this offer cannot be requested."));
-        }
-        _ => {}
-    }
-    let new = NewTicket {
-        affiliate_id: affiliate.id,
+    let target = Target {
         kind: TicketKind::OfferRequest,
-        title: format!("Connect offer {} ({})", row.offer.title, row.offer.id),
-        body: comment,
-        offer_id: Some(row.offer.id),
-        smartlink_id: None,
+        id: row.offer.id,
+        name: row.offer.title,
+        privacy: row.offer.privacy,
+        state: row.state,
     };
-    messages::open_ticket(conn, &Actor::Affiliate(affiliate.id), new, &[])
+    open_request(conn, affiliate, target, comment)
 }
 
 /// The same for a Smartlink: a `smartlink_request` ticket.
@@ -190,35 +188,50 @@ pub fn request_smartlink(
     smartlink_id: i64,
     comment: &str,
 ) -> AppResult<Ticket> {
-    if !affiliate.is_active() {
-        return Err(AppError::forbidden("Only active affiliates can request access."));
-    }
+    check_requester(affiliate)?;
     let comment = check_comment(comment)?;
     let row = smartlinks_for(conn, affiliate.id)?
         .into_iter()
         .find(|r| r.smartlink.id == smartlink_id)
         .ok_or(AppError::NotFound)?;
-    match row.state {
+    let target = Target {
+        kind: TicketKind::SmartlinkRequest,
+        id: row.smartlink.id,
+        name: row.smartlink.name,
+        privacy: row.smartlink.privacy,
+        state: row.state,
+    };
+    open_request(conn, affiliate, target, comment)
+}
+
+fn check_requester(affiliate: &Affiliate) -> AppResult<()> {
+    if affiliate.is_active() { Ok(()) } else { Err(AppError::forbidden("Only active affiliates can request access.")) }
+}
+
+fn open_request(conn: &mut AnyConnection, affiliate: &Affiliate, target: Target, comment: String) -> AppResult<Ticket> {
+    let noun = target.noun();
+    match target.state {
         AccessState::Pending(id) => {
             return Err(AppError::conflict(format!(
-                "You already asked for this Smartlink (ticket {id}); wait for the answer."
+                "You already asked for this {noun} (ticket {id}); wait for the answer."
             )));
         }
         AccessState::Available | AccessState::Approved(_) => {
-            return Err(AppError::conflict("You already have access to this Smartlink."));
+            return Err(AppError::conflict(format!("You already have access to this {noun}.")));
         }
-        AccessState::CanRequest | AccessState::Rejected(_) if row.smartlink.privacy != "premoderated" => {
-            return Err(refuse("Access to this Smartlink cannot be requested."));
+        AccessState::CanRequest | AccessState::Rejected(_) if target.privacy != "premoderated" => {
+            return Err(refuse(format!("Access to this {noun} cannot be requested.")));
         }
         _ => {}
     }
+    let is_offer = target.kind == TicketKind::OfferRequest;
     let new = NewTicket {
         affiliate_id: affiliate.id,
-        kind: TicketKind::SmartlinkRequest,
-        title: format!("Connect Smartlink {} ({})", row.smartlink.name, row.smartlink.id),
+        kind: target.kind,
+        title: format!("Connect {noun} {} ({})", target.name, target.id),
         body: comment,
-        offer_id: None,
-        smartlink_id: Some(row.smartlink.id),
+        offer_id: is_offer.then_some(target.id),
+        smartlink_id: (!is_offer).then_some(target.id),
     };
     messages::open_ticket(conn, &Actor::Affiliate(affiliate.id), new, &[])
 }
