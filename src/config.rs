@@ -129,11 +129,11 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), String> {
 
 /// Makes sure the folder that will hold a SQLite file exists.
 pub fn ensure_sqlite_parent(url: &DbUrl) -> Result<(), String> {
-    if let DbUrl::Sqlite(path) = url {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create folder {} for the database: {e}", parent.display()))?;
-        }
+    if let DbUrl::Sqlite(path) = url
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create folder {} for the database: {e}", parent.display()))?;
     }
     Ok(())
 }

@@ -106,11 +106,11 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
                 }
                 let value =
                     String::from_utf8(value).map_err(|_| AppError::bad_request("The form is not valid UTF-8 text."))?;
-                if name == csrf::FIELD {
-                    if let Some(expected) = &expected {
-                        expected.check(&value)?;
-                        token_ok = true;
-                    }
+                if name == csrf::FIELD
+                    && let Some(expected) = &expected
+                {
+                    expected.check(&value)?;
+                    token_ok = true;
                 }
                 upload.fields.entry(name).or_default().push(value);
             }

@@ -169,7 +169,8 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting and drop the pool before the PostgreSQL database is dropped.
-        let _ = self.handle.stop(false);
+        // The stop command is sent at once; the returned future only reports completion.
+        drop(self.handle.stop(false));
         let _ = self.pg.take();
     }
 }

@@ -48,11 +48,11 @@ fn check(spec: &Value, schema: &Value, value: &Value, at: &str) {
     if let Some(options) = schema.get("enum").and_then(Value::as_array) {
         assert!(options.contains(value), "{at}: {value} is not one of {options:?}");
     }
-    if ty == "array" {
-        if let Some(items) = schema.get("items") {
-            for (i, v) in value.as_array().unwrap().iter().enumerate() {
-                check(spec, items, v, &format!("{at}[{i}]"));
-            }
+    if ty == "array"
+        && let Some(items) = schema.get("items")
+    {
+        for (i, v) in value.as_array().unwrap().iter().enumerate() {
+            check(spec, items, v, &format!("{at}[{i}]"));
         }
     }
     if ty == "object" {
