@@ -18,3 +18,14 @@ function revealScriptOnly(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { revealScriptOnly(document); });
 document.addEventListener("htmx:afterSettle", function () { revealScriptOnly(document); });
+
+// Filters: leave empty fields out of the address, so a shared link reads cleanly.
+document.addEventListener("htmx:configRequest", function (event) {
+  if (event.detail.verb !== "get") { return; }
+  var params = event.detail.parameters;
+  var keys = typeof params.keys === "function" ? Array.from(new Set(params.keys())) : Object.keys(params);
+  keys.forEach(function (key) {
+    var values = typeof params.getAll === "function" ? params.getAll(key) : [params[key]];
+    if (values.every(function (v) { return v === ""; })) { delete params[key]; }
+  });
+});

@@ -23,15 +23,26 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/app.js"),
     },
+    Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../../static/favicon.svg") },
 ];
 
-/// A version of the app's own files for their URLs, so a new release is fetched anew.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// A fingerprint of the app's own files for their URLs (`app.css?v=...`), so a
+/// changed file is fetched anew although browsers may cache them for a year.
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let mut all = Vec::new();
+        for a in ASSETS {
+            all.extend_from_slice(a.body);
+        }
+        crate::domain::secrets::sha256_hex(&all)[..12].to_string()
+    })
+}
 
 pub async fn serve(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, AppError> {
     let asset = ASSETS.iter().find(|a| a.name == file.as_str()).ok_or(AppError::NotFound)?;
     // htmx's file name carries its version; ours carry ?v=<release>. Both can be cached long.
-    let etag = format!("\"{}-{}\"", VERSION, asset.body.len());
+    let etag = format!("\"{}-{}\"", version(), asset.body.len());
     if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
         return Ok(HttpResponse::NotModified().finish());
     }

@@ -218,6 +218,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
         .route("/", web::get().to(pages::home))
+        .route("/favicon.ico", web::get().to(|| async { redirect("/static/favicon.svg") }))
         .service(
             web::scope("/admin")
                 .wrap(from_fn(csrf::guard))
