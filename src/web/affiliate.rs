@@ -111,19 +111,31 @@ pub async fn support(
     respond(&page_view)
 }
 
-#[derive(Template)]
-#[template(path = "affiliate/offers.html")]
-struct OffersPage {
-    ctx: PageCtx,
-    offers: Vec<OfferRow>,
-    blocked: Option<String>,
+/// One line of the Offers or Smartlinks page.
+pub struct CatalogueRow {
+    pub id: i64,
+    pub name: String,
+    pub payout: Option<String>,
+    pub privacy: String,
+    pub state: AccessState,
 }
 
+impl CatalogueRow {
+    pub fn may_request(&self) -> bool {
+        self.state.may_request() && self.privacy == "premoderated"
+    }
+}
+
+/// The Offers and Smartlinks pages: one template, two kinds of rows.
 #[derive(Template)]
-#[template(path = "affiliate/smartlinks.html")]
-struct SmartlinksPage {
+#[template(path = "affiliate/catalogue.html")]
+struct CataloguePage {
     ctx: PageCtx,
-    smartlinks: Vec<SmartlinkRow>,
+    heading: &'static str,
+    /// "offers" or "smartlinks": the path and the element ids.
+    path: &'static str,
+    rows: Vec<CatalogueRow>,
+    with_payout: bool,
     blocked: Option<String>,
 }
 
@@ -140,21 +152,49 @@ pub fn access_badge(state: &AccessState) -> (&'static str, String) {
 
 pub async fn offers(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
-    let offers = state.db(move |conn| requests::offers_for(conn, id)).await?;
-    respond(&OffersPage {
+    let offers: Vec<OfferRow> = state.db(move |conn| requests::offers_for(conn, id)).await?;
+    let rows = offers
+        .into_iter()
+        .map(|r| CatalogueRow {
+            id: r.offer.id,
+            payout: Some(r.offer.payout_text()),
+            name: r.offer.title,
+            privacy: r.offer.privacy,
+            state: r.state,
+        })
+        .collect();
+    let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
+    respond(&CataloguePage {
         ctx: affiliate.page("offers"),
-        offers,
-        blocked: super::new_ticket::affiliate_block_reason(&affiliate.affiliate),
+        heading: "Offers",
+        path: "offers",
+        rows,
+        with_payout: true,
+        blocked,
     })
 }
 
 pub async fn smartlinks(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
-    let smartlinks = state.db(move |conn| requests::smartlinks_for(conn, id)).await?;
-    respond(&SmartlinksPage {
+    let smartlinks: Vec<SmartlinkRow> = state.db(move |conn| requests::smartlinks_for(conn, id)).await?;
+    let rows = smartlinks
+        .into_iter()
+        .map(|r| CatalogueRow {
+            id: r.smartlink.id,
+            payout: None,
+            name: r.smartlink.name,
+            privacy: r.smartlink.privacy,
+            state: r.state,
+        })
+        .collect();
+    let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
+    respond(&CataloguePage {
         ctx: affiliate.page("smartlinks"),
-        smartlinks,
-        blocked: super::new_ticket::affiliate_block_reason(&affiliate.affiliate),
+        heading: "Smartlinks",
+        path: "smartlinks",
+        rows,
+        with_payout: false,
+        blocked,
     })
 }
 
