@@ -113,7 +113,25 @@ fn invalid_key() -> ApiError {
     ApiError(AppError::Unauthorized("The API key is not valid".into()))
 }
 
-/// A manager or admin authenticated by their API key.
+/// Finds who a key belongs to with `find`, and lets them in if `allowed`.
+fn authenticate<T: Send + 'static>(
+    req: &HttpRequest,
+    find: fn(&mut crate::db::AnyConnection, &str) -> crate::error::AppResult<Option<T>>,
+    allowed: fn(&T) -> bool,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let key = header_key(&req)?;
+        let state =
+            req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
+        match state.db(move |conn| find(conn, &key)).await? {
+            Some(who) if allowed(&who) => Ok(who),
+            _ => Err(invalid_key()),
+        }
+    })
+}
+
+/// A manager or admin authenticated by their API key; a disabled user's key is refused.
 pub struct ApiStaff(pub User);
 
 impl FromRequest for ApiStaff {
@@ -121,16 +139,8 @@ impl FromRequest for ApiStaff {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let key = header_key(&req)?;
-            let state =
-                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
-            match state.db(move |conn| User::find_by_api_key(conn, &key)).await? {
-                Some(u) if !u.disabled => Ok(ApiStaff(u)),
-                _ => Err(invalid_key()),
-            }
-        })
+        let user = authenticate(req, User::find_by_api_key, |u: &User| !u.disabled);
+        Box::pin(async move { user.await.map(ApiStaff) })
     }
 }
 
@@ -142,16 +152,8 @@ impl FromRequest for ApiAffiliate {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let key = header_key(&req)?;
-            let state =
-                req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
-            match state.db(move |conn| Affiliate::find_by_api_key(conn, &key)).await? {
-                Some(a) if a.may_log_in() => Ok(ApiAffiliate(a)),
-                _ => Err(invalid_key()),
-            }
-        })
+        let affiliate = authenticate(req, Affiliate::find_by_api_key, Affiliate::may_log_in);
+        Box::pin(async move { affiliate.await.map(ApiAffiliate) })
     }
 }
 
