@@ -3,15 +3,12 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-
 use super::affiliates::Affiliate;
 use super::attachments::{self, Attachment};
 use super::catalogue::{Offer, Smartlink};
 use super::messages::{self, Message};
 use super::tickets::Ticket;
 use crate::db::AnyConnection;
-use crate::db::schema::users;
 use crate::error::{AppError, AppResult};
 
 pub struct ThreadEntry {
@@ -59,12 +56,7 @@ pub fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppR
     let mut staff_ids: Vec<i64> =
         messages.iter().filter(|m| m.author_kind != "affiliate").filter_map(|m| m.author_id).collect();
     staff_ids.extend(ticket.manager_id);
-    let names: HashMap<i64, String> = users::table
-        .filter(users::id.eq_any(&staff_ids))
-        .select((users::id, users::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let names = super::users::names(conn, &staff_ids)?;
     let entries = messages
         .into_iter()
         .map(|m| {

@@ -155,6 +155,16 @@ impl User {
     }
 }
 
+/// Names of users by id, for lists and threads that only hold ids (one query).
+pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }

@@ -1,17 +1,13 @@
 //! The managers' ticket list, its bulk actions, and the Add form.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
 use super::forms::{HtmlForm, HtmlQuery};
 use super::ticket_list::{ListQuery, ListRequest, TicketListView, TicketRow};
 use super::{AppState, Flash, PageCtx, is_htmx, redirect, set_flash};
-use crate::db::schema::{affiliates, users};
 use crate::domain::lifecycle::{self, BulkAction};
 use crate::domain::tickets::{self, Scope, Ticket};
 use crate::domain::users::User;
@@ -72,19 +68,9 @@ async fn load(state: &AppState, staff: &StaffSession, request: ListRequest) -> A
         .db(move |conn| {
             let page = tickets::list(conn, &scope, &request.filter, request.sort, request.at, request.per_page)?;
             let affiliate_ids: Vec<i64> = page.tickets.iter().map(|t| t.affiliate_id).collect();
-            let affiliate_names: HashMap<i64, String> = affiliates::table
-                .filter(affiliates::id.eq_any(&affiliate_ids))
-                .select((affiliates::id, affiliates::name))
-                .load::<(i64, String)>(conn)?
-                .into_iter()
-                .collect();
+            let affiliate_names = crate::domain::affiliates::names(conn, &affiliate_ids)?;
             let manager_ids: Vec<i64> = page.tickets.iter().filter_map(|t| t.manager_id).collect();
-            let manager_names: HashMap<i64, String> = users::table
-                .filter(users::id.eq_any(&manager_ids))
-                .select((users::id, users::name))
-                .load::<(i64, String)>(conn)?
-                .into_iter()
-                .collect();
+            let manager_names = crate::domain::users::names(conn, &manager_ids)?;
             let managers = if show_manager_filter { User::list_staff(conn)? } else { Vec::new() };
             let rows = page
                 .tickets

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use super::auth::{AffiliateSession, StaffSession};
 use super::upload::{self, Upload};
 use super::{AppState, PageCtx, redirect, set_flash};
+use crate::domain::Actor;
 use crate::domain::affiliates::Affiliate;
 use crate::domain::kinds::TicketKind;
 use crate::domain::messages::{self, NewTicket};
-use crate::domain::tickets::Scope;
+use crate::domain::tickets::{Scope, Ticket};
 use crate::error::{AppError, AppResult};
 
 /// What was typed, and what is wrong with it, field by field.
@@ -39,13 +40,16 @@ impl TicketForm {
 struct NewTicketPage {
     ctx: PageCtx,
     form: TicketForm,
-    action: &'static str,
-    cancel: &'static str,
     for_manager: bool,
     blocked: Option<String>,
 }
 
 impl NewTicketPage {
+    /// Where the form posts, and where Cancel leads: the panel's ticket list.
+    fn action(&self) -> &'static str {
+        if self.for_manager { "/admin/tickets" } else { "/affiliate/tickets" }
+    }
+
     fn respond(&self, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
         let body = self.render().map_err(AppError::internal)?;
         Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
@@ -63,15 +67,8 @@ pub async fn admin_form(staff: StaffSession, query: web::Query<NewQuery>) -> App
         kind: "general".into(),
         ..Default::default()
     };
-    NewTicketPage {
-        ctx: staff.page("tickets"),
-        form,
-        action: "/admin/tickets",
-        cancel: "/admin/tickets",
-        for_manager: true,
-        blocked: None,
-    }
-    .respond(actix_web::http::StatusCode::OK)
+    NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
+        .respond(actix_web::http::StatusCode::OK)
 }
 
 /// Checks the common fields; returns the ticket to open if all are right.
@@ -128,28 +125,29 @@ pub async fn admin_create(
         }
     };
     let Some(new) = check(&upload, &mut form, affiliate_id) else {
-        return NewTicketPage {
-            ctx: staff.page("tickets"),
-            form,
-            action: "/admin/tickets",
-            cancel: "/admin/tickets",
-            for_manager: true,
-            blocked: None,
-        }
-        .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+        return NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
+            .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let actor = staff.actor();
+    let ticket = open_with_files(&state, staff.actor(), new, upload.files).await?;
+    set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
+    Ok(redirect("/admin/tickets"))
+}
+
+/// Opens the ticket and moves its files into place, in one transaction.
+async fn open_with_files(
+    state: &AppState,
+    actor: Actor,
+    new: NewTicket,
+    files: Vec<upload::TempFile>,
+) -> AppResult<Ticket> {
     let store = state.storage.clone();
-    let files = upload.files;
-    let ticket = state
+    state
         .db(move |conn| {
             upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
                 messages::open_ticket(conn, &actor, new, new_files)
             })
         })
-        .await?;
-    set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
-    Ok(redirect("/admin/tickets"))
+        .await
 }
 
 /// Why an affiliate may not open tickets, in words, or `None` if they may.
@@ -165,15 +163,8 @@ pub fn affiliate_block_reason(affiliate: &Affiliate) -> Option<String> {
 pub async fn affiliate_form(affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let blocked = affiliate_block_reason(&affiliate.affiliate);
     let form = TicketForm { kind: "general".into(), ..Default::default() };
-    NewTicketPage {
-        ctx: affiliate.page("support"),
-        form,
-        action: "/affiliate/tickets",
-        cancel: "/affiliate/tickets",
-        for_manager: false,
-        blocked,
-    }
-    .respond(actix_web::http::StatusCode::OK)
+    NewTicketPage { ctx: affiliate.page("support"), form, for_manager: false, blocked }
+        .respond(actix_web::http::StatusCode::OK)
 }
 
 /// `POST /affiliate/tickets`: a question to the affiliate's manager.
@@ -189,26 +180,10 @@ pub async fn affiliate_create(
     }
     let mut form = TicketForm::default();
     let Some(new) = check(&upload, &mut form, Some(affiliate.affiliate.id)) else {
-        return NewTicketPage {
-            ctx: affiliate.page("support"),
-            form,
-            action: "/affiliate/tickets",
-            cancel: "/affiliate/tickets",
-            for_manager: false,
-            blocked: None,
-        }
-        .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+        return NewTicketPage { ctx: affiliate.page("support"), form, for_manager: false, blocked: None }
+            .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let actor = affiliate.actor();
-    let store = state.storage.clone();
-    let files = upload.files;
-    let ticket = state
-        .db(move |conn| {
-            upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
-                messages::open_ticket(conn, &actor, new, new_files)
-            })
-        })
-        .await?;
+    let ticket = open_with_files(&state, affiliate.actor(), new, upload.files).await?;
     set_flash(&affiliate.session, "success", format!("Your ticket {} was sent to your manager.", ticket.id));
     Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
 }

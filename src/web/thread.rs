@@ -208,17 +208,7 @@ pub async fn admin_reply(
         );
     };
     let options = ReplyOptions { internal: form.internal, close: upload.fields.contains_key("close") };
-    let actor = staff.actor();
-    let store = state.storage.clone();
-    let ticket = thread.ticket.clone();
-    let files = upload.files;
-    state
-        .db(move |conn| {
-            upload::save_with(conn, store.as_ref(), files, |conn, new| {
-                messages::reply(conn, &actor, &ticket, &body, options, new)
-            })
-        })
-        .await?;
+    save_reply(&state, staff.actor(), thread.ticket.clone(), body, options, upload.files).await?;
     let done = if options.internal {
         "Internal note added."
     } else if options.close {
@@ -234,6 +224,26 @@ pub async fn admin_reply(
     }
     set_flash(&staff.session, "success", done);
     Ok(redirect(&format!("/admin/tickets/{id}")))
+}
+
+/// Records a reply and moves its files into place, in one transaction.
+async fn save_reply(
+    state: &AppState,
+    actor: crate::domain::Actor,
+    ticket: Ticket,
+    body: String,
+    options: ReplyOptions,
+    files: Vec<upload::TempFile>,
+) -> AppResult<()> {
+    let store = state.storage.clone();
+    state
+        .db(move |conn| {
+            upload::save_with(conn, store.as_ref(), files, |conn, new| {
+                messages::reply(conn, &actor, &ticket, &body, options, new)
+            })
+        })
+        .await
+        .map(|_| ())
 }
 
 /// The reply text if it and the files are acceptable; otherwise the form learns why.
@@ -305,17 +315,7 @@ pub async fn affiliate_reply(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    let actor = affiliate.actor();
-    let store = state.storage.clone();
-    let ticket = thread.ticket.clone();
-    let files = upload.files;
-    state
-        .db(move |conn| {
-            upload::save_with(conn, store.as_ref(), files, |conn, new| {
-                messages::reply(conn, &actor, &ticket, &body, ReplyOptions::default(), new)
-            })
-        })
-        .await?;
+    save_reply(&state, affiliate.actor(), thread.ticket.clone(), body, ReplyOptions::default(), upload.files).await?;
     if htmx {
         let thread = load_for_affiliate(&state, &affiliate, id, false).await?;
         let mut ctx = affiliate.page("support");
