@@ -90,11 +90,17 @@ impl ConnectionManager {
                     .map_err(|e| ConnectError(format!("cannot prepare SQLite database {}: {e}", path.display())))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
-            DbUrl::Postgres(url) => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(|e| {
-                // libpq's message spans lines; one line reads better in a terminal and a log.
-                let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-                ConnectError(format!("cannot connect to PostgreSQL at {}: {cause}", redact(url)))
-            }),
+            DbUrl::Postgres(url) => {
+                // OpenSSL (used by libpq) otherwise registers an exit handler that frees
+                // its state while pool and worker threads may still use it, which can
+                // crash a process on its way out. The openssl crate does the same.
+                openssl_sys::init();
+                diesel::PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(|e| {
+                    // libpq's message spans lines; one line reads better in a terminal and a log.
+                    let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+                    ConnectError(format!("cannot connect to PostgreSQL at {}: {cause}", redact(url)))
+                })
+            }
         }
     }
 }

@@ -79,6 +79,9 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        // Before libpq first loads OpenSSL: no exit handler that could free it under
+        // threads still running when the test process ends (see db::pool).
+        openssl_sys::init();
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg) = match backend {
             Backend::Sqlite => (DbUrl::Sqlite(dir.path().join("affdesk.db")), None),
