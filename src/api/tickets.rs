@@ -56,7 +56,10 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: Params) -
         .db(move |conn| {
             let page =
                 tickets::list(conn, &scope, &filter, Sort::UpdatedDesc, PageAt::Number(page as u32), limit as u32)?;
-            Ok((objects::tickets(conn, &page.tickets)?, page.total.value()))
+            Ok((
+                objects::tickets(conn, &page.rows.into_iter().map(|r| r.ticket).collect::<Vec<_>>())?,
+                page.total.value(),
+            ))
         })
         .await?;
     Ok(ok(json!({

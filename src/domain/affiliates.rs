@@ -87,13 +87,3 @@ impl Affiliate {
         Ok(())
     }
 }
-
-/// Names of affiliates by id, for lists that only hold ids (one query).
-pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
-    Ok(affiliates::table
-        .filter(affiliates::id.eq_any(ids))
-        .select((affiliates::id, affiliates::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
-}

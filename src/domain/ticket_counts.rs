@@ -59,15 +59,17 @@ pub fn total(
     status: Option<&str>,
     kinds: &[&str],
 ) -> AppResult<i64> {
-    let mut query = ticket_counts::table.select(ticket_counts::n).into_boxed();
+    // A manager has a few dozen groups at most: read them all and add up here, so
+    // the statement is the same whatever the filter and stays prepared.
+    let mut query =
+        ticket_counts::table.select((ticket_counts::status, ticket_counts::kind, ticket_counts::n)).into_boxed();
     if let Some(m) = manager_id {
         query = query.filter(ticket_counts::manager_id.eq(m));
     }
-    if let Some(s) = status {
-        query = query.filter(ticket_counts::status.eq(s.to_string()));
-    }
-    if !kinds.is_empty() {
-        query = query.filter(ticket_counts::kind.eq_any(kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>()));
-    }
-    Ok(query.load::<i64>(conn)?.into_iter().sum())
+    Ok(query
+        .load::<(String, String, i64)>(conn)?
+        .into_iter()
+        .filter(|(s, k, _)| status.is_none_or(|want| want == s) && (kinds.is_empty() || kinds.contains(&k.as_str())))
+        .map(|(_, _, n)| n)
+        .sum())
 }

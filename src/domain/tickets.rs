@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 pub use super::kinds::{TicketKind, TicketStatus};
 use super::{StaffRef, search, ticket_counts};
-use crate::db::schema::tickets;
+use crate::db::schema::{affiliates, tickets, users};
 use crate::db::{AnyConnection, Db};
 use crate::error::AppResult;
 
@@ -116,6 +116,8 @@ impl TicketFilter {
         if self.text.is_empty() { Ok(None) } else { search::newest_matches(conn, &self.text).map(Some) }
     }
 
+    /// Single values are compared with `=` rather than `IN (...)`: the same SQL text
+    /// every time, so the database keeps the prepared statement.
     fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, text_ids: Option<&[i64]>) -> tickets::BoxedQuery<'a, Db> {
         if let Some(id) = self.id {
             q = q.filter(tickets::id.eq(id));
@@ -123,17 +125,25 @@ impl TicketFilter {
         if let Some(s) = self.status {
             q = q.filter(tickets::status.eq(s.as_str()));
         }
-        if !self.kinds.is_empty() {
-            q = q.filter(tickets::kind.eq_any(self.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()));
+        match self.kinds.as_slice() {
+            [] => {}
+            [k] => q = q.filter(tickets::kind.eq(k.as_str())),
+            kinds => q = q.filter(tickets::kind.eq_any(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())),
         }
-        if !self.affiliate_ids.is_empty() {
-            q = q.filter(tickets::affiliate_id.eq_any(self.affiliate_ids.clone()));
+        match self.affiliate_ids.as_slice() {
+            [] => {}
+            [a] => q = q.filter(tickets::affiliate_id.eq(*a)),
+            ids => q = q.filter(tickets::affiliate_id.eq_any(ids.to_vec())),
         }
-        if !self.manager_ids.is_empty() {
-            q = q.filter(tickets::manager_id.eq_any(self.manager_ids.clone()));
+        match self.manager_ids.as_slice() {
+            [] => {}
+            [m] => q = q.filter(tickets::manager_id.eq(*m)),
+            ids => q = q.filter(tickets::manager_id.eq_any(ids.to_vec())),
         }
-        if !self.offer_ids.is_empty() {
-            q = q.filter(tickets::offer_id.eq_any(self.offer_ids.clone()));
+        match self.offer_ids.as_slice() {
+            [] => {}
+            [o] => q = q.filter(tickets::offer_id.eq(*o)),
+            ids => q = q.filter(tickets::offer_id.eq_any(ids.to_vec())),
         }
         if let Some(ids) = text_ids {
             q = q.filter(tickets::id.eq_any(ids.to_vec()));
@@ -230,8 +240,16 @@ impl Total {
     }
 }
 
+/// A ticket as the list shows it: with the names it only has ids for.
+#[derive(Debug, Clone)]
+pub struct ListedTicket {
+    pub ticket: Ticket,
+    pub affiliate_name: String,
+    pub manager_name: Option<String>,
+}
+
 pub struct TicketPage {
-    pub tickets: Vec<Ticket>,
+    pub rows: Vec<ListedTicket>,
     pub has_next: bool,
     pub has_prev: bool,
     pub total: Total,
@@ -239,17 +257,22 @@ pub struct TicketPage {
 
 impl TicketPage {
     pub fn first_cursor(&self, sort: Sort) -> Option<Cursor> {
-        self.tickets.first().map(|t| Cursor { at: sort.key(t), id: t.id })
+        self.rows.first().map(|r| Cursor { at: sort.key(&r.ticket), id: r.ticket.id })
     }
     pub fn last_cursor(&self, sort: Sort) -> Option<Cursor> {
-        self.tickets.last().map(|t| Cursor { at: sort.key(t), id: t.id })
+        self.rows.last().map(|r| Cursor { at: sort.key(&r.ticket), id: r.ticket.id })
     }
 }
 
 /// Counting stops here for filters the totals table cannot answer.
 const COUNT_CAP: i64 = 10_000;
 
-/// One page of the tickets `scope` may see that match `filter`.
+/// One page of the tickets `scope` may see that match `filter`, with the names of
+/// their affiliates and managers.
+///
+/// The page is found by ids alone (filter, order and cursor answered from an index),
+/// then only those rows are read in full, joined to the names: two statements, none
+/// per row.
 pub fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -260,12 +283,11 @@ pub fn list(
 ) -> AppResult<TicketPage> {
     let per_page = per_page.max(1) as i64;
     let text_ids = filter.text_matches(conn)?;
-    let base = || filter.apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref());
     let desc = sort.descending();
     // Reading backwards (the page before a cursor, or the last page) flips the order.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
-    let mut q = base().select(Ticket::as_select());
     let key_desc = desc != backwards;
+    let mut q = filter.apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref());
     q = match (sort, key_desc) {
         (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
         (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
@@ -284,9 +306,10 @@ pub fn list(
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
         _ => per_page,
     };
-    let mut rows: Vec<Ticket> = q.limit(take + 1).load(conn)?;
-    let more = rows.len() as i64 > take;
-    rows.truncate(take as usize);
+    let mut ids: Vec<i64> = q.select(tickets::id).limit(take + 1).load(conn)?;
+    let more = ids.len() as i64 > take;
+    ids.truncate(take as usize);
+    let mut rows = with_names(conn, &ids)?;
     if backwards {
         rows.reverse();
     }
@@ -296,17 +319,28 @@ pub fn list(
         PageAt::Before(_) => (true, more),
         PageAt::Last => (false, more),
     };
-    Ok(TicketPage { tickets: rows, has_next, has_prev, total })
+    Ok(TicketPage { rows, has_next, has_prev, total })
+}
+
+/// The tickets with these ids, in this order, with their affiliate's and manager's names.
+fn with_names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<Vec<ListedTicket>> {
+    let mut found: std::collections::HashMap<i64, ListedTicket> = tickets::table
+        .inner_join(affiliates::table)
+        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
+        .filter(tickets::id.eq_any(ids))
+        .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
+        .load::<(Ticket, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(ticket, affiliate_name, manager_name)| {
+            (ticket.id, ListedTicket { ticket, affiliate_name, manager_name })
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// Rows strictly past the cursor in the direction of reading. Written as
 /// `key <= c AND (key < c OR id < c.id)` so both databases bound an index range.
-fn past_cursor<'a>(
-    q: diesel::dsl::Select<tickets::BoxedQuery<'a, Db>, diesel::dsl::AsSelect<Ticket, Db>>,
-    sort: Sort,
-    c: Cursor,
-    descending: bool,
-) -> diesel::dsl::Select<tickets::BoxedQuery<'a, Db>, diesel::dsl::AsSelect<Ticket, Db>> {
+fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
     match (sort, descending) {
         (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => {
             q.filter(tickets::updated_at.le(c.at)).filter(tickets::updated_at.lt(c.at).or(tickets::id.lt(c.id)))

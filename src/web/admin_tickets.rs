@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::auth::StaffSession;
 use super::forms::{HtmlForm, HtmlQuery};
-use super::ticket_list::{ListQuery, ListRequest, TicketListView, TicketRow};
+use super::ticket_list::{ListQuery, ListRequest, TicketListView};
 use super::{AppState, Flash, PageCtx, is_htmx, redirect, set_flash};
 use crate::domain::lifecycle::{self, BulkAction};
 use crate::domain::tickets::{self, Scope, Ticket};
@@ -59,7 +59,7 @@ fn render<T: Template>(t: &T) -> AppResult<HttpResponse> {
     Ok(html(t.render().map_err(AppError::internal)?))
 }
 
-/// Loads one page of the list with the names its rows show (three queries, none per row).
+/// Loads one page of the list with the names its rows show (no query per row).
 async fn load(state: &AppState, staff: &StaffSession, request: ListRequest) -> AppResult<TicketListView> {
     let scope = Scope::of_staff(&staff.user.staff_ref());
     let show_manager_filter = scope == Scope::All;
@@ -67,21 +67,8 @@ async fn load(state: &AppState, staff: &StaffSession, request: ListRequest) -> A
     state
         .db(move |conn| {
             let page = tickets::list(conn, &scope, &request.filter, request.sort, request.at, request.per_page)?;
-            let affiliate_ids: Vec<i64> = page.tickets.iter().map(|t| t.affiliate_id).collect();
-            let affiliate_names = crate::domain::affiliates::names(conn, &affiliate_ids)?;
-            let manager_ids: Vec<i64> = page.tickets.iter().filter_map(|t| t.manager_id).collect();
-            let manager_names = crate::domain::users::names(conn, &manager_ids)?;
             let managers = if show_manager_filter { User::list_staff(conn)? } else { Vec::new() };
-            let rows = page
-                .tickets
-                .iter()
-                .map(|t| TicketRow {
-                    ticket: t.clone(),
-                    affiliate_name: affiliate_names.get(&t.affiliate_id).cloned().unwrap_or_default(),
-                    manager_name: t.manager_id.and_then(|m| manager_names.get(&m).cloned()).unwrap_or_default(),
-                })
-                .collect();
-            Ok(TicketListView::build(request, page, rows, managers, show_manager_filter, csrf))
+            Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
         .await
 }

@@ -99,7 +99,7 @@ pub async fn support(
         ctx: affiliate.page("support"),
         kinds: TicketKind::ALL.iter().map(|k| (k.as_str(), k.label(), filter.kinds.contains(k))).collect(),
         status: filter.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-        tickets: list.tickets,
+        tickets: list.rows.into_iter().map(|r| r.ticket).collect(),
         total,
         page,
         pages,

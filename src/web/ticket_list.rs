@@ -4,7 +4,9 @@
 use serde::Deserialize;
 
 use crate::domain::search;
-use crate::domain::tickets::{Cursor, PageAt, Sort, Ticket, TicketFilter, TicketKind, TicketPage, TicketStatus, Total};
+use crate::domain::tickets::{
+    Cursor, ListedTicket, PageAt, Sort, TicketFilter, TicketKind, TicketPage, TicketStatus, Total,
+};
 use crate::domain::users::UserSummary;
 
 pub const PER_PAGE_CHOICES: [u32; 5] = [10, 25, 50, 100, 500];
@@ -195,17 +197,10 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
         .finish()
 }
 
-/// One row of the table, with the names the ticket row only has ids for.
-pub struct TicketRow {
-    pub ticket: Ticket,
-    pub affiliate_name: String,
-    pub manager_name: String,
-}
-
 /// Everything the results part of the page shows.
 pub struct TicketListView {
     pub request: ListRequest,
-    pub rows: Vec<TicketRow>,
+    pub rows: Vec<ListedTicket>,
     pub total: Total,
     pub page: u32,
     pub pages: Option<u32>,
@@ -223,7 +218,6 @@ impl TicketListView {
     pub fn build(
         request: ListRequest,
         page: TicketPage,
-        rows: Vec<TicketRow>,
         managers: Vec<UserSummary>,
         show_manager_filter: bool,
         csrf: String,
@@ -280,7 +274,7 @@ impl TicketListView {
         };
         TicketListView {
             total: page.total,
-            rows,
+            rows: page.rows,
             page: number,
             pages,
             first_url,

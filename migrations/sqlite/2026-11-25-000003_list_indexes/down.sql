@@ -1,0 +1,3 @@
+DROP INDEX tickets_status_type_updated;
+DROP INDEX tickets_manager_type_updated;
+DROP INDEX tickets_manager_status_updated;
