@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use diesel::Connection;
 
-use super::{AnyConnection, prepare_sqlite};
+use super::{AnyConnection, prepare_postgres, prepare_sqlite};
 
 pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
@@ -95,11 +95,14 @@ impl ConnectionManager {
                 // its state while pool and worker threads may still use it, which can
                 // crash a process on its way out. The openssl crate does the same.
                 openssl_sys::init();
-                diesel::PgConnection::establish(url).map(AnyConnection::Postgresql).map_err(|e| {
+                let mut conn = diesel::PgConnection::establish(url).map_err(|e| {
                     // libpq's message spans lines; one line reads better in a terminal and a log.
                     let cause = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
                     ConnectError(format!("cannot connect to PostgreSQL at {}: {cause}", redact(url)))
-                })
+                })?;
+                prepare_postgres(&mut conn)
+                    .map_err(|e| ConnectError(format!("cannot prepare PostgreSQL session at {}: {e}", redact(url))))?;
+                Ok(AnyConnection::Postgresql(conn))
             }
         }
     }

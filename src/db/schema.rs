@@ -208,3 +208,10 @@ diesel::table! {
         n -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Every word of every search document (see domain/search.rs).
+    search_terms (term) {
+        term -> Text,
+    }
+}

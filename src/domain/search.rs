@@ -9,8 +9,8 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::AnyConnection;
-use crate::db::schema::{messages, tickets};
+use crate::db::schema::{messages, search_terms, tickets};
+use crate::db::{AnyConnection, Db};
 use crate::error::AppResult;
 
 /// At most this many words of a query are used.
@@ -36,6 +36,24 @@ pub fn terms(q: &str) -> Vec<String> {
 /// within them).
 pub const MAX_MATCHES: i64 = 5_000;
 
+/// A typed word stands for every stored word it begins. Up to this many of them are
+/// searched as whole words; more (a word of one or two letters) fall back to the
+/// engine's own prefix match, which reads every document that has the prefix.
+const MAX_EXPANSION: usize = 64;
+
+/// The stored words that begin with `term`, or `None` when there are too many.
+fn expansions(conn: &mut AnyConnection, term: &str) -> AppResult<Option<Vec<String>>> {
+    // Byte order on both backends: U+10FFFF sorts after anything that can follow the prefix.
+    let words: Vec<String> = search_terms::table
+        .filter(search_terms::term.ge(term))
+        .filter(search_terms::term.lt(format!("{term}\u{10FFFF}")))
+        .order(search_terms::term)
+        .select(search_terms::term)
+        .limit(MAX_EXPANSION as i64 + 1)
+        .load(conn)?;
+    Ok((words.len() <= MAX_EXPANSION).then_some(words))
+}
+
 /// The newest `MAX_MATCHES` tickets whose document has every term (as a word or the
 /// start of one), newest first.
 pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<Vec<i64>> {
@@ -44,24 +62,61 @@ pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<V
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let hits: Vec<Hit> = if conn.is_postgres() {
+    let pg = conn.is_postgres();
+    let mut groups = Vec::new();
+    for term in terms {
+        let group = match expansions(conn, term)? {
+            // No document has a word that begins so: nothing can match.
+            Some(words) if words.is_empty() => return Ok(Vec::new()),
+            // tsquery and FTS5 syntax; words hold only letters and digits.
+            Some(words) if pg => {
+                format!("({})", words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" | "))
+            }
+            Some(words) => format!("({})", words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR ")),
+            None if pg => format!("'{term}':*"),
+            None => format!("\"{term}\"*"),
+        };
+        groups.push(group);
+    }
+    let hits: Vec<Hit> = if pg {
         // tsquery input syntax, not to_tsquery: the words are already split.
-        let query = terms.iter().map(|t| format!("'{t}':*")).collect::<Vec<_>>().join(" & ");
         diesel::sql_query(format!(
             "SELECT ticket_id AS id FROM ticket_search WHERE document @@ CAST($1 AS tsquery) \
              ORDER BY ticket_id DESC LIMIT {MAX_MATCHES}"
         ))
-        .bind::<Text, _>(query)
+        .bind::<Text, _>(groups.join(" & "))
         .load(conn)?
     } else {
-        let query = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
         diesel::sql_query(format!(
             "SELECT rowid AS id FROM ticket_search WHERE ticket_search MATCH ? ORDER BY rowid DESC LIMIT {MAX_MATCHES}"
         ))
-        .bind::<Text, _>(query)
+        .bind::<Text, _>(groups.join(" AND "))
         .load(conn)?
     };
     Ok(hits.into_iter().map(|h| h.id).collect())
+}
+
+/// Remembers the words of new documents (words are never forgotten: a word no
+/// document has any more only widens a search by a word that matches nothing).
+fn add_terms<'a>(conn: &mut AnyConnection, words: impl Iterator<Item = &'a str>) -> AppResult<()> {
+    // Sorted, so concurrent writers take the rows' locks in the same order.
+    let words: std::collections::BTreeSet<&str> = words.filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = words.into_iter().collect();
+    let pg = conn.is_postgres();
+    for chunk in words.chunks(200) {
+        let values: Vec<String> =
+            (1..=chunk.len()).map(|i| if pg { format!("(${i})") } else { "(?)".to_string() }).collect();
+        let mut insert = diesel::sql_query(format!(
+            "INSERT INTO search_terms (term) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        ))
+        .into_boxed::<Db>();
+        for w in chunk {
+            insert = insert.bind::<Text, _>(*w);
+        }
+        insert.execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Rebuilds the search document of one ticket from its current text.
@@ -100,6 +155,7 @@ fn tsvector_text(document: &str) -> String {
 
 fn set_document(conn: &mut AnyConnection, ticket_id: i64, document: &str) -> AppResult<()> {
     remove(conn, &[ticket_id])?;
+    add_terms(conn, document.split(' '))?;
     let (sql, text) = if conn.is_postgres() {
         ("INSERT INTO ticket_search (ticket_id, document) VALUES ($1, CAST($2 AS tsvector))", tsvector_text(document))
     } else {
@@ -151,6 +207,7 @@ struct SqliteDocument<'a> {
 
 /// Writes many documents at once (demo data): `(ticket_id, document)`.
 pub fn insert_many(conn: &mut AnyConnection, docs: &[(i64, String)]) -> AppResult<()> {
+    add_terms(conn, docs.iter().flat_map(|(_, doc)| doc.split(' ')))?;
     match conn {
         AnyConnection::Postgresql(c) => {
             use diesel::pg::CopyFormat;

@@ -112,13 +112,22 @@ impl TicketFilter {
 
     /// The tickets whose text matches, when the filter searches text: found once
     /// per request, so the page and its count do not each search again.
-    fn text_matches(&self, conn: &mut AnyConnection) -> AppResult<Option<Vec<i64>>> {
-        if self.text.is_empty() { Ok(None) } else { search::newest_matches(conn, &self.text).map(Some) }
+    fn text_matches(&self, conn: &mut AnyConnection) -> AppResult<Option<TextMatches>> {
+        if self.text.is_empty() {
+            return Ok(None);
+        }
+        let ids = search::newest_matches(conn, &self.text)?;
+        Ok(Some(TextMatches { ids, postgres: conn.is_postgres() }))
+    }
+
+    /// Only the text narrows the list (beyond the scope).
+    fn is_text_only(&self) -> bool {
+        !self.text.is_empty() && TicketFilter { text: Vec::new(), ..self.clone() }.is_empty()
     }
 
     /// Single values are compared with `=` rather than `IN (...)`: the same SQL text
     /// every time, so the database keeps the prepared statement.
-    fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, text_ids: Option<&[i64]>) -> tickets::BoxedQuery<'a, Db> {
+    fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>, text: Option<&TextMatches>) -> tickets::BoxedQuery<'a, Db> {
         if let Some(id) = self.id {
             q = q.filter(tickets::id.eq(id));
         }
@@ -145,10 +154,34 @@ impl TicketFilter {
             [o] => q = q.filter(tickets::offer_id.eq(*o)),
             ids => q = q.filter(tickets::offer_id.eq_any(ids.to_vec())),
         }
-        if let Some(ids) = text_ids {
-            q = q.filter(tickets::id.eq_any(ids.to_vec()));
+        if let Some(text) = text {
+            q = text.apply(q);
         }
         q
+    }
+}
+
+/// The tickets a text search found (at most `search::MAX_MATCHES`, newest first).
+struct TextMatches {
+    ids: Vec<i64>,
+    postgres: bool,
+}
+
+impl TextMatches {
+    /// Narrows a query to these tickets with one bound value rather than thousands of
+    /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
+    /// The statement text stays the same, so it is parsed once and kept.
+    fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
+        if self.postgres {
+            q.filter(tickets::id.eq_any(self.ids.clone()))
+        } else {
+            let json = serde_json::to_string(&self.ids).expect("numbers serialise");
+            q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("`tickets`.`id` IN (SELECT value FROM json_each(")
+                    .bind::<diesel::sql_types::Text, _>(json)
+                    .sql("))"),
+            )
+        }
     }
 }
 
@@ -287,7 +320,7 @@ pub fn list(
     // Reading backwards (the page before a cursor, or the last page) flips the order.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
     let key_desc = desc != backwards;
-    let mut q = filter.apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref());
+    let mut q = filter.apply(scope.apply(tickets::table.into_boxed()), text_ids.as_ref());
     q = match (sort, key_desc) {
         (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
         (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
@@ -300,7 +333,7 @@ pub fn list(
     if let PageAt::Number(n) = at {
         q = q.offset((n.max(1) as i64 - 1) * per_page);
     }
-    let total = count_with(conn, scope, filter, text_ids.as_deref())?;
+    let total = count_with(conn, scope, filter, text_ids.as_ref())?;
     // The last page holds what is left over, not a full page.
     let take = match (at, total) {
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
@@ -361,14 +394,14 @@ fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending
 /// manager, status and type (instant at any size); otherwise counted, up to a cap.
 pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Total> {
     let text_ids = filter.text_matches(conn)?;
-    count_with(conn, scope, filter, text_ids.as_deref())
+    count_with(conn, scope, filter, text_ids.as_ref())
 }
 
 fn count_with(
     conn: &mut AnyConnection,
     scope: &Scope,
     filter: &TicketFilter,
-    text_ids: Option<&[i64]>,
+    text_ids: Option<&TextMatches>,
 ) -> AppResult<Total> {
     let by_groups = filter.id.is_none()
         && filter.affiliate_ids.is_empty()
@@ -391,12 +424,16 @@ fn count_with(
         }
         return Ok(Total::Exact(n));
     }
-    let ids: Vec<i64> = filter
-        .apply(scope.apply(tickets::table.into_boxed()), text_ids)
-        .select(tickets::id)
-        .limit(COUNT_CAP + 1)
-        .load(conn)?;
-    let n = ids.len() as i64;
+    let n = match text_ids {
+        // The search already found them all: nothing else narrows it.
+        Some(text) if *scope == Scope::All && filter.is_text_only() => text.ids.len() as i64,
+        _ => filter
+            .apply(scope.apply(tickets::table.into_boxed()), text_ids)
+            .select(tickets::id)
+            .limit(COUNT_CAP + 1)
+            .load::<i64>(conn)?
+            .len() as i64,
+    };
     Ok(if n > COUNT_CAP {
         Total::AtLeast(COUNT_CAP)
     } else if !filter.text.is_empty() && n >= search::MAX_MATCHES {
@@ -410,7 +447,7 @@ fn count_with(
 pub fn matching_ids(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Vec<i64>> {
     let text_ids = filter.text_matches(conn)?;
     Ok(filter
-        .apply(scope.apply(tickets::table.into_boxed()), text_ids.as_deref())
+        .apply(scope.apply(tickets::table.into_boxed()), text_ids.as_ref())
         .order((tickets::updated_at.desc(), tickets::id.desc()))
         .select(tickets::id)
         .load(conn)?)

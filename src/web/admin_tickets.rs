@@ -59,15 +59,22 @@ fn render<T: Template>(t: &T) -> AppResult<HttpResponse> {
     Ok(html(t.render().map_err(AppError::internal)?))
 }
 
-/// Loads one page of the list with the names its rows show (no query per row).
-async fn load(state: &AppState, staff: &StaffSession, request: ListRequest) -> AppResult<TicketListView> {
+/// Loads one page of the list with the names its rows show (no query per row), and
+/// for the whole page (`with_form`) the managers its filter form offers.
+async fn load(
+    state: &AppState,
+    staff: &StaffSession,
+    request: ListRequest,
+    with_form: bool,
+) -> AppResult<TicketListView> {
     let scope = Scope::of_staff(&staff.user.staff_ref());
     let show_manager_filter = scope == Scope::All;
+    let need_managers = show_manager_filter && with_form;
     let csrf = super::csrf::token(&staff.session);
     state
         .db(move |conn| {
             let page = tickets::list(conn, &scope, &request.filter, request.sort, request.at, request.per_page)?;
-            let managers = if show_manager_filter { User::list_staff(conn)? } else { Vec::new() };
+            let managers = if need_managers { User::list_staff(conn)? } else { Vec::new() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
         .await
@@ -81,7 +88,7 @@ pub async fn list(
     query: HtmlQuery<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let request = ListRequest::parse(query.0);
-    let list = load(&state, &staff, request).await?;
+    let list = load(&state, &staff, request, !is_htmx(&req)).await?;
     if is_htmx(&req) {
         render(&TicketResults { list, flash_oob: None })
     } else {
@@ -216,7 +223,7 @@ async fn respond(
     text: String,
 ) -> AppResult<HttpResponse> {
     if htmx {
-        let list = load(state, staff, request).await?;
+        let list = load(state, staff, request, false).await?;
         render(&TicketResults { list, flash_oob: Some(Flash { kind: kind.into(), text }) })
     } else {
         set_flash(&staff.session, kind, text);

@@ -5,6 +5,7 @@ pub mod affiliate;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
+pub mod dates;
 pub mod forms;
 pub mod headers;
 pub mod new_ticket;
