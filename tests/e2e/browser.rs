@@ -2,6 +2,7 @@
 //! journeys need: go, fill, click, wait for what a person would see.
 
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -51,7 +52,9 @@ impl Tools {
     }
 }
 
-/// A running ChromeDriver; killed when dropped.
+/// A running ChromeDriver in a process group of its own; the whole group (the
+/// driver and every Chromium process it started) is killed when dropped, so a
+/// failed journey leaves no browser behind.
 pub struct Driver {
     url: String,
     process: Child,
@@ -59,7 +62,8 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.process.kill();
+        let group = format!("-{}", self.process.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.process.wait();
     }
 }
@@ -69,6 +73,7 @@ impl Driver {
         let port = crate::server::free_port();
         let process = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
