@@ -166,6 +166,8 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
+        user_id -> Nullable<BigInt>,
+        affiliate_id -> Nullable<BigInt>,
     }
 }
 
@@ -181,6 +183,8 @@ diesel::joinable!(smartlink_access -> smartlinks (smartlink_id));
 diesel::joinable!(smartlink_access -> affiliates (affiliate_id));
 diesel::joinable!(daily_stats -> affiliates (affiliate_id));
 diesel::joinable!(daily_stats -> offers (offer_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sessions -> affiliates (affiliate_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,

@@ -8,7 +8,9 @@ use crate::db::AnyConnection;
 use crate::db::schema::affiliates;
 use crate::error::AppResult;
 
-#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+/// Serializable so the session store can hand the logged-in account to the request
+/// that loaded it (src/web/session_store.rs); the password hash stays out of that.
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = affiliates)]
 pub struct Affiliate {
     pub id: i64,
@@ -17,6 +19,7 @@ pub struct Affiliate {
     pub name: String,
     pub status: String,
     pub manager_id: Option<i64>,
+    #[serde(skip, default)]
     pub password_hash: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -8,13 +8,16 @@ use crate::db::AnyConnection;
 use crate::db::schema::users;
 use crate::error::{AppError, AppResult};
 
-#[derive(Queryable, Selectable, Identifiable, Debug, Clone)]
+/// Serializable so the session store can hand the logged-in account to the request
+/// that loaded it (src/web/session_store.rs); the password hash stays out of that.
+#[derive(Queryable, Selectable, Identifiable, Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
     pub kind: String,
     pub email: String,
     pub name: String,
+    #[serde(skip, default)]
     pub password_hash: String,
     pub disabled: bool,
     pub sees_all_tickets: bool,

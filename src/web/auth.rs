@@ -10,12 +10,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::session_store::{AFFILIATE_ROW, USER_ROW};
 use super::{AppState, Flash, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
 
-const PRINCIPAL_KEY: &str = "principal";
+pub(crate) const PRINCIPAL_KEY: &str = "principal";
 
 /// Who the session belongs to, as stored in it.
 fn principal(session: &Session) -> Option<(String, i64)> {
@@ -69,8 +70,16 @@ impl FromRequest for StaffSession {
             if kind != "user" {
                 return Err(login());
             }
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
-            match state.db(move |conn| User::find(conn, id)).await? {
+            // Usually read with the session itself; sessions from before that are looked up.
+            let user = match session.get::<User>(USER_ROW).ok().flatten().filter(|u| u.id == id) {
+                Some(user) => Some(user),
+                None => {
+                    let state =
+                        req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+                    state.db(move |conn| User::find(conn, id)).await?
+                }
+            };
+            match user {
                 Some(user) if !user.disabled => Ok(StaffSession { user, session }),
                 _ => {
                     session.purge();
@@ -117,8 +126,16 @@ impl FromRequest for AffiliateSession {
             if kind != "affiliate" {
                 return Err(login());
             }
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
-            match state.db(move |conn| Affiliate::find(conn, id)).await? {
+            // Usually read with the session itself; sessions from before that are looked up.
+            let affiliate = match session.get::<Affiliate>(AFFILIATE_ROW).ok().flatten().filter(|a| a.id == id) {
+                Some(affiliate) => Some(affiliate),
+                None => {
+                    let state =
+                        req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+                    state.db(move |conn| Affiliate::find(conn, id)).await?
+                }
+            };
+            match affiliate {
                 Some(affiliate) if affiliate.may_log_in() => Ok(AffiliateSession { affiliate, session }),
                 _ => {
                     session.purge();

@@ -13,8 +13,10 @@ use actix_web::web;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::sessions;
+use crate::db::schema::{affiliates, sessions, users};
 use crate::db::{DbPool, DbStatus};
+use crate::domain::affiliates::Affiliate;
+use crate::domain::users::User;
 use crate::domain::{now, random_token, secrets::sha256_hex};
 
 #[derive(Clone)]
@@ -55,13 +57,23 @@ impl SessionStore for DbSessionStore {
                 status.mark_unavailable();
                 e.to_string()
             })?;
-            let row: Option<(String, NaiveDateTime, NaiveDateTime)> = sessions::table
-                .find(&id)
-                .select((sessions::state, sessions::last_seen_at, sessions::expires_at))
+            // The session and the account it belongs to, in one statement.
+            type Row = (String, NaiveDateTime, NaiveDateTime, Option<User>, Option<Affiliate>);
+            let row: Option<Row> = sessions::table
+                .left_join(users::table)
+                .left_join(affiliates::table)
+                .filter(sessions::id.eq(&id))
+                .select((
+                    sessions::state,
+                    sessions::last_seen_at,
+                    sessions::expires_at,
+                    Option::<User>::as_select(),
+                    Option::<Affiliate>::as_select(),
+                ))
                 .first(&mut conn)
                 .optional()
                 .map_err(|e| lost(&status, e))?;
-            let Some((state, last_seen, expires)) = row else { return Ok(None) };
+            let Some((state, last_seen, expires, user, affiliate)) = row else { return Ok(None) };
             let t = now();
             if t >= expires || t - last_seen >= idle {
                 diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| lost(&status, e))?;
@@ -73,7 +85,16 @@ impl SessionStore for DbSessionStore {
                     .execute(&mut conn)
                     .map_err(|e| lost(&status, e))?;
             }
-            serde_json::from_str(&state).map(Some).map_err(|e| e.to_string())
+            let mut state: State = serde_json::from_str(&state).map_err(|e| e.to_string())?;
+            let account = match (user, affiliate) {
+                (Some(u), _) => Some((USER_ROW, serde_json::to_string(&u))),
+                (_, Some(a)) => Some((AFFILIATE_ROW, serde_json::to_string(&a))),
+                _ => None,
+            };
+            if let Some((key, json)) = account {
+                state.insert(key.to_string(), json.map_err(|e| e.to_string())?);
+            }
+            Ok(Some(state))
         })
         .await;
         match result {
@@ -87,7 +108,8 @@ impl SessionStore for DbSessionStore {
     async fn save(&self, session_state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
         let key = random_token(32);
         let id = sha256_hex(key.as_bytes());
-        let state = serde_json::to_string(&session_state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let (user_id, affiliate_id) = principal_ids(&session_state);
+        let state = serde_json::to_string(&stored(session_state)).map_err(|e| SaveError::Serialization(e.into()))?;
         let pool = self.pool.clone();
         let status = self.status.clone();
         let absolute = self.absolute;
@@ -104,6 +126,8 @@ impl SessionStore for DbSessionStore {
                     sessions::created_at.eq(t),
                     sessions::last_seen_at.eq(t),
                     sessions::expires_at.eq(t + absolute),
+                    sessions::user_id.eq(user_id),
+                    sessions::affiliate_id.eq(affiliate_id),
                 ))
                 .execute(&mut conn)
                 .map_err(|e| lost(&status, e))?;
@@ -128,7 +152,9 @@ impl SessionStore for DbSessionStore {
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
         let id = sha256_hex(session_key.as_ref().as_bytes());
-        let state = serde_json::to_string(&session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let (user_id, affiliate_id) = principal_ids(&session_state);
+        let state =
+            serde_json::to_string(&stored(session_state.clone())).map_err(|e| UpdateError::Serialization(e.into()))?;
         let pool = self.pool.clone();
         let status = self.status.clone();
         let updated = web::block(move || -> Result<usize, String> {
@@ -137,7 +163,12 @@ impl SessionStore for DbSessionStore {
                 e.to_string()
             })?;
             diesel::update(sessions::table.find(&id))
-                .set((sessions::state.eq(&state), sessions::last_seen_at.eq(now())))
+                .set((
+                    sessions::state.eq(&state),
+                    sessions::last_seen_at.eq(now()),
+                    sessions::user_id.eq(user_id),
+                    sessions::affiliate_id.eq(affiliate_id),
+                ))
                 .execute(&mut conn)
                 .map_err(|e| lost(&status, e))
         })
@@ -171,6 +202,29 @@ impl SessionStore for DbSessionStore {
         .map_err(|e| anyhow_error(e.to_string()))?
         .map_err(anyhow_error)?;
         Ok(())
+    }
+}
+
+/// Where `load` puts the row of the account a session belongs to, read in the same
+/// statement as the session, so the request's login check needs no query of its own
+/// (`web::auth`). Never stored: `stored` takes them out again.
+pub const USER_ROW: &str = "_user_row";
+pub const AFFILIATE_ROW: &str = "_affiliate_row";
+
+fn stored(mut state: State) -> State {
+    state.remove(USER_ROW);
+    state.remove(AFFILIATE_ROW);
+    state
+}
+
+/// The account named by the session's principal (`user:3`, `affiliate:7`), kept in
+/// columns of its own so `load` can join it.
+fn principal_ids(state: &State) -> (Option<i64>, Option<i64>) {
+    let principal = state.get(super::auth::PRINCIPAL_KEY).and_then(|v| serde_json::from_str::<String>(v).ok());
+    match principal.as_deref().and_then(|p| p.split_once(':')) {
+        Some(("user", id)) => (id.parse().ok(), None),
+        Some(("affiliate", id)) => (None, id.parse().ok()),
+        _ => (None, None),
     }
 }
 

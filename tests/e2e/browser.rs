@@ -1,8 +1,8 @@
 //! One headless Chromium, driven through ChromeDriver, with the few verbs the
 //! journeys need: go, fill, click, wait for what a person would see.
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
