@@ -172,17 +172,25 @@ impl TextMatches {
     /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
     /// The statement text stays the same, so it is parsed once and kept.
     fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
-        if self.postgres {
-            q.filter(tickets::id.eq_any(self.ids.clone()))
-        } else {
-            let json = serde_json::to_string(&self.ids).expect("numbers serialise");
-            q.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>("`tickets`.`id` IN (SELECT value FROM json_each(")
-                    .bind::<diesel::sql_types::Text, _>(json)
-                    .sql("))"),
-            )
-        }
+        if self.postgres { q.filter(tickets::id.eq_any(self.ids.clone())) } else { q.filter(sqlite_id_in(&self.ids)) }
     }
+}
+
+/// `tickets.id IN (...)` for SQLite with the ids as one JSON array: one statement
+/// text for any number of ids, so it is parsed once and kept.
+type SqliteIdIn = diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+        diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
+    >,
+>;
+
+fn sqlite_id_in(ids: &[i64]) -> SqliteIdIn {
+    let json = serde_json::to_string(ids).expect("numbers serialise");
+    diesel::dsl::sql::<diesel::sql_types::Bool>("`tickets`.`id` IN (SELECT value FROM json_each(")
+        .bind::<diesel::sql_types::Text, _>(json)
+        .sql("))")
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -357,11 +365,13 @@ pub fn list(
 
 /// The tickets with these ids, in this order, with their affiliate's and manager's names.
 fn with_names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<Vec<ListedTicket>> {
-    let mut found: std::collections::HashMap<i64, ListedTicket> = tickets::table
+    let q = tickets::table
         .inner_join(affiliates::table)
         .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
-        .filter(tickets::id.eq_any(ids))
         .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
+        .into_boxed();
+    let q = if conn.is_postgres() { q.filter(tickets::id.eq_any(ids.to_vec())) } else { q.filter(sqlite_id_in(ids)) };
+    let mut found: std::collections::HashMap<i64, ListedTicket> = q
         .load::<(Ticket, String, Option<String>)>(conn)?
         .into_iter()
         .map(|(ticket, affiliate_name, manager_name)| {
