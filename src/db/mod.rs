@@ -33,7 +33,34 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
         AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| format!("database migration failed: {e}"))
+    let applied = applied.map_err(|e| format!("database migration failed: {e}"))?;
+    if let AnyConnection::Sqlite(c) = conn {
+        refresh_sqlite_statistics(c).map_err(|e| format!("cannot refresh SQLite statistics: {e}"))?;
+    }
+    Ok(applied)
+}
+
+/// SQLite plans from the row counts ANALYZE leaves in `sqlite_stat1`. Without them
+/// (a new database, or indexes a migration added) it guesses, and can walk 400,000
+/// entries of the status index to find an affiliate's 20 tickets. Refreshed at every
+/// start from a bounded sample (milliseconds at any size). The value samples of
+/// `sqlite_stat4` are dropped again: with them every statement that binds a value
+/// to an indexed column is planned anew at each run.
+pub fn refresh_sqlite_statistics(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let stat4: Found =
+        diesel::sql_query("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat4'").get_result(conn)?;
+    if stat4.n > 0 {
+        conn.batch_execute("DELETE FROM sqlite_stat4;")?;
+    }
+    // Makes this connection read the new statistics; others read them when they see
+    // the schema change ANALYZE made.
+    conn.batch_execute("ANALYZE sqlite_schema;")
 }
 
 /// Settings every SQLite connection needs: foreign keys are off by default in SQLite,

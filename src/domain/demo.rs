@@ -133,13 +133,13 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         super::ticket_counts::rebuild(conn)
     })?;
     // Fresh planner statistics, so the first list page already uses the right index.
-    diesel::sql_query("ANALYZE").execute(conn)?;
+    match conn {
+        AnyConnection::Postgresql(_) => {
+            diesel::sql_query("ANALYZE").execute(conn)?;
+        }
+        AnyConnection::Sqlite(c) => crate::db::refresh_sqlite_statistics(c)?,
+    }
     if !conn.is_postgres() {
-        // Keep SQLite's per-index row counts but not its value samples: with samples,
-        // every statement that binds a value to an indexed column is planned again at
-        // each run, which costs more than the plans it could improve here.
-        diesel::sql_query("DELETE FROM sqlite_stat4").execute(conn)?;
-        diesel::sql_query("ANALYZE sqlite_schema").execute(conn)?;
         diesel::sql_query("PRAGMA synchronous = NORMAL").execute(conn)?;
         diesel::sql_query("PRAGMA cache_size = -65536").execute(conn)?;
     }

@@ -433,3 +433,43 @@ db_test!(add_puts_the_ticket_on_top, |app| {
     assert!(list.contains("Your invoice &#60;b&#62;April&#60;/b&#62;"), "escaped");
     assert_counts_consistent(&app);
 });
+
+db_test!(text_search_expands_word_starts_and_learns_new_words, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let search = |body: &str| row_ids(body);
+
+    // A word start finds what the whole words find (demo text has "postback" and "postbacks").
+    let start = c.get("/admin/tickets?per_page=500&q=postb").await;
+    let whole = c.get("/admin/tickets?per_page=500&q=postback").await;
+    assert!(!search(&start.body).is_empty());
+    assert_eq!(search(&start.body), search(&whole.body));
+
+    // Words first written in a reply are searchable at once, by their start too.
+    let ticket = ids_where(&app, "status = 'open'")[0];
+    let page = c
+        .post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "The xylophonic quasar fired.")], &[])
+        .await;
+    assert_eq!(page.status, 303);
+    for q in ["xylophonic", "xyloph", "quas", "QUASAR xylo"] {
+        let page = c.get(&format!("/admin/tickets?q={q}")).await;
+        assert_eq!(search(&page.body), vec![ticket], "q={q}");
+        assert!(page.contains("<strong>1 ticket</strong>"), "q={q}");
+    }
+
+    // A start shared by more words than are looked up one by one still matches
+    // (the engine's own prefix search takes over).
+    let many: Vec<String> = (0..70).map(|i| format!("zqw{i:02}")).collect();
+    let other = ids_where(&app, "status = 'open'")[1];
+    let page = c.post_multipart(&format!("/admin/tickets/{other}/messages"), &[("body", &many.join(" "))], &[]).await;
+    assert_eq!(page.status, 303);
+    for q in ["zq", "zqw", "zqw69"] {
+        let page = c.get(&format!("/admin/tickets?q={q}")).await;
+        assert_eq!(search(&page.body), vec![other], "q={q}");
+    }
+
+    // A start no stored word has: nothing, said plainly.
+    let page = c.get("/admin/tickets?q=qqqqzzzz").await;
+    assert!(search(&page.body).is_empty());
+    assert!(page.contains("No tickets match"));
+});
