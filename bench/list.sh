@@ -4,6 +4,10 @@
 #   bench/list.sh sqlite                 # SQLite in bench/data-sqlite (seeded on first run)
 #   bench/list.sh postgres URL           # PostgreSQL at URL (an empty database; seeded on first run)
 #
+# For PostgreSQL on the same machine use its Unix socket, as a deployment would:
+#   bench/list.sh postgres 'postgres://postgres@%2Fvar%2Frun%2Fpostgresql/affdesk_bench'
+# (over 127.0.0.1 libpq negotiates TLS by default, which costs both sides CPU).
+#
 # Builds the release binary, seeds `demo --tickets 1000000` when the database has no
 # tickets yet, starts the server on 127.0.0.1:18181, logs in as the demo admin and
 # runs wrk (4 connections, 2 threads) against four views: page 1, a filtered page
