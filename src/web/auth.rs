@@ -33,6 +33,26 @@ fn next_of(req: &HttpRequest) -> String {
     }
 }
 
+/// The account a session belongs to: usually read with the session itself (see
+/// `session_store`), looked up for sessions written before that.
+async fn account<T>(
+    req: &HttpRequest,
+    session: &Session,
+    key: &str,
+    id: i64,
+    id_of: fn(&T) -> i64,
+    find: fn(&mut crate::db::AnyConnection, i64) -> AppResult<Option<T>>,
+) -> AppResult<Option<T>>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    if let Some(row) = session.get::<T>(key).ok().flatten().filter(|row| id_of(row) == id) {
+        return Ok(Some(row));
+    }
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
+    state.db(move |conn| find(conn, id)).await
+}
+
 /// A logged-in admin or manager. Loaded from the database on every request, so a
 /// disabled account loses access at once.
 pub struct StaffSession {
@@ -70,16 +90,7 @@ impl FromRequest for StaffSession {
             if kind != "user" {
                 return Err(login());
             }
-            // Usually read with the session itself; sessions from before that are looked up.
-            let user = match session.get::<User>(USER_ROW).ok().flatten().filter(|u| u.id == id) {
-                Some(user) => Some(user),
-                None => {
-                    let state =
-                        req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
-                    state.db(move |conn| User::find(conn, id)).await?
-                }
-            };
-            match user {
+            match account(&req, &session, USER_ROW, id, |u: &User| u.id, User::find).await? {
                 Some(user) if !user.disabled => Ok(StaffSession { user, session }),
                 _ => {
                     session.purge();
@@ -126,16 +137,7 @@ impl FromRequest for AffiliateSession {
             if kind != "affiliate" {
                 return Err(login());
             }
-            // Usually read with the session itself; sessions from before that are looked up.
-            let affiliate = match session.get::<Affiliate>(AFFILIATE_ROW).ok().flatten().filter(|a| a.id == id) {
-                Some(affiliate) => Some(affiliate),
-                None => {
-                    let state =
-                        req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
-                    state.db(move |conn| Affiliate::find(conn, id)).await?
-                }
-            };
-            match affiliate {
+            match account(&req, &session, AFFILIATE_ROW, id, |a: &Affiliate| a.id, Affiliate::find).await? {
                 Some(affiliate) if affiliate.may_log_in() => Ok(AffiliateSession { affiliate, session }),
                 _ => {
                     session.purge();
