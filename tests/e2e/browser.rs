@@ -212,12 +212,11 @@ impl Browser {
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
         let started = Instant::now();
         loop {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await {
-                if let Ok(t) = e.text().await {
-                    if t.contains(needle) {
-                        return t;
-                    }
-                }
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Ok(t) = e.text().await
+                && t.contains(needle)
+            {
+                return t;
             }
             self.give_up_after(started, &format!("{needle:?} in {css}")).await;
         }

@@ -49,7 +49,7 @@ async fn apply_if_no_script(b: &Browser) {
     }
 }
 
-/// 1. Filter by status + type + affiliate, page, reload, clear.
+/// Journey 1: Filter by status + type + affiliate, page, reload, clear.
 pub async fn filter_and_page(b: &Browser) {
     b.log_in("admin", MANAGER).await;
     b.goto("/admin/tickets").await;
@@ -113,7 +113,7 @@ pub async fn filter_and_page(b: &Browser) {
     assert_eq!(b.text("#match-count").await, everything);
 }
 
-/// 2. Tick three open tickets and close them; the summary shows and the rows say Closed,
+/// Journey 2: Tick three open tickets and close them; the summary shows and the rows say Closed,
 /// in place when htmx is on.
 pub async fn bulk_close(b: &Browser) {
     b.log_in("admin", MANAGER).await;
@@ -136,7 +136,7 @@ pub async fn bulk_close(b: &Browser) {
     }
 }
 
-/// 3. Affiliate opens a ticket with a screenshot; the manager answers with a quick-reply
+/// Journey 3: Affiliate opens a ticket with a screenshot; the manager answers with a quick-reply
 /// template and a file; the affiliate sees the answer as unread, reads it, downloads the file.
 pub async fn ticket_conversation(b: &Browser, files: &Files) -> i64 {
     let title = format!("Postback stopped firing ({})", if b.javascript() { "htmx" } else { "no script" });
@@ -234,7 +234,7 @@ async fn wait_for_download(b: &Browser, name: &str) -> Vec<u8> {
     }
 }
 
-/// 4. Affiliate asks for a premoderated offer; the manager activates it from the list;
+/// Journey 4: Affiliate asks for a premoderated offer; the manager activates it from the list;
 /// the affiliate's offers page says approved.
 pub async fn access_request(b: &Browser) {
     b.log_in("affiliate", AFFILIATE).await;
@@ -273,7 +273,7 @@ pub async fn access_request(b: &Browser) {
     b.wait_text(&format!("#{offer_row}"), "Approved").await;
 }
 
-/// 5. From a thread, Statistics opens the affiliate's daily chart and table.
+/// Journey 5: From a thread, Statistics opens the affiliate's daily chart and table.
 pub async fn statistics_from_thread(b: &Browser, ticket: i64) {
     b.log_in("admin", MANAGER).await;
     b.goto(&format!("/admin/tickets/{ticket}")).await;
@@ -285,7 +285,7 @@ pub async fn statistics_from_thread(b: &Browser, ticket: i64) {
     assert!(!b.find_all("table.stats tbody tr").await.is_empty(), "a row per day");
 }
 
-/// 6. A text file renamed .png is refused next to the field; no ticket, no file is kept.
+/// Journey 6: A text file renamed .png is refused next to the field; no ticket, no file is kept.
 pub async fn wrong_attachment(b: &Browser, server: &Server, files: &Files) {
     let stored_before = server.attachment_files();
     let title = "Here are my notes";

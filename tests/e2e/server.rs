@@ -76,10 +76,10 @@ pub async fn wait_until_up(url: &str, what: &str) {
     let client = reqwest::Client::new();
     let started = Instant::now();
     loop {
-        if let Ok(r) = client.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
         }
         if started.elapsed() > Duration::from_secs(60) {
             panic!("{what} did not answer at {url} within a minute");
