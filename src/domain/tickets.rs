@@ -170,7 +170,6 @@ struct TextMatches {
 impl TextMatches {
     /// Narrows a query to these tickets with one bound value rather than thousands of
     /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
-    /// The statement text stays the same, so it is parsed once and kept.
     fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
         if self.postgres { q.filter(tickets::id.eq_any(self.ids.clone())) } else { q.filter(sqlite_id_in(&self.ids)) }
     }
