@@ -234,6 +234,17 @@ impl Browser {
         }
     }
 
+    /// Waits until no htmx request is in flight (htmx marks the requesting element).
+    pub async fn wait_idle(&self) {
+        if !self.javascript() {
+            return;
+        }
+        let started = Instant::now();
+        while self.run_script("return document.querySelector('.htmx-request') !== null;").await == json!(true) {
+            self.give_up_after(started, "htmx to finish its requests").await;
+        }
+    }
+
     async fn give_up_after(&self, started: Instant, what: &str) {
         if started.elapsed() > PATIENCE {
             let here = self.location().await;

@@ -18,23 +18,26 @@ struct Row {
     status: String,
 }
 
+/// Reads the table in one script, after htmx has finished, so a swap can never land halfway
+/// through the reading.
 async fn rows(b: &Browser) -> Vec<Row> {
-    let mut out = Vec::new();
-    for tr in b.find_all("#results table.tickets tbody tr").await {
-        let id = tr.attr("id").await.unwrap().unwrap_or_default();
-        let cells = tr.find_all(Locator::Css("td")).await.unwrap();
-        let mut text = Vec::new();
-        for c in &cells {
-            text.push(c.text().await.unwrap());
-        }
-        out.push(Row {
-            id: id.trim_start_matches("ticket-").parse().expect("row id"),
-            affiliate: text[2].clone(),
-            kind: text[5].clone(),
-            status: text[6].clone(),
-        });
-    }
-    out
+    b.wait_idle().await;
+    let table = b
+        .run_script(
+            "return [...document.querySelectorAll('#results table.tickets tbody tr')]
+                .map(tr => [tr.id, ...[...tr.querySelectorAll('td')].map(td => td.innerText.trim())]);",
+        )
+        .await;
+    let table: Vec<Vec<String>> = serde_json::from_value(table).expect("rows as lists of cell texts");
+    table
+        .into_iter()
+        .map(|cells| Row {
+            id: cells[0].trim_start_matches("ticket-").parse().expect("row id"),
+            affiliate: cells[3].clone(),
+            kind: cells[6].clone(),
+            status: cells[7].clone(),
+        })
+        .collect()
 }
 
 fn ids(rows: &[Row]) -> Vec<i64> {
