@@ -2,12 +2,14 @@
 
 pub mod pool;
 pub mod schema;
+mod window;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use pool::{DbPool, DbStatus, DbUrl, PooledConn, build_pool};
+pub use window::{InWindow, in_window, window};
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {

@@ -133,9 +133,12 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         super::ticket_counts::rebuild(conn)
     })?;
     // Fresh planner statistics, so the first list page already uses the right index.
+    // On PostgreSQL VACUUM also marks the freshly loaded pages all-visible: until
+    // then (autovacuum gets there in its own time) every index-only scan of the list
+    // still visits the table for each row.
     match conn {
         AnyConnection::Postgresql(_) => {
-            diesel::sql_query("ANALYZE").execute(conn)?;
+            diesel::sql_query("VACUUM (ANALYZE)").execute(conn)?;
         }
         AnyConnection::Sqlite(c) => crate::db::refresh_sqlite_statistics(c)?,
     }
