@@ -110,7 +110,8 @@ db_test!(real_responses_match_the_document, |app| {
     )
     .to_string();
     // (documented path, method, real path, form, key, expected status)
-    let cases: Vec<(&str, &str, String, Vec<(&str, &str)>, &str, u16)> = vec![
+    type Case<'a> = (&'a str, &'a str, String, Vec<(&'a str, &'a str)>, &'a str, u16);
+    let cases: Vec<Case> = vec![
         ("/3.0/admin/tickets", "get", "/3.0/admin/tickets?limit=50".into(), vec![], &key, 200),
         ("/3.0/admin/tickets", "get", "/3.0/admin/tickets?limit=900".into(), vec![], &key, 400),
         ("/3.0/admin/tickets", "get", "/3.0/admin/tickets".into(), vec![], "nope", 401),

@@ -96,7 +96,9 @@ db_test!(refused_attachments_leave_nothing_behind, |app| {
         v
     };
     let six: Vec<(&str, Vec<u8>)> = (0..6).map(|_| ("a.png", PNG.to_vec())).collect();
-    let cases: Vec<(Vec<(&str, Vec<u8>)>, &str)> = vec![
+    // (the files attached, the error shown next to the field)
+    type Case<'a> = (Vec<(&'a str, Vec<u8>)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("notes.png", b"just some text, not an image".to_vec())],
             "notes.png: the content is not a JPEG, PNG, GIF or ZIP",
