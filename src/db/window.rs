@@ -14,10 +14,11 @@ use diesel::query_dsl::RunQueryDsl;
 
 use super::{AnyConnection, Db};
 
-/// The page sizes the panels offer (plus the row that tells whether there is a next
-/// page). Only these are kept prepared, so odd sizes from the API cannot grow the
-/// statement cache of a connection without bound.
-const PREPARED_LIMITS: [i64; 10] = [10, 11, 25, 26, 50, 51, 100, 101, 500, 501];
+/// The page sizes the panels offer (10, 25, 50, 100, 500; the API's default is 100),
+/// each with the one row more that tells whether there is a next page. Only these
+/// are kept prepared, so odd sizes cannot grow a connection's statement cache
+/// without bound.
+const PREPARED_LIMITS: [i64; 5] = [11, 26, 51, 101, 501];
 
 /// `query LIMIT limit OFFSET offset`, with both numbers literal.
 pub struct Window<Q> {

@@ -170,31 +170,73 @@ impl Browser {
         self.client.find_all(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"))
     }
 
+    /// The element's text, read in one script call: an htmx swap between finding the
+    /// element and reading it cannot leave the read holding a replaced element.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
+        self.read(css, "e.innerText").await
     }
 
     pub async fn value(&self, css: &str) -> String {
-        self.find(css).await.prop("value").await.expect("value").unwrap_or_default()
+        self.read(css, "e.value").await
+    }
+
+    /// Waits for an element matching `css`, then evaluates `expr` on it (as `e`).
+    async fn read(&self, css: &str, expr: &str) -> String {
+        let script = format!("const e = document.querySelector(arguments[0]); return e ? String({expr} ?? '') : null;");
+        let started = Instant::now();
+        loop {
+            match self.client.execute(&script, vec![json!(css)]).await {
+                Ok(Value::String(s)) => return s,
+                Ok(_) => {}
+                Err(e) => panic!("read {css}: {e}"),
+            }
+            self.give_up_after(started, &format!("an element {css}")).await;
+        }
+    }
+
+    /// Does `act` on the element matching `css`, finding it again when htmx replaced
+    /// it between the finding and the acting.
+    async fn on_element<F, Fut>(&self, css: &str, what: &str, act: F)
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
+        let started = Instant::now();
+        loop {
+            let element = self.wait_for(css).await;
+            match act(element).await {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) => self.give_up_after(started, &format!("{css} to stay on the page")).await,
+                Err(e) => panic!("{what} {css}: {e}"),
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+        self.on_element(css, "click", |e| async move { e.click().await.map(|_| ()) }).await;
     }
 
     /// Replaces a text field's value the way a person would: clear it, type.
     pub async fn fill(&self, css: &str, value: &str) {
-        let field = self.find(css).await;
-        field.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-        field.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        self.on_element(css, "type into", |e| async move {
+            e.clear().await?;
+            e.send_keys(value).await
+        })
+        .await;
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        self.find(css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("choose {value} in {css}: {e}"));
+        self.on_element(css, &format!("choose {value} in"), |e| async move { e.select_by_value(value).await })
+            .await;
     }
 
     pub async fn attach(&self, css: &str, file: &Path) {
-        self.find(css).await.send_keys(&file.display().to_string()).await.expect("attach a file");
+        let path = file.display().to_string();
+        self.on_element(css, "attach a file to", |e| {
+            let path = path.clone();
+            async move { e.send_keys(&path).await }
+        })
+        .await;
     }
 
     /// Waits until an element matching `css` is on the page.
@@ -304,4 +346,8 @@ impl Browser {
     pub async fn run_async_script(&self, script: &str) -> Value {
         self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("run script: {e}"))
     }
+}
+
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    matches!(e, fantoccini::error::CmdError::Standard(w) if w.error == fantoccini::error::ErrorStatus::StaleElementReference)
 }
