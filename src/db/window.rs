@@ -9,8 +9,8 @@
 use diesel::QueryResult;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::Bool;
 use diesel::query_dsl::RunQueryDsl;
+use diesel::sql_types::Bool;
 
 use super::{AnyConnection, Db};
 

@@ -226,8 +226,7 @@ impl Browser {
     }
 
     pub async fn select(&self, css: &str, value: &str) {
-        self.on_element(css, &format!("choose {value} in"), |e| async move { e.select_by_value(value).await })
-            .await;
+        self.on_element(css, &format!("choose {value} in"), |e| async move { e.select_by_value(value).await }).await;
     }
 
     pub async fn attach(&self, css: &str, file: &Path) {
