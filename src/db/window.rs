@@ -8,11 +8,10 @@
 
 use diesel::QueryResult;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::query_dsl::RunQueryDsl;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::Bool;
 
-use super::{AnyConnection, Db};
+use super::Db;
 
 /// The page sizes the panels offer (10, 25, 50, 100, 500; the API's default is 100),
 /// each with the one row more that tells whether there is a next page. Only these
@@ -20,7 +19,8 @@ use super::{AnyConnection, Db};
 /// without bound.
 const PREPARED_LIMITS: [i64; 5] = [11, 26, 51, 101, 501];
 
-/// `query LIMIT limit OFFSET offset`, with both numbers literal.
+/// `query LIMIT limit OFFSET offset`, with both numbers literal; used as a subquery
+/// (`in_window`).
 pub struct Window<Q> {
     query: Q,
     limit: i64,
@@ -41,17 +41,6 @@ impl<Q> Window<Q> {
         self
     }
 }
-
-impl<Q: Query> Query for Window<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q> QueryId for Window<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> RunQueryDsl<AnyConnection> for Window<Q> {}
 
 impl<Q: QueryFragment<Db>> QueryFragment<Db> for Window<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
