@@ -348,7 +348,7 @@ pub fn list(
         PageAt::Number(n) => (n.max(1) as i64 - 1) * per_page,
         _ => 0,
     };
-    let total = count_with(conn, scope, filter, text_ids.as_ref())?;
+    let total = count(conn, scope, filter, text_ids.as_ref())?;
     // The last page holds what is left over, not a full page.
     let take = match (at, total) {
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
@@ -413,12 +413,8 @@ fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending
 
 /// How many tickets match: from the totals table when the filter is only scope,
 /// manager, status and type (instant at any size); otherwise counted, up to a cap.
-pub fn count(conn: &mut AnyConnection, scope: &Scope, filter: &TicketFilter) -> AppResult<Total> {
-    let text_ids = filter.text_matches(conn)?;
-    count_with(conn, scope, filter, text_ids.as_ref())
-}
-
-fn count_with(
+/// `text_ids` are the search's matches, found once for the page and its count.
+fn count(
     conn: &mut AnyConnection,
     scope: &Scope,
     filter: &TicketFilter,
