@@ -3,6 +3,9 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod http;
+pub mod params;
+pub mod seed;
 pub mod domain;
 pub mod error;
 pub mod storage;
@@ -49,7 +52,7 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let store = storage::LocalStore::new(config.attachments_dir())
             .map_err(|e| format!("cannot create attachment folder {}: {e}", config.attachments_dir().display()))?;
-        let state = web::AppState {
+        let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),
             db_status: Default::default(),
@@ -79,7 +82,7 @@ impl Application {
                 .app_data(web::forms::query_config())
                 .wrap(from_fn(web::htmx_errors))
                 .wrap(sessions)
-                .wrap(web::headers::security())
+                .wrap(http::headers::security())
                 .wrap(from_fn(web::error_pages))
                 .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
                 .configure(api::routes)

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use affdesk::config::{self, Config, ServeArgs, StoreArgs};
-use affdesk::domain::{affiliates::Affiliate, demo, users};
+use affdesk::domain::{affiliates::Affiliate, users};
+use affdesk::seed as demo;
 
 #[derive(Parser)]
 #[command(

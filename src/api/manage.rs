@@ -7,22 +7,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::objects::{self, date};
-use super::{ApiError, ApiResult, ApiStaff, Params, bad, ok};
-use crate::domain::Actor;
-use crate::domain::affiliates::Affiliate;
-use crate::domain::kinds::TicketKind;
+use super::tickets::path_id;
+use super::{ApiError, ApiParams, ApiResult, ApiStaff, bad, flag, ok};
 use crate::domain::lifecycle::{self, Outcome};
-use crate::domain::messages::{self, NewTicket, ReplyOptions};
-use crate::domain::reply_templates;
-use crate::domain::threads;
-use crate::domain::tickets::{Scope, Ticket};
+use crate::domain::opening::{self, NewQuestion};
+use crate::domain::tickets::TicketKind;
+use crate::domain::{messages, reply_templates, threads};
 use crate::error::AppError;
-use crate::web::AppState;
-use crate::web::upload::{self, Upload};
-
-fn ticket_id(raw: &str) -> ApiResult<i64> {
-    raw.parse().map_err(|_| ApiError(AppError::NotFound))
-}
+use crate::http::AppState;
+use crate::http::params::MAX_BODY;
+use crate::http::upload::{self, Upload};
 
 /// Multipart (with files) or url-encoded fields, the same for every writing method.
 async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload) -> ApiResult<Upload> {
@@ -41,7 +35,7 @@ async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload)
     use futures_util::StreamExt;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| bad(format!("The request body could not be read: {e}")))?;
-        if body.len() + chunk.len() > 1024 * 1024 {
+        if body.len() + chunk.len() > MAX_BODY {
             return Err(bad("The request body is too large"));
         }
         body.extend_from_slice(&chunk);
@@ -68,27 +62,19 @@ pub async fn create(
         .trim()
         .parse()
         .map_err(|_| bad("pid (the affiliate's id) is required and must be an integer"))?;
-    let kind = TicketKind::parse_api(upload.text("type").trim())
-        .filter(|k| TicketKind::QUESTIONS.contains(k))
+    let kind = TicketKind::parse_any(upload.text("type").trim())
+        .filter(|k| k.is_question())
         .ok_or_else(|| bad("type must be common, financial, technical or other"))?;
     let title = messages::check_title(&upload.text("title")).map_err(|e| bad(format!("title: {e}")))?;
     let body = messages::check_body(&upload.text("description")).map_err(|e| bad(format!("description: {e}")))?;
-    let scope = Scope::of_staff(&staff.0.staff_ref());
-    let me = staff.0.id;
-    let actor = Actor::Staff(staff.0.staff_ref());
-    let store = state.storage.clone();
+    let actor = staff.actor();
+    let question = NewQuestion { affiliate_id: Some(pid), kind, title, body };
     let files = upload.files;
     let object = state
-        .db(move |conn| {
-            let affiliate = Affiliate::find(conn, pid)?.filter(|a| scope == Scope::All || a.manager_id == Some(me));
-            let Some(affiliate) = affiliate else {
-                return Err(AppError::bad_request(format!("No affiliate with id {pid} among yours")));
-            };
-            let new = NewTicket { affiliate_id: affiliate.id, kind, title, body, offer_id: None, smartlink_id: None };
-            let ticket = upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
-                messages::open_ticket(conn, &actor, new, new_files)
-            })?;
-            Ok(objects::tickets(conn, &[ticket])?.remove(0))
+        .db_with_store(move |conn, store| {
+            let ticket = opening::open_question(conn, store, &actor, question, files)?
+                .map_err(|_| AppError::bad_request(format!("No affiliate with id {pid} among yours")))?;
+            objects::tickets(conn, &[ticket])?.pop().ok_or(AppError::NotFound)
         })
         .await?;
     Ok(ok(json!({ "ticket": object })))
@@ -115,12 +101,11 @@ fn comment_object(e: &threads::ThreadEntry) -> Value {
 
 /// `GET /3.0/admin/ticket/{id}/comments`: the thread, oldest first, notes included.
 pub async fn comments(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    let id = ticket_id(&path)?;
-    let scope = Scope::of_staff(&staff.0.staff_ref());
+    let id = path_id(&path)?;
+    let actor = staff.actor();
     let comments = state
         .db(move |conn| {
-            let ticket = Ticket::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
-            let thread = threads::load(conn, ticket, true)?;
+            let thread = threads::read(conn, &actor, id, false)?;
             Ok(thread.entries.iter().map(comment_object).collect::<Vec<_>>())
         })
         .await?;
@@ -135,24 +120,26 @@ pub async fn reply(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let id = ticket_id(&path)?;
+    let id = path_id(&path)?;
     let upload = read_upload(&req, &state, payload).await?;
+    let params = upload.params();
     let body = messages::check_body(&upload.text("text")).map_err(|e| bad(format!("text: {e}")))?;
-    let options = ReplyOptions { internal: upload.flag("internal"), close: upload.flag("close") };
-    let scope = Scope::of_staff(&staff.0.staff_ref());
-    let actor = Actor::Staff(staff.0.staff_ref());
-    let store = state.storage.clone();
+    let (internal, close) = (flag(&params, "internal")?, flag(&params, "close")?);
+    if internal && close {
+        return Err(bad("an internal note cannot close the ticket: send internal or close, not both"));
+    }
+    let actor = staff.actor();
     let files = upload.files;
-    let message_id = state
-        .db(move |conn| {
-            let ticket = Ticket::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
-            let m = upload::save_with(conn, store.as_ref(), files, |conn, new| {
-                messages::reply(conn, &actor, &ticket, &body, options, new)
-            })?;
-            Ok(m.id)
+    let replied = state
+        .db_with_store(move |conn, store| {
+            if internal {
+                messages::add_note(conn, store, &actor, id, &body, files)
+            } else {
+                messages::reply(conn, store, &actor, id, &body, close, files)
+            }
         })
         .await?;
-    Ok(ok(json!({ "message": "Comment is added", "id": message_id.to_string() })))
+    Ok(ok(json!({ "message": "Comment is added", "id": replied.message.id.to_string() })))
 }
 
 /// `POST /3.0/admin/ticket/{id}/close`, `/reopen` and `/remove`.
@@ -162,35 +149,28 @@ pub async fn lifecycle_action(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (raw, action) = path.into_inner();
-    let id = ticket_id(&raw)?;
-    let scope = Scope::of_staff(&staff.0.staff_ref());
-    let actor = Actor::Staff(staff.0.staff_ref());
-    let (message, files) = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let ticket = Ticket::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
-                let outcome = match action.as_str() {
-                    "close" => lifecycle::close(conn, &actor, &ticket, "api")?,
-                    "reopen" => lifecycle::reopen(conn, &actor, &ticket, "api")?,
-                    "remove" => {
-                        let files = lifecycle::remove(conn, &actor, &[ticket], "api")?;
-                        return Ok(("Ticket is removed".to_string(), files));
-                    }
-                    _ => return Err(AppError::NotFound),
-                };
-                match outcome {
-                    Outcome::Done if action == "close" => Ok(("Ticket is closed".to_string(), Vec::new())),
-                    Outcome::Done => Ok(("Ticket is reopened".to_string(), Vec::new())),
-                    Outcome::Skipped(why) => Err(AppError::conflict(format!("Ticket {id} is {why}"))),
+    let id = path_id(&raw)?;
+    let actor = staff.actor();
+    let message = match action.as_str() {
+        "close" | "reopen" => {
+            let close = action == "close";
+            let outcome = state
+                .db(move |conn| if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) })
+                .await?;
+            match outcome {
+                Outcome::Done if close => "Ticket is closed",
+                Outcome::Done => "Ticket is reopened",
+                Outcome::Skipped(why) => {
+                    return Err(ApiError(AppError::conflict(format!("Ticket {id} is {}", why.reason()))));
                 }
-            })
-        })
-        .await?;
-    for key in files {
-        if let Err(e) = state.storage.delete(&key) {
-            log::warn!("could not delete attachment file {key}: {e}");
+            }
         }
-    }
+        "remove" => {
+            state.db_with_store(move |conn, store| lifecycle::remove(conn, store, &actor, id)).await?;
+            "Ticket is removed"
+        }
+        _ => return Err(ApiError(AppError::NotFound)),
+    };
     Ok(ok(json!({ "message": message })))
 }
 
@@ -212,54 +192,33 @@ pub async fn templates(state: web::Data<AppState>, _staff: ApiStaff) -> ApiResul
 
 /// `POST /3.0/admin/template` (create) and `POST /3.0/admin/template/{id}` (update):
 /// `title`, `text`.
-pub async fn save_template(
+async fn save_template(
     state: web::Data<AppState>,
     staff: ApiStaff,
-    path: Option<web::Path<String>>,
-    params: Params,
+    id: Option<i64>,
+    params: ApiParams,
 ) -> ApiResult<HttpResponse> {
-    let id = match path {
-        Some(p) => Some(ticket_id(&p)?),
-        None => None,
-    };
-    let title = params.one("title").unwrap_or_default().to_string();
-    let text = params.0.get("text").and_then(|v| v.first()).cloned().unwrap_or_default();
-    let actor = Actor::Staff(staff.0.staff_ref());
-    let saved = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                if let Some(id) = id {
-                    reply_templates::find(conn, id)?.ok_or(AppError::NotFound)?;
-                }
-                let errors = reply_templates::check(conn, id, &title, &text)?;
-                if let Some((field, message)) = errors.into_iter().next() {
-                    let field = if field == "body" { "text" } else { field };
-                    return Err(if message.contains("already exists") {
-                        AppError::conflict(message)
-                    } else {
-                        AppError::bad_request(format!("{field}: {message}"))
-                    });
-                }
-                match id {
-                    Some(id) => reply_templates::update(conn, &actor, id, &title, &text)?,
-                    None => {
-                        reply_templates::create(conn, &actor, &title, &text)?;
-                    }
-                }
-                let t = match id {
-                    Some(id) => reply_templates::find(conn, id)?,
-                    None => {
-                        reply_templates::list(conn)?.into_iter().map(|r| r.template).find(|t| t.title == title.trim())
-                    }
-                };
-                t.ok_or(AppError::NotFound)
-            })
-        })
-        .await?;
-    Ok(ok(json!({ "template": template_object(&saved) })))
+    let title = params.0.one("title").unwrap_or_default().to_string();
+    let text = params.0.raw("text").unwrap_or_default().to_string();
+    let actor = staff.actor();
+    let saved = state.db(move |conn| reply_templates::save(conn, &actor, id, &title, &text)).await?;
+    match saved {
+        Ok(t) => Ok(ok(json!({ "template": template_object(&t) }))),
+        Err(refused) if refused.duplicate_title => {
+            let message = refused.errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+            Err(ApiError(AppError::conflict(message)))
+        }
+        Err(refused) => {
+            let first = refused.errors.into_iter().next().map(|e| {
+                let field = if e.field == "body" { "text" } else { e.field };
+                format!("{field}: {}", e.message)
+            });
+            Err(bad(first.unwrap_or_default()))
+        }
+    }
 }
 
-pub async fn create_template(state: web::Data<AppState>, staff: ApiStaff, params: Params) -> ApiResult<HttpResponse> {
+pub async fn create_template(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams) -> ApiResult<HttpResponse> {
     save_template(state, staff, None, params).await
 }
 
@@ -267,18 +226,16 @@ pub async fn update_template(
     state: web::Data<AppState>,
     staff: ApiStaff,
     path: web::Path<String>,
-    params: Params,
+    params: ApiParams,
 ) -> ApiResult<HttpResponse> {
-    save_template(state, staff, Some(path), params).await
+    let id = path_id(&path)?;
+    save_template(state, staff, Some(id), params).await
 }
 
 /// `POST /3.0/admin/template/{id}/remove`.
-pub async fn remove_template(
-    state: web::Data<AppState>,
-    _staff: ApiStaff,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let id = ticket_id(&path)?;
-    state.db(move |conn| reply_templates::delete(conn, id)).await?;
+pub async fn remove_template(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;
     Ok(ok(json!({ "message": "Template is removed" })))
 }

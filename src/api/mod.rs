@@ -6,20 +6,20 @@ pub mod objects;
 pub mod rate_limit;
 pub mod tickets;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::json;
 
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
+use crate::domain::{Actor, Via};
 use crate::error::AppError;
-use crate::web::AppState;
+use crate::http::AppState;
+use crate::params::Params;
 
 /// An `AppError` answered as the API's JSON envelope: `{"status":2,"message":..,"error":..}`.
 #[derive(Debug)]
@@ -134,6 +134,12 @@ fn authenticate<T: Send + 'static>(
 /// A manager or admin authenticated by their API key; a disabled user's key is refused.
 pub struct ApiStaff(pub User);
 
+impl ApiStaff {
+    pub fn actor(&self) -> Actor {
+        self.0.actor(Via::Api)
+    }
+}
+
 impl FromRequest for ApiStaff {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -147,6 +153,12 @@ impl FromRequest for ApiStaff {
 /// An affiliate authenticated by their API key; a banned affiliate's key is refused.
 pub struct ApiAffiliate(pub Affiliate);
 
+impl ApiAffiliate {
+    pub fn actor(&self) -> Actor {
+        self.0.actor(Via::Api)
+    }
+}
+
 impl FromRequest for ApiAffiliate {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -157,102 +169,36 @@ impl FromRequest for ApiAffiliate {
     }
 }
 
-/// Parameters from the query string and the body (form or multipart), with array
-/// keys normalised: `type[]=a`, `pid[0]=1` and `pid=1` all become `type` / `pid`.
-#[derive(Debug, Default)]
-pub struct Params(pub HashMap<String, Vec<String>>);
+/// The parameters of an API request (query string and form or multipart body),
+/// with errors answered as the API's JSON.
+pub struct ApiParams(pub Params);
 
-impl Params {
-    fn add(&mut self, key: &str, value: String) {
-        let name = match key.find('[') {
-            Some(i) if key.ends_with(']') => &key[..i],
-            _ => key,
-        };
-        self.0.entry(name.to_string()).or_default().push(value);
-    }
-
-    fn add_urlencoded(&mut self, data: &[u8]) {
-        for (k, v) in url::form_urlencoded::parse(data) {
-            self.add(&k, v.into_owned());
-        }
-    }
-
-    pub fn one(&self, name: &str) -> Option<&str> {
-        self.0.get(name).and_then(|v| v.iter().map(|s| s.trim()).find(|s| !s.is_empty()))
-    }
-
-    pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.get(name).map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
-    }
-
-    /// A whole number, or a 400 that names the parameter.
-    pub fn int(&self, name: &str) -> ApiResult<Option<i64>> {
-        match self.one(name) {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| bad(format!("{name} must be an integer, not \"{v}\""))),
-        }
-    }
-
-    pub fn ints(&self, name: &str) -> ApiResult<Vec<i64>> {
-        self.all(name)
-            .into_iter()
-            .map(|v| v.parse().map_err(|_| bad(format!("{name} must hold integers, not \"{v}\""))))
-            .collect()
-    }
-}
-
-/// Bodies above this are not API parameters.
-const MAX_BODY: usize = 1024 * 1024;
-
-impl FromRequest for Params {
+impl FromRequest for ApiParams {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let content_type =
-            req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-        let mut params = Params::default();
-        params.add_urlencoded(req.query_string().as_bytes());
-        if content_type.starts_with("multipart/form-data") {
-            let multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
-            return Box::pin(async move {
-                read_multipart_fields(multipart, &mut params).await?;
-                Ok(params)
-            });
-        }
-        let body = Bytes::from_request(&req, payload);
-        Box::pin(async move {
-            let body = body.await.map_err(|e| bad(format!("The request body could not be read: {e}")))?;
-            if body.len() > MAX_BODY {
-                return Err(bad("The request body is too large"));
-            }
-            if !body.is_empty() {
-                params.add_urlencoded(&body);
-            }
-            Ok(params)
-        })
+        let params = Params::from_request(req, payload);
+        Box::pin(async move { params.await.map(ApiParams).map_err(ApiError) })
     }
 }
 
-async fn read_multipart_fields(mut form: actix_multipart::Multipart, params: &mut Params) -> ApiResult<()> {
-    use futures_util::StreamExt;
-    let mut total = 0usize;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| bad(format!("The form could not be read: {e}")))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let mut value = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| bad(format!("The form could not be read: {e}")))?;
-            total += chunk.len();
-            if total > MAX_BODY {
-                return Err(bad("The request body is too large"));
-            }
-            value.extend_from_slice(&chunk);
-        }
-        params.add(&name, String::from_utf8_lossy(&value).into_owned());
+/// A whole number, or a 400 that names the parameter.
+pub fn int(params: &Params, name: &str) -> ApiResult<Option<i64>> {
+    match params.one(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| bad(format!("{name} must be an integer, not \"{v}\""))),
     }
-    Ok(())
+}
+
+/// A yes/no parameter: `1`/`true` or `0`/`false` (absent is no). Anything else is a
+/// 400: a typo must never turn an internal note into a reply the affiliate reads.
+pub fn flag(params: &Params, name: &str) -> ApiResult<bool> {
+    match params.one(name) {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(v) => Err(bad(format!("{name} must be 1 or 0 (true or false), not \"{v}\""))),
+    }
 }
 
 pub async fn not_found(req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -279,7 +225,7 @@ pub async fn openapi() -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/3.0")
-            .wrap(crate::web::headers::private())
+            .wrap(crate::http::headers::private())
             .route("/openapi.json", web::get().to(openapi))
             .route("/admin/tickets", web::get().to(tickets::list))
             .route("/admin/ticket/{id}", web::get().to(tickets::show))

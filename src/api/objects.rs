@@ -12,7 +12,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::{affiliates, attachments, messages, offers, users};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::catalogue::Offer;
-use crate::domain::kinds::TicketKind;
+use crate::domain::states::{AffiliateStatus, Privacy, Role};
 use crate::domain::tickets::Ticket;
 use crate::error::AppResult;
 
@@ -21,11 +21,11 @@ pub fn date(t: NaiveDateTime) -> String {
 }
 
 /// Affise writes statuses with spaces: "not active", "on moderation".
-fn partner_status(s: &str) -> String {
-    s.replace('_', " ")
+fn partner_status(s: AffiliateStatus) -> String {
+    s.as_str().replace('_', " ")
 }
 
-fn manager_object(id: i64, name: &str, email: &str, kind: &str) -> Value {
+fn manager_object(id: i64, name: &str, email: &str, kind: Role) -> Value {
     let (first, last) = name.split_once(' ').unwrap_or((name, ""));
     json!({
         "id": id.to_string(),
@@ -33,7 +33,7 @@ fn manager_object(id: i64, name: &str, email: &str, kind: &str) -> Value {
         "last_name": last,
         "email": email,
         "type": "affiliate_manager",
-        "roles": if kind == "admin" { vec!["admin", "affiliate_manager"] } else { vec!["affiliate_manager"] },
+        "roles": if kind == Role::Admin { vec!["admin", "affiliate_manager"] } else { vec!["affiliate_manager"] },
     })
 }
 
@@ -43,7 +43,7 @@ fn partner_object(a: &Affiliate, manager: Option<Value>) -> Value {
         "email": a.email,
         "login": a.login,
         "name": a.name,
-        "status": partner_status(&a.status),
+        "status": partner_status(a.status),
         "created_at": date(a.created_at),
         "updated_at": date(a.updated_at),
         "manager": manager.unwrap_or(Value::Null),
@@ -56,7 +56,7 @@ fn offer_object(o: &Offer) -> Value {
         "offer_id": o.id.to_string(),
         "title": o.title,
         "privacy": o.privacy,
-        "required_approval": o.privacy != "public",
+        "required_approval": o.privacy != Privacy::Public,
         "preview_url": o.preview_url,
     })
 }
@@ -75,9 +75,9 @@ pub fn tickets(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult<Vec<Va
     let managers: HashMap<i64, Value> = users::table
         .filter(users::id.eq_any(&manager_ids))
         .select((users::id, users::name, users::email, users::kind))
-        .load::<(i64, String, String, String)>(conn)?
+        .load::<(i64, String, String, Role)>(conn)?
         .into_iter()
-        .map(|(id, name, email, kind)| (id, manager_object(id, &name, &email, &kind)))
+        .map(|(id, name, email, kind)| (id, manager_object(id, &name, &email, kind)))
         .collect();
     let offer_ids: Vec<i64> = tickets.iter().filter_map(|t| t.offer_id).collect();
     let offer_objects: HashMap<i64, Value> = offers::table
@@ -107,7 +107,7 @@ pub fn tickets(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult<Vec<Va
             json!({
                 "id": t.id.to_string(),
                 "status": t.status,
-                "type": TicketKind::parse(&t.kind).map(|k| k.api_name()).unwrap_or("common"),
+                "type": t.kind.api_name(),
                 "title": t.title,
                 "description": t.description,
                 "created": date(t.created_at),

@@ -3,11 +3,13 @@
 
 use diesel::prelude::*;
 
-use super::kinds::TicketKind;
+use super::actor::Actor;
+use super::lifecycle::{Outcome, Skip};
+use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{Actor, audit, now, ticket_counts};
-use crate::db::AnyConnection;
-use crate::db::schema::{messages, tickets};
+use super::{audit, messages, now, ticket_counts};
+use crate::db::{AnyConnection, write_transaction};
+use crate::db::schema::tickets;
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,101 +19,79 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn parse(s: &str) -> Option<Decision> {
-        match s {
-            "approve" | "activate" => Some(Decision::Approve),
-            "reject" => Some(Decision::Reject),
-            _ => None,
-        }
-    }
-    fn state(self) -> &'static str {
+    fn state(self) -> RequestState {
         match self {
-            Decision::Approve => "approved",
-            Decision::Reject => "rejected",
+            Decision::Approve => RequestState::Approved,
+            Decision::Reject => RequestState::Rejected,
         }
     }
 }
 
-/// Why a decision was not made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotDecided {
-    NotARequest,
-    AlreadyDecided,
-}
-
-impl NotDecided {
-    pub fn reason(self) -> &'static str {
-        match self {
-            NotDecided::NotARequest => "not an access request",
-            NotDecided::AlreadyDecided => "already decided",
-        }
-    }
-    pub fn into_error(self, ticket_id: i64) -> AppError {
-        match self {
-            NotDecided::NotARequest => {
-                AppError::bad_request(format!("Ticket {ticket_id} is not an offer or Smartlink access request"))
-            }
-            NotDecided::AlreadyDecided => {
-                AppError::conflict(format!("The request in ticket {ticket_id} was already decided"))
-            }
-        }
-    }
-}
-
-/// Approves or rejects the access request of a ticket, inside the caller's
-/// transaction. The state moves from pending with one conditional UPDATE, so of two
-/// managers deciding at once exactly one wins; the other gets `AlreadyDecided`.
+/// Use case: Activate (approve) or Reject the access request of a ticket. `only`
+/// names the kind of request the caller means (the API has one method per kind);
+/// another kind of ticket is a bad request there.
 pub fn decide(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket_id: i64,
+    decision: Decision,
+    only: Option<TicketKind>,
+) -> AppResult<Outcome> {
+    actor.as_staff()?;
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        if let Some(kind) = only.filter(|k| *k != ticket.kind) {
+            let what = if kind == TicketKind::OfferRequest { "an offer" } else { "a Smartlink" };
+            return Err(AppError::bad_request(format!("Ticket {ticket_id} is not {what} access request")));
+        }
+        decide_locked(conn, actor, &ticket, decision, actor.via.as_str())
+    })
+}
+
+/// Decides a locked ticket's request: the state leaves pending, the ticket closes,
+/// the affiliate's access changes, and a system message and an audit entry say so.
+pub(crate) fn decide_locked(
     conn: &mut AnyConnection,
     actor: &Actor,
     ticket: &Ticket,
     decision: Decision,
-    via: &str,
-) -> AppResult<Result<(), NotDecided>> {
-    let (by, name) = match actor {
-        Actor::Staff(s) => (s.id, s.name.clone()),
-        _ => return Err(AppError::forbidden("Only managers decide access requests")),
-    };
-    let kind = ticket.kind();
-    if !kind.is_some_and(TicketKind::is_request) {
-        return Ok(Err(NotDecided::NotARequest));
+    detail: &str,
+) -> AppResult<Outcome> {
+    let staff = actor.as_staff()?;
+    if !ticket.kind.is_request() {
+        return Ok(Outcome::Skipped(Skip::NotARequest));
+    }
+    if ticket.request_state != Some(RequestState::Pending) {
+        return Ok(Outcome::Skipped(Skip::AlreadyDecided));
     }
     let t = now();
-    let changed = diesel::update(tickets::table.find(ticket.id).filter(tickets::request_state.eq("pending")))
+    diesel::update(tickets::table.find(ticket.id))
         .set((
             tickets::request_state.eq(decision.state()),
-            tickets::status.eq("closed"),
+            tickets::status.eq(TicketStatus::Closed),
             tickets::updated_at.eq(t),
             tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
             tickets::unread_by_manager.eq(0),
         ))
         .execute(conn)?;
-    if changed == 0 {
-        return Ok(Err(NotDecided::AlreadyDecided));
+    if ticket.status == TicketStatus::Open {
+        ticket_counts::adjust(conn, ticket.manager_id, TicketStatus::Open, ticket.kind, -1)?;
+        ticket_counts::adjust(conn, ticket.manager_id, TicketStatus::Closed, ticket.kind, 1)?;
     }
-    if ticket.status == "open" {
-        ticket_counts::adjust(conn, ticket.manager_id, "open", &ticket.kind, -1)?;
-        ticket_counts::adjust(conn, ticket.manager_id, "closed", &ticket.kind, 1)?;
-    }
-    let is_offer = kind == Some(TicketKind::OfferRequest);
-    match (is_offer, ticket.offer_id, ticket.smartlink_id) {
-        (true, Some(offer), _) => set_offer_access(conn, offer, ticket.affiliate_id, decision, by)?,
-        (false, _, Some(smartlink)) => set_smartlink_access(conn, smartlink, ticket.affiliate_id, decision, by)?,
+    match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
+        (TicketKind::OfferRequest, Some(offer), _) => {
+            set_offer_access(conn, offer, ticket.affiliate_id, decision, staff.id)?
+        }
+        (TicketKind::SmartlinkRequest, _, Some(smartlink)) => {
+            set_smartlink_access(conn, smartlink, ticket.affiliate_id, decision, staff.id)?
+        }
         _ => {}
     }
     let verb = if decision == Decision::Approve { "approved" } else { "rejected" };
-    diesel::insert_into(messages::table)
-        .values((
-            messages::ticket_id.eq(ticket.id),
-            messages::author_kind.eq("system"),
-            messages::author_id.eq(Some(by)),
-            messages::body.eq(format!("Request {verb} by {name}.")),
-            messages::internal.eq(false),
-            messages::created_at.eq(t),
-        ))
-        .execute(conn)?;
-    audit::record(conn, actor, if decision == Decision::Approve { "approve" } else { "reject" }, Some(ticket.id), via)?;
-    Ok(Ok(()))
+    messages::insert_system_message(conn, ticket.id, Some(staff.id), &format!("Request {verb} by {}.", staff.name), t)?;
+    let action = if decision == Decision::Approve { "approve" } else { "reject" };
+    audit::record(conn, actor, action, Some(ticket.id), detail)?;
+    Ok(Outcome::Done)
 }
 
 /// Approve enables the affiliate (source "ticket"); reject disables an access that
@@ -126,8 +106,8 @@ macro_rules! set_access {
             Decision::Approve => {
                 let updated = diesel::update(key)
                     .set((
-                        access::state.eq("enabled"),
-                        access::source.eq("ticket"),
+                        access::state.eq(AccessGrant::Enabled),
+                        access::source.eq(AccessSource::Ticket),
                         access::updated_at.eq(t),
                         access::updated_by.eq(Some($by)),
                     ))
@@ -137,8 +117,8 @@ macro_rules! set_access {
                         .values((
                             access::$target_column.eq($target),
                             access::affiliate_id.eq($affiliate),
-                            access::state.eq("enabled"),
-                            access::source.eq("ticket"),
+                            access::state.eq(AccessGrant::Enabled),
+                            access::source.eq(AccessSource::Ticket),
                             access::updated_at.eq(t),
                             access::updated_by.eq(Some($by)),
                         ))
@@ -146,9 +126,11 @@ macro_rules! set_access {
                 }
             }
             Decision::Reject => {
-                diesel::update(key.filter(access::state.eq("enabled")).filter(access::source.eq("manual")))
-                    .set((access::state.eq("disabled"), access::updated_at.eq(t), access::updated_by.eq(Some($by))))
-                    .execute($conn)?;
+                diesel::update(
+                    key.filter(access::state.eq(AccessGrant::Enabled)).filter(access::source.eq(AccessSource::Manual)),
+                )
+                .set((access::state.eq(AccessGrant::Disabled), access::updated_at.eq(t), access::updated_by.eq(Some($by))))
+                .execute($conn)?;
             }
         }
         Ok(())

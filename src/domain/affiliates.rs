@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::actor::Actor;
+use super::states::AffiliateStatus;
 use super::{now, secrets};
 use crate::db::AnyConnection;
 use crate::db::schema::affiliates;
@@ -17,7 +19,7 @@ pub struct Affiliate {
     pub email: String,
     pub login: String,
     pub name: String,
-    pub status: String,
+    pub status: AffiliateStatus,
     pub manager_id: Option<i64>,
     #[serde(skip, default)]
     pub password_hash: String,
@@ -25,26 +27,23 @@ pub struct Affiliate {
     pub updated_at: NaiveDateTime,
 }
 
-/// The statuses of Affise, as stored and as shown.
-pub const STATUSES: [(&str, &str); 4] =
-    [("active", "Active"), ("not_active", "Not active"), ("banned", "Banned"), ("on_moderation", "On moderation")];
-
-pub fn status_label(status: &str) -> &'static str {
-    STATUSES.iter().find(|(s, _)| *s == status).map(|(_, l)| *l).unwrap_or("Unknown")
-}
-
 impl Affiliate {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == AffiliateStatus::Active
     }
 
     /// Banned affiliates lose their panel and API access at once.
     pub fn may_log_in(&self) -> bool {
-        self.status != "banned"
+        self.status != AffiliateStatus::Banned
+    }
+
+    /// The affiliate as the actor of a use case.
+    pub fn actor(&self, via: super::actor::Via) -> Actor {
+        Actor::affiliate(self.id, self.status, via)
     }
 
     pub fn status_label(&self) -> &'static str {
-        status_label(&self.status)
+        self.status.label()
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Affiliate>> {
@@ -83,10 +82,16 @@ impl Affiliate {
         Ok(key)
     }
 
-    pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<()> {
+    pub fn set_status(conn: &mut AnyConnection, id: i64, status: AffiliateStatus) -> AppResult<()> {
         diesel::update(affiliates::table.find(id))
             .set((affiliates::status.eq(status), affiliates::updated_at.eq(now())))
             .execute(conn)?;
         Ok(())
     }
+}
+
+/// The affiliate if the actor may see them (an admin: any; a manager: their own; an
+/// affiliate: themself), otherwise `None`, as if there were none.
+pub fn visible_to(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<Option<Affiliate>> {
+    Ok(Affiliate::find(conn, id)?.filter(|a| actor.scope().allows_affiliate(a.id, a.manager_id)))
 }

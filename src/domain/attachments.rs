@@ -3,9 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::actor::Actor;
+use super::tickets::Ticket;
 use crate::db::AnyConnection;
 use crate::db::schema::{attachments, messages};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::storage::{AttachmentStore, TempFile};
 
 pub const MAX_FILES: usize = 5;
 /// 5 MB: 5,242,880 bytes.
@@ -98,12 +101,78 @@ pub fn for_messages(conn: &mut AnyConnection, message_ids: &[i64]) -> AppResult<
         .load(conn)?)
 }
 
-/// An attachment with the ticket it belongs to (for authorising downloads).
-pub fn find_with_ticket(conn: &mut AnyConnection, id: i64) -> AppResult<Option<(Attachment, i64, bool)>> {
-    Ok(attachments::table
+/// Use case: download an attachment. Staff get the files of the tickets they may
+/// see; an affiliate those of their own tickets, never a file of an internal note.
+/// Anything else is not found, as if it did not exist.
+pub fn for_download(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<Attachment> {
+    let (attachment, ticket_id, internal): (Attachment, i64, bool) = attachments::table
         .inner_join(messages::table)
         .filter(attachments::id.eq(id))
         .select((Attachment::as_select(), messages::ticket_id, messages::internal))
         .first(conn)
-        .optional()?)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    if internal && actor.is_affiliate() {
+        return Err(AppError::NotFound);
+    }
+    Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
+    Ok(attachment)
+}
+
+/// A file already received into temporary storage, as its row records it.
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub storage_key: String,
+}
+
+/// Runs `f` (a use case's writes, given the rows to record for the received files) in
+/// one write transaction and moves the files into place inside it, last. If anything
+/// fails, neither the rows nor the files remain.
+pub fn write_with_files<T>(
+    conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
+    files: Vec<TempFile>,
+    f: impl FnOnce(&mut AnyConnection, &[NewAttachment]) -> AppResult<T>,
+) -> AppResult<T> {
+    if files.len() > MAX_FILES {
+        return Err(AppError::bad_request(format!("At most {MAX_FILES} files can be attached to one message.")));
+    }
+    let new: Vec<NewAttachment> = files
+        .iter()
+        .map(|t| NewAttachment {
+            file_name: t.file_name.clone(),
+            content_type: t.content_type.to_string(),
+            size: t.size,
+            sha256: t.sha256.clone(),
+            storage_key: super::random_token(20),
+        })
+        .collect();
+    let mut moved: Vec<String> = Vec::new();
+    let result = crate::db::write_transaction(conn, |conn| {
+        let value = f(conn, &new)?;
+        for (temp, meta) in files.iter().zip(&new) {
+            store.commit(&temp.path, &meta.storage_key)?;
+            moved.push(meta.storage_key.clone());
+        }
+        Ok::<T, AppError>(value)
+    });
+    if result.is_err() {
+        for key in &moved {
+            let _ = store.delete(key);
+        }
+    }
+    result
+}
+
+/// Deletes the stored files of removed tickets, once their rows are gone for good.
+pub fn delete_files(store: &dyn AttachmentStore, keys: &[String]) {
+    for key in keys {
+        if let Err(e) = store.delete(key) {
+            log::warn!("could not delete attachment file {key}: {e}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::states::{OfferStatus, Privacy};
 use crate::db::AnyConnection;
 use crate::db::schema::{offers, smartlinks};
 use crate::error::AppResult;
@@ -12,8 +13,8 @@ use crate::error::AppResult;
 pub struct Offer {
     pub id: i64,
     pub title: String,
-    pub privacy: String,
-    pub status: String,
+    pub privacy: Privacy,
+    pub status: OfferStatus,
     /// In cents.
     pub payout: i64,
     pub currency: String,
@@ -36,7 +37,7 @@ impl Offer {
 pub struct Smartlink {
     pub id: i64,
     pub name: String,
-    pub privacy: String,
+    pub privacy: Privacy,
     pub created_at: NaiveDateTime,
 }
 

@@ -1,77 +1,118 @@
 //! What happens to a ticket as a whole: close, reopen, remove, and the bulk form of
-//! each with a summary a person can read.
+//! each (and of the access decisions) with a summary a person can read.
 
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
 use super::access::{self, Decision};
-use super::tickets::{Scope, Ticket};
-use super::{Actor, audit, now, search, ticket_counts};
-use crate::db::AnyConnection;
-use crate::db::schema::{attachments, messages, tickets};
+use super::actor::Actor;
+use super::attachments;
+use super::states::TicketStatus;
+use super::ticket_filter::TicketFilter;
+use super::ticket_list;
+use super::tickets::Ticket;
+use super::{audit, now, search, ticket_counts};
+use crate::db::schema::{attachments as attachment_rows, messages, tickets};
+use crate::db::{AnyConnection, write_transaction};
 use crate::error::AppResult;
+use crate::storage::AttachmentStore;
+
+/// Why an action left a ticket as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Skip {
+    AlreadyOpen,
+    AlreadyClosed,
+    NotARequest,
+    AlreadyDecided,
+}
+
+impl Skip {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Skip::AlreadyOpen => "already open",
+            Skip::AlreadyClosed => "already closed",
+            Skip::NotARequest => "not an access request",
+            Skip::AlreadyDecided => "already decided",
+        }
+    }
+}
 
 /// What one action did to one ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Skipped(&'static str),
+    Skipped(Skip),
 }
 
-/// Closes an open ticket without replying.
-pub fn close(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, via: &str) -> AppResult<Outcome> {
-    set_status(conn, actor, ticket, "closed", via)
+/// Use case: close a ticket without replying.
+pub fn close(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> AppResult<Outcome> {
+    set_status(conn, actor, ticket_id, TicketStatus::Closed)
 }
 
-/// Reopens a closed ticket.
-pub fn reopen(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, via: &str) -> AppResult<Outcome> {
-    set_status(conn, actor, ticket, "open", via)
+/// Use case: reopen a closed ticket.
+pub fn reopen(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> AppResult<Outcome> {
+    set_status(conn, actor, ticket_id, TicketStatus::Open)
 }
 
-fn set_status(
+fn set_status(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, to: TicketStatus) -> AppResult<Outcome> {
+    actor.as_staff()?;
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        change_status(conn, actor, &ticket, to, actor.via.as_str())
+    })
+}
+
+/// Moves a locked ticket to `to`, with its totals and an audit entry.
+fn change_status(
     conn: &mut AnyConnection,
     actor: &Actor,
     ticket: &Ticket,
-    to: &'static str,
-    via: &str,
+    to: TicketStatus,
+    detail: &str,
 ) -> AppResult<Outcome> {
-    let from = if to == "open" { "closed" } else { "open" };
-    let changed = diesel::update(tickets::table.find(ticket.id).filter(tickets::status.eq(from)))
+    if ticket.status == to {
+        return Ok(Outcome::Skipped(if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed }));
+    }
+    diesel::update(tickets::table.find(ticket.id))
         .set((tickets::status.eq(to), tickets::updated_at.eq(now())))
         .execute(conn)?;
-    if changed == 0 {
-        return Ok(Outcome::Skipped(if to == "open" { "already open" } else { "already closed" }));
-    }
-    ticket_counts::adjust(conn, ticket.manager_id, from, &ticket.kind, -1)?;
-    ticket_counts::adjust(conn, ticket.manager_id, to, &ticket.kind, 1)?;
-    audit::record(conn, actor, if to == "open" { "reopen" } else { "close" }, Some(ticket.id), via)?;
+    ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
+    ticket_counts::adjust(conn, ticket.manager_id, to, ticket.kind, 1)?;
+    let action = if to == TicketStatus::Open { "reopen" } else { "close" };
+    audit::record(conn, actor, action, Some(ticket.id), detail)?;
     Ok(Outcome::Done)
 }
 
-/// Deletes tickets with their messages and attachment rows; returns the storage
-/// keys of their files, to delete once the transaction has committed.
-pub fn remove(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    tickets_to_remove: &[Ticket],
-    via: &str,
-) -> AppResult<Vec<String>> {
-    let ids: Vec<i64> = tickets_to_remove.iter().map(|t| t.id).collect();
+/// Use case: remove a ticket with its messages and files.
+pub fn remove(conn: &mut AnyConnection, store: &dyn AttachmentStore, actor: &Actor, ticket_id: i64) -> AppResult<()> {
+    actor.as_staff()?;
+    let files = write_transaction(conn, |conn| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        remove_rows(conn, actor, &[ticket], actor.via.as_str())
+    })?;
+    attachments::delete_files(store, &files);
+    Ok(())
+}
+
+/// Deletes locked tickets with their messages and attachment rows; returns the
+/// storage keys of their files, to delete once the transaction has committed.
+fn remove_rows(conn: &mut AnyConnection, actor: &Actor, removed: &[Ticket], detail: &str) -> AppResult<Vec<String>> {
+    let ids: Vec<i64> = removed.iter().map(|t| t.id).collect();
     let mut keys = Vec::new();
     for chunk in ids.chunks(500) {
-        let chunk_keys: Vec<String> = attachments::table
+        let chunk_keys: Vec<String> = attachment_rows::table
             .inner_join(messages::table)
             .filter(messages::ticket_id.eq_any(chunk))
-            .select(attachments::storage_key)
+            .select(attachment_rows::storage_key)
             .load(conn)?;
         keys.extend(chunk_keys);
         diesel::delete(tickets::table.filter(tickets::id.eq_any(chunk))).execute(conn)?;
     }
     search::remove(conn, &ids)?;
-    for t in tickets_to_remove {
-        ticket_counts::adjust(conn, t.manager_id, &t.status, &t.kind, -1)?;
-        audit::record(conn, actor, "remove", Some(t.id), &format!("{via}: {}", t.title))?;
+    for t in removed {
+        ticket_counts::adjust(conn, t.manager_id, t.status, t.kind, -1)?;
+        audit::record(conn, actor, "remove", Some(t.id), &format!("{detail}: {}", t.title))?;
     }
     Ok(keys)
 }
@@ -112,77 +153,91 @@ impl BulkAction {
     }
 }
 
+/// Which tickets a bulk action is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Selection {
+    Ids(Vec<i64>),
+    /// Every ticket the actor may see that matches, as found when the action runs.
+    Matching(TicketFilter),
+}
+
 /// What a bulk action did, for the person who asked.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BulkSummary {
-    pub done: usize,
-    /// Reason -> how many tickets were skipped for it.
-    pub skipped: BTreeMap<&'static str, usize>,
+    pub done: Vec<i64>,
+    /// Why tickets were skipped, with which.
+    pub skipped: BTreeMap<Skip, Vec<i64>>,
     /// Tickets that do not exist or that this person may not touch.
-    pub not_allowed: usize,
+    pub not_allowed: Vec<i64>,
     pub verb: &'static str,
-    /// Files of removed tickets, to delete after commit.
-    pub removed_files: Vec<String>,
 }
 
 impl BulkSummary {
     /// "12 closed, 3 skipped (already closed)".
     pub fn text(&self) -> String {
-        let mut parts = vec![format!("{} {}", self.done, self.verb)];
-        for (reason, n) in &self.skipped {
-            parts.push(format!("{n} skipped ({reason})"));
+        let mut parts = vec![format!("{} {}", self.done.len(), self.verb)];
+        for (skip, ids) in &self.skipped {
+            parts.push(format!("{} skipped ({})", ids.len(), skip.reason()));
         }
-        if self.not_allowed > 0 {
-            parts.push(format!("{} not changed (not found or not yours)", self.not_allowed));
+        if !self.not_allowed.is_empty() {
+            parts.push(format!("{} not changed (not found or not yours)", self.not_allowed.len()));
         }
         parts.join(", ")
     }
 }
 
-/// Applies one action to many tickets in one transaction (the caller's), with one
-/// audit entry per changed ticket. Tickets outside `scope` are counted, not touched.
+/// Use case: one action on many tickets in one transaction, with one audit entry
+/// per changed ticket. Tickets the actor may not see are counted, not touched.
 pub fn bulk(
     conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
     actor: &Actor,
-    scope: &Scope,
     action: BulkAction,
-    ids: &[i64],
+    selection: &Selection,
 ) -> AppResult<BulkSummary> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
+    actor.as_staff()?;
+    let scope = actor.scope();
     let mut summary = BulkSummary { verb: action.past_tense(), ..Default::default() };
-    let mut visible = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let found: Vec<Ticket> =
-            tickets::table.filter(tickets::id.eq_any(chunk)).select(Ticket::as_select()).load(conn)?;
-        summary.not_allowed += chunk.len() - found.len();
-        for t in found {
-            if scope.allows(&t) { visible.push(t) } else { summary.not_allowed += 1 }
-        }
-    }
-    let via = "bulk";
-    if action == BulkAction::Remove {
-        summary.removed_files = remove(conn, actor, &visible, via)?;
-        summary.done = visible.len();
-        return Ok(summary);
-    }
-    for t in &visible {
-        let outcome = match action {
-            BulkAction::Close => close(conn, actor, t, via)?,
-            BulkAction::Activate | BulkAction::Reject => {
-                let decision = if action == BulkAction::Activate { Decision::Approve } else { Decision::Reject };
-                match access::decide(conn, actor, t, decision, via)? {
-                    Ok(()) => Outcome::Done,
-                    Err(why) => Outcome::Skipped(why.reason()),
-                }
-            }
-            BulkAction::Remove => unreachable!("handled above"),
+    let files = write_transaction(conn, |conn| {
+        let mut ids = match selection {
+            Selection::Ids(ids) => ids.clone(),
+            Selection::Matching(filter) => ticket_list::matching_ids(conn, actor, filter)?,
         };
-        match outcome {
-            Outcome::Done => summary.done += 1,
-            Outcome::Skipped(reason) => *summary.skipped.entry(reason).or_default() += 1,
+        ids.sort_unstable();
+        ids.dedup();
+        let found = Ticket::lock_many(conn, &ids)?;
+        let mut visible = Vec::with_capacity(found.len());
+        let mut found_ids = found.iter().map(|t| t.id).peekable();
+        for id in &ids {
+            if found_ids.peek() == Some(id) {
+                found_ids.next();
+            } else {
+                summary.not_allowed.push(*id);
+            }
         }
-    }
+        for t in found {
+            if scope.allows(&t) { visible.push(t) } else { summary.not_allowed.push(t.id) }
+        }
+        let detail = "bulk";
+        if action == BulkAction::Remove {
+            summary.done = visible.iter().map(|t| t.id).collect();
+            return remove_rows(conn, actor, &visible, detail);
+        }
+        for t in &visible {
+            let outcome = match action {
+                BulkAction::Close => change_status(conn, actor, t, TicketStatus::Closed, detail)?,
+                BulkAction::Activate => access::decide_locked(conn, actor, t, Decision::Approve, detail)?,
+                BulkAction::Reject => access::decide_locked(conn, actor, t, Decision::Reject, detail)?,
+                BulkAction::Remove => Outcome::Done,
+            };
+            match outcome {
+                Outcome::Done => summary.done.push(t.id),
+                Outcome::Skipped(skip) => summary.skipped.entry(skip).or_default().push(t.id),
+            }
+        }
+        Ok(Vec::new())
+    })?;
+    attachments::delete_files(store, &files);
+    summary.not_allowed.sort_unstable();
     Ok(summary)
 }

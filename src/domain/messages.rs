@@ -1,36 +1,29 @@
-//! The thread of a ticket: opening a ticket, replies, internal notes, and what they
-//! do to the ticket's counters.
+//! The messages of a thread: replies and internal notes, what they do to the
+//! ticket's counters, and the checks on what people type.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::kinds::TicketKind;
+use super::actor::{Actor, Who};
+use super::attachments::{self, NewAttachment};
+use super::states::{AuthorKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{Actor, audit, now, search, ticket_counts};
+use super::{audit, now, search, ticket_counts};
 use crate::db::AnyConnection;
-use crate::db::schema::{affiliates, attachments, messages, tickets};
+use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::error::{AppError, AppResult};
+use crate::storage::{AttachmentStore, TempFile};
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone, PartialEq)]
 #[diesel(table_name = messages)]
 pub struct Message {
     pub id: i64,
     pub ticket_id: i64,
-    pub author_kind: String,
+    pub author_kind: AuthorKind,
     pub author_id: Option<i64>,
     pub body: String,
     pub internal: bool,
     pub created_at: NaiveDateTime,
-}
-
-/// A file already received into temporary storage, to be recorded with a message.
-#[derive(Clone, Debug)]
-pub struct NewAttachment {
-    pub file_name: String,
-    pub content_type: String,
-    pub size: i64,
-    pub sha256: String,
-    pub storage_key: String,
 }
 
 pub const MAX_TITLE: usize = 200;
@@ -59,128 +52,96 @@ pub fn check_body(body: &str) -> Result<String, String> {
     }
 }
 
-/// A new ticket, before it exists.
-pub struct NewTicket {
-    pub affiliate_id: i64,
-    pub kind: TicketKind,
-    pub title: String,
-    pub body: String,
-    pub offer_id: Option<i64>,
-    pub smartlink_id: Option<i64>,
+/// What a reply did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replied {
+    pub message: Message,
+    /// The ticket's status before and after.
+    pub status_before: TicketStatus,
+    pub status: TicketStatus,
 }
 
-/// Opens a ticket with its first message (the body, with any files), for the
-/// affiliate's manager. Runs in the caller's transaction.
-pub fn open_ticket(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    new: NewTicket,
-    files: &[NewAttachment],
-) -> AppResult<Ticket> {
-    let manager_id: Option<i64> = affiliates::table
-        .find(new.affiliate_id)
-        .select(affiliates::manager_id)
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    let by_affiliate = matches!(actor, Actor::Affiliate(_));
-    let t = now();
-    let id: i64 = diesel::insert_into(tickets::table)
-        .values((
-            tickets::affiliate_id.eq(new.affiliate_id),
-            tickets::manager_id.eq(manager_id),
-            tickets::kind.eq(new.kind.as_str()),
-            tickets::status.eq("open"),
-            tickets::request_state.eq(new.kind.is_request().then_some("pending")),
-            tickets::offer_id.eq(new.offer_id),
-            tickets::smartlink_id.eq(new.smartlink_id),
-            tickets::title.eq(&new.title),
-            tickets::description.eq(&new.body),
-            tickets::created_at.eq(t),
-            tickets::updated_at.eq(t),
-            tickets::manager_answers.eq(if by_affiliate { 0 } else { 1 }),
-            tickets::affiliate_messages.eq(if by_affiliate { 1 } else { 0 }),
-            tickets::unread_by_manager.eq(if by_affiliate { 1 } else { 0 }),
-            tickets::unread_by_affiliate.eq(if by_affiliate { 0 } else { 1 }),
-        ))
-        .returning(tickets::id)
-        .get_result(conn)?;
-    insert_message(conn, id, actor, &new.body, false, t, files)?;
-    ticket_counts::adjust(conn, manager_id, "open", new.kind.as_str(), 1)?;
-    search::reindex(conn, id)?;
-    audit::record(conn, actor, "create", Some(id), new.kind.as_str())?;
-    Ticket::find(conn, id)?.ok_or(AppError::NotFound)
-}
-
-/// What a reply does besides adding the message.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ReplyOptions {
-    /// A note only managers see.
-    pub internal: bool,
-    /// Close the ticket after replying ("reply and close").
-    pub close: bool,
-}
-
-/// Adds a reply (or an internal note) to a ticket, with its files, and updates the
-/// counters: a manager's reply is an answer the affiliate has not read yet; an
+/// Use case: reply to a ticket, with files. A manager's reply is an answer the
+/// affiliate has not read yet, and may close the ticket ("reply and close"); an
 /// affiliate's reply is unread for managers and reopens a closed ticket.
 pub fn reply(
     conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
     actor: &Actor,
-    ticket: &Ticket,
+    ticket_id: i64,
     body: &str,
-    options: ReplyOptions,
-    files: &[NewAttachment],
-) -> AppResult<Message> {
-    let t = now();
-    let by_affiliate = matches!(actor, Actor::Affiliate(_));
-    let internal = options.internal && !by_affiliate;
-    let message = insert_message(conn, ticket.id, actor, body, internal, t, files)?;
-    let mut status = ticket.status.clone();
-    if by_affiliate {
-        diesel::update(tickets::table.find(ticket.id))
-            .set((
-                tickets::affiliate_messages.eq(tickets::affiliate_messages + 1),
-                tickets::unread_by_manager.eq(tickets::unread_by_manager + 1),
-                tickets::unread_by_affiliate.eq(0),
-                tickets::status.eq("open"),
-                tickets::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        status = "open".into();
-    } else if internal {
-        diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
-    } else {
-        diesel::update(tickets::table.find(ticket.id))
-            .set((
-                tickets::manager_answers.eq(tickets::manager_answers + 1),
-                tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
-                tickets::unread_by_manager.eq(0),
-                tickets::updated_at.eq(t),
-            ))
-            .execute(conn)?;
+    close: bool,
+    files: Vec<TempFile>,
+) -> AppResult<Replied> {
+    let body = check_body(body).map_err(AppError::BadRequest)?;
+    if matches!(actor.who, Who::System) {
+        return Err(AppError::forbidden("Only a manager or the affiliate can reply."));
     }
-    if options.close && !by_affiliate {
-        diesel::update(tickets::table.find(ticket.id)).set(tickets::status.eq("closed")).execute(conn)?;
-        status = "closed".into();
-    }
-    if status != ticket.status {
-        ticket_counts::adjust(conn, ticket.manager_id, &ticket.status, &ticket.kind, -1)?;
-        ticket_counts::adjust(conn, ticket.manager_id, &status, &ticket.kind, 1)?;
-        audit::record(conn, actor, if status == "open" { "reopen" } else { "close" }, Some(ticket.id), "reply")?;
-    }
-    search::reindex(conn, ticket.id)?;
-    audit::record(
-        conn,
-        actor,
-        if internal { "note" } else { "reply" },
-        Some(ticket.id),
-        &format!("message {}", message.id),
-    )?;
-    Ok(message)
+    attachments::write_with_files(conn, store, files, |conn, new_files| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        let t = now();
+        let message = insert_message(conn, ticket.id, actor, &body, false, t, new_files)?;
+        let status = if actor.is_affiliate() {
+            diesel::update(tickets::table.find(ticket.id))
+                .set((
+                    tickets::affiliate_messages.eq(tickets::affiliate_messages + 1),
+                    tickets::unread_by_manager.eq(tickets::unread_by_manager + 1),
+                    tickets::unread_by_affiliate.eq(0),
+                    tickets::status.eq(TicketStatus::Open),
+                    tickets::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            TicketStatus::Open
+        } else {
+            let status = if close { TicketStatus::Closed } else { ticket.status };
+            diesel::update(tickets::table.find(ticket.id))
+                .set((
+                    tickets::manager_answers.eq(tickets::manager_answers + 1),
+                    tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
+                    tickets::unread_by_manager.eq(0),
+                    tickets::status.eq(status),
+                    tickets::updated_at.eq(t),
+                ))
+                .execute(conn)?;
+            status
+        };
+        if status != ticket.status {
+            ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
+            ticket_counts::adjust(conn, ticket.manager_id, status, ticket.kind, 1)?;
+            let action = if status == TicketStatus::Open { "reopen" } else { "close" };
+            audit::record(conn, actor, action, Some(ticket.id), "reply")?;
+        }
+        search::reindex(conn, ticket.id)?;
+        audit::record(conn, actor, "reply", Some(ticket.id), &format!("message {}", message.id))?;
+        Ok(Replied { message, status_before: ticket.status, status })
+    })
 }
 
-fn insert_message(
+/// Use case: an internal note, with files: managers read it, the affiliate never
+/// does. It changes no counter and no status.
+pub fn add_note(
+    conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
+    actor: &Actor,
+    ticket_id: i64,
+    body: &str,
+    files: Vec<TempFile>,
+) -> AppResult<Replied> {
+    actor.as_staff()?;
+    let body = check_body(body).map_err(AppError::BadRequest)?;
+    attachments::write_with_files(conn, store, files, |conn, new_files| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        let t = now();
+        let message = insert_message(conn, ticket.id, actor, &body, true, t, new_files)?;
+        diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
+        search::reindex(conn, ticket.id)?;
+        audit::record(conn, actor, "note", Some(ticket.id), &format!("message {}", message.id))?;
+        Ok(Replied { message, status_before: ticket.status, status: ticket.status })
+    })
+}
+
+/// Adds a message with its files' rows, in the caller's transaction.
+pub(crate) fn insert_message(
     conn: &mut AnyConnection,
     ticket_id: i64,
     actor: &Actor,
@@ -189,16 +150,41 @@ fn insert_message(
     at: NaiveDateTime,
     files: &[NewAttachment],
 ) -> AppResult<Message> {
-    let author_kind = match actor {
-        Actor::Staff(_) => "manager",
-        Actor::Affiliate(_) => "affiliate",
-        Actor::System => "system",
+    let author_kind = match actor.who {
+        Who::Staff(_) => AuthorKind::Manager,
+        Who::Affiliate(_) => AuthorKind::Affiliate,
+        Who::System => AuthorKind::System,
     };
+    insert(conn, ticket_id, author_kind, actor.id(), body, internal, at, files)
+}
+
+/// A message the desk writes itself (a decision), in the caller's transaction.
+pub(crate) fn insert_system_message(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    by: Option<i64>,
+    body: &str,
+    at: NaiveDateTime,
+) -> AppResult<Message> {
+    insert(conn, ticket_id, AuthorKind::System, by, body, false, at, &[])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    conn: &mut AnyConnection,
+    ticket_id: i64,
+    author_kind: AuthorKind,
+    author_id: Option<i64>,
+    body: &str,
+    internal: bool,
+    at: NaiveDateTime,
+    files: &[NewAttachment],
+) -> AppResult<Message> {
     let id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::ticket_id.eq(ticket_id),
             messages::author_kind.eq(author_kind),
-            messages::author_id.eq(actor.id()),
+            messages::author_id.eq(author_id),
             messages::body.eq(body),
             messages::internal.eq(internal),
             messages::created_at.eq(at),
@@ -206,15 +192,15 @@ fn insert_message(
         .returning(messages::id)
         .get_result(conn)?;
     for f in files {
-        diesel::insert_into(attachments::table)
+        diesel::insert_into(attachment_rows::table)
             .values((
-                attachments::message_id.eq(id),
-                attachments::file_name.eq(&f.file_name),
-                attachments::content_type.eq(&f.content_type),
-                attachments::size.eq(f.size),
-                attachments::sha256.eq(&f.sha256),
-                attachments::storage_key.eq(&f.storage_key),
-                attachments::created_at.eq(at),
+                attachment_rows::message_id.eq(id),
+                attachment_rows::file_name.eq(&f.file_name),
+                attachment_rows::content_type.eq(&f.content_type),
+                attachment_rows::size.eq(f.size),
+                attachment_rows::sha256.eq(&f.sha256),
+                attachment_rows::storage_key.eq(&f.storage_key),
+                attachment_rows::created_at.eq(at),
             ))
             .execute(conn)?;
     }
@@ -231,7 +217,7 @@ pub fn thread(conn: &mut AnyConnection, ticket_id: i64, include_internal: bool) 
 }
 
 /// Opening a thread marks the other side's messages as read.
-pub fn mark_read(conn: &mut AnyConnection, ticket: &Ticket, by_manager: bool) -> AppResult<()> {
+pub(crate) fn mark_read(conn: &mut AnyConnection, ticket: &Ticket, by_manager: bool) -> AppResult<()> {
     if by_manager && ticket.unread_by_manager > 0 {
         diesel::update(tickets::table.find(ticket.id)).set(tickets::unread_by_manager.eq(0)).execute(conn)?;
     } else if !by_manager && ticket.unread_by_affiliate > 0 {

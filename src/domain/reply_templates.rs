@@ -4,9 +4,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Actor, now};
-use crate::db::AnyConnection;
+use super::actor::Actor;
+use super::affiliates::Affiliate;
+use super::catalogue::Offer;
+use super::now;
+use super::ticket_filter::FieldError;
+use super::tickets::Ticket;
 use crate::db::schema::{reply_templates, users};
+use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -102,19 +107,85 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<ReplyTemplate
     Ok(reply_templates::table.find(id).select(ReplyTemplate::as_select()).first(conn).optional()?)
 }
 
-/// Checked input of the editor: per-field messages for the form.
-pub fn check(
+/// Use case: fill a template for a reply to a ticket the manager may see, with the
+/// ticket's values and the manager's name. `None` when there is no such template.
+pub fn fill_for_ticket(
     conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket_id: i64,
+    template_id: i64,
+) -> AppResult<Option<(ReplyTemplate, Filled)>> {
+    let staff = actor.as_staff()?;
+    let ticket = Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
+    let Some(template) = find(conn, template_id)? else { return Ok(None) };
+    let affiliate = Affiliate::find(conn, ticket.affiliate_id)?.ok_or(AppError::NotFound)?;
+    let offer = match ticket.offer_id {
+        Some(id) => Offer::find(conn, id)?,
+        None => None,
+    };
+    let values = TemplateValues {
+        affiliate_name: affiliate.name,
+        affiliate_id: affiliate.id,
+        manager_name: staff.name.clone(),
+        ticket_id: ticket.id,
+        ticket_title: ticket.title,
+        offer_title: offer.as_ref().map(|o| o.title.clone()),
+        offer_id: offer.as_ref().map(|o| o.id),
+    };
+    let filled = fill(&template.body, &values);
+    Ok(Some((template, filled)))
+}
+
+/// Why a template was not saved: what is wrong, field by field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotSaved {
+    pub errors: Vec<FieldError>,
+    /// Another template has this title (a conflict for the API).
+    pub duplicate_title: bool,
+}
+
+/// Use case: create (`id` None) or edit a template. Field errors come back for the
+/// form; nothing is written then.
+pub fn save(
+    conn: &mut AnyConnection,
+    actor: &Actor,
     id: Option<i64>,
     title: &str,
     body: &str,
-) -> AppResult<Vec<(&'static str, String)>> {
+) -> AppResult<Result<ReplyTemplate, NotSaved>> {
+    actor.as_staff()?;
+    write_transaction(conn, |conn| {
+        if let Some(id) = id {
+            find(conn, id)?.ok_or(AppError::NotFound)?;
+        }
+        let refused = check(conn, id, title, body)?;
+        if !refused.errors.is_empty() {
+            return Ok(Err(refused));
+        }
+        let saved = match id {
+            Some(id) => update(conn, actor, id, title, body)?,
+            None => create(conn, actor, title, body)?,
+        };
+        Ok(Ok(saved))
+    })
+}
+
+/// Use case: delete a template.
+pub fn delete(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<()> {
+    actor.as_staff()?;
+    let n = diesel::delete(reply_templates::table.find(id)).execute(conn)?;
+    if n == 0 { Err(AppError::NotFound) } else { Ok(()) }
+}
+
+/// Checked input of the editor: per-field messages for the form.
+fn check(conn: &mut AnyConnection, id: Option<i64>, title: &str, body: &str) -> AppResult<NotSaved> {
     let mut errors = Vec::new();
+    let mut duplicate_title = false;
     let title = title.trim();
     if title.is_empty() {
-        errors.push(("title", "Enter a title.".to_string()));
+        errors.push(FieldError::new("title", "Enter a title."));
     } else if title.chars().count() > 100 {
-        errors.push(("title", "The title is too long (at most 100 characters).".to_string()));
+        errors.push(FieldError::new("title", "The title is too long (at most 100 characters)."));
     } else {
         let mut same =
             reply_templates::table.filter(reply_templates::title.eq(title)).select(reply_templates::id).into_boxed();
@@ -122,18 +193,19 @@ pub fn check(
             same = same.filter(reply_templates::id.ne(id));
         }
         if same.first::<i64>(conn).optional()?.is_some() {
-            errors.push(("title", format!("A template called \"{title}\" already exists.")));
+            duplicate_title = true;
+            errors.push(FieldError::new("title", format!("A template called \"{title}\" already exists.")));
         }
     }
     if body.trim().is_empty() {
-        errors.push(("body", "Enter the text of the template.".to_string()));
+        errors.push(FieldError::new("body", "Enter the text of the template."));
     } else if body.chars().count() > 20_000 {
-        errors.push(("body", "The text is too long (at most 20,000 characters).".to_string()));
+        errors.push(FieldError::new("body", "The text is too long (at most 20,000 characters)."));
     }
-    Ok(errors)
+    Ok(NotSaved { errors, duplicate_title })
 }
 
-pub fn create(conn: &mut AnyConnection, actor: &Actor, title: &str, body: &str) -> AppResult<ReplyTemplate> {
+fn create(conn: &mut AnyConnection, actor: &Actor, title: &str, body: &str) -> AppResult<ReplyTemplate> {
     let t = now();
     let id: i64 = diesel::insert_into(reply_templates::table)
         .values((
@@ -149,7 +221,7 @@ pub fn create(conn: &mut AnyConnection, actor: &Actor, title: &str, body: &str) 
     find(conn, id)?.ok_or(AppError::NotFound)
 }
 
-pub fn update(conn: &mut AnyConnection, actor: &Actor, id: i64, title: &str, body: &str) -> AppResult<()> {
+fn update(conn: &mut AnyConnection, actor: &Actor, id: i64, title: &str, body: &str) -> AppResult<ReplyTemplate> {
     let n = diesel::update(reply_templates::table.find(id))
         .set((
             reply_templates::title.eq(title.trim()),
@@ -158,10 +230,5 @@ pub fn update(conn: &mut AnyConnection, actor: &Actor, id: i64, title: &str, bod
             reply_templates::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if n == 0 { Err(AppError::NotFound) } else { Ok(()) }
-}
-
-pub fn delete(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
-    let n = diesel::delete(reply_templates::table.find(id)).execute(conn)?;
-    if n == 0 { Err(AppError::NotFound) } else { Ok(()) }
+    if n == 0 { Err(AppError::NotFound) } else { find(conn, id)?.ok_or(AppError::NotFound) }
 }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::Actor;
+use super::actor::{Actor, Who};
 use super::affiliates::Affiliate;
 use super::catalogue::{Offer, Smartlink};
-use super::kinds::TicketKind;
-use super::messages::{self, NewTicket};
+use super::opening::{self, Target as NewTarget};
+use super::states::{AccessGrant, OfferStatus, Privacy, RequestState, TicketKind};
 use super::tickets::Ticket;
-use crate::db::AnyConnection;
+use crate::db::{AnyConnection, write_transaction};
 use crate::db::schema::{offer_access, offers, smartlink_access, smartlinks, tickets};
 use crate::error::{AppError, AppResult};
 
@@ -48,7 +48,7 @@ pub struct SmartlinkRow {
 fn latest_requests(conn: &mut AnyConnection, affiliate_id: i64, kind: TicketKind) -> AppResult<HashMap<i64, Ticket>> {
     let rows: Vec<Ticket> = tickets::table
         .filter(tickets::affiliate_id.eq(affiliate_id))
-        .filter(tickets::kind.eq(kind.as_str()))
+        .filter(tickets::kind.eq(kind))
         .order(tickets::id.asc())
         .select(Ticket::as_select())
         .load(conn)?;
@@ -63,21 +63,21 @@ fn latest_requests(conn: &mut AnyConnection, affiliate_id: i64, kind: TicketKind
 
 /// `None` when the affiliate may not see it at all: a public one disabled for them,
 /// or a private one they are not enabled on.
-fn state_of(privacy: &str, access: Option<&(String, NaiveDateTime)>, request: Option<&Ticket>) -> Option<AccessState> {
-    let enabled_at = access.filter(|(state, _)| state == "enabled").map(|(_, at)| *at);
-    let disabled = access.is_some_and(|(state, _)| state == "disabled");
+fn state_of(privacy: Privacy, access: Option<&(AccessGrant, NaiveDateTime)>, request: Option<&Ticket>) -> Option<AccessState> {
+    let enabled_at = access.filter(|(state, _)| *state == AccessGrant::Enabled).map(|(_, at)| *at);
+    let disabled = access.is_some_and(|(state, _)| *state == AccessGrant::Disabled);
     let granted = |at: NaiveDateTime| match request {
-        Some(r) if r.request_state.as_deref() == Some("approved") => AccessState::Approved(at),
+        Some(r) if r.request_state == Some(RequestState::Approved) => AccessState::Approved(at),
         _ => AccessState::Available,
     };
     match (privacy, enabled_at) {
-        ("public", _) if disabled => None,
-        ("public", _) => Some(AccessState::Available),
+        (Privacy::Public, _) if disabled => None,
+        (Privacy::Public, _) => Some(AccessState::Available),
         (_, Some(at)) => Some(granted(at)),
-        ("private", None) => None,
-        (_, None) => Some(match request {
-            Some(r) if r.request_state.as_deref() == Some("pending") => AccessState::Pending(r.id),
-            Some(r) if r.request_state.as_deref() == Some("rejected") => AccessState::Rejected(r.updated_at),
+        (Privacy::Private, None) => None,
+        (Privacy::Premoderated, None) => Some(match request.and_then(|r| r.request_state.map(|s| (r, s))) {
+            Some((r, RequestState::Pending)) => AccessState::Pending(r.id),
+            Some((r, RequestState::Rejected)) => AccessState::Rejected(r.updated_at),
             _ => AccessState::CanRequest,
         }),
     }
@@ -87,14 +87,14 @@ fn state_of(privacy: &str, access: Option<&(String, NaiveDateTime)>, request: Op
 /// premoderated ones, and private ones they are enabled on.
 pub fn offers_for(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<Vec<OfferRow>> {
     let all: Vec<Offer> = offers::table
-        .filter(offers::status.eq("active"))
+        .filter(offers::status.eq(OfferStatus::Active))
         .order(offers::title.asc())
         .select(Offer::as_select())
         .load(conn)?;
-    let access: HashMap<i64, (String, NaiveDateTime)> = offer_access::table
+    let access: HashMap<i64, (AccessGrant, NaiveDateTime)> = offer_access::table
         .filter(offer_access::affiliate_id.eq(affiliate_id))
         .select((offer_access::offer_id, offer_access::state, offer_access::updated_at))
-        .load::<(i64, String, NaiveDateTime)>(conn)?
+        .load::<(i64, AccessGrant, NaiveDateTime)>(conn)?
         .into_iter()
         .map(|(id, s, at)| (id, (s, at)))
         .collect();
@@ -102,7 +102,7 @@ pub fn offers_for(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<Vec<
     Ok(all
         .into_iter()
         .filter_map(|offer| {
-            let state = state_of(&offer.privacy, access.get(&offer.id), requests.get(&offer.id))?;
+            let state = state_of(offer.privacy, access.get(&offer.id), requests.get(&offer.id))?;
             Some(OfferRow { offer, state })
         })
         .collect())
@@ -111,10 +111,10 @@ pub fn offers_for(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<Vec<
 pub fn smartlinks_for(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<Vec<SmartlinkRow>> {
     let all: Vec<Smartlink> =
         smartlinks::table.order(smartlinks::name.asc()).select(Smartlink::as_select()).load(conn)?;
-    let access: HashMap<i64, (String, NaiveDateTime)> = smartlink_access::table
+    let access: HashMap<i64, (AccessGrant, NaiveDateTime)> = smartlink_access::table
         .filter(smartlink_access::affiliate_id.eq(affiliate_id))
         .select((smartlink_access::smartlink_id, smartlink_access::state, smartlink_access::updated_at))
-        .load::<(i64, String, NaiveDateTime)>(conn)?
+        .load::<(i64, AccessGrant, NaiveDateTime)>(conn)?
         .into_iter()
         .map(|(id, s, at)| (id, (s, at)))
         .collect();
@@ -122,7 +122,7 @@ pub fn smartlinks_for(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<
     Ok(all
         .into_iter()
         .filter_map(|smartlink| {
-            let state = state_of(&smartlink.privacy, access.get(&smartlink.id), requests.get(&smartlink.id))?;
+            let state = state_of(smartlink.privacy, access.get(&smartlink.id), requests.get(&smartlink.id))?;
             Some(SmartlinkRow { smartlink, state })
         })
         .collect())
@@ -144,94 +144,70 @@ fn check_comment(comment: &str) -> AppResult<String> {
     Ok(c.to_string())
 }
 
-/// What is being asked for: an offer or a Smartlink, as the affiliate sees it.
-struct Target {
-    kind: TicketKind,
-    id: i64,
-    name: String,
-    privacy: String,
-    state: AccessState,
+/// What an affiliate asks access to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Offer(i64),
+    Smartlink(i64),
 }
 
 impl Target {
-    fn noun(&self) -> &'static str {
-        if self.kind == TicketKind::OfferRequest { "offer" } else { "Smartlink" }
+    fn noun(self) -> &'static str {
+        match self {
+            Target::Offer(_) => "offer",
+            Target::Smartlink(_) => "Smartlink",
+        }
     }
 }
 
-/// Asks for access to a premoderated offer: an `offer_request` ticket titled
-/// `Connect offer <title> (<id>)`, for the affiliate's manager. Runs in the
-/// caller's write transaction, so two requests at once cannot both pass the check.
-pub fn request_offer(
-    conn: &mut AnyConnection,
-    affiliate: &Affiliate,
-    offer_id: i64,
-    comment: &str,
-) -> AppResult<Ticket> {
-    check_requester(affiliate)?;
+/// Use case: an affiliate asks for access to a premoderated offer or Smartlink: an
+/// `offer_request` / `smartlink_request` ticket titled `Connect offer <title> (<id>)`,
+/// for their manager. Decided inside one write transaction, so two requests at once
+/// cannot both pass the check.
+pub fn request_access(conn: &mut AnyConnection, actor: &Actor, target: Target, comment: &str) -> AppResult<Ticket> {
+    let Who::Affiliate(partner) = &actor.who else {
+        return Err(AppError::forbidden("Only affiliates request access."));
+    };
     let comment = check_comment(comment)?;
-    let row = offers_for(conn, affiliate.id)?.into_iter().find(|r| r.offer.id == offer_id).ok_or(AppError::NotFound)?;
-    let target = Target {
-        kind: TicketKind::OfferRequest,
-        id: row.offer.id,
-        name: row.offer.title,
-        privacy: row.offer.privacy,
-        state: row.state,
-    };
-    open_request(conn, affiliate, target, comment)
-}
-
-/// The same for a Smartlink: a `smartlink_request` ticket.
-pub fn request_smartlink(
-    conn: &mut AnyConnection,
-    affiliate: &Affiliate,
-    smartlink_id: i64,
-    comment: &str,
-) -> AppResult<Ticket> {
-    check_requester(affiliate)?;
-    let comment = check_comment(comment)?;
-    let row = smartlinks_for(conn, affiliate.id)?
-        .into_iter()
-        .find(|r| r.smartlink.id == smartlink_id)
-        .ok_or(AppError::NotFound)?;
-    let target = Target {
-        kind: TicketKind::SmartlinkRequest,
-        id: row.smartlink.id,
-        name: row.smartlink.name,
-        privacy: row.smartlink.privacy,
-        state: row.state,
-    };
-    open_request(conn, affiliate, target, comment)
-}
-
-fn check_requester(affiliate: &Affiliate) -> AppResult<()> {
-    if affiliate.is_active() { Ok(()) } else { Err(AppError::forbidden("Only active affiliates can request access.")) }
-}
-
-fn open_request(conn: &mut AnyConnection, affiliate: &Affiliate, target: Target, comment: String) -> AppResult<Ticket> {
-    let noun = target.noun();
-    match target.state {
-        AccessState::Pending(id) => {
-            return Err(AppError::conflict(format!(
-                "You already asked for this {noun} (ticket {id}); wait for the answer."
-            )));
+    write_transaction(conn, |conn| {
+        let affiliate = Affiliate::find(conn, partner.id)?.ok_or(AppError::NotFound)?;
+        if !affiliate.is_active() {
+            return Err(AppError::forbidden("Only active affiliates can request access."));
         }
-        AccessState::Available | AccessState::Approved(_) => {
-            return Err(AppError::conflict(format!("You already have access to this {noun}.")));
+        let (kind, id, name, privacy, state) = match target {
+            Target::Offer(id) => {
+                let row = offers_for(conn, affiliate.id)?.into_iter().find(|r| r.offer.id == id).ok_or(AppError::NotFound)?;
+                (TicketKind::OfferRequest, id, row.offer.title, row.offer.privacy, row.state)
+            }
+            Target::Smartlink(id) => {
+                let row = smartlinks_for(conn, affiliate.id)?
+                    .into_iter()
+                    .find(|r| r.smartlink.id == id)
+                    .ok_or(AppError::NotFound)?;
+                (TicketKind::SmartlinkRequest, id, row.smartlink.name, row.smartlink.privacy, row.state)
+            }
+        };
+        let noun = target.noun();
+        match state {
+            AccessState::Pending(ticket) => {
+                return Err(AppError::conflict(format!(
+                    "You already asked for this {noun} (ticket {ticket}); wait for the answer."
+                )));
+            }
+            AccessState::Available | AccessState::Approved(_) => {
+                return Err(AppError::conflict(format!("You already have access to this {noun}.")));
+            }
+            AccessState::CanRequest | AccessState::Rejected(_) if privacy != Privacy::Premoderated => {
+                return Err(refuse(format!("Access to this {noun} cannot be requested.")));
+            }
+            AccessState::CanRequest | AccessState::Rejected(_) => {}
         }
-        AccessState::CanRequest | AccessState::Rejected(_) if target.privacy != "premoderated" => {
-            return Err(refuse(format!("Access to this {noun} cannot be requested.")));
-        }
-        _ => {}
-    }
-    let is_offer = target.kind == TicketKind::OfferRequest;
-    let new = NewTicket {
-        affiliate_id: affiliate.id,
-        kind: target.kind,
-        title: format!("Connect {noun} {} ({})", target.name, target.id),
-        body: comment,
-        offer_id: is_offer.then_some(target.id),
-        smartlink_id: (!is_offer).then_some(target.id),
-    };
-    messages::open_ticket(conn, &Actor::Affiliate(affiliate.id), new, &[])
+        let new = NewTarget {
+            kind,
+            offer_id: matches!(target, Target::Offer(_)).then_some(id),
+            smartlink_id: matches!(target, Target::Smartlink(_)).then_some(id),
+        };
+        let title = format!("Connect {noun} {name} ({id})");
+        opening::insert_ticket(conn, actor, &affiliate, new, &title, &comment, &[])
+    })
 }

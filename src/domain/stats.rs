@@ -4,6 +4,8 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date};
 
+use super::actor::Actor;
+use super::affiliates::{self, Affiliate};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 
@@ -36,6 +38,21 @@ impl DayStats {
     }
 }
 
+/// Use case: the daily statistics of an affiliate the manager may see; `None` when
+/// there is no such affiliate among theirs.
+pub fn for_affiliate(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    affiliate_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Option<(Affiliate, Vec<DayStats>)>> {
+    actor.as_staff()?;
+    let Some(affiliate) = affiliates::visible_to(conn, actor, affiliate_id)? else { return Ok(None) };
+    let days = daily(conn, affiliate.id, from, to)?;
+    Ok(Some((affiliate, days)))
+}
+
 /// One row per day from `from` to `to` (inclusive), days without traffic as zero,
 /// summed over the affiliate's offers. Reads the primary key range of one affiliate.
 pub fn daily(conn: &mut AnyConnection, affiliate_id: i64, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<DayStats>> {
@@ -57,11 +74,12 @@ pub fn daily(conn: &mut AnyConnection, affiliate_id: i64, from: NaiveDate, to: N
     let mut out = Vec::new();
     let mut day = from;
     while day <= to {
-        match by_day.peek() {
-            Some(s) if s.day == day => out.push(by_day.next().expect("peeked")),
-            _ => out.push(DayStats { day, ..Default::default() }),
+        match by_day.next_if(|s| s.day == day) {
+            Some(s) => out.push(s),
+            None => out.push(DayStats { day, ..Default::default() }),
         }
-        day = day.succ_opt().expect("dates before the year 262143");
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
     }
     Ok(out)
 }

@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 
+use super::actor::Actor;
 use super::affiliates::Affiliate;
 use super::attachments::{self, Attachment};
 use super::catalogue::{Offer, Smartlink};
 use super::messages::{self, Message};
+use super::states::AuthorKind;
 use super::tickets::Ticket;
 use crate::db::AnyConnection;
 use crate::error::{AppError, AppResult};
@@ -20,10 +22,10 @@ pub struct ThreadEntry {
 
 impl ThreadEntry {
     pub fn by_manager(&self) -> bool {
-        self.message.author_kind == "manager"
+        self.message.author_kind == AuthorKind::Manager
     }
     pub fn by_system(&self) -> bool {
-        self.message.author_kind == "system"
+        self.message.author_kind == AuthorKind::System
     }
 }
 
@@ -36,8 +38,19 @@ pub struct Thread {
     pub entries: Vec<ThreadEntry>,
 }
 
+/// Use case: read a ticket's thread, as the actor may see it (internal notes only
+/// for managers); `mark_read` marks the other side's messages read, as opening it does.
+pub fn read(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, mark_read: bool) -> AppResult<Thread> {
+    let ticket = Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
+    let for_manager = !actor.is_affiliate();
+    if mark_read {
+        messages::mark_read(conn, &ticket, for_manager)?;
+    }
+    load(conn, ticket, for_manager)
+}
+
 /// Loads a ticket's thread; internal notes only for managers.
-pub fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResult<Thread> {
+fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResult<Thread> {
     let affiliate = Affiliate::find(conn, ticket.affiliate_id)?.ok_or(AppError::NotFound)?;
     let offer = match ticket.offer_id {
         Some(id) => Offer::find(conn, id)?,
@@ -54,20 +67,20 @@ pub fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppR
         files.entry(a.message_id).or_default().push(a);
     }
     let mut staff_ids: Vec<i64> =
-        messages.iter().filter(|m| m.author_kind != "affiliate").filter_map(|m| m.author_id).collect();
+        messages.iter().filter(|m| m.author_kind != AuthorKind::Affiliate).filter_map(|m| m.author_id).collect();
     staff_ids.extend(ticket.manager_id);
     let names = super::users::names(conn, &staff_ids)?;
     let entries = messages
         .into_iter()
         .map(|m| {
-            let author = match m.author_kind.as_str() {
-                "affiliate" => affiliate.name.clone(),
-                "system" => "System".to_string(),
-                _ if for_manager => {
+            let author = match m.author_kind {
+                AuthorKind::Affiliate => affiliate.name.clone(),
+                AuthorKind::System => "System".to_string(),
+                AuthorKind::Manager if for_manager => {
                     m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Manager".into())
                 }
                 // Affiliates see their manager's name, as in a mail from them.
-                _ => m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into()),
+                AuthorKind::Manager => m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into()),
             };
             ThreadEntry { attachments: files.remove(&m.id).unwrap_or_default(), author, message: m }
         })

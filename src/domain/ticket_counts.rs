@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use super::states::{TicketKind, TicketStatus};
 use crate::db::AnyConnection;
 use crate::db::schema::{ticket_counts, tickets};
 use crate::error::AppResult;
@@ -12,8 +13,8 @@ use crate::error::AppResult;
 pub fn adjust(
     conn: &mut AnyConnection,
     manager_id: Option<i64>,
-    status: &str,
-    kind: &str,
+    status: TicketStatus,
+    kind: TicketKind,
     delta: i64,
 ) -> AppResult<()> {
     if delta == 0 {
@@ -38,15 +39,38 @@ pub fn adjust(
     Ok(())
 }
 
+/// The totals as the tickets have them now, counted: what the table must always equal.
+pub fn counted(conn: &mut AnyConnection) -> AppResult<Vec<(i64, TicketStatus, TicketKind, i64)>> {
+    let mut groups: Vec<(i64, TicketStatus, TicketKind, i64)> = tickets::table
+        .group_by((tickets::manager_id, tickets::status, tickets::kind))
+        .select((tickets::manager_id, tickets::status, tickets::kind, diesel::dsl::count_star()))
+        .load::<(Option<i64>, TicketStatus, TicketKind, i64)>(conn)?
+        .into_iter()
+        .map(|(m, s, k, n)| (m.unwrap_or(0), s, k, n))
+        .collect();
+    groups.sort();
+    Ok(groups)
+}
+
+/// The totals as the table holds them (groups at zero left out).
+pub fn stored(conn: &mut AnyConnection) -> AppResult<Vec<(i64, TicketStatus, TicketKind, i64)>> {
+    let mut groups: Vec<(i64, TicketStatus, TicketKind, i64)> = ticket_counts::table
+        .filter(ticket_counts::n.ne(0))
+        .select((ticket_counts::manager_id, ticket_counts::status, ticket_counts::kind, ticket_counts::n))
+        .load(conn)?;
+    groups.sort();
+    Ok(groups)
+}
+
 /// Recomputes every total from the tickets (after a bulk load).
 pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
     diesel::delete(ticket_counts::table).execute(conn)?;
-    let groups: Vec<(Option<i64>, String, String, i64)> = tickets::table
+    let groups: Vec<(Option<i64>, TicketStatus, TicketKind, i64)> = tickets::table
         .group_by((tickets::manager_id, tickets::status, tickets::kind))
         .select((tickets::manager_id, tickets::status, tickets::kind, diesel::dsl::count_star()))
         .load(conn)?;
     for (manager, status, kind, n) in groups {
-        adjust(conn, manager, &status, &kind, n)?;
+        adjust(conn, manager, status, kind, n)?;
     }
     Ok(())
 }
@@ -56,8 +80,8 @@ pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
 pub fn total(
     conn: &mut AnyConnection,
     manager_id: Option<i64>,
-    status: Option<&str>,
-    kinds: &[&str],
+    status: Option<TicketStatus>,
+    kinds: &[TicketKind],
 ) -> AppResult<i64> {
     // A manager has a few dozen groups at most: read them all and add up here, so
     // the statement is the same whatever the filter and stays prepared.
@@ -67,9 +91,9 @@ pub fn total(
         query = query.filter(ticket_counts::manager_id.eq(m));
     }
     Ok(query
-        .load::<(String, String, i64)>(conn)?
+        .load::<(TicketStatus, TicketKind, i64)>(conn)?
         .into_iter()
-        .filter(|(s, k, _)| status.is_none_or(|want| want == s) && (kinds.is_empty() || kinds.contains(&k.as_str())))
+        .filter(|(s, k, _)| status.is_none_or(|want| want == *s) && (kinds.is_empty() || kinds.contains(k)))
         .map(|(_, _, n)| n)
         .sum())
 }

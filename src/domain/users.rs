@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{StaffRef, now, secrets};
+pub use super::states::Role;
+use super::actor::{Actor, Staff, Via};
+use super::{now, secrets};
 use crate::db::AnyConnection;
 use crate::db::schema::users;
 use crate::error::{AppError, AppResult};
@@ -14,7 +16,7 @@ use crate::error::{AppError, AppResult};
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
-    pub kind: String,
+    pub kind: Role,
     pub email: String,
     pub name: String,
     #[serde(skip, default)]
@@ -34,40 +36,22 @@ pub struct UserSummary {
     pub email: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Manager,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "manager" => Some(Role::Manager),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-        }
-    }
-}
-
 impl User {
     pub fn is_admin(&self) -> bool {
-        self.kind == "admin"
+        self.kind == Role::Admin
     }
 
-    pub fn staff_ref(&self) -> StaffRef {
-        StaffRef {
-            id: self.id,
-            name: self.name.clone(),
-            is_admin: self.is_admin(),
-            sees_all_tickets: self.sees_all_tickets,
-        }
+    /// The user as the actor of a use case.
+    pub fn actor(&self, via: Via) -> Actor {
+        Actor::staff(
+            Staff {
+                id: self.id,
+                name: self.name.clone(),
+                is_admin: self.is_admin(),
+                sees_all_tickets: self.sees_all_tickets,
+            },
+            via,
+        )
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<User>> {
@@ -122,7 +106,7 @@ impl User {
         let t = now();
         let id: i64 = diesel::insert_into(users::table)
             .values((
-                users::kind.eq(role.as_str()),
+                users::kind.eq(role),
                 users::email.eq(&email),
                 users::name.eq(name.trim()),
                 users::password_hash.eq(secrets::hash_password(password)),

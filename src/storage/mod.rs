@@ -6,6 +6,24 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// A file received into the store's temporary area and checked; deleted on drop
+/// unless a use case moved it into place.
+#[derive(Debug)]
+pub struct TempFile {
+    pub path: PathBuf,
+    /// The client's name, cleaned: display text only.
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub size: i64,
+    pub sha256: String,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 pub trait AttachmentStore: Send + Sync {
     /// A fresh temporary file to stream an upload into, and its path.
     fn create_temp(&self) -> io::Result<(PathBuf, File)>;

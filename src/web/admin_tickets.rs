@@ -1,17 +1,17 @@
-//! The managers' ticket list, its bulk actions, and the Add form.
+//! The managers' ticket list, its bulk actions, and the single actions of a ticket.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::forms::{HtmlForm, HtmlQuery};
-use super::ticket_list::{ListQuery, ListRequest, TicketListView};
+use super::ticket_list::{ListRequest, TicketListView};
 use super::{AppState, Flash, PageCtx, is_htmx, redirect, set_flash};
-use crate::domain::lifecycle::{self, BulkAction};
-use crate::domain::tickets::{self, Scope, Ticket};
+use crate::domain::access::{self, Decision};
+use crate::domain::lifecycle::{self, BulkAction, Outcome, Selection};
+use crate::domain::ticket_list;
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
+use crate::params::Params;
 
 #[derive(Template)]
 #[template(path = "admin/tickets.html")]
@@ -67,13 +67,13 @@ async fn load(
     request: ListRequest,
     with_form: bool,
 ) -> AppResult<TicketListView> {
-    let scope = Scope::of_staff(&staff.user.staff_ref());
-    let show_manager_filter = scope == Scope::All;
+    let actor = staff.actor();
+    let show_manager_filter = actor.scope() == crate::domain::tickets::Scope::All;
     let need_managers = show_manager_filter && with_form;
     let csrf = super::csrf::token(&staff.session);
     state
         .db(move |conn| {
-            let page = tickets::list(conn, &scope, &request.filter, request.sort, request.at, request.per_page)?;
+            let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
             let managers = if need_managers { User::list_staff(conn)? } else { Vec::new() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
@@ -81,13 +81,8 @@ async fn load(
 }
 
 /// `GET /admin/tickets`: the whole page, or only the results for htmx.
-pub async fn list(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: StaffSession,
-    query: HtmlQuery<ListQuery>,
-) -> AppResult<HttpResponse> {
-    let request = ListRequest::parse(query.0);
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    let request = ListRequest::parse(Params::from_query(req.query_string()));
     let list = load(&state, &staff, request, !is_htmx(&req)).await?;
     if is_htmx(&req) {
         render(&TicketResults { list, flash_oob: None })
@@ -96,95 +91,46 @@ pub async fn list(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct BulkForm {
-    action: Option<String>,
-    #[serde(default)]
-    ids: Vec<String>,
-    all_matching: Option<String>,
-    confirm: Option<String>,
-    // The list's filter, so "all matching" and the list shown afterwards know it.
-    id: Option<String>,
-    status: Option<String>,
-    #[serde(rename = "type", default)]
-    kinds: Vec<String>,
-    affiliate_id: Option<String>,
-    manager_id: Option<String>,
-    offer_id: Option<String>,
-    q: Option<String>,
-    sort: Option<String>,
-    per_page: Option<String>,
-}
-
-impl BulkForm {
-    fn list_query(&self) -> ListQuery {
-        ListQuery {
-            id: self.id.clone(),
-            status: self.status.clone(),
-            kinds: self.kinds.clone(),
-            affiliate_id: self.affiliate_id.clone(),
-            manager_id: self.manager_id.clone(),
-            offer_id: self.offer_id.clone(),
-            q: self.q.clone(),
-            sort: self.sort.clone(),
-            per_page: self.per_page.clone(),
-            ..Default::default()
-        }
-    }
-}
-
 /// `POST /admin/tickets/bulk`: Activate, Close, Reject or Remove the selected tickets
-/// (or all matching the filter). Remove asks for confirmation first.
+/// (or all matching the filter). Remove asks for confirmation first. The form also
+/// carries the list's filter, so "all matching" and the list shown afterwards know it.
 pub async fn bulk(
     req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
-    form: HtmlForm<BulkForm>,
+    form: Params,
 ) -> AppResult<HttpResponse> {
-    let form = form.0;
-    let request = ListRequest::parse(form.list_query());
+    let request = ListRequest::parse(form.clone());
     let back_url = list_url(&request);
     let htmx = is_htmx(&req);
-    let Some(action) = form.action.as_deref().and_then(BulkAction::parse) else {
-        return respond(
-            &state,
-            &staff,
-            request,
-            htmx,
-            "error",
-            "Choose an action: Activate, Close, Reject or Remove.".into(),
-        )
-        .await;
+    let Some(action) = form.one("action").and_then(BulkAction::parse) else {
+        let text = "Choose an action: Activate, Close, Reject or Remove.";
+        return respond(&state, &staff, request, htmx, "error", text.into()).await;
     };
-    let all_matching = form.all_matching.as_deref() == Some("1");
-    let mut ids = Vec::with_capacity(form.ids.len());
-    for raw in &form.ids {
-        match raw.trim().parse::<i64>() {
+    let all_matching = form.one("all_matching") == Some("1");
+    let mut ids = Vec::new();
+    for raw in form.all("ids") {
+        match raw.parse::<i64>() {
             Ok(id) => ids.push(id),
             Err(_) => return Err(AppError::bad_request(format!("\"{raw}\" is not a ticket ID."))),
         }
     }
-    let scope = Scope::of_staff(&staff.user.staff_ref());
-    if all_matching {
+    let actor = staff.actor();
+    let selection = if all_matching {
         if !request.errors.is_empty() {
-            return respond(
-                &state,
-                &staff,
-                request,
-                htmx,
-                "error",
-                "Fix the filter before applying an action to all matching tickets.".into(),
-            )
-            .await;
+            let text = "Fix the filter before applying an action to all matching tickets.";
+            return respond(&state, &staff, request, htmx, "error", text.into()).await;
         }
-        let filter = request.filter.clone();
-        let scope = scope.clone();
-        ids = state.db(move |conn| tickets::matching_ids(conn, &scope, &filter)).await?;
-    }
+        let (filter, actor) = (request.filter.clone(), actor.clone());
+        ids = state.db(move |conn| ticket_list::matching_ids(conn, &actor, &filter)).await?;
+        Selection::Matching(request.filter.clone())
+    } else {
+        Selection::Ids(ids.clone())
+    };
     if ids.is_empty() {
         return respond(&state, &staff, request, htmx, "error", "Select at least one ticket first.".into()).await;
     }
-    if action == BulkAction::Remove && form.confirm.as_deref() != Some("1") {
+    if action == BulkAction::Remove && form.one("confirm") != Some("1") {
         let confirm = BulkConfirm {
             count: ids.len(),
             ids: if all_matching { Vec::new() } else { ids },
@@ -199,16 +145,9 @@ pub async fn bulk(
             render(&BulkConfirmPage { ctx: staff.page("tickets"), confirm })
         };
     }
-    let actor = staff.actor();
-    let summary = state
-        .db(move |conn| crate::db::write_transaction(conn, |conn| lifecycle::bulk(conn, &actor, &scope, action, &ids)))
-        .await?;
-    for key in &summary.removed_files {
-        if let Err(e) = state.storage.delete(key) {
-            log::warn!("could not delete attachment file {key}: {e}");
-        }
-    }
-    let kind = if summary.done > 0 { "success" } else { "warning" };
+    let summary =
+        state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await?;
+    let kind = if summary.done.is_empty() { "warning" } else { "success" };
     respond(&state, &staff, request, htmx, kind, summary.text()).await
 }
 
@@ -236,47 +175,61 @@ fn list_url(request: &ListRequest) -> String {
     if qs.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{qs}") }
 }
 
-#[derive(Deserialize)]
-pub struct ReturnTo {
-    return_to: Option<String>,
+/// The single actions of a ticket, as named in its URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SingleAction {
+    Close,
+    Reopen,
+    Activate,
+    Reject,
+}
+
+impl SingleAction {
+    fn parse(s: &str) -> Option<SingleAction> {
+        match s {
+            "close" => Some(SingleAction::Close),
+            "reopen" => Some(SingleAction::Reopen),
+            "activate" => Some(SingleAction::Activate),
+            "reject" => Some(SingleAction::Reject),
+            _ => None,
+        }
+    }
+
+    fn done_text(self, id: i64) -> String {
+        match self {
+            SingleAction::Close => format!("Ticket {id} closed."),
+            SingleAction::Reopen => format!("Ticket {id} reopened."),
+            SingleAction::Activate => format!("Request in ticket {id} approved."),
+            SingleAction::Reject => format!("Request in ticket {id} rejected."),
+        }
+    }
 }
 
 /// `POST /admin/tickets/{id}/close|reopen|activate|reject` from the list or the thread.
 pub async fn single_action(
     state: web::Data<AppState>,
     staff: StaffSession,
-    path: web::Path<(i64, String)>,
-    form: web::Form<ReturnTo>,
+    path: web::Path<(String, String)>,
+    form: Params,
 ) -> AppResult<HttpResponse> {
-    let (id, action) = path.into_inner();
-    let scope = Scope::of_staff(&staff.user.staff_ref());
+    let (raw_id, raw_action) = path.into_inner();
+    let id = super::path_id(&raw_id)?;
+    let action = SingleAction::parse(&raw_action).ok_or(AppError::NotFound)?;
     let actor = staff.actor();
-    let back = super::safe_next(form.return_to.as_deref(), &format!("/admin/tickets/{id}"));
-    let message = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| -> AppResult<String> {
-                let ticket = Ticket::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
-                let done = |o: lifecycle::Outcome, what: &str| match o {
-                    lifecycle::Outcome::Done => format!("Ticket {id} {what}."),
-                    lifecycle::Outcome::Skipped(why) => format!("Ticket {id} was not changed: {why}."),
-                };
-                Ok(match action.as_str() {
-                    "close" => done(lifecycle::close(conn, &actor, &ticket, "single")?, "closed"),
-                    "reopen" => done(lifecycle::reopen(conn, &actor, &ticket, "single")?, "reopened"),
-                    "activate" | "reject" => {
-                        let decision = crate::domain::access::Decision::parse(&action).expect("matched above");
-                        match crate::domain::access::decide(conn, &actor, &ticket, decision, "single")? {
-                            Ok(()) if action == "activate" => format!("Request in ticket {id} approved."),
-                            Ok(()) => format!("Request in ticket {id} rejected."),
-                            Err(why) => format!("Ticket {id} was not changed: {}.", why.reason()),
-                        }
-                    }
-                    _ => return Err(AppError::NotFound),
-                })
-            })
+    let back = super::safe_next(form.one("return_to"), &format!("/admin/tickets/{id}"));
+    let outcome = state
+        .db(move |conn| match action {
+            SingleAction::Close => lifecycle::close(conn, &actor, id),
+            SingleAction::Reopen => lifecycle::reopen(conn, &actor, id),
+            SingleAction::Activate => access::decide(conn, &actor, id, Decision::Approve, None),
+            SingleAction::Reject => access::decide(conn, &actor, id, Decision::Reject, None),
         })
         .await?;
-    let kind = if message.contains("not changed") { "warning" } else { "success" };
-    set_flash(&staff.session, kind, message);
+    match outcome {
+        Outcome::Done => set_flash(&staff.session, "success", action.done_text(id)),
+        Outcome::Skipped(why) => {
+            set_flash(&staff.session, "warning", format!("Ticket {id} was not changed: {}.", why.reason()))
+        }
+    }
     Ok(redirect(&back))
 }

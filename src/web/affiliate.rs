@@ -1,27 +1,21 @@
 //! The affiliate panel: the Support list, and the Offers and Smartlinks pages with
 //! their access requests.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::auth::AffiliateSession;
-use super::forms::HtmlQuery;
 use super::{AppState, PageCtx, redirect, set_flash};
-use crate::domain::kinds::TicketKind;
-use crate::domain::requests::{self, AccessState, OfferRow, SmartlinkRow};
-use crate::domain::tickets::{self, PageAt, Scope, Sort, Ticket, TicketFilter, TicketStatus, Total};
+use crate::domain::requests::{self, AccessState, OfferRow, SmartlinkRow, Target};
+use crate::domain::states::Privacy;
+use crate::domain::ticket_filter::{Sort, TicketFilter};
+use crate::domain::ticket_list::{self, PageAt, PageRequest};
+use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
+use crate::params::Params;
 
 const PER_PAGE: u32 = 25;
-
-#[derive(Deserialize, Default)]
-pub struct SupportQuery {
-    status: Option<String>,
-    #[serde(rename = "type", default)]
-    kinds: Vec<String>,
-    page: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "affiliate/tickets.html")]
@@ -45,27 +39,14 @@ fn respond<T: Template>(t: &T) -> AppResult<HttpResponse> {
 
 /// `GET /affiliate/tickets`: the affiliate's own tickets, newest activity first.
 pub async fn support(
+    req: HttpRequest,
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
-    query: HtmlQuery<SupportQuery>,
 ) -> AppResult<HttpResponse> {
-    let q = query.0;
-    let mut errors = Vec::new();
-    let mut filter = TicketFilter::default();
-    let status = q.status.clone().unwrap_or_default();
-    if !status.is_empty() {
-        match TicketStatus::parse(&status) {
-            Some(s) => filter.status = Some(s),
-            None => errors.push(format!("Unknown status \"{status}\".")),
-        }
-    }
-    for k in q.kinds.iter().filter(|k| !k.is_empty()) {
-        match TicketKind::parse(k) {
-            Some(kind) => filter.kinds.push(kind),
-            None => errors.push(format!("Unknown question type \"{k}\".")),
-        }
-    }
-    let page = match q.page.as_deref().map(str::parse::<u32>) {
+    let params = Params::from_query(req.query_string());
+    let (filter, field_errors) = TicketFilter::parse(&params);
+    let mut errors: Vec<String> = field_errors.into_iter().map(|e| e.message).collect();
+    let page = match params.one("page").map(str::parse::<u32>) {
         None => 1,
         Some(Ok(n)) if n >= 1 => n,
         Some(_) => {
@@ -73,23 +54,15 @@ pub async fn support(
             1
         }
     };
-    let scope = Scope::Affiliate(affiliate.affiliate.id);
+    let actor = affiliate.actor();
     let f = filter.clone();
     // An affiliate has tens of tickets, not millions: page numbers are fine here.
-    let list = state
-        .db(move |conn| tickets::list(conn, &scope, &f, Sort::UpdatedDesc, PageAt::Number(page), PER_PAGE))
-        .await?;
-    let total = match list.total {
-        Total::Exact(n) | Total::AtLeast(n) => n,
-    };
+    let request = PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE };
+    let list = state.db(move |conn| ticket_list::page_or_last(conn, &actor, &f, request)).await?;
+    let total = list.total.value();
     let pages = ((total + PER_PAGE as i64 - 1) / PER_PAGE as i64).max(1) as u32;
-    let mut base: Vec<(&str, String)> = Vec::new();
-    if filter.status.is_some() {
-        base.push(("status", status.clone()));
-    }
-    for k in &filter.kinds {
-        base.push(("type", k.as_str().to_string()));
-    }
+    let page = if list.at == PageAt::Last { pages } else { page };
+    let base = filter.pairs(None);
     let link = |p: u32| {
         let mut pairs = base.clone();
         pairs.push(("page", p.to_string()));
@@ -103,7 +76,7 @@ pub async fn support(
         total,
         page,
         pages,
-        prev_url: list.has_prev.then(|| link(page - 1)),
+        prev_url: (page > 1).then(|| link(page - 1)),
         next_url: list.has_next.then(|| link(page + 1)),
         blocked: super::new_ticket::affiliate_block_reason(&affiliate.affiliate),
         errors,
@@ -116,13 +89,13 @@ pub struct CatalogueRow {
     pub id: i64,
     pub name: String,
     pub payout: Option<String>,
-    pub privacy: String,
+    pub privacy: Privacy,
     pub state: AccessState,
 }
 
 impl CatalogueRow {
     pub fn may_request(&self) -> bool {
-        self.state.may_request() && self.privacy == "premoderated"
+        self.state.may_request() && self.privacy == Privacy::Premoderated
     }
 }
 
@@ -207,35 +180,34 @@ pub struct RequestForm {
 pub async fn request_offer(
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
-    path: web::Path<i64>,
+    path: web::Path<String>,
     form: web::Form<RequestForm>,
 ) -> AppResult<HttpResponse> {
-    let offer_id = path.into_inner();
-    let who = affiliate.affiliate.clone();
-    let comment = form.into_inner().comment.unwrap_or_default();
-    let result = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| requests::request_offer(conn, &who, offer_id, &comment))
-        })
-        .await;
-    finish(&affiliate, result, "/affiliate/offers")
+    let id = super::path_id(&path)?;
+    request(state, affiliate, Target::Offer(id), form.into_inner(), "/affiliate/offers").await
 }
 
 pub async fn request_smartlink(
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
-    path: web::Path<i64>,
+    path: web::Path<String>,
     form: web::Form<RequestForm>,
 ) -> AppResult<HttpResponse> {
-    let smartlink_id = path.into_inner();
-    let who = affiliate.affiliate.clone();
-    let comment = form.into_inner().comment.unwrap_or_default();
-    let result = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| requests::request_smartlink(conn, &who, smartlink_id, &comment))
-        })
-        .await;
-    finish(&affiliate, result, "/affiliate/smartlinks")
+    let id = super::path_id(&path)?;
+    request(state, affiliate, Target::Smartlink(id), form.into_inner(), "/affiliate/smartlinks").await
+}
+
+async fn request(
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+    target: Target,
+    form: RequestForm,
+    back: &str,
+) -> AppResult<HttpResponse> {
+    let actor = affiliate.actor();
+    let comment = form.comment.unwrap_or_default();
+    let result = state.db(move |conn| requests::request_access(conn, &actor, target, &comment)).await;
+    finish(&affiliate, result, back)
 }
 
 fn finish(affiliate: &AffiliateSession, result: AppResult<Ticket>, back: &str) -> AppResult<HttpResponse> {

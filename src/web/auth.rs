@@ -62,7 +62,7 @@ pub struct StaffSession {
 
 impl StaffSession {
     pub fn actor(&self) -> crate::domain::Actor {
-        crate::domain::Actor::Staff(self.user.staff_ref())
+        self.user.actor(crate::domain::Via::Panel)
     }
 
     pub fn page(&self, nav: &'static str) -> PageCtx {
@@ -109,7 +109,7 @@ pub struct AffiliateSession {
 
 impl AffiliateSession {
     pub fn actor(&self) -> crate::domain::Actor {
-        crate::domain::Actor::Affiliate(self.affiliate.id)
+        self.affiliate.actor(crate::domain::Via::Panel)
     }
 
     pub fn page(&self, nav: &'static str) -> PageCtx {

@@ -13,9 +13,8 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpMessage};
 
-use crate::error::AppError;
-
-pub const FIELD: &str = "csrf_token";
+pub use crate::http::upload::csrf_refusal as refusal;
+use crate::http::upload::{CSRF_FIELD as FIELD, ExpectedToken, constant_time_eq};
 pub const HEADER: &str = "X-CSRF-Token";
 const SESSION_KEY: &str = "csrf";
 /// Form bodies larger than this are not forms a person typed.
@@ -35,24 +34,6 @@ pub fn token(session: &Session) -> String {
 pub fn rotate(session: &Session) -> String {
     let _ = session.remove(SESSION_KEY);
     token(session)
-}
-
-/// The token a multipart form must carry; its reader checks the `csrf_token` field
-/// (see `web::upload`), because the body is a stream of files the guard cannot buffer.
-#[derive(Clone, Debug)]
-pub struct MultipartCsrf(pub Option<String>);
-
-impl MultipartCsrf {
-    pub fn check(&self, sent: &str) -> Result<(), AppError> {
-        match &self.0 {
-            Some(expected) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
-            _ => Err(refusal()),
-        }
-    }
-}
-
-pub fn refusal() -> AppError {
-    AppError::forbidden("The form has expired or did not come from this site. Reload the page and try again.")
 }
 
 /// The middleware: wraps the `/admin` and `/affiliate` scopes.
@@ -77,7 +58,7 @@ pub async fn guard(
         };
     }
     if content_type.starts_with("multipart/form-data") {
-        req.extensions_mut().insert(MultipartCsrf(expected));
+        req.extensions_mut().insert(ExpectedToken(expected));
         return next.call(req).await;
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -120,8 +101,4 @@ fn origin_matches(req: &ServiceRequest) -> bool {
         }
         Err(_) => false,
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -7,7 +7,6 @@ pub mod auth;
 pub mod csrf;
 pub mod dates;
 pub mod forms;
-pub mod headers;
 pub mod new_ticket;
 pub mod pages;
 pub mod profile;
@@ -16,43 +15,15 @@ pub mod session_store;
 pub mod stats;
 pub mod thread;
 pub mod ticket_list;
-pub mod upload;
 
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{AnyConnection, DbPool};
+pub use crate::http::AppState;
+use crate::http::headers;
 use crate::error::{AppError, AppResult};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: DbPool,
-    pub config: crate::config::Config,
-    pub db_status: crate::db::DbStatus,
-    pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
-    pub api_limits: std::sync::Arc<crate::api::rate_limit::RateLimiter>,
-}
-
-impl AppState {
-    /// Runs `f` with a pooled connection on the blocking thread pool: database work
-    /// never runs on the async executor, and no connection is held across `.await`.
-    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let status = self.db_status.clone();
-        web::block(move || {
-            let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
-            f(&mut conn)
-        })
-        .await?
-    }
-}
 
 /// Which panel a page belongs to: decides the navigation and the login page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +84,11 @@ pub fn is_htmx(req: &HttpRequest) -> bool {
 /// After a form post: go back with 303 (the browser then GETs), or tell htmx to.
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, to.to_string())).finish()
+}
+
+/// An id from a path: one that is not a number names nothing, so 404 like an unknown id.
+pub fn path_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::NotFound)
 }
 
 pub fn url_encode(s: &str) -> String {

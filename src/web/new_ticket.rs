@@ -7,14 +7,15 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::upload::{self, Upload};
 use super::{AppState, PageCtx, redirect, set_flash};
 use crate::domain::Actor;
 use crate::domain::affiliates::Affiliate;
-use crate::domain::kinds::TicketKind;
-use crate::domain::messages::{self, NewTicket};
-use crate::domain::tickets::{Scope, Ticket};
+use crate::domain::messages;
+use crate::domain::opening::{self, NewQuestion, OpenRefused};
+use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
+use crate::http::upload::{self, Upload};
+use crate::storage::TempFile;
 
 /// What was typed, and what is wrong with it, field by field.
 #[derive(Default)]
@@ -71,12 +72,12 @@ pub async fn admin_form(staff: StaffSession, query: web::Query<NewQuery>) -> App
         .respond(actix_web::http::StatusCode::OK)
 }
 
-/// Checks the common fields; returns the ticket to open if all are right.
-fn check(upload: &Upload, form: &mut TicketForm, affiliate_id: Option<i64>) -> Option<NewTicket> {
+/// Checks the common fields; returns the question to open if all are right.
+fn check(upload: &Upload, form: &mut TicketForm, affiliate_id: Option<i64>) -> Option<NewQuestion> {
     form.kind = upload.text("type");
     form.title = upload.text("title");
     form.body = upload.text("body");
-    let kind = TicketKind::parse(&form.kind).filter(|k| TicketKind::QUESTIONS.contains(k));
+    let kind = TicketKind::parse(form.kind.trim()).filter(|k| k.is_question());
     if kind.is_none() {
         form.errors.push(("type", "Choose the type of question.".into()));
     }
@@ -85,9 +86,9 @@ fn check(upload: &Upload, form: &mut TicketForm, affiliate_id: Option<i64>) -> O
     if let Some(e) = upload.file_error() {
         form.errors.push(("files", e));
     }
-    match (kind, title, body, affiliate_id) {
-        (Some(kind), Some(title), Some(body), Some(affiliate_id)) if form.errors.is_empty() => {
-            Some(NewTicket { affiliate_id, kind, title, body, offer_id: None, smartlink_id: None })
+    match (kind, title, body) {
+        (Some(kind), Some(title), Some(body)) if form.errors.is_empty() => {
+            Some(NewQuestion { affiliate_id, kind, title, body })
         }
         _ => None,
     }
@@ -102,18 +103,8 @@ pub async fn admin_create(
 ) -> AppResult<HttpResponse> {
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let mut form = TicketForm { affiliate_id: upload.text("affiliate_id").trim().to_string(), ..Default::default() };
-    let scope = Scope::of_staff(&staff.user.staff_ref());
     let affiliate_id = match form.affiliate_id.parse::<i64>() {
-        Ok(id) if id > 0 => {
-            let affiliate = state.db(move |conn| Affiliate::find(conn, id)).await?;
-            match affiliate {
-                Some(a) if scope == Scope::All || a.manager_id == Some(staff.user.id) => Some(a.id),
-                _ => {
-                    form.errors.push(("affiliate_id", format!("There is no affiliate with ID {id} among yours.")));
-                    None
-                }
-            }
-        }
+        Ok(id) if id > 0 => Some(id),
         _ if form.affiliate_id.is_empty() => {
             form.errors.push(("affiliate_id", "Enter the affiliate's ID.".into()));
             None
@@ -124,30 +115,34 @@ pub async fn admin_create(
             None
         }
     };
-    let Some(new) = check(&upload, &mut form, affiliate_id) else {
-        return NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
-            .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+    let question = check(&upload, &mut form, affiliate_id);
+    let opened = match question {
+        Some(q) if affiliate_id.is_some() => Some(open(&state, staff.actor(), q, upload.files).await?),
+        _ => None,
     };
-    let ticket = open_with_files(&state, staff.actor(), new, upload.files).await?;
-    set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
-    Ok(redirect("/admin/tickets"))
+    match opened {
+        Some(Ok(ticket)) => {
+            set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
+            Ok(redirect("/admin/tickets"))
+        }
+        refused => {
+            if let Some(Err(why)) = refused {
+                form.errors.push(("affiliate_id", why.text()));
+            }
+            NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
+                .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
 }
 
-/// Opens the ticket and moves its files into place, in one transaction.
-async fn open_with_files(
+/// Opens the question with its files.
+async fn open(
     state: &AppState,
     actor: Actor,
-    new: NewTicket,
-    files: Vec<upload::TempFile>,
-) -> AppResult<Ticket> {
-    let store = state.storage.clone();
-    state
-        .db(move |conn| {
-            upload::save_with(conn, store.as_ref(), files, |conn, new_files| {
-                messages::open_ticket(conn, &actor, new, new_files)
-            })
-        })
-        .await
+    question: NewQuestion,
+    files: Vec<TempFile>,
+) -> AppResult<Result<Ticket, OpenRefused>> {
+    state.db_with_store(move |conn, store| opening::open_question(conn, store, &actor, question, files)).await
 }
 
 /// Why an affiliate may not open tickets, in words, or `None` if they may.
@@ -179,11 +174,15 @@ pub async fn affiliate_create(
         return Err(AppError::forbidden(reason));
     }
     let mut form = TicketForm::default();
-    let Some(new) = check(&upload, &mut form, Some(affiliate.affiliate.id)) else {
+    let Some(question) = check(&upload, &mut form, None) else {
         return NewTicketPage { ctx: affiliate.page("support"), form, for_manager: false, blocked: None }
             .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let ticket = open_with_files(&state, affiliate.actor(), new, upload.files).await?;
-    set_flash(&affiliate.session, "success", format!("Your ticket {} was sent to your manager.", ticket.id));
-    Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
+    match open(&state, affiliate.actor(), question, upload.files).await? {
+        Ok(ticket) => {
+            set_flash(&affiliate.session, "success", format!("Your ticket {} was sent to your manager.", ticket.id));
+            Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
+        }
+        Err(why) => Err(AppError::forbidden(why.text())),
+    }
 }

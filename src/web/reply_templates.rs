@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::auth::StaffSession;
 use super::{AppState, PageCtx, redirect, set_flash};
 use crate::domain::reply_templates::{self, ReplyTemplate, TemplateRow, VARIABLES};
+use crate::domain::ticket_filter::FieldError;
 use crate::error::{AppError, AppResult};
 
 #[derive(Template)]
@@ -23,13 +24,13 @@ struct FormPage {
     id: Option<i64>,
     title: String,
     body: String,
-    errors: Vec<(&'static str, String)>,
+    errors: Vec<FieldError>,
     variables: &'static [(&'static str, &'static str)],
 }
 
 impl FormPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
     fn action(&self) -> String {
         match self.id {
@@ -71,9 +72,9 @@ pub async fn new_form(staff: StaffSession) -> AppResult<HttpResponse> {
 pub async fn edit_form(
     state: web::Data<AppState>,
     staff: StaffSession,
-    path: web::Path<i64>,
+    path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let id = super::path_id(&path)?;
     let t = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     let page = FormPage {
         ctx: staff.page("templates"),
@@ -103,10 +104,10 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     staff: StaffSession,
-    path: web::Path<i64>,
+    path: web::Path<String>,
     form: web::Form<TemplateForm>,
 ) -> AppResult<HttpResponse> {
-    save(state, staff, Some(path.into_inner()), form.into_inner()).await
+    save(state, staff, Some(super::path_id(&path)?), form.into_inner()).await
 }
 
 async fn save(
@@ -117,23 +118,9 @@ async fn save(
 ) -> AppResult<HttpResponse> {
     let actor = staff.actor();
     let (title, body) = (form.title.clone(), form.body.clone());
-    let errors = state
-        .db(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let errors = reply_templates::check(conn, id, &title, &body)?;
-                if errors.is_empty() {
-                    match id {
-                        Some(id) => reply_templates::update(conn, &actor, id, &title, &body)?,
-                        None => {
-                            reply_templates::create(conn, &actor, &title, &body)?;
-                        }
-                    }
-                }
-                Ok(errors)
-            })
-        })
-        .await?;
-    if !errors.is_empty() {
+    let saved = state.db(move |conn| reply_templates::save(conn, &actor, id, &title, &body)).await?;
+    if let Err(refused) = saved {
+        let errors = refused.errors;
         let page = FormPage {
             ctx: staff.page("templates"),
             id,
@@ -157,15 +144,16 @@ pub struct DeleteForm {
 pub async fn delete(
     state: web::Data<AppState>,
     staff: StaffSession,
-    path: web::Path<i64>,
+    path: web::Path<String>,
     form: web::Form<DeleteForm>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    let id = super::path_id(&path)?;
     let template = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     if form.confirm.as_deref() != Some("1") {
         return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
     }
-    state.db(move |conn| reply_templates::delete(conn, id)).await?;
+    let actor = staff.actor();
+    state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;
     set_flash(&staff.session, "success", format!("Template \"{}\" deleted.", template.title));
     Ok(redirect("/admin/templates"))
 }

@@ -11,7 +11,6 @@ use super::{AppState, PageCtx};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::catalogue::money;
 use crate::domain::stats::{self, DayStats};
-use crate::domain::tickets::Scope;
 use crate::error::{AppError, AppResult};
 
 #[derive(Deserialize)]
@@ -54,6 +53,10 @@ pub fn epc(v: f64) -> String {
 
 /// The longest range one page shows.
 const MAX_DAYS: i64 = 366;
+/// Dates outside these years are typing errors, and far enough from chrono's limits
+/// that a month before or a year after is still a date.
+const FIRST_YEAR: i32 = 1970;
+const LAST_YEAR: i32 = 9999;
 
 pub async fn daily(
     state: web::Data<AppState>,
@@ -69,10 +72,17 @@ pub async fn daily(
         .filter(|s| !s.is_empty())
     {
         None => default,
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|_| {
-            errors.push((field, format!("{label} must be a date like 2026-01-31, not \"{s}\".")));
-            default
-        }),
+        Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) if (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d)) => d,
+            Ok(_) => {
+                errors.push((field, format!("{label} must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\".")));
+                default
+            }
+            Err(_) => {
+                errors.push((field, format!("{label} must be a date like 2026-01-31, not \"{s}\".")));
+                default
+            }
+        },
     };
     let mut to = date(&q.to, "to", "To", today);
     let mut from = date(&q.from, "from", "From", to - Duration::days(29));
@@ -96,20 +106,11 @@ pub async fn daily(
             None
         }
     };
-    let scope = Scope::of_staff(&staff.user.staff_ref());
-    let me = staff.user.id;
+    let actor = staff.actor();
     let (affiliate, days) = match affiliate_id {
         None => (None, Vec::new()),
         Some(id) => {
-            let found = state
-                .db(move |conn| {
-                    let a = Affiliate::find(conn, id)?.filter(|a| scope == Scope::All || a.manager_id == Some(me));
-                    match a {
-                        Some(a) => Ok(Some((a, stats::daily(conn, id, from, to)?))),
-                        None => Ok(None),
-                    }
-                })
-                .await?;
+            let found = state.db(move |conn| stats::for_affiliate(conn, &actor, id, from, to)).await?;
             match found {
                 Some((a, days)) => (Some(a), days),
                 None => {

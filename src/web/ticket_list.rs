@@ -1,46 +1,19 @@
-//! The managers' ticket list: reading its filters from the URL, and what the
-//! template needs to show one page of it.
+//! The managers' ticket list: reading its page and sort from the URL (the filter
+//! is the domain's), and what the template needs to show one page of it.
 
-use serde::Deserialize;
-
-use crate::domain::search;
-use crate::domain::tickets::{
-    Cursor, ListedTicket, PageAt, Sort, TicketFilter, TicketKind, TicketPage, TicketStatus, Total,
-};
+use crate::domain::ticket_filter::{FieldError, Sort, TicketFilter};
+use crate::domain::ticket_list::{Cursor, ListedTicket, PageAt, PageRequest, TicketPage, Total};
+use crate::domain::tickets::{TicketKind, TicketStatus};
 use crate::domain::users::UserSummary;
+use crate::params::Params;
 
 pub const PER_PAGE_CHOICES: [u32; 5] = [10, 25, 50, 100, 500];
 pub const DEFAULT_PER_PAGE: u32 = 25;
 
-/// The list's query string, as typed: every value is checked before it is used.
-#[derive(Deserialize, Default, Clone, Debug)]
-pub struct ListQuery {
-    pub id: Option<String>,
-    pub status: Option<String>,
-    #[serde(rename = "type", default)]
-    pub kinds: Vec<String>,
-    pub affiliate_id: Option<String>,
-    pub manager_id: Option<String>,
-    pub offer_id: Option<String>,
-    pub q: Option<String>,
-    pub sort: Option<String>,
-    pub page: Option<String>,
-    pub per_page: Option<String>,
-    pub after: Option<String>,
-    pub before: Option<String>,
-    pub last: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
 /// The checked list request: what to show, and what was wrong with the rest.
 #[derive(Clone, Debug)]
 pub struct ListRequest {
-    pub raw: ListQuery,
+    pub raw: Params,
     pub filter: TicketFilter,
     pub sort: Sort,
     pub at: PageAt,
@@ -49,101 +22,52 @@ pub struct ListRequest {
     pub errors: Vec<FieldError>,
 }
 
-fn clean(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn positive_id(raw: &Option<String>, field: &'static str, label: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
-    let v = clean(raw)?;
-    match v.parse::<i64>() {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            errors.push(FieldError { field, message: format!("{label} must be a whole number above 0, not \"{v}\".") });
-            None
-        }
-    }
-}
-
 impl ListRequest {
-    pub fn parse(raw: ListQuery) -> ListRequest {
-        let mut errors = Vec::new();
-        let mut filter = TicketFilter {
-            id: positive_id(&raw.id, "id", "Ticket ID", &mut errors),
-            affiliate_ids: positive_id(&raw.affiliate_id, "affiliate_id", "Affiliate ID", &mut errors)
-                .into_iter()
-                .collect(),
-            manager_ids: positive_id(&raw.manager_id, "manager_id", "Manager ID", &mut errors).into_iter().collect(),
-            offer_ids: positive_id(&raw.offer_id, "offer_id", "Offer ID", &mut errors).into_iter().collect(),
-            ..Default::default()
-        };
-        if let Some(s) = clean(&raw.status) {
-            match TicketStatus::parse(s) {
-                Some(st) => filter.status = Some(st),
-                None => errors.push(FieldError {
-                    field: "status",
-                    message: format!("Unknown status \"{s}\": choose Opened or Closed."),
-                }),
-            }
-        }
-        for k in raw.kinds.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-            match TicketKind::parse(k) {
-                Some(kind) if !filter.kinds.contains(&kind) => filter.kinds.push(kind),
-                Some(_) => {}
-                None => errors.push(FieldError { field: "type", message: format!("Unknown question type \"{k}\".") }),
-            }
-        }
-        if let Some(q) = clean(&raw.q) {
-            filter.text = search::terms(q);
-            if filter.text.is_empty() {
-                errors.push(FieldError { field: "q", message: "Search for words: letters or digits.".into() });
-            }
-        }
-        let sort = match clean(&raw.sort) {
+    pub fn parse(raw: Params) -> ListRequest {
+        let (filter, mut errors) = TicketFilter::parse(&raw);
+        let sort = match raw.one("sort") {
             None => Sort::default(),
             Some(s) => Sort::parse(s).unwrap_or_else(|| {
-                errors.push(FieldError { field: "sort", message: format!("Unknown sort order \"{s}\".") });
+                errors.push(FieldError::new("sort", format!("Unknown sort order \"{s}\".")));
                 Sort::default()
             }),
         };
-        let per_page = match clean(&raw.per_page) {
+        let per_page = match raw.one("per_page") {
             None => DEFAULT_PER_PAGE,
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if PER_PAGE_CHOICES.contains(&n) => n,
                 _ => {
-                    errors.push(FieldError {
-                        field: "per_page",
-                        message: format!("Per page must be 10, 25, 50, 100 or 500, not \"{v}\"."),
-                    });
+                    errors.push(FieldError::new(
+                        "per_page",
+                        format!("Per page must be 10, 25, 50, 100 or 500, not \"{v}\"."),
+                    ));
                     DEFAULT_PER_PAGE
                 }
             },
         };
-        let mut page = match clean(&raw.page) {
+        let mut page = match raw.one("page") {
             None => 1,
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
-                    errors.push(FieldError { field: "page", message: format!("Page must be 1 or more, not \"{v}\".") });
+                    errors.push(FieldError::new("page", format!("Page must be 1 or more, not \"{v}\".")));
                     1
                 }
             },
         };
-        let cursor = |v: &Option<String>, errors: &mut Vec<FieldError>| {
-            clean(v).and_then(|c| {
+        let cursor = |name: &str, errors: &mut Vec<FieldError>| {
+            raw.one(name).and_then(|c| {
                 Cursor::decode(c).or_else(|| {
-                    errors.push(FieldError {
-                        field: "page",
-                        message: "That page link is damaged; showing the first page.".into(),
-                    });
+                    errors.push(FieldError::new("page", "That page link is damaged; showing the first page."));
                     None
                 })
             })
         };
-        let at = if clean(&raw.last).is_some() {
+        let at = if raw.one("last").is_some() {
             PageAt::Last
-        } else if let Some(c) = cursor(&raw.after, &mut errors) {
+        } else if let Some(c) = cursor("after", &mut errors) {
             PageAt::After(c)
-        } else if let Some(c) = cursor(&raw.before, &mut errors) {
+        } else if let Some(c) = cursor("before", &mut errors) {
             PageAt::Before(c)
         } else {
             PageAt::Number(page)
@@ -154,29 +78,23 @@ impl ListRequest {
         ListRequest { raw, filter, sort, at, page, per_page, errors }
     }
 
+    pub fn page_request(&self) -> PageRequest {
+        PageRequest { sort: self.sort, at: self.at, per_page: self.per_page }
+    }
+
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        // The API's names mean the same fields of the form.
+        let alias = match field {
+            "affiliate_id" => "pid",
+            "q" => "search",
+            _ => field,
+        };
+        self.errors.iter().find(|e| e.field == field || e.field == alias).map(|e| e.message.as_str())
     }
 
     /// The filter part of the query string (no paging), to build links from.
     pub fn filter_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::new();
-        let r = &self.raw;
-        for (name, v) in [
-            ("id", &r.id),
-            ("status", &r.status),
-            ("affiliate_id", &r.affiliate_id),
-            ("manager_id", &r.manager_id),
-            ("offer_id", &r.offer_id),
-            ("q", &r.q),
-        ] {
-            if let Some(v) = clean(v) {
-                pairs.push((name, v.to_string()));
-            }
-        }
-        for k in &self.filter.kinds {
-            pairs.push(("type", k.as_str().to_string()));
-        }
+        let mut pairs = self.filter.pairs(self.raw.one("q").or(self.raw.one("search")));
         if self.sort != Sort::default() {
             pairs.push(("sort", self.sort.as_str().to_string()));
         }
@@ -234,43 +152,31 @@ impl TicketListView {
             Total::Exact(n) => Some(((n + per_page - 1) / per_page).max(1) as u32),
             Total::AtLeast(_) => None,
         };
-        let number = match request.at {
+        // The page read may be the last one instead of one past the end.
+        let number = match page.at {
             PageAt::Last => pages.unwrap_or(request.page),
             _ => request.page,
         };
-        let prev_url = page.has_prev.then(|| {
-            if number <= 2 {
-                link(vec![])
-            } else {
-                let c = page.first_cursor(request.sort).expect("a page with rows before it has rows");
-                link(vec![("before", c.encode()), ("page", (number - 1).to_string())])
-            }
-        });
-        let next_url = page.has_next.then(|| {
-            let c = page.last_cursor(request.sort).expect("a page with rows after it has rows");
-            link(vec![("after", c.encode()), ("page", (number + 1).to_string())])
-        });
+        let prev_url = match page.first_cursor(request.sort) {
+            _ if !page.has_prev => None,
+            Some(c) if number > 2 => Some(link(vec![("before", c.encode()), ("page", (number - 1).to_string())])),
+            _ => Some(link(vec![])),
+        };
+        let next_url = match page.last_cursor(request.sort) {
+            Some(c) if page.has_next => Some(link(vec![("after", c.encode()), ("page", (number + 1).to_string())])),
+            _ => None,
+        };
         let first_url = page.has_prev.then(|| link(vec![]));
         let last_url = match pages {
             Some(p) if page.has_next => Some(link(vec![("last", "1".into()), ("page", p.to_string())])),
             _ => None,
         };
-        let self_url = match request.at {
+        let self_url = match page.at {
             PageAt::Number(1) => link(vec![]),
-            _ => {
-                let mut extra = vec![];
-                if let Some(v) = clean(&request.raw.after) {
-                    extra.push(("after", v.to_string()))
-                }
-                if let Some(v) = clean(&request.raw.before) {
-                    extra.push(("before", v.to_string()))
-                }
-                if clean(&request.raw.last).is_some() {
-                    extra.push(("last", "1".to_string()))
-                }
-                extra.push(("page", number.to_string()));
-                link(extra)
-            }
+            PageAt::Number(_) => link(vec![("page", number.to_string())]),
+            PageAt::After(c) => link(vec![("after", c.encode()), ("page", number.to_string())]),
+            PageAt::Before(c) => link(vec![("before", c.encode()), ("page", number.to_string())]),
+            PageAt::Last => link(vec![("last", "1".to_string()), ("page", number.to_string())]),
         };
         TicketListView {
             total: page.total,
@@ -290,7 +196,8 @@ impl TicketListView {
     }
 
     pub fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
-        TicketKind::ALL.iter().map(|k| (k.as_str(), k.label(), self.request.filter.kinds.contains(k))).collect()
+        TicketKind::ALL
+            .iter().map(|k| (k.as_str(), k.label(), self.request.filter.kinds.contains(k))).collect()
     }
 
     pub fn sorts(&self) -> Vec<(&'static str, &'static str, bool)> {
@@ -302,20 +209,18 @@ impl TicketListView {
     }
 
     pub fn status_is(&self, s: &str) -> bool {
-        self.request.filter.status.map(|x| x.as_str()) == Some(s)
+        self.request.filter.status.map(TicketStatus::as_str) == Some(s)
     }
 
+    /// What was typed into a field of the filter form, as typed.
     pub fn raw(&self, field: &str) -> &str {
         let r = &self.request.raw;
-        let v = match field {
-            "id" => &r.id,
-            "affiliate_id" => &r.affiliate_id,
-            "manager_id" => &r.manager_id,
-            "offer_id" => &r.offer_id,
-            "q" => &r.q,
-            _ => &None,
-        };
-        v.as_deref().unwrap_or("")
+        match field {
+            "affiliate_id" => r.one("affiliate_id").or(r.one("pid")),
+            "q" => r.one("q").or(r.one("search")),
+            _ => r.one(field),
+        }
+        .unwrap_or("")
     }
 
     pub fn manager_selected(&self, id: &i64) -> bool {

@@ -2,7 +2,6 @@
 //! temporary files (memory stays flat), each checked by its content.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use actix_multipart::Multipart;
 use actix_web::{HttpMessage, HttpRequest};
@@ -10,26 +9,35 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-use super::csrf::{self, MultipartCsrf};
-use super::ticket_list::FieldError;
 use crate::domain::attachments::{self, MAX_FILE_BYTES, MAX_FILES};
+use crate::domain::ticket_filter::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::storage::AttachmentStore;
+use crate::storage::{AttachmentStore, TempFile};
 
-/// A file received into temporary storage; deleted on drop unless moved into place.
-#[derive(Debug)]
-pub struct TempFile {
-    pub path: PathBuf,
-    pub file_name: String,
-    pub content_type: &'static str,
-    pub size: i64,
-    pub sha256: String,
+/// The name of the CSRF token field in the panels' forms.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The CSRF token a panel's multipart form must carry: set by the panels' guard,
+/// checked here as the `csrf_token` field streams past, because the guard cannot
+/// buffer a stream of files. API requests carry none and need none.
+#[derive(Clone, Debug)]
+pub struct ExpectedToken(pub Option<String>);
+
+impl ExpectedToken {
+    pub fn check(&self, sent: &str) -> Result<(), AppError> {
+        match &self.0 {
+            Some(expected) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
+            _ => Err(csrf_refusal()),
+        }
+    }
 }
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
+pub fn csrf_refusal() -> AppError {
+    AppError::forbidden("The form has expired or did not come from this site. Reload the page and try again.")
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug, Default)]
@@ -44,8 +52,13 @@ impl Upload {
     pub fn text(&self, name: &str) -> String {
         self.fields.get(name).and_then(|v| v.first()).cloned().unwrap_or_default()
     }
-    pub fn flag(&self, name: &str) -> bool {
-        self.fields.get(name).and_then(|v| v.first()).is_some_and(|v| v == "1" || v == "on" || v == "true")
+    /// A checkbox of a panel's form: ticked when sent as `1` or `on`.
+    pub fn checked(&self, name: &str) -> bool {
+        self.fields.get(name).and_then(|v| v.first()).is_some_and(|v| v == "1" || v == "on")
+    }
+    /// The fields as parameters, for the API's strict readers.
+    pub fn params(&self) -> crate::params::Params {
+        crate::params::Params(self.fields.clone())
     }
     pub fn file_error(&self) -> Option<String> {
         if self.errors.is_empty() {
@@ -59,10 +72,9 @@ impl Upload {
 /// Text fields larger than this are refused (a reply is text, not a file).
 const MAX_FIELD_BYTES: usize = 256 * 1024;
 
-/// Reads the whole form. The CSRF token field is checked here, because the guard
-/// cannot buffer a stream of files (see `csrf::MultipartCsrf`).
+/// Reads the whole form. The CSRF token field is checked here (see `ExpectedToken`).
 pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn AttachmentStore) -> AppResult<Upload> {
-    let expected = req.extensions().get::<MultipartCsrf>().cloned();
+    let expected = req.extensions().get::<ExpectedToken>().cloned();
     let mut upload = Upload::default();
     let mut token_ok = expected.is_none();
     let mut file_fields = 0usize;
@@ -106,7 +118,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
                 }
                 let value =
                     String::from_utf8(value).map_err(|_| AppError::bad_request("The form is not valid UTF-8 text."))?;
-                if name == csrf::FIELD
+                if name == CSRF_FIELD
                     && let Some(expected) = &expected
                 {
                     expected.check(&value)?;
@@ -117,7 +129,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
         }
     }
     if !token_ok {
-        return Err(csrf::refusal());
+        return Err(csrf_refusal());
     }
     if !upload.errors.is_empty() {
         // One bad file refuses the whole message: drop (and delete) the good ones too.
@@ -183,40 +195,4 @@ async fn receive_file(
         }
         _ => Ok(Err(format!("{display_name}: the content is not a JPEG, PNG, GIF or ZIP file matching its name."))),
     }
-}
-
-/// Records received files with `f` (a database write that gets their metadata) and
-/// moves them into place inside the same transaction, last. If anything fails,
-/// neither the rows nor the files remain.
-pub fn save_with<T>(
-    conn: &mut crate::db::AnyConnection,
-    store: &dyn AttachmentStore,
-    files: Vec<TempFile>,
-    f: impl FnOnce(&mut crate::db::AnyConnection, &[crate::domain::messages::NewAttachment]) -> AppResult<T>,
-) -> AppResult<T> {
-    let new: Vec<crate::domain::messages::NewAttachment> = files
-        .iter()
-        .map(|t| crate::domain::messages::NewAttachment {
-            file_name: t.file_name.clone(),
-            content_type: t.content_type.to_string(),
-            size: t.size,
-            sha256: t.sha256.clone(),
-            storage_key: crate::domain::random_token(20),
-        })
-        .collect();
-    let mut moved: Vec<String> = Vec::new();
-    let result = crate::db::write_transaction(conn, |conn| {
-        let value = f(conn, &new)?;
-        for (temp, meta) in files.iter().zip(&new) {
-            store.commit(&temp.path, &meta.storage_key)?;
-            moved.push(meta.storage_key.clone());
-        }
-        Ok::<T, AppError>(value)
-    });
-    if result.is_err() {
-        for key in &moved {
-            let _ = store.delete(key);
-        }
-    }
-    result
 }

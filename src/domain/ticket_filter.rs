@@ -1,0 +1,277 @@
+//! What a ticket list is narrowed to, read from the parameters of the admin list,
+//! the affiliate's Support list, the API list and a bulk action on "all matching"
+//! by one parser that knows both the panel's names and the API's.
+
+use diesel::prelude::*;
+
+use super::search;
+use super::states::{RequestState, TicketKind, TicketStatus};
+use super::tickets::Scope;
+use crate::db::Db;
+use crate::db::schema::tickets;
+use crate::params::Params;
+
+/// A value a person or client sent that could not be used, and why, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The parameter as it was named in the request.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> FieldError {
+        FieldError { field, message: message.into() }
+    }
+}
+
+/// Empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TicketFilter {
+    pub id: Option<i64>,
+    pub status: Option<TicketStatus>,
+    pub kinds: Vec<TicketKind>,
+    pub request_states: Vec<RequestState>,
+    pub affiliate_ids: Vec<i64>,
+    pub manager_ids: Vec<i64>,
+    pub offer_ids: Vec<i64>,
+    /// Search words (see `search::terms`); all must match.
+    pub text: Vec<String>,
+}
+
+/// The names a filter is read from: the panel's first, then the API's.
+const ID: &str = "id";
+const STATUS: &str = "status";
+const TYPE: &str = "type";
+const REQUEST_STATE: &str = "request_state";
+const AFFILIATE: [&str; 2] = ["affiliate_id", "pid"];
+const MANAGER: &str = "manager_id";
+const OFFER: &str = "offer_id";
+const TEXT: [&str; 2] = ["q", "search"];
+
+impl TicketFilter {
+    /// Reads a filter; what cannot be used is left out and explained.
+    pub fn parse(p: &Params) -> (TicketFilter, Vec<FieldError>) {
+        let mut errors = Vec::new();
+        let mut filter = TicketFilter {
+            id: ids(p, ID, &mut errors).into_iter().next(),
+            manager_ids: ids(p, MANAGER, &mut errors),
+            offer_ids: ids(p, OFFER, &mut errors),
+            ..Default::default()
+        };
+        for name in AFFILIATE {
+            filter.affiliate_ids.extend(ids(p, name, &mut errors));
+        }
+        if let Some(s) = p.one(STATUS) {
+            match TicketStatus::parse(s) {
+                Some(status) => filter.status = Some(status),
+                None => errors.push(FieldError::new(
+                    STATUS,
+                    format!("Unknown status \"{s}\": status must be open or closed."),
+                )),
+            }
+        }
+        for k in p.all(TYPE) {
+            match TicketKind::parse_any(k) {
+                Some(kind) if !filter.kinds.contains(&kind) => filter.kinds.push(kind),
+                Some(_) => {}
+                None => errors.push(FieldError::new(
+                    TYPE,
+                    format!(
+                        "Unknown question type \"{k}\": use general (common), financial, technical, other, \
+                         offer_request or smartlink_request."
+                    ),
+                )),
+            }
+        }
+        for s in p.all(REQUEST_STATE) {
+            match RequestState::parse(s) {
+                Some(state) if !filter.request_states.contains(&state) => filter.request_states.push(state),
+                Some(_) => {}
+                None => errors.push(FieldError::new(
+                    REQUEST_STATE,
+                    format!("Unknown request state \"{s}\": use pending, approved or rejected."),
+                )),
+            }
+        }
+        for name in TEXT {
+            if let Some(q) = p.one(name) {
+                filter.text = search::terms(q);
+                if filter.text.is_empty() {
+                    errors.push(FieldError::new(name, "Search for words: letters or digits."));
+                }
+                break;
+            }
+        }
+        (filter, errors)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == TicketFilter::default()
+    }
+
+    /// Only the text narrows the list (beyond the scope).
+    pub(crate) fn is_text_only(&self) -> bool {
+        !self.text.is_empty() && TicketFilter { text: Vec::new(), ..self.clone() }.is_empty()
+    }
+
+    /// Single values are compared with `=` rather than `IN (...)`: the same SQL text
+    /// every time, so the database keeps the prepared statement.
+    pub(crate) fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
+        if let Some(id) = self.id {
+            q = q.filter(tickets::id.eq(id));
+        }
+        if let Some(s) = self.status {
+            q = q.filter(tickets::status.eq(s));
+        }
+        match self.kinds.as_slice() {
+            [] => {}
+            [k] => q = q.filter(tickets::kind.eq(*k)),
+            kinds => q = q.filter(tickets::kind.eq_any(kinds.to_vec())),
+        }
+        match self.request_states.as_slice() {
+            [] => {}
+            [s] => q = q.filter(tickets::request_state.eq(*s)),
+            states => q = q.filter(tickets::request_state.eq_any(states.to_vec())),
+        }
+        match self.affiliate_ids.as_slice() {
+            [] => {}
+            [a] => q = q.filter(tickets::affiliate_id.eq(*a)),
+            ids => q = q.filter(tickets::affiliate_id.eq_any(ids.to_vec())),
+        }
+        match self.manager_ids.as_slice() {
+            [] => {}
+            [m] => q = q.filter(tickets::manager_id.eq(*m)),
+            ids => q = q.filter(tickets::manager_id.eq_any(ids.to_vec())),
+        }
+        match self.offer_ids.as_slice() {
+            [] => {}
+            [o] => q = q.filter(tickets::offer_id.eq(*o)),
+            ids => q = q.filter(tickets::offer_id.eq_any(ids.to_vec())),
+        }
+        q
+    }
+
+    /// The filter as parameters of the panel's list, to build links from.
+    pub fn pairs(&self, text: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(id) = self.id {
+            pairs.push((ID, id.to_string()));
+        }
+        if let Some(s) = self.status {
+            pairs.push((STATUS, s.as_str().to_string()));
+        }
+        for k in &self.kinds {
+            pairs.push((TYPE, k.as_str().to_string()));
+        }
+        for s in &self.request_states {
+            pairs.push((REQUEST_STATE, s.as_str().to_string()));
+        }
+        for a in &self.affiliate_ids {
+            pairs.push((AFFILIATE[0], a.to_string()));
+        }
+        for m in &self.manager_ids {
+            pairs.push((MANAGER, m.to_string()));
+        }
+        for o in &self.offer_ids {
+            pairs.push((OFFER, o.to_string()));
+        }
+        if let Some(q) = text.filter(|_| !self.text.is_empty()) {
+            pairs.push((TEXT[0], q.to_string()));
+        }
+        pairs
+    }
+}
+
+impl Scope {
+    pub(crate) fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
+        match self {
+            Scope::All => q,
+            Scope::Manager(m) => q.filter(tickets::manager_id.eq(*m)),
+            Scope::Affiliate(a) => q.filter(tickets::affiliate_id.eq(*a)),
+        }
+    }
+}
+
+fn label(name: &str) -> &str {
+    match name {
+        "id" => "Ticket ID",
+        "affiliate_id" => "Affiliate ID",
+        "manager_id" => "Manager ID",
+        "offer_id" => "Offer ID",
+        other => other,
+    }
+}
+
+/// Whole numbers above 0 under `name`.
+fn ids(p: &Params, name: &'static str, errors: &mut Vec<FieldError>) -> Vec<i64> {
+    let mut out = Vec::new();
+    for v in p.all(name) {
+        match v.parse::<i64>() {
+            Ok(n) if n > 0 => out.push(n),
+            // The API's name for affiliates is Affise's, and so is its wording.
+            _ if name == "pid" => errors.push(FieldError::new(name, format!("pid must hold integers above 0, not \"{v}\""))),
+            _ => errors
+                .push(FieldError::new(name, format!("{} must be a whole number above 0, not \"{v}\".", label(name)))),
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Last activity first: what needs attention now.
+    #[default]
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+}
+
+impl Sort {
+    pub const ALL: [(Sort, &'static str); 4] = [
+        (Sort::UpdatedDesc, "Last updated first"),
+        (Sort::UpdatedAsc, "Least recently updated first"),
+        (Sort::CreatedDesc, "Newest first"),
+        (Sort::CreatedAsc, "Oldest first"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::UpdatedDesc => "updated_desc",
+            Sort::UpdatedAsc => "updated_asc",
+            Sort::CreatedDesc => "created_desc",
+            Sort::CreatedAsc => "created_asc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.iter().map(|(s, _)| *s).find(|x| x.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> (TicketFilter, Vec<FieldError>) {
+        TicketFilter::parse(&Params::from_query(q))
+    }
+
+    #[test]
+    fn panel_and_api_names_mean_the_same() {
+        let (panel, e1) = parse("status=open&type=general&affiliate_id=7&q=payout");
+        let (api, e2) = parse("status=open&type[]=common&pid[]=7&search=payout");
+        assert!(e1.is_empty() && e2.is_empty());
+        assert_eq!(panel, api);
+        assert_eq!(panel.kinds, vec![TicketKind::General]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let (f, errors) = parse("status=maybe&type=bogus&request_state=later&id=abc&pid=x");
+        assert!(f.is_empty());
+        let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["id", "pid", "status", "type", "request_state"]);
+    }
+}

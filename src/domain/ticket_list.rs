@@ -1,0 +1,325 @@
+//! The filtered, paginated ticket list of both panels and the API.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+
+use super::actor::Actor;
+use super::ticket_filter::{Sort, TicketFilter};
+use super::tickets::{Scope, Ticket};
+use super::{search, ticket_counts};
+use crate::db::schema::{affiliates, tickets, users};
+use crate::db::{AnyConnection, Db, InWindow, in_window, window};
+use crate::error::AppResult;
+
+/// A position in the sorted list: the sort value and id of a boundary row. Pages
+/// are read from it by an index range scan, so a deep page costs what page 1 does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at.and_utc().timestamp_micros(), self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (micros, id) = s.split_once('.')?;
+        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        Some(Cursor { at, id: id.parse().ok()? })
+    }
+}
+
+/// Which page to read: by cursor (after / before a row, or the last page), or by
+/// number (small numbers only make sense without a cursor: first visits, old links).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAt {
+    Number(u32),
+    After(Cursor),
+    Before(Cursor),
+    Last,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    /// More than this many; counting on would take too long.
+    AtLeast(i64),
+}
+
+impl Total {
+    pub fn value(self) -> i64 {
+        match self {
+            Total::Exact(n) | Total::AtLeast(n) => n,
+        }
+    }
+}
+
+/// A ticket as the list shows it: with the names it only has ids for.
+#[derive(Debug, Clone)]
+pub struct ListedTicket {
+    pub ticket: Ticket,
+    pub affiliate_name: String,
+    pub manager_name: Option<String>,
+}
+
+pub struct TicketPage {
+    pub rows: Vec<ListedTicket>,
+    pub has_next: bool,
+    pub has_prev: bool,
+    pub total: Total,
+    /// The page that was read: `Last` when the one asked for lay past the end.
+    pub at: PageAt,
+}
+
+impl TicketPage {
+    pub fn first_cursor(&self, sort: Sort) -> Option<Cursor> {
+        self.rows.first().map(|r| Cursor { at: key(sort, &r.ticket), id: r.ticket.id })
+    }
+    pub fn last_cursor(&self, sort: Sort) -> Option<Cursor> {
+        self.rows.last().map(|r| Cursor { at: key(sort, &r.ticket), id: r.ticket.id })
+    }
+}
+
+fn descending(sort: Sort) -> bool {
+    matches!(sort, Sort::UpdatedDesc | Sort::CreatedDesc)
+}
+
+fn key(sort: Sort, t: &Ticket) -> NaiveDateTime {
+    match sort {
+        Sort::UpdatedDesc | Sort::UpdatedAsc => t.updated_at,
+        Sort::CreatedDesc | Sort::CreatedAsc => t.created_at,
+    }
+}
+
+/// Counting stops here for filters the totals table cannot answer.
+const COUNT_CAP: i64 = 10_000;
+
+/// What a list asks for besides the filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub sort: Sort,
+    pub at: PageAt,
+    pub per_page: u32,
+}
+
+/// The page of the panels' lists: one asked for past the end (a bookmark, a stale
+/// link, a page number typed by hand) shows the last page instead.
+pub fn page_or_last(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    filter: &TicketFilter,
+    request: PageRequest,
+) -> AppResult<TicketPage> {
+    let page = list(conn, actor, filter, request)?;
+    if page.rows.is_empty() && request.at != PageAt::Number(1) && request.at != PageAt::Last {
+        return list(conn, actor, filter, PageRequest { at: PageAt::Last, ..request });
+    }
+    Ok(page)
+}
+
+/// One page of the tickets the actor may see that match `filter`, with the names of
+/// their affiliates and managers.
+///
+/// The page is found by ids alone (filter, order and cursor answered from an index),
+/// and only those rows are read in full, joined to the names, in the same statement.
+pub fn list(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    filter: &TicketFilter,
+    request: PageRequest,
+) -> AppResult<TicketPage> {
+    let scope = actor.scope();
+    let PageRequest { sort, at, per_page } = request;
+    let per_page = per_page.max(1) as i64;
+    let text_ids = text_matches(conn, filter)?;
+    // Reading backwards (the page before a cursor, or the last page) flips the order.
+    let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
+    let key_desc = descending(sort) != backwards;
+    let mut q = narrowed(&scope, filter, text_ids.as_ref());
+    q = match (sort, key_desc) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.order((tickets::created_at.desc(), tickets::id.desc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.order((tickets::created_at.asc(), tickets::id.asc())),
+    };
+    if let PageAt::After(c) | PageAt::Before(c) = at {
+        q = past_cursor(q, sort, c, key_desc);
+    }
+    let offset = match at {
+        PageAt::Number(n) => (n.max(1) as i64 - 1).saturating_mul(per_page),
+        _ => 0,
+    };
+    let total = count(conn, &scope, filter, text_ids.as_ref())?;
+    // The last page holds what is left over, not a full page.
+    let take = match (at, total) {
+        (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
+        _ => per_page,
+    };
+    let page = window(q.select(tickets::id), take + 1, offset)
+        .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
+    // Back in reading order (the database does not keep the inner order).
+    let mut rows = with_names(conn, in_window(tickets::id, page))?;
+    rows.sort_by_key(|r| (key(sort, &r.ticket), r.ticket.id));
+    if key_desc {
+        rows.reverse();
+    }
+    let more = rows.len() as i64 > take;
+    rows.truncate(take as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let (has_next, has_prev) = match at {
+        PageAt::Number(n) => (more, n > 1),
+        PageAt::After(_) => (more, true),
+        PageAt::Before(_) => (true, more),
+        PageAt::Last => (false, more),
+    };
+    Ok(TicketPage { rows, has_next, has_prev, total, at })
+}
+
+/// The tickets of `scope` matching `filter`, as a query to add order and paging to.
+fn narrowed<'a>(scope: &Scope, filter: &TicketFilter, text: Option<&TextMatches>) -> tickets::BoxedQuery<'a, Db> {
+    let q = filter.apply(scope.apply(tickets::table.into_boxed()));
+    match text {
+        Some(text) => text.apply(q),
+        None => q,
+    }
+}
+
+/// The tickets whose text matches, when the filter searches text: found once per
+/// request, so the page and its count do not each search again.
+fn text_matches(conn: &mut AnyConnection, filter: &TicketFilter) -> AppResult<Option<TextMatches>> {
+    if filter.text.is_empty() {
+        return Ok(None);
+    }
+    let ids = search::newest_matches(conn, &filter.text)?;
+    Ok(Some(TextMatches { ids, postgres: conn.is_postgres() }))
+}
+
+/// The tickets a text search found (at most `search::MAX_MATCHES`, newest first).
+struct TextMatches {
+    ids: Vec<i64>,
+    postgres: bool,
+}
+
+impl TextMatches {
+    /// PostgreSQL's one plan for any list of ids looks each of them up; when they
+    /// are the newest tickets, walking the time index finds a page in a fraction of
+    /// that. Only a plan made for the ids at hand knows which.
+    fn plan_each_time(&self) -> bool {
+        self.postgres
+    }
+
+    /// Narrows a query to these tickets with one bound value rather than thousands of
+    /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
+    fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
+        if self.postgres { q.filter(tickets::id.eq_any(self.ids.clone())) } else { q.filter(sqlite_id_in(&self.ids)) }
+    }
+}
+
+/// `tickets.id IN (...)` for SQLite with the ids as one JSON array: one statement
+/// text for any number of ids, so it is parsed once and kept.
+type SqliteIdIn = diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    diesel::expression::UncheckedBind<
+        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
+        diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
+    >,
+>;
+
+fn sqlite_id_in(ids: &[i64]) -> SqliteIdIn {
+    let json = format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    diesel::dsl::sql::<diesel::sql_types::Bool>("`tickets`.`id` IN (SELECT value FROM json_each(")
+        .bind::<diesel::sql_types::Text, _>(json)
+        .sql("))")
+}
+
+/// The tickets a window of the list found, with their affiliate's and manager's names.
+fn with_names<Q>(conn: &mut AnyConnection, page: InWindow<tickets::id, Q>) -> AppResult<Vec<ListedTicket>>
+where
+    Q: QueryFragment<Db>,
+{
+    Ok(tickets::table
+        .inner_join(affiliates::table)
+        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
+        .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
+        .filter(page)
+        .load::<(Ticket, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(ticket, affiliate_name, manager_name)| ListedTicket { ticket, affiliate_name, manager_name })
+        .collect())
+}
+
+/// Rows strictly past the cursor in the direction of reading. Written as
+/// `key <= c AND (key < c OR id < c.id)` so both databases bound an index range.
+fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
+    match (sort, descending) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => {
+            q.filter(tickets::updated_at.le(c.at)).filter(tickets::updated_at.lt(c.at).or(tickets::id.lt(c.id)))
+        }
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => {
+            q.filter(tickets::updated_at.ge(c.at)).filter(tickets::updated_at.gt(c.at).or(tickets::id.gt(c.id)))
+        }
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => {
+            q.filter(tickets::created_at.le(c.at)).filter(tickets::created_at.lt(c.at).or(tickets::id.lt(c.id)))
+        }
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => {
+            q.filter(tickets::created_at.ge(c.at)).filter(tickets::created_at.gt(c.at).or(tickets::id.gt(c.id)))
+        }
+    }
+}
+
+/// How many tickets match: from the totals table when the filter is only scope,
+/// manager, status and type (instant at any size); otherwise counted, up to a cap.
+/// `text_ids` are the search's matches, found once for the page and its count.
+fn count(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    filter: &TicketFilter,
+    text_ids: Option<&TextMatches>,
+) -> AppResult<Total> {
+    let managers: Option<Vec<Option<i64>>> = match (scope, filter.manager_ids.as_slice()) {
+        (Scope::All, []) => Some(vec![None]),
+        (Scope::All, ids) => Some(ids.iter().map(|m| Some(*m)).collect()),
+        (Scope::Manager(m), []) => Some(vec![Some(*m)]),
+        (Scope::Manager(m), ids) => Some(ids.iter().filter(|id| *id == m).map(|id| Some(*id)).collect()),
+        (Scope::Affiliate(_), _) => None,
+    };
+    let by_groups = filter.id.is_none()
+        && filter.affiliate_ids.is_empty()
+        && filter.offer_ids.is_empty()
+        && filter.request_states.is_empty()
+        && filter.text.is_empty();
+    if let Some(managers) = managers.filter(|_| by_groups) {
+        let mut n = 0;
+        for m in managers {
+            n += ticket_counts::total(conn, m, filter.status, &filter.kinds)?;
+        }
+        return Ok(Total::Exact(n));
+    }
+    let n = match text_ids {
+        // The search already found them all: nothing else narrows it.
+        Some(text) if *scope == Scope::All && filter.is_text_only() => text.ids.len() as i64,
+        _ => narrowed(scope, filter, text_ids).select(tickets::id).limit(COUNT_CAP + 1).load::<i64>(conn)?.len()
+            as i64,
+    };
+    Ok(if n > COUNT_CAP {
+        Total::AtLeast(COUNT_CAP)
+    } else if !filter.text.is_empty() && n >= search::MAX_MATCHES {
+        Total::AtLeast(search::MAX_MATCHES)
+    } else {
+        Total::Exact(n)
+    })
+}
+
+/// Every id matching (for "apply to all N matching"), in list order.
+pub fn matching_ids(conn: &mut AnyConnection, actor: &Actor, filter: &TicketFilter) -> AppResult<Vec<i64>> {
+    let text_ids = text_matches(conn, filter)?;
+    Ok(narrowed(&actor.scope(), filter, text_ids.as_ref())
+        .order((tickets::updated_at.desc(), tickets::id.desc()))
+        .select(tickets::id)
+        .load(conn)?)
+}

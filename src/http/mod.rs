@@ -1,0 +1,51 @@
+//! What the panels (`web`) and the API (`api`) share on the HTTP side: the state
+//! every handler reaches, reading parameters and uploads, sending attachments, and
+//! the headers of every response. Neither front door imports the other.
+
+pub mod download;
+pub mod headers;
+pub mod params;
+pub mod upload;
+
+use actix_web::web;
+
+use crate::db::{AnyConnection, DbPool};
+use crate::error::AppResult;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: crate::config::Config,
+    pub db_status: crate::db::DbStatus,
+    pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
+    pub api_limits: std::sync::Arc<crate::api::rate_limit::RateLimiter>,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking thread pool: database work
+    /// never runs on the async executor, and no connection is held across `.await`.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let status = self.db_status.clone();
+        web::block(move || {
+            let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` with a pooled connection and the attachment store, as `db` does.
+    pub async fn db_with_store<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut AnyConnection, &dyn crate::storage::AttachmentStore) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.storage.clone();
+        self.db(move |conn| f(conn, store.as_ref())).await
+    }
+}
