@@ -78,8 +78,8 @@ impl TicketFilter {
                 None => errors.push(FieldError::new(
                     TYPE,
                     format!(
-                        "Unknown question type \"{k}\": use general (common), financial, technical, other, \
-                         offer_request or smartlink_request."
+                        "Unknown question type \"{k}\". Known types: general (common), financial, technical, \
+                         other, offer_request, smartlink_request."
                     ),
                 )),
             }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::auth::{AffiliateSession, StaffSession};
 use super::{AppState, PageCtx, redirect, set_flash};
 use crate::domain::Actor;
-use crate::domain::affiliates::Affiliate;
+use crate::domain::affiliates::{self, Affiliate};
 use crate::domain::messages;
 use crate::domain::opening::{self, NewQuestion, OpenRefused};
 use crate::domain::tickets::{Ticket, TicketKind};
@@ -116,8 +116,14 @@ pub async fn admin_create(
         }
     };
     let question = check(&upload, &mut form, affiliate_id);
-    let opened = match question {
-        Some(q) if affiliate_id.is_some() => Some(open(&state, staff.actor(), q, upload.files).await?),
+    let opened = match (question, affiliate_id) {
+        (Some(q), Some(_)) => Some(open(&state, staff.actor(), q, upload.files).await?),
+        (None, Some(id)) => {
+            // The form comes back anyway: say at once if the affiliate is not one of theirs.
+            let actor = staff.actor();
+            let found = state.db(move |conn| affiliates::visible_to(conn, &actor, id)).await?;
+            found.is_none().then_some(Err(OpenRefused::AffiliateNotYours(id)))
+        }
         _ => None,
     };
     match opened {

@@ -82,26 +82,14 @@ db_test!(ticket_objects_have_the_contract_types, |app| {
     // One ticket, and `updated` null when never changed.
     let mut conn = app.conn();
     let new_id = {
-        use affdesk::domain::{
-            Actor,
-            kinds::TicketKind,
-            messages::{self, NewTicket},
-        };
-        messages::open_ticket(
-            &mut conn,
-            &Actor::Affiliate(1),
-            NewTicket {
-                affiliate_id: 1,
-                kind: TicketKind::General,
-                title: "Fresh".into(),
-                body: "New".into(),
-                offer_id: None,
-                smartlink_id: None,
-            },
-            &[],
-        )
-        .unwrap()
-        .id
+        use affdesk::domain::affiliates::Affiliate;
+        use affdesk::domain::opening::{self, NewQuestion};
+        use affdesk::domain::{Via, tickets::TicketKind};
+        let store = affdesk::storage::LocalStore::new(app.data_dir.join("attachments")).unwrap();
+        let actor = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
+        let question =
+            NewQuestion { affiliate_id: None, kind: TicketKind::General, title: "Fresh".into(), body: "New".into() };
+        opening::open_question(&mut conn, &store, &actor, question, Vec::new()).unwrap().unwrap().id
     };
     let (status, body) = get(&app, &key, &format!("/3.0/admin/ticket/{new_id}")).await;
     assert_eq!(status, 200);
@@ -158,7 +146,7 @@ db_test!(errors_use_the_envelope, |app| {
     assert_error(&resp.json().await.unwrap(), "API-Key header");
     for (query, says) in [
         ("limit=501", "limit must be between 1 and 500"),
-        ("type[]=bogus", "unknown type"),
+        ("type[]=bogus", "Unknown question type \"bogus\""),
         ("status=maybe", "status must be open or closed"),
         ("pid[]=x", "pid must hold integers"),
         ("page=0", "page must be 1 or more"),
@@ -401,7 +389,7 @@ db_test!(profile_pages_regenerate_keys_shown_once, |app| {
     let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
     assert_ne!(status, 401);
     let mut conn = app.conn();
-    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, "banned").unwrap();
+    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, affdesk::domain::states::AffiliateStatus::Banned).unwrap();
     let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
     assert_eq!(status, 401, "a banned affiliate's key stops at once");
 });

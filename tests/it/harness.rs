@@ -134,7 +134,7 @@ impl TestApp {
     /// Seeds the standard demo data (200 tickets).
     pub fn seed_demo(&self) {
         let mut conn = self.conn();
-        affdesk::domain::demo::seed(&mut conn, &Default::default(), &mut |_| {}).expect("demo seed");
+        affdesk::seed::seed(&mut conn, &Default::default(), &mut |_| {}).expect("demo seed");
     }
 
     /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
@@ -145,13 +145,13 @@ impl TestApp {
 
     pub async fn login_admin(&self, email: &str) -> Client {
         let mut c = self.client();
-        c.login("/admin/login", email, affdesk::domain::demo::DEMO_PASSWORD).await;
+        c.login("/admin/login", email, affdesk::seed::DEMO_PASSWORD).await;
         c
     }
 
     pub async fn login_affiliate(&self, email: &str) -> Client {
         let mut c = self.client();
-        c.login("/affiliate/login", email, affdesk::domain::demo::DEMO_PASSWORD).await;
+        c.login("/affiliate/login", email, affdesk::seed::DEMO_PASSWORD).await;
         c
     }
 

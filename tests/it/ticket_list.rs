@@ -2,8 +2,8 @@
 //! bad input, and the five bulk actions.
 
 use affdesk::domain::access::Decision;
-use affdesk::domain::tickets::{Scope, Ticket};
-use affdesk::domain::{Actor, access, users::User};
+use affdesk::domain::lifecycle::{Outcome, Skip};
+use affdesk::domain::{Via, access, users::User};
 
 use crate::db_test;
 use crate::support::*;
@@ -361,20 +361,15 @@ db_test!(concurrent_activate_and_reject_one_wins, |app| {
             let email = email.to_string();
             handles.push(std::thread::spawn(move || {
                 let mut conn = pool.get().unwrap();
-                let user = User::find_by_email(&mut conn, &email).unwrap().unwrap();
-                let mut staff = user.staff_ref();
-                staff.sees_all_tickets = true;
-                let actor = Actor::Staff(staff);
-                affdesk::db::write_transaction(&mut conn, |conn| {
-                    let ticket = Ticket::find_visible(conn, &Scope::All, id)?.unwrap();
-                    access::decide(conn, &actor, &ticket, decision, "single")
-                })
-                .unwrap()
+                let mut user = User::find_by_email(&mut conn, &email).unwrap().unwrap();
+                user.sees_all_tickets = true;
+                let actor = user.actor(Via::Panel);
+                access::decide(&mut conn, &actor, id, decision, None).unwrap()
             }));
         }
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "exactly one decision wins: {results:?}");
-        assert_eq!(results.iter().filter(|r| **r == Err(access::NotDecided::AlreadyDecided)).count(), 1);
+        assert_eq!(results.iter().filter(|r| **r == Outcome::Done).count(), 1, "exactly one decision wins: {results:?}");
+        assert_eq!(results.iter().filter(|r| **r == Outcome::Skipped(Skip::AlreadyDecided)).count(), 1);
         assert_eq!(
             scalar(
                 &app,
