@@ -3,11 +3,11 @@
 pub mod api;
 pub mod config;
 pub mod db;
+pub mod domain;
+pub mod error;
 pub mod http;
 pub mod params;
 pub mod seed;
-pub mod domain;
-pub mod error;
 pub mod storage;
 pub mod web;
 

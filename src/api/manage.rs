@@ -155,7 +155,11 @@ pub async fn lifecycle_action(
         "close" | "reopen" => {
             let close = action == "close";
             let outcome = state
-                .db(move |conn| if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) })
+                .db(
+                    move |conn| {
+                        if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) }
+                    },
+                )
                 .await?;
             match outcome {
                 Outcome::Done if close => "Ticket is closed",
@@ -218,7 +222,11 @@ async fn save_template(
     }
 }
 
-pub async fn create_template(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams) -> ApiResult<HttpResponse> {
+pub async fn create_template(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    params: ApiParams,
+) -> ApiResult<HttpResponse> {
     save_template(state, staff, None, params).await
 }
 
@@ -233,7 +241,11 @@ pub async fn update_template(
 }
 
 /// `POST /3.0/admin/template/{id}/remove`.
-pub async fn remove_template(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn remove_template(
+    state: web::Data<AppState>,
+    staff: ApiStaff,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
     state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;

@@ -8,8 +8,8 @@ use super::lifecycle::{Outcome, Skip};
 use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
 use super::{audit, messages, now, ticket_counts};
-use crate::db::{AnyConnection, write_transaction};
 use crate::db::schema::tickets;
+use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +129,11 @@ macro_rules! set_access {
                 diesel::update(
                     key.filter(access::state.eq(AccessGrant::Enabled)).filter(access::source.eq(AccessSource::Manual)),
                 )
-                .set((access::state.eq(AccessGrant::Disabled), access::updated_at.eq(t), access::updated_by.eq(Some($by))))
+                .set((
+                    access::state.eq(AccessGrant::Disabled),
+                    access::updated_at.eq(t),
+                    access::updated_by.eq(Some($by)),
+                ))
                 .execute($conn)?;
             }
         }

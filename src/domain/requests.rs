@@ -12,8 +12,8 @@ use super::catalogue::{Offer, Smartlink};
 use super::opening::{self, Target as NewTarget};
 use super::states::{AccessGrant, OfferStatus, Privacy, RequestState, TicketKind};
 use super::tickets::Ticket;
-use crate::db::{AnyConnection, write_transaction};
 use crate::db::schema::{offer_access, offers, smartlink_access, smartlinks, tickets};
+use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 
 /// Where an affiliate stands with one offer or Smartlink.
@@ -63,7 +63,11 @@ fn latest_requests(conn: &mut AnyConnection, affiliate_id: i64, kind: TicketKind
 
 /// `None` when the affiliate may not see it at all: a public one disabled for them,
 /// or a private one they are not enabled on.
-fn state_of(privacy: Privacy, access: Option<&(AccessGrant, NaiveDateTime)>, request: Option<&Ticket>) -> Option<AccessState> {
+fn state_of(
+    privacy: Privacy,
+    access: Option<&(AccessGrant, NaiveDateTime)>,
+    request: Option<&Ticket>,
+) -> Option<AccessState> {
     let enabled_at = access.filter(|(state, _)| *state == AccessGrant::Enabled).map(|(_, at)| *at);
     let disabled = access.is_some_and(|(state, _)| *state == AccessGrant::Disabled);
     let granted = |at: NaiveDateTime| match request {
@@ -176,7 +180,8 @@ pub fn request_access(conn: &mut AnyConnection, actor: &Actor, target: Target, c
         }
         let (kind, id, name, privacy, state) = match target {
             Target::Offer(id) => {
-                let row = offers_for(conn, affiliate.id)?.into_iter().find(|r| r.offer.id == id).ok_or(AppError::NotFound)?;
+                let row =
+                    offers_for(conn, affiliate.id)?.into_iter().find(|r| r.offer.id == id).ok_or(AppError::NotFound)?;
                 (TicketKind::OfferRequest, id, row.offer.title, row.offer.privacy, row.state)
             }
             Target::Smartlink(id) => {

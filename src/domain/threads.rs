@@ -80,7 +80,9 @@ fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResul
                     m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Manager".into())
                 }
                 // Affiliates see their manager's name, as in a mail from them.
-                AuthorKind::Manager => m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into()),
+                AuthorKind::Manager => {
+                    m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into())
+                }
             };
             ThreadEntry { attachments: files.remove(&m.id).unwrap_or_default(), author, message: m }
         })

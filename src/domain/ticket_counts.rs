@@ -39,29 +39,6 @@ pub fn adjust(
     Ok(())
 }
 
-/// The totals as the tickets have them now, counted: what the table must always equal.
-pub fn counted(conn: &mut AnyConnection) -> AppResult<Vec<(i64, TicketStatus, TicketKind, i64)>> {
-    let mut groups: Vec<(i64, TicketStatus, TicketKind, i64)> = tickets::table
-        .group_by((tickets::manager_id, tickets::status, tickets::kind))
-        .select((tickets::manager_id, tickets::status, tickets::kind, diesel::dsl::count_star()))
-        .load::<(Option<i64>, TicketStatus, TicketKind, i64)>(conn)?
-        .into_iter()
-        .map(|(m, s, k, n)| (m.unwrap_or(0), s, k, n))
-        .collect();
-    groups.sort();
-    Ok(groups)
-}
-
-/// The totals as the table holds them (groups at zero left out).
-pub fn stored(conn: &mut AnyConnection) -> AppResult<Vec<(i64, TicketStatus, TicketKind, i64)>> {
-    let mut groups: Vec<(i64, TicketStatus, TicketKind, i64)> = ticket_counts::table
-        .filter(ticket_counts::n.ne(0))
-        .select((ticket_counts::manager_id, ticket_counts::status, ticket_counts::kind, ticket_counts::n))
-        .load(conn)?;
-    groups.sort();
-    Ok(groups)
-}
-
 /// Recomputes every total from the tickets (after a bulk load).
 pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
     diesel::delete(ticket_counts::table).execute(conn)?;

@@ -65,10 +65,8 @@ impl TicketFilter {
         if let Some(s) = p.one(STATUS) {
             match TicketStatus::parse(s) {
                 Some(status) => filter.status = Some(status),
-                None => errors.push(FieldError::new(
-                    STATUS,
-                    format!("Unknown status \"{s}\": status must be open or closed."),
-                )),
+                None => errors
+                    .push(FieldError::new(STATUS, format!("Unknown status \"{s}\": status must be open or closed."))),
             }
         }
         for k in p.all(TYPE) {
@@ -210,7 +208,9 @@ fn ids(p: &Params, name: &'static str, errors: &mut Vec<FieldError>) -> Vec<i64>
         match v.parse::<i64>() {
             Ok(n) if n > 0 => out.push(n),
             // The API's name for affiliates is Affise's, and so is its wording.
-            _ if name == "pid" => errors.push(FieldError::new(name, format!("pid must hold integers above 0, not \"{v}\""))),
+            _ if name == "pid" => {
+                errors.push(FieldError::new(name, format!("pid must hold integers above 0, not \"{v}\"")))
+            }
             _ => errors
                 .push(FieldError::new(name, format!("{} must be a whole number above 0, not \"{v}\".", label(name)))),
         }

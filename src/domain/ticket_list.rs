@@ -303,8 +303,7 @@ fn count(
     let n = match text_ids {
         // The search already found them all: nothing else narrows it.
         Some(text) if *scope == Scope::All && filter.is_text_only() => text.ids.len() as i64,
-        _ => narrowed(scope, filter, text_ids).select(tickets::id).limit(COUNT_CAP + 1).load::<i64>(conn)?.len()
-            as i64,
+        _ => narrowed(scope, filter, text_ids).select(tickets::id).limit(COUNT_CAP + 1).load::<i64>(conn)?.len() as i64,
     };
     Ok(if n > COUNT_CAP {
         Total::AtLeast(COUNT_CAP)

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-pub use super::states::Role;
 use super::actor::{Actor, Staff, Via};
+pub use super::states::Role;
 use super::{now, secrets};
 use crate::db::AnyConnection;
 use crate::db::schema::users;

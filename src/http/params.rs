@@ -36,7 +36,8 @@ impl FromRequest for Params {
         }
         let body = Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|e| AppError::bad_request(format!("The request body could not be read: {e}")))?;
+            let body =
+                body.await.map_err(|e| AppError::bad_request(format!("The request body could not be read: {e}")))?;
             if body.len() > MAX_BODY {
                 return Err(too_large());
             }

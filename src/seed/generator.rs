@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rand::Rng;
 
 use super::fixtures::*;
 use super::load::*;
@@ -413,7 +413,15 @@ impl Generator {
         (o.0, o.1.clone())
     }
 
-    pub(super) fn record_decision(&mut self, kind: &str, affiliate_id: i64, target: i64, state: &str, by: i64, at: NaiveDateTime) {
+    pub(super) fn record_decision(
+        &mut self,
+        kind: &str,
+        affiliate_id: i64,
+        target: i64,
+        state: &str,
+        by: i64,
+        at: NaiveDateTime,
+    ) {
         let state = if state == "approved" { "enabled" } else { "disabled" };
         if kind == "offer_request" {
             let row = OfferAccessRow {
@@ -483,4 +491,3 @@ impl Generator {
         Ok(())
     }
 }
-

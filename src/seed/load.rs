@@ -173,4 +173,3 @@ pub(super) fn reset_sequences(conn: &mut AnyConnection) -> AppResult<()> {
     }
     Ok(())
 }
-

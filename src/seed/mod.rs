@@ -156,4 +156,3 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         messages: generator.messages_written,
     })
 }
-

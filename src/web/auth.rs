@@ -18,11 +18,33 @@ use crate::error::{AppError, AppResult};
 
 pub(crate) const PRINCIPAL_KEY: &str = "principal";
 
-/// Who the session belongs to, as stored in it.
-fn principal(session: &Session) -> Option<(String, i64)> {
+/// Who a session belongs to: stored in it as `user:3` or `affiliate:7`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Principal {
+    User(i64),
+    Affiliate(i64),
+}
+
+impl Principal {
+    pub(crate) fn decode(value: &str) -> Option<Principal> {
+        match value.split_once(':')? {
+            ("user", id) => Some(Principal::User(id.parse().ok()?)),
+            ("affiliate", id) => Some(Principal::Affiliate(id.parse().ok()?)),
+            _ => None,
+        }
+    }
+
+    fn encode(self) -> String {
+        match self {
+            Principal::User(id) => format!("user:{id}"),
+            Principal::Affiliate(id) => format!("affiliate:{id}"),
+        }
+    }
+}
+
+fn principal(session: &Session) -> Option<Principal> {
     let value: String = session.get(PRINCIPAL_KEY).ok().flatten()?;
-    let (kind, id) = value.split_once(':')?;
-    Some((kind.to_string(), id.parse().ok()?))
+    Principal::decode(&value)
 }
 
 fn next_of(req: &HttpRequest) -> String {
@@ -86,10 +108,7 @@ impl FromRequest for StaffSession {
         Box::pin(async move {
             let session = req.get_session();
             let login = || AppError::LoginRequired { login_path: "/admin/login", next: next_of(&req) };
-            let Some((kind, id)) = principal(&session) else { return Err(login()) };
-            if kind != "user" {
-                return Err(login());
-            }
+            let Some(Principal::User(id)) = principal(&session) else { return Err(login()) };
             match account(&req, &session, USER_ROW, id, |u: &User| u.id, User::find).await? {
                 Some(user) if !user.disabled => Ok(StaffSession { user, session }),
                 _ => {
@@ -133,10 +152,7 @@ impl FromRequest for AffiliateSession {
         Box::pin(async move {
             let session = req.get_session();
             let login = || AppError::LoginRequired { login_path: "/affiliate/login", next: next_of(&req) };
-            let Some((kind, id)) = principal(&session) else { return Err(login()) };
-            if kind != "affiliate" {
-                return Err(login());
-            }
+            let Some(Principal::Affiliate(id)) = principal(&session) else { return Err(login()) };
             match account(&req, &session, AFFILIATE_ROW, id, |a: &Affiliate| a.id, Affiliate::find).await? {
                 Some(affiliate) if affiliate.may_log_in() => Ok(AffiliateSession { affiliate, session }),
                 _ => {
@@ -208,7 +224,7 @@ pub async fn admin_login(
     let user = state.db(move |conn| User::authenticate(conn, &email_for_check, &password)).await?;
     match user {
         Some(user) => {
-            start_session(&session, &format!("user:{}", user.id));
+            start_session(&session, Principal::User(user.id));
             Ok(redirect(&safe_next(next.as_deref(), "/admin/tickets")))
         }
         None => {
@@ -228,7 +244,7 @@ pub async fn affiliate_login(
     let affiliate = state.db(move |conn| Affiliate::authenticate(conn, &email_for_check, &password)).await?;
     match affiliate {
         Some(affiliate) => {
-            start_session(&session, &format!("affiliate:{}", affiliate.id));
+            start_session(&session, Principal::Affiliate(affiliate.id));
             Ok(redirect(&safe_next(next.as_deref(), "/affiliate/tickets")))
         }
         None => {
@@ -247,9 +263,9 @@ fn unauthorized_page(page: LoginPage) -> HttpResponse {
 }
 
 /// A new session key at login (no fixation), a new CSRF token, and who it is.
-fn start_session(session: &Session, principal: &str) {
+fn start_session(session: &Session, principal: Principal) {
     session.renew();
-    let _ = session.insert(PRINCIPAL_KEY, principal);
+    let _ = session.insert(PRINCIPAL_KEY, principal.encode());
     csrf::rotate(session);
 }
 

@@ -21,9 +21,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{AppError, AppResult};
 pub use crate::http::AppState;
 use crate::http::headers;
-use crate::error::{AppError, AppResult};
 
 /// Which panel a page belongs to: decides the navigation and the login page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -221,10 +221,10 @@ fn stored(mut state: State) -> State {
 /// columns of its own so `load` can join it.
 fn principal_ids(state: &State) -> (Option<i64>, Option<i64>) {
     let principal = state.get(super::auth::PRINCIPAL_KEY).and_then(|v| serde_json::from_str::<String>(v).ok());
-    match principal.as_deref().and_then(|p| p.split_once(':')) {
-        Some(("user", id)) => (id.parse().ok(), None),
-        Some(("affiliate", id)) => (None, id.parse().ok()),
-        _ => (None, None),
+    match principal.as_deref().and_then(super::auth::Principal::decode) {
+        Some(super::auth::Principal::User(id)) => (Some(id), None),
+        Some(super::auth::Principal::Affiliate(id)) => (None, Some(id)),
+        None => (None, None),
     }
 }
 

@@ -75,7 +75,10 @@ pub async fn daily(
         Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
             Ok(d) if (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d)) => d,
             Ok(_) => {
-                errors.push((field, format!("{label} must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\".")));
+                errors.push((
+                    field,
+                    format!("{label} must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\"."),
+                ));
                 default
             }
             Err(_) => {

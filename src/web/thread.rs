@@ -95,12 +95,7 @@ impl View {
 }
 
 /// The thread as `actor` may read it, with the quick replies for managers.
-async fn load(
-    state: &AppState,
-    actor: Actor,
-    id: i64,
-    mark_read: bool,
-) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
+async fn load(state: &AppState, actor: Actor, id: i64, mark_read: bool) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
     state
         .db(move |conn| {
             let thread = threads::read(conn, &actor, id, mark_read)?;
@@ -141,7 +136,12 @@ fn apply_template(form: &mut ReplyForm, chosen: Option<(ReplyTemplate, Filled)>)
     }
 }
 
-async fn fill(state: &AppState, staff: &StaffSession, id: i64, template_id: Option<i64>) -> AppResult<Option<(ReplyTemplate, Filled)>> {
+async fn fill(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    template_id: Option<i64>,
+) -> AppResult<Option<(ReplyTemplate, Filled)>> {
     let Some(template_id) = template_id else { return Ok(None) };
     let actor = staff.actor();
     state.db(move |conn| reply_templates::fill_for_ticket(conn, &actor, id, template_id)).await

@@ -196,8 +196,7 @@ impl TicketListView {
     }
 
     pub fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
-        TicketKind::ALL
-            .iter().map(|k| (k.as_str(), k.label(), self.request.filter.kinds.contains(k))).collect()
+        TicketKind::ALL.iter().map(|k| (k.as_str(), k.label(), self.request.filter.kinds.contains(k))).collect()
     }
 
     pub fn sorts(&self) -> Vec<(&'static str, &'static str, bool)> {

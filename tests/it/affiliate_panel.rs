@@ -149,7 +149,12 @@ db_test!(inactive_affiliates_cannot_open_tickets, |app| {
     app.seed_demo();
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     let mut conn = app.conn();
-    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 1, affdesk::domain::states::AffiliateStatus::NotActive).unwrap();
+    affdesk::domain::affiliates::Affiliate::set_status(
+        &mut conn,
+        1,
+        affdesk::domain::states::AffiliateStatus::NotActive,
+    )
+    .unwrap();
     let page = affiliate.get("/affiliate/tickets/new").await;
     assert!(page.contains("Your account is not active"));
     let before = scalar(&app, "SELECT COUNT(*) AS n FROM tickets");

@@ -302,6 +302,15 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
         .unwrap();
     assert_eq!(resp.status(), 400);
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before);
+    // A yes/no field with another value is refused, never read as "no": a typo must
+    // not publish an internal note to the affiliate.
+    for (field, value) in [("internal", "banana"), ("close", "yes please"), ("internal", "2")] {
+        let (status, body) =
+            post(&app, &key, &format!("/3.0/admin/ticket/{id}/comment"), &[("text", "secret"), (field, value)]).await;
+        assert_eq!(status, 400, "{field}={value}");
+        assert_error(&body, &format!("{field} must be 1 or 0"));
+    }
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before);
     // Comment, note, read the thread.
     let (status, _) =
         post(&app, &key, &format!("/3.0/admin/ticket/{id}/comment"), &[("text", "Checked, all good.")]).await;
@@ -389,7 +398,8 @@ db_test!(profile_pages_regenerate_keys_shown_once, |app| {
     let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
     assert_ne!(status, 401);
     let mut conn = app.conn();
-    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, affdesk::domain::states::AffiliateStatus::Banned).unwrap();
+    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, affdesk::domain::states::AffiliateStatus::Banned)
+        .unwrap();
     let (status, _) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "1"), ("comment", "x")]).await;
     assert_eq!(status, 401, "a banned affiliate's key stops at once");
 });

@@ -155,7 +155,8 @@ db_test!(banned_affiliate_is_refused, |app| {
     app.seed_demo();
     let mut c = app.login_affiliate("affiliate2@affdesk.test").await;
     let mut conn = app.conn();
-    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, affdesk::domain::states::AffiliateStatus::Banned).unwrap();
+    affdesk::domain::affiliates::Affiliate::set_status(&mut conn, 2, affdesk::domain::states::AffiliateStatus::Banned)
+        .unwrap();
     assert_eq!(c.get("/affiliate/tickets").await.status, 303, "session ends at once");
     let mut fresh = app.client();
     fresh.get("/affiliate/login").await;

@@ -9,3 +9,4 @@ mod foundation;
 mod openapi;
 mod thread;
 mod ticket_list;
+mod use_cases;

@@ -368,7 +368,11 @@ db_test!(concurrent_activate_and_reject_one_wins, |app| {
             }));
         }
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(results.iter().filter(|r| **r == Outcome::Done).count(), 1, "exactly one decision wins: {results:?}");
+        assert_eq!(
+            results.iter().filter(|r| **r == Outcome::Done).count(),
+            1,
+            "exactly one decision wins: {results:?}"
+        );
         assert_eq!(results.iter().filter(|r| **r == Outcome::Skipped(Skip::AlreadyDecided)).count(), 1);
         assert_eq!(
             scalar(
@@ -467,4 +471,41 @@ db_test!(text_search_expands_word_starts_and_learns_new_words, |app| {
     let page = c.get("/admin/tickets?q=qqqqzzzz").await;
     assert!(search(&page.body).is_empty());
     assert!(page.contains("No tickets match"));
+});
+
+db_test!(a_page_past_the_end_shows_the_last_page, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let open = ids_where(&app, "status = 'open'");
+    let last_open = open[(open.len() - 1) / 25 * 25..].to_vec();
+    let of_affiliate = ids_where(&app, "affiliate_id = 1");
+    let far_future = affdesk::domain::ticket_list::Cursor {
+        at: chrono::NaiveDate::from_ymd_opt(2999, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+        id: 1,
+    }
+    .encode();
+    for (query, expected) in [
+        ("status=open&page=999999".to_string(), last_open.clone()),
+        ("status=open&page=4294967295".to_string(), last_open.clone()),
+        ("affiliate_id=1&page=5".to_string(), of_affiliate.clone()),
+        // A stale cursor: after a row older than every ticket, before one newer than all.
+        ("status=open&after=1.1&page=3".to_string(), last_open.clone()),
+        (format!("status=open&before={far_future}&page=2"), last_open.clone()),
+    ] {
+        let page = c.get(&format!("/admin/tickets?{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        assert_eq!(row_ids(&page.body), expected, "{query}: the last page");
+        let htmx = c.htmx_get(&format!("/admin/tickets?{query}")).await;
+        assert_eq!((htmx.status, row_ids(&htmx.body)), (200, expected), "{query} with htmx");
+    }
+    // With nothing to show, an empty list with a way back.
+    let page = c.get("/admin/tickets?id=999999&page=7").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("No tickets match these filters") && page.contains("Clear the filters"));
+    // The affiliate's Support list too.
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    let page = affiliate.get("/affiliate/tickets?page=999").await;
+    assert_eq!(page.status, 200);
+    let shown = of_affiliate.iter().filter(|id| page.contains(&format!("/affiliate/tickets/{id}\""))).count();
+    assert_eq!(shown, of_affiliate.len().min(25));
 });

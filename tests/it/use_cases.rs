@@ -1,0 +1,401 @@
+//! The use cases called directly, without HTTP, on both backends: who may do what,
+//! what each decision does, and that no sequence of actions (racing ones included)
+//! lets the ticket totals drift from the tickets.
+
+use affdesk::domain::access::{self, Decision};
+use affdesk::domain::affiliates::Affiliate;
+use affdesk::domain::lifecycle::{self, BulkAction, Outcome, Selection, Skip};
+use affdesk::domain::opening::{self, NewQuestion, OpenRefused};
+use affdesk::domain::requests::{self, Target};
+use affdesk::domain::states::{AccessGrant, RequestState, TicketKind, TicketStatus};
+use affdesk::domain::ticket_filter::TicketFilter;
+use affdesk::domain::ticket_list::{self, PageAt, PageRequest};
+use affdesk::domain::tickets::Ticket;
+use affdesk::domain::users::User;
+use affdesk::domain::{Actor, Via, attachments, messages, reply_templates, stats, threads};
+use affdesk::error::AppError;
+use affdesk::params::Params;
+use affdesk::storage::LocalStore;
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+
+use crate::db_test;
+use crate::harness::TestApp;
+use crate::support::*;
+
+fn store(app: &TestApp) -> LocalStore {
+    LocalStore::new(app.data_dir.join("attachments")).unwrap()
+}
+
+fn staff(app: &TestApp, email: &str) -> Actor {
+    let mut conn = app.conn();
+    User::find_by_email(&mut conn, email).unwrap().unwrap().actor(Via::Panel)
+}
+
+fn affiliate(app: &TestApp, id: i64) -> Actor {
+    let mut conn = app.conn();
+    Affiliate::find(&mut conn, id).unwrap().unwrap().actor(Via::Panel)
+}
+
+fn ticket(app: &TestApp, id: i64) -> Ticket {
+    Ticket::find(&mut app.conn(), id).unwrap().unwrap()
+}
+
+fn is_not_found<T>(r: Result<T, AppError>) -> bool {
+    matches!(r, Err(AppError::NotFound))
+}
+
+fn is_forbidden<T>(r: Result<T, AppError>) -> bool {
+    matches!(r, Err(AppError::Forbidden(_)))
+}
+
+/// A ticket of another manager's affiliate, and one of an affiliate of manager1.
+fn theirs_and_mine(app: &TestApp) -> (i64, i64) {
+    let m1 = user_id(app, "manager1@affdesk.test");
+    let theirs = ids_where(app, &format!("manager_id <> {m1} AND type = 'offer_request'"))[0];
+    let mine = ids_where(app, &format!("manager_id = {m1}"))[0];
+    (theirs, mine)
+}
+
+db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    let manager = staff(&app, "manager1@affdesk.test");
+    let (theirs, mine) = theirs_and_mine(&app);
+    let their_affiliate = ticket(&app, theirs).affiliate_id;
+    let their_status = ticket(&app, theirs).status;
+    let before = scalar(&app, "SELECT COUNT(*) AS n FROM messages");
+    let mut conn = app.conn();
+    let c = &mut *conn;
+    assert!(is_not_found(threads::read(c, &manager, theirs, true)));
+    assert!(is_not_found(messages::reply(c, &store, &manager, theirs, "Hi", false, Vec::new())));
+    assert!(is_not_found(messages::add_note(c, &store, &manager, theirs, "Note", Vec::new())));
+    assert!(is_not_found(lifecycle::close(c, &manager, theirs)));
+    assert!(is_not_found(lifecycle::reopen(c, &manager, theirs)));
+    assert!(is_not_found(lifecycle::remove(c, &store, &manager, theirs)));
+    assert!(is_not_found(access::decide(c, &manager, theirs, Decision::Approve, None)));
+    assert!(is_not_found(access::decide(c, &manager, theirs, Decision::Reject, None)));
+    let template = reply_templates::list(c).unwrap()[0].template.id;
+    assert!(is_not_found(reply_templates::fill_for_ticket(c, &manager, theirs, template)));
+    let day = affdesk::domain::now().date();
+    assert!(stats::for_affiliate(c, &manager, their_affiliate, day, day).unwrap().is_none());
+    let question = NewQuestion {
+        affiliate_id: Some(their_affiliate),
+        kind: TicketKind::General,
+        title: "Hello".into(),
+        body: "Body".into(),
+    };
+    assert_eq!(
+        opening::open_question(c, &store, &manager, question, Vec::new()).unwrap(),
+        Err(OpenRefused::AffiliateNotYours(their_affiliate))
+    );
+    let summary = lifecycle::bulk(c, &store, &manager, BulkAction::Close, &Selection::Ids(vec![theirs, mine])).unwrap();
+    assert_eq!(summary.not_allowed, vec![theirs]);
+    // The list and "all matching" never include another manager's tickets.
+    let all = ticket_list::matching_ids(c, &manager, &TicketFilter::default()).unwrap();
+    assert!(!all.contains(&theirs) && all.contains(&mine));
+    drop(conn);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before, "nothing was written");
+    assert_eq!(ticket(&app, theirs).status, their_status);
+    // Their own work goes through.
+    let mut conn = app.conn();
+    assert!(threads::read(&mut conn, &manager, mine, true).is_ok());
+    assert!(stats::for_affiliate(&mut conn, &manager, ticket(&app, mine).affiliate_id, day, day).unwrap().is_some());
+});
+
+db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    let own = ids_where(&app, "affiliate_id = 1")[0];
+    let other = ids_where(&app, "affiliate_id = 2")[0];
+    let me = affiliate(&app, 1);
+    let mut conn = app.conn();
+    let c = &mut *conn;
+    assert!(is_not_found(threads::read(c, &me, other, false)));
+    assert!(is_not_found(messages::reply(c, &store, &me, other, "Hi", false, Vec::new())));
+    assert!(is_forbidden(messages::add_note(c, &store, &me, own, "Note", Vec::new())));
+    assert!(is_forbidden(lifecycle::close(c, &me, own)));
+    assert!(is_forbidden(lifecycle::reopen(c, &me, own)));
+    assert!(is_forbidden(lifecycle::remove(c, &store, &me, own)));
+    assert!(is_forbidden(access::decide(c, &me, own, Decision::Approve, None)));
+    assert!(is_forbidden(lifecycle::bulk(c, &store, &me, BulkAction::Close, &Selection::Ids(vec![own]))));
+    assert!(is_forbidden(reply_templates::save(c, &me, None, "Mine", "Text")));
+    assert!(is_forbidden(reply_templates::delete(c, &me, 1)));
+    let day = affdesk::domain::now().date();
+    assert!(is_forbidden(stats::for_affiliate(c, &me, 1, day, day)));
+    // A question is always for themself, whatever affiliate it names.
+    let question =
+        NewQuestion { affiliate_id: Some(2), kind: TicketKind::Technical, title: "Postback".into(), body: "?".into() };
+    let opened = opening::open_question(c, &store, &me, question, Vec::new()).unwrap().unwrap();
+    assert_eq!(opened.affiliate_id, 1);
+    // Internal notes and their files stay with managers.
+    let admin = staff(&app, "admin@affdesk.test");
+    let note = messages::add_note(c, &store, &admin, own, "Fraud check", Vec::new()).unwrap();
+    let thread = threads::read(c, &me, own, false).unwrap();
+    assert!(thread.entries.iter().all(|e| e.message.id != note.message.id));
+    let staff_thread = threads::read(c, &admin, own, false).unwrap();
+    assert!(staff_thread.entries.iter().any(|e| e.message.id == note.message.id));
+    assert!(is_not_found(attachments::for_download(c, &me, i64::MAX)));
+});
+
+db_test!(an_inactive_affiliate_cannot_open_or_request, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    let mut conn = app.conn();
+    Affiliate::set_status(&mut conn, 1, affdesk::domain::states::AffiliateStatus::NotActive).unwrap();
+    drop(conn);
+    let me = affiliate(&app, 1);
+    let mut conn = app.conn();
+    let question =
+        NewQuestion { affiliate_id: None, kind: TicketKind::General, title: "Hello".into(), body: "Body".into() };
+    assert!(matches!(
+        opening::open_question(&mut conn, &store, &me, question, Vec::new()).unwrap(),
+        Err(OpenRefused::AffiliateNotActive(_))
+    ));
+    let offer = scalar(&app, "SELECT MIN(id) AS n FROM offers WHERE privacy = 'premoderated'");
+    assert!(is_forbidden(requests::request_access(&mut conn, &me, Target::Offer(offer), "Please")));
+});
+
+db_test!(each_decision_does_what_it_says, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    let admin = staff(&app, "admin@affdesk.test");
+    let mut conn = app.conn();
+    // Activate: approved, closed, access enabled from the ticket, a system message.
+    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
+    let t = ticket(&app, pending);
+    assert_eq!(access::decide(&mut conn, &admin, pending, Decision::Approve, None).unwrap(), Outcome::Done);
+    let after = ticket(&app, pending);
+    assert_eq!((after.request_state, after.status), (Some(RequestState::Approved), TicketStatus::Closed));
+    let grant = text(
+        &app,
+        &format!(
+            "SELECT state AS t FROM offer_access WHERE offer_id = {} AND affiliate_id = {}",
+            t.offer_id.unwrap(),
+            t.affiliate_id
+        ),
+    );
+    assert_eq!(AccessGrant::parse(&grant), Some(AccessGrant::Enabled));
+    let last = threads::read(&mut conn, &admin, pending, false).unwrap().entries.pop().unwrap();
+    assert!(last.by_system() && last.message.body.starts_with("Request approved by"));
+    // Deciding again, or deciding a question, changes nothing.
+    assert_eq!(
+        access::decide(&mut conn, &admin, pending, Decision::Reject, None).unwrap(),
+        Outcome::Skipped(Skip::AlreadyDecided)
+    );
+    let question = ids_where(&app, "type = 'general' AND status = 'open'")[0];
+    assert_eq!(
+        access::decide(&mut conn, &admin, question, Decision::Approve, None).unwrap(),
+        Outcome::Skipped(Skip::NotARequest)
+    );
+    // The API names the kind it means; another kind is a bad request.
+    let smartlink_pending = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
+    assert!(matches!(
+        access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::OfferRequest)),
+        Err(AppError::BadRequest(_))
+    ));
+    assert_eq!(
+        access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::SmartlinkRequest))
+            .unwrap(),
+        Outcome::Done
+    );
+    // Close and reopen, each once.
+    assert_eq!(lifecycle::close(&mut conn, &admin, question).unwrap(), Outcome::Done);
+    assert_eq!(lifecycle::close(&mut conn, &admin, question).unwrap(), Outcome::Skipped(Skip::AlreadyClosed));
+    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Done);
+    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Skipped(Skip::AlreadyOpen));
+    // Reply and close; the affiliate's reply reopens.
+    let replied = messages::reply(&mut conn, &store, &admin, question, "Done.", true, Vec::new()).unwrap();
+    assert_eq!((replied.status_before, replied.status), (TicketStatus::Open, TicketStatus::Closed));
+    let owner = affiliate(&app, ticket(&app, question).affiliate_id);
+    let replied = messages::reply(&mut conn, &store, &owner, question, "Not yet.", true, Vec::new()).unwrap();
+    assert_eq!(replied.status, TicketStatus::Open, "an affiliate cannot close, and a reply reopens");
+    // Remove takes the ticket, its messages and its search entry.
+    lifecycle::remove(&mut conn, &store, &admin, question).unwrap();
+    assert!(Ticket::find(&mut conn, question).unwrap().is_none());
+    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = {question}")), 0);
+    // Every decision left an audit entry through the panel.
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE 'panel%'"), 5);
+    drop(conn);
+    assert_counts_consistent(&app);
+});
+
+db_test!(bulk_by_filter_acts_on_what_matches_when_it_runs, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    let manager = staff(&app, "manager2@affdesk.test");
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let (filter, errors) = TicketFilter::parse(&Params::from_query("status=open&type=technical"));
+    assert!(errors.is_empty());
+    let expected = ids_where(&app, &format!("manager_id = {m2} AND status = 'open' AND type = 'technical'"));
+    let mut conn = app.conn();
+    let summary =
+        lifecycle::bulk(&mut conn, &store, &manager, BulkAction::Close, &Selection::Matching(filter)).unwrap();
+    let mut done = summary.done.clone();
+    done.sort_unstable();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort_unstable();
+    assert_eq!(done, expected_sorted);
+    assert_eq!(summary.text(), format!("{} closed", expected.len()));
+    drop(conn);
+    assert!(ids_where(&app, &format!("manager_id = {m2} AND status = 'open' AND type = 'technical'")).is_empty());
+    assert_counts_consistent(&app);
+});
+
+db_test!(a_page_past_the_end_is_the_last_page, |app| {
+    app.seed_demo();
+    let admin = staff(&app, "admin@affdesk.test");
+    let (filter, _) = TicketFilter::parse(&Params::from_query("affiliate_id=1"));
+    let mut conn = app.conn();
+    let last = ticket_list::list(
+        &mut conn,
+        &admin,
+        &filter,
+        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10 },
+    )
+    .unwrap();
+    for at in [PageAt::Number(999_999), PageAt::Number(u32::MAX)] {
+        let page = ticket_list::page_or_last(
+            &mut conn,
+            &admin,
+            &filter,
+            PageRequest { sort: Default::default(), at, per_page: 10 },
+        )
+        .unwrap();
+        assert_eq!(page.at, PageAt::Last);
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.ticket.id).collect();
+        assert_eq!(ids, last.rows.iter().map(|r| r.ticket.id).collect::<Vec<_>>());
+        assert!(!ids.is_empty());
+    }
+});
+
+/// One thing a person can do to a ticket, for the property test.
+#[derive(Clone, Debug)]
+enum Step {
+    StaffReply { ticket: usize, close: bool },
+    AffiliateReply { ticket: usize },
+    Note { ticket: usize },
+    Close { ticket: usize },
+    Reopen { ticket: usize },
+    Decide { ticket: usize, approve: bool },
+    Remove { ticket: usize },
+    BulkClose { tickets: Vec<usize> },
+    BulkReject { tickets: Vec<usize> },
+    Open { affiliate: usize, kind: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let t = 0usize..40;
+    prop_oneof![
+        (t.clone(), any::<bool>()).prop_map(|(ticket, close)| Step::StaffReply { ticket, close }),
+        t.clone().prop_map(|ticket| Step::AffiliateReply { ticket }),
+        t.clone().prop_map(|ticket| Step::Note { ticket }),
+        t.clone().prop_map(|ticket| Step::Close { ticket }),
+        t.clone().prop_map(|ticket| Step::Reopen { ticket }),
+        (t.clone(), any::<bool>()).prop_map(|(ticket, approve)| Step::Decide { ticket, approve }),
+        t.clone().prop_map(|ticket| Step::Remove { ticket }),
+        proptest::collection::vec(t.clone(), 1..6).prop_map(|tickets| Step::BulkClose { tickets }),
+        proptest::collection::vec(t, 1..6).prop_map(|tickets| Step::BulkReject { tickets }),
+        (0usize..5, 0usize..4).prop_map(|(affiliate, kind)| Step::Open { affiliate, kind }),
+    ]
+}
+
+/// Runs a step as the manager of its ticket (or as its affiliate); refusals are fine.
+fn run(app: &TestApp, store: &LocalStore, tickets: &[i64], step: &Step) {
+    let admin = staff(app, "admin@affdesk.test");
+    let mut conn = app.conn();
+    let c = &mut *conn;
+    let pick = |i: &usize| tickets[*i % tickets.len()];
+    let _ = match step {
+        Step::StaffReply { ticket, close } => {
+            messages::reply(c, store, &admin, pick(ticket), "Answer", *close, Vec::new()).map(|_| ())
+        }
+        Step::AffiliateReply { ticket } => match Ticket::find(c, pick(ticket)).unwrap() {
+            Some(t) => {
+                let owner = Affiliate::find(c, t.affiliate_id).unwrap().unwrap().actor(Via::Api);
+                messages::reply(c, store, &owner, t.id, "More", false, Vec::new()).map(|_| ())
+            }
+            None => Ok(()),
+        },
+        Step::Note { ticket } => messages::add_note(c, store, &admin, pick(ticket), "Note", Vec::new()).map(|_| ()),
+        Step::Close { ticket } => lifecycle::close(c, &admin, pick(ticket)).map(|_| ()),
+        Step::Reopen { ticket } => lifecycle::reopen(c, &admin, pick(ticket)).map(|_| ()),
+        Step::Decide { ticket, approve } => {
+            let decision = if *approve { Decision::Approve } else { Decision::Reject };
+            access::decide(c, &admin, pick(ticket), decision, None).map(|_| ())
+        }
+        Step::Remove { ticket } => lifecycle::remove(c, store, &admin, pick(ticket)),
+        Step::BulkClose { tickets: picked } | Step::BulkReject { tickets: picked } => {
+            let action = if matches!(step, Step::BulkClose { .. }) { BulkAction::Close } else { BulkAction::Reject };
+            let ids = picked.iter().map(pick).collect();
+            lifecycle::bulk(c, store, &admin, action, &Selection::Ids(ids)).map(|_| ())
+        }
+        Step::Open { affiliate, kind } => {
+            let me = Affiliate::find(c, *affiliate as i64 + 1).unwrap().unwrap().actor(Via::Panel);
+            let question = NewQuestion {
+                affiliate_id: None,
+                kind: TicketKind::QUESTIONS[*kind],
+                title: "Question".into(),
+                body: "Body".into(),
+            };
+            opening::open_question(c, store, &me, question, Vec::new()).map(|_| ())
+        }
+    };
+}
+
+db_test!(no_sequence_of_actions_lets_the_totals_drift, |app| {
+    app.seed_demo();
+    let store = store(&app);
+    // Open and closed questions and requests in every state.
+    let tickets = ids_where(&app, "id % 5 = 0");
+    let mut runner = TestRunner::new(ProptestConfig { cases: 12, failure_persistence: None, ..Default::default() });
+    runner
+        .run(&proptest::collection::vec(step(), 1..25), |steps| {
+            for s in &steps {
+                run(&app, &store, &tickets, s);
+            }
+            assert_counts_consistent(&app);
+            Ok(())
+        })
+        .unwrap();
+});
+
+db_test!(a_reply_racing_a_close_keeps_the_totals, |app| {
+    app.seed_demo();
+    let targets = ids_where(&app, "status = 'open' AND type = 'general'");
+    for id in targets.into_iter().take(6) {
+        let owner = ticket(&app, id).affiliate_id;
+        let mut handles = Vec::new();
+        for by_affiliate in [true, false] {
+            let pool = app.pool.clone();
+            let data_dir = app.data_dir.clone();
+            handles.push(std::thread::spawn(move || {
+                let store = LocalStore::new(data_dir.join("attachments")).unwrap();
+                let mut conn = pool.get().unwrap();
+                for round in 0..4 {
+                    if by_affiliate {
+                        let me = Affiliate::find(&mut conn, owner).unwrap().unwrap().actor(Via::Panel);
+                        messages::reply(
+                            &mut conn,
+                            &store,
+                            &me,
+                            id,
+                            &format!("Still there? {round}"),
+                            false,
+                            Vec::new(),
+                        )
+                        .unwrap();
+                    } else {
+                        let mut admin = User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap();
+                        admin.sees_all_tickets = true;
+                        lifecycle::close(&mut conn, &admin.actor(Via::Api), id).unwrap();
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_counts_consistent(&app);
+    }
+});
