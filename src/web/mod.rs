@@ -95,10 +95,14 @@ pub fn url_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-/// Only same-site paths are followed after login, never another host.
+/// Only same-site paths are followed after login, never another host. Browsers
+/// drop tabs and newlines from a `Location`, so `/\t/evil.example` would read as
+/// `//evil.example`: a path with any control character or backslash is refused.
 pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c.is_control() || c == '\\') => {
+            n.to_string()
+        }
         _ => fallback.to_string(),
     }
 }

@@ -228,6 +228,12 @@ db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {
     // Bad input is explained; a manager sees only their affiliates.
     let page = c.get("/admin/stats/daily?affiliate_id=x&from=yesterday").await;
     assert!(page.contains("Affiliate ID must be a whole number") && page.contains("From must be a date like"));
+    // Dates at the edge of the calendar are typing errors, not a dropped connection.
+    for query in ["to=-262143-01-01", "from=-262143-01-01", "to=262142-12-31", "from=0001-01-01&to=0001-01-02"] {
+        let page = c.get(&format!("/admin/stats/daily?affiliate_id=1&{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        assert!(page.contains("must be a date"), "{query}");
+    }
     let other = scalar(
         &app,
         "SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
