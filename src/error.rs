@@ -160,7 +160,7 @@ impl ResponseError for AppError {
             let target = if next.is_empty() {
                 login_path.to_string()
             } else {
-                format!("{login_path}?next={}", crate::web::url_encode(next))
+                format!("{login_path}?next={}", crate::http::url_encode(next))
             };
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target.clone()))

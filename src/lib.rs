@@ -57,7 +57,7 @@ impl Application {
             config: config.clone(),
             db_status: Default::default(),
             storage: std::sync::Arc::new(store),
-            api_limits: std::sync::Arc::new(api::rate_limit::RateLimiter::new(config.api_rate_limit)),
+            api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
         };
         let key = Key::from(&config.secret);
         let workers = config.workers;

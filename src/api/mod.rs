@@ -3,7 +3,6 @@
 
 pub mod manage;
 pub mod objects;
-pub mod rate_limit;
 pub mod tickets;
 
 use std::future::Future;

@@ -5,6 +5,7 @@
 pub mod download;
 pub mod headers;
 pub mod params;
+pub mod rate_limit;
 pub mod upload;
 
 use actix_web::web;
@@ -19,7 +20,7 @@ pub struct AppState {
     pub config: crate::config::Config,
     pub db_status: crate::db::DbStatus,
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
-    pub api_limits: std::sync::Arc<crate::api::rate_limit::RateLimiter>,
+    pub api_limits: std::sync::Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -48,4 +49,8 @@ impl AppState {
         let store = self.storage.clone();
         self.db(move |conn| f(conn, store.as_ref())).await
     }
+}
+
+pub fn url_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::auth::StaffSession;
 use super::ticket_list::{ListRequest, TicketListView};
-use super::{AppState, Flash, PageCtx, is_htmx, redirect, set_flash};
+use super::{AppState, Flash, FlashKind, PageCtx, is_htmx, redirect, set_flash};
 use crate::domain::access::{self, Decision};
 use crate::domain::lifecycle::{self, BulkAction, Outcome, Selection};
 use crate::domain::ticket_list;
@@ -105,7 +105,7 @@ pub async fn bulk(
     let htmx = is_htmx(&req);
     let Some(action) = form.one("action").and_then(BulkAction::parse) else {
         let text = "Choose an action: Activate, Close, Reject or Remove.";
-        return respond(&state, &staff, request, htmx, "error", text.into()).await;
+        return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
     };
     let all_matching = form.one("all_matching") == Some("1");
     let mut ids = Vec::new();
@@ -119,7 +119,7 @@ pub async fn bulk(
     let selection = if all_matching {
         if !request.errors.is_empty() {
             let text = "Fix the filter before applying an action to all matching tickets.";
-            return respond(&state, &staff, request, htmx, "error", text.into()).await;
+            return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
         }
         let (filter, actor) = (request.filter.clone(), actor.clone());
         ids = state.db(move |conn| ticket_list::matching_ids(conn, &actor, &filter)).await?;
@@ -128,7 +128,8 @@ pub async fn bulk(
         Selection::Ids(ids.clone())
     };
     if ids.is_empty() {
-        return respond(&state, &staff, request, htmx, "error", "Select at least one ticket first.".into()).await;
+        return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
+            .await;
     }
     if action == BulkAction::Remove && form.one("confirm") != Some("1") {
         let confirm = BulkConfirm {
@@ -147,7 +148,7 @@ pub async fn bulk(
     }
     let summary =
         state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await?;
-    let kind = if summary.done.is_empty() { "warning" } else { "success" };
+    let kind = if summary.done.is_empty() { FlashKind::Warning } else { FlashKind::Success };
     respond(&state, &staff, request, htmx, kind, summary.text()).await
 }
 
@@ -158,12 +159,12 @@ async fn respond(
     staff: &StaffSession,
     request: ListRequest,
     htmx: bool,
-    kind: &str,
+    kind: FlashKind,
     text: String,
 ) -> AppResult<HttpResponse> {
     if htmx {
         let list = load(state, staff, request, false).await?;
-        render(&TicketResults { list, flash_oob: Some(Flash { kind: kind.into(), text }) })
+        render(&TicketResults { list, flash_oob: Some(Flash { kind, text }) })
     } else {
         set_flash(&staff.session, kind, text);
         Ok(redirect(&list_url(&request)))
@@ -226,9 +227,9 @@ pub async fn single_action(
         })
         .await?;
     match outcome {
-        Outcome::Done => set_flash(&staff.session, "success", action.done_text(id)),
+        Outcome::Done => set_flash(&staff.session, FlashKind::Success, action.done_text(id)),
         Outcome::Skipped(why) => {
-            set_flash(&staff.session, "warning", format!("Ticket {id} was not changed: {}.", why.reason()))
+            set_flash(&staff.session, FlashKind::Warning, format!("Ticket {id} was not changed: {}.", why.reason()))
         }
     }
     Ok(redirect(&back))

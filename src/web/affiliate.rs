@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::AffiliateSession;
-use super::{AppState, PageCtx, redirect, set_flash};
+use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::requests::{self, AccessState, OfferRow, SmartlinkRow, Target};
 use crate::domain::states::Privacy;
 use crate::domain::ticket_filter::{Sort, TicketFilter};
@@ -212,9 +212,13 @@ async fn request(
 
 fn finish(affiliate: &AffiliateSession, result: AppResult<Ticket>, back: &str) -> AppResult<HttpResponse> {
     match result {
-        Ok(t) => set_flash(&affiliate.session, "success", format!("Request sent to your manager (ticket {}).", t.id)),
+        Ok(t) => set_flash(
+            &affiliate.session,
+            FlashKind::Success,
+            format!("Request sent to your manager (ticket {}).", t.id),
+        ),
         Err(e @ (AppError::BadRequest(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
-            set_flash(&affiliate.session, "error", e.public_message())
+            set_flash(&affiliate.session, FlashKind::Error, e.public_message())
         }
         Err(e) => return Err(e),
     }

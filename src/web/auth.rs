@@ -11,7 +11,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::session_store::{AFFILIATE_ROW, USER_ROW};
-use super::{AppState, Flash, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
+use super::{AppState, Flash, FlashKind, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
@@ -209,7 +209,7 @@ pub async fn affiliate_login_form(session: Session, query: web::Query<LoginQuery
 
 fn login_form(panel: Panel, session: &Session, query: LoginQuery) -> LoginPage {
     if query.logged_out.is_some() {
-        set_flash(session, "info", "You have been logged out.");
+        set_flash(session, FlashKind::Info, "You have been logged out.");
     }
     login_page(panel, session, String::new(), query.next.unwrap_or_default(), None)
 }

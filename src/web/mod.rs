@@ -32,17 +32,37 @@ pub enum Panel {
     Affiliate,
 }
 
+/// How a banner looks: its words go in the CSS class (`flash-success`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Info,
+    Warning,
+    Error,
+}
+
+impl std::fmt::Display for FlashKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FlashKind::Success => "success",
+            FlashKind::Info => "info",
+            FlashKind::Warning => "warning",
+            FlashKind::Error => "error",
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Flash {
-    /// `success`, `error` or `info`: the CSS class of the banner.
-    pub kind: String,
+    pub kind: FlashKind,
     pub text: String,
 }
 
 const FLASH_KEY: &str = "flash";
 
-pub fn set_flash(session: &Session, kind: &str, text: impl Into<String>) {
-    let _ = session.insert(FLASH_KEY, Flash { kind: kind.into(), text: text.into() });
+pub fn set_flash(session: &Session, kind: FlashKind, text: impl Into<String>) {
+    let _ = session.insert(FLASH_KEY, Flash { kind, text: text.into() });
 }
 
 /// The banner to show once. Only touches the session when there is one: a removal
@@ -91,9 +111,7 @@ pub fn path_id(raw: &str) -> AppResult<i64> {
     raw.parse().map_err(|_| AppError::NotFound)
 }
 
-pub fn url_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
+pub use crate::http::url_encode;
 
 /// Only same-site paths are followed after login, never another host. Browsers
 /// drop tabs and newlines from a `Location`, so `/\t/evil.example` would read as

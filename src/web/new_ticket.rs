@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, PageCtx, redirect, set_flash};
+use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::Actor;
 use crate::domain::affiliates::{self, Affiliate};
 use crate::domain::messages;
@@ -128,7 +128,7 @@ pub async fn admin_create(
     };
     match opened {
         Some(Ok(ticket)) => {
-            set_flash(&staff.session, "success", format!("Ticket {} created: {}", ticket.id, ticket.title));
+            set_flash(&staff.session, FlashKind::Success, format!("Ticket {} created: {}", ticket.id, ticket.title));
             Ok(redirect("/admin/tickets"))
         }
         refused => {
@@ -186,7 +186,11 @@ pub async fn affiliate_create(
     };
     match open(&state, affiliate.actor(), question, upload.files).await? {
         Ok(ticket) => {
-            set_flash(&affiliate.session, "success", format!("Your ticket {} was sent to your manager.", ticket.id));
+            set_flash(
+                &affiliate.session,
+                FlashKind::Success,
+                format!("Your ticket {} was sent to your manager.", ticket.id),
+            );
             Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
         }
         Err(why) => Err(AppError::forbidden(why.text())),

@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::{AppState, PageCtx, redirect, set_flash};
+use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::reply_templates::{self, ReplyTemplate, TemplateRow, VARIABLES};
 use crate::domain::ticket_filter::FieldError;
 use crate::error::{AppError, AppResult};
@@ -131,7 +131,7 @@ async fn save(
         };
         return respond(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     }
-    set_flash(&staff.session, "success", format!("Template \"{}\" saved.", form.title.trim()));
+    set_flash(&staff.session, FlashKind::Success, format!("Template \"{}\" saved.", form.title.trim()));
     Ok(redirect("/admin/templates"))
 }
 
@@ -154,6 +154,6 @@ pub async fn delete(
     }
     let actor = staff.actor();
     state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;
-    set_flash(&staff.session, "success", format!("Template \"{}\" deleted.", template.title));
+    set_flash(&staff.session, FlashKind::Success, format!("Template \"{}\" deleted.", template.title));
     Ok(redirect("/admin/templates"))
 }

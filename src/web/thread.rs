@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, PageCtx, is_htmx, path_id, redirect, set_flash};
+use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash};
 use crate::domain::Actor;
 use crate::domain::messages::{self, Replied};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
@@ -217,10 +217,10 @@ pub async fn admin_reply(
     if htmx {
         let (thread, templates) = load(&state, staff.actor(), id, false).await?;
         let mut ctx = staff.page("tickets");
-        ctx.flash = Some(super::Flash { kind: "success".into(), text: done.into() });
+        ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
         return View { ctx, thread, templates, form: ReplyForm::default() }.respond(true, StatusCode::OK);
     }
-    set_flash(&staff.session, "success", done);
+    set_flash(&staff.session, FlashKind::Success, done);
     Ok(redirect(&format!("/admin/tickets/{id}")))
 }
 
@@ -270,10 +270,10 @@ pub async fn affiliate_reply(
     if htmx {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let mut ctx = affiliate.page("support");
-        ctx.flash = Some(super::Flash { kind: "success".into(), text: "Message sent.".into() });
+        ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: "Message sent.".into() });
         return View { ctx, thread, templates: Vec::new(), form: ReplyForm::default() }.respond(true, StatusCode::OK);
     }
-    set_flash(&affiliate.session, "success", "Message sent.");
+    set_flash(&affiliate.session, FlashKind::Success, "Message sent.");
     Ok(redirect(&format!("/affiliate/tickets/{id}")))
 }
 
