@@ -44,6 +44,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_API_RATE_LIMIT", default_value_t = 600)]
     pub api_rate_limit: u32,
 
+    /// Failed logins allowed per account and per client address in 15 minutes;
+    /// past it, logins are refused (429) until the oldest failure is 15 minutes old.
+    #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS", default_value_t = 10)]
+    pub login_attempts: u32,
+
     /// Worker threads (default: one per core).
     #[arg(long, env = "AFFDESK_WORKERS")]
     pub workers: Option<usize>,
@@ -60,6 +65,7 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub api_rate_limit: u32,
+    pub login_attempts: u32,
     pub workers: Option<usize>,
     pub pool_size: u32,
 }
@@ -85,6 +91,7 @@ impl Config {
             session_idle: Duration::from_secs(2 * 3600),
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: serve.api_rate_limit,
+            login_attempts: serve.login_attempts,
             workers: serve.workers,
         })
     }
@@ -101,6 +108,7 @@ impl Config {
             session_idle: Duration::from_secs(2 * 3600),
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: 600,
+            login_attempts: 10,
             workers: Some(2),
         }
     }

@@ -18,6 +18,14 @@ pub enum AppError {
     Unauthorized(String),
     Forbidden(String),
     Conflict(String),
+    /// The body is larger than this kind of request may send.
+    TooLarge(String),
+    /// The body is of a type this route does not read.
+    UnsupportedMediaType(String),
+    /// A known address asked with a method it does not answer; `allow` lists those it does.
+    MethodNotAllowed {
+        allow: String,
+    },
     TooManyRequests {
         retry_after_secs: u64,
     },
@@ -51,9 +59,13 @@ impl AppError {
         match self {
             AppError::NotFound => "Not found".into(),
             AppError::MethodNotFound(m) => m.clone(),
-            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) | AppError::Unauthorized(m) => {
-                m.clone()
-            }
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::Unauthorized(m)
+            | AppError::TooLarge(m)
+            | AppError::UnsupportedMediaType(m) => m.clone(),
+            AppError::MethodNotAllowed { allow } => format!("This address answers only {allow}"),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("Too many requests: try again in {retry_after_secs} seconds")
             }
@@ -70,6 +82,9 @@ impl AppError {
             AppError::Unauthorized(_) | AppError::LoginRequired { .. } => "Login required",
             AppError::Forbidden(_) => "Not allowed",
             AppError::Conflict(_) => "Conflict",
+            AppError::TooLarge(_) => "Too large",
+            AppError::UnsupportedMediaType(_) => "Unsupported form",
+            AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::TooManyRequests { .. } => "Too many requests",
             AppError::Unavailable(_) => "Service unavailable",
             AppError::Internal(_) => "Internal error",
@@ -143,6 +158,9 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -167,7 +185,25 @@ impl ResponseError for AppError {
                 .insert_header(("HX-Redirect", target))
                 .finish();
         }
-        render_error_page(self.status_code(), self.title(), &self.public_message())
+        let mut resp = render_error_page(self.status_code(), self.title(), &self.public_message());
+        self.add_headers(&mut resp);
+        resp
+    }
+}
+
+impl AppError {
+    /// `Retry-After` and `Allow`, where the error has them.
+    pub fn add_headers(&self, resp: &mut HttpResponse) {
+        let value = match self {
+            AppError::TooManyRequests { retry_after_secs } => Some((header::RETRY_AFTER, retry_after_secs.to_string())),
+            AppError::MethodNotAllowed { allow } => Some((header::ALLOW, allow.clone())),
+            _ => None,
+        };
+        if let Some((name, v)) = value
+            && let Ok(v) = HeaderValue::from_str(&v)
+        {
+            resp.headers_mut().insert(name, v);
+        }
     }
 }
 

@@ -36,7 +36,10 @@ async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload)
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| bad(format!("The request body could not be read: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(bad("The request body is too large"));
+            return Err(ApiError(AppError::TooLarge(format!(
+                "The request body is too large: at most {} KB",
+                MAX_BODY / 1024
+            ))));
         }
         body.extend_from_slice(&chunk);
     }
@@ -142,40 +145,39 @@ pub async fn reply(
     Ok(ok(json!({ "message": "Comment is added", "id": replied.message.id.to_string() })))
 }
 
-/// `POST /3.0/admin/ticket/{id}/close`, `/reopen` and `/remove`.
-pub async fn lifecycle_action(
+/// `POST /3.0/admin/ticket/{id}/close`.
+pub async fn close(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    set_status(state, staff, path, true).await
+}
+
+/// `POST /3.0/admin/ticket/{id}/reopen`.
+pub async fn reopen(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    set_status(state, staff, path, false).await
+}
+
+async fn set_status(
     state: web::Data<AppState>,
     staff: ApiStaff,
-    path: web::Path<(String, String)>,
+    path: web::Path<String>,
+    close: bool,
 ) -> ApiResult<HttpResponse> {
-    let (raw, action) = path.into_inner();
-    let id = path_id(&raw)?;
+    let id = path_id(&path)?;
     let actor = staff.actor();
-    let message = match action.as_str() {
-        "close" | "reopen" => {
-            let close = action == "close";
-            let outcome = state
-                .db(
-                    move |conn| {
-                        if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) }
-                    },
-                )
-                .await?;
-            match outcome {
-                Outcome::Done if close => "Ticket is closed",
-                Outcome::Done => "Ticket is reopened",
-                Outcome::Skipped(why) => {
-                    return Err(ApiError(AppError::conflict(format!("Ticket {id} is {}", why.reason()))));
-                }
-            }
-        }
-        "remove" => {
-            state.db_with_store(move |conn, store| lifecycle::remove(conn, store, &actor, id)).await?;
-            "Ticket is removed"
-        }
-        _ => return Err(ApiError(AppError::NotFound)),
-    };
-    Ok(ok(json!({ "message": message })))
+    let outcome = state
+        .db(move |conn| if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) })
+        .await?;
+    match outcome {
+        Outcome::Done => Ok(ok(json!({ "message": if close { "Ticket is closed" } else { "Ticket is reopened" } }))),
+        Outcome::Skipped(why) => Err(ApiError(AppError::conflict(format!("Ticket {id} is {}", why.reason())))),
+    }
+}
+
+/// `POST /3.0/admin/ticket/{id}/remove`: the ticket, its messages and its files.
+pub async fn remove(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    state.db_with_store(move |conn, store| lifecycle::remove(conn, store, &actor, id)).await?;
+    Ok(ok(json!({ "message": "Ticket is removed" })))
 }
 
 fn template_object(t: &reply_templates::ReplyTemplate) -> Value {

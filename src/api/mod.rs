@@ -54,11 +54,10 @@ impl ResponseError for ApiError {
             AppError::NotFound => "Not found".to_string(),
             e => e.public_message(),
         };
-        let mut resp = HttpResponse::build(self.status_code());
-        if let AppError::TooManyRequests { retry_after_secs } = &self.0 {
-            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
-        }
-        resp.json(json!({ "status": 2, "message": message, "error": message }))
+        let mut resp =
+            HttpResponse::build(self.status_code()).json(json!({ "status": 2, "message": message, "error": message }));
+        self.0.add_headers(&mut resp);
+        resp
     }
 }
 
@@ -112,19 +111,34 @@ fn invalid_key() -> ApiError {
     ApiError(AppError::Unauthorized("The API key is not valid".into()))
 }
 
-/// Finds who a key belongs to with `find`, and lets them in if `allowed`.
-fn authenticate<T: Send + 'static>(
+type Find<T> = fn(&mut crate::db::AnyConnection, &str) -> crate::error::AppResult<Option<T>>;
+
+/// Finds who a key belongs to with `find`, and lets them in if `allowed`. A valid
+/// key of the other kind (an affiliate's key on an admin method) is not allowed
+/// here (403), which is not the same as a key that is wrong (401).
+fn authenticate<T: Send + 'static, O: Send + 'static>(
     req: &HttpRequest,
-    find: fn(&mut crate::db::AnyConnection, &str) -> crate::error::AppResult<Option<T>>,
+    find: Find<T>,
     allowed: fn(&T) -> bool,
+    find_other: Find<O>,
+    other_kind: &'static str,
 ) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
     let req = req.clone();
     Box::pin(async move {
         let key = header_key(&req)?;
         let state =
             req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
-        match state.db(move |conn| find(conn, &key)).await? {
-            Some(who) if allowed(&who) => Ok(who),
+        let found = state
+            .db(move |conn| match find(conn, &key)? {
+                Some(who) => Ok(Ok(who)),
+                None => Ok(Err(find_other(conn, &key)?.is_some())),
+            })
+            .await?;
+        match found {
+            Ok(who) if allowed(&who) => Ok(who),
+            Err(true) => {
+                Err(ApiError(AppError::forbidden(format!("This method is not allowed with {other_kind}'s API key"))))
+            }
             _ => Err(invalid_key()),
         }
     })
@@ -144,7 +158,13 @@ impl FromRequest for ApiStaff {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let user = authenticate(req, User::find_by_api_key, |u: &User| !u.disabled);
+        let user = authenticate(
+            req,
+            User::find_by_api_key,
+            |u: &User| !u.disabled,
+            Affiliate::find_by_api_key,
+            "an affiliate",
+        );
         Box::pin(async move { user.await.map(ApiStaff) })
     }
 }
@@ -163,7 +183,8 @@ impl FromRequest for ApiAffiliate {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let affiliate = authenticate(req, Affiliate::find_by_api_key, Affiliate::may_log_in);
+        let affiliate =
+            authenticate(req, Affiliate::find_by_api_key, Affiliate::may_log_in, User::find_by_api_key, "a manager");
         Box::pin(async move { affiliate.await.map(ApiAffiliate) })
     }
 }
@@ -221,25 +242,36 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
+/// One address of the API and the methods it answers; any other method gets 405
+/// with `Allow`.
+fn at(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError(AppError::MethodNotAllowed { allow: allow.into() }))
+    }))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use web::{get, post};
     cfg.service(
         web::scope("/3.0")
             .wrap(crate::http::headers::private())
-            .route("/openapi.json", web::get().to(openapi))
-            .route("/admin/tickets", web::get().to(tickets::list))
-            .route("/admin/ticket/{id}", web::get().to(tickets::show))
-            .route("/admin/ticket/{id}/offer", web::post().to(tickets::decide_offer))
-            .route("/admin/ticket/{id}/smartlink", web::post().to(tickets::decide_smartlink))
-            .route("/admin/attachments/{id}", web::get().to(tickets::download))
-            .route("/admin/ticket", web::post().to(manage::create))
-            .route("/admin/ticket/{id}/comments", web::get().to(manage::comments))
-            .route("/admin/ticket/{id}/comment", web::post().to(manage::reply))
-            .route("/admin/ticket/{id}/{action}", web::post().to(manage::lifecycle_action))
-            .route("/admin/templates", web::get().to(manage::templates))
-            .route("/admin/template", web::post().to(manage::create_template))
-            .route("/admin/template/{id}", web::post().to(manage::update_template))
-            .route("/admin/template/{id}/remove", web::post().to(manage::remove_template))
-            .route("/partner/activation/offer", web::post().to(tickets::request_offer))
+            .service(at("/openapi.json", "GET").route(get().to(openapi)))
+            .service(at("/admin/tickets", "GET").route(get().to(tickets::list)))
+            .service(at("/admin/ticket", "POST").route(post().to(manage::create)))
+            .service(at("/admin/ticket/{id}", "GET").route(get().to(tickets::show)))
+            .service(at("/admin/ticket/{id}/offer", "POST").route(post().to(tickets::decide_offer)))
+            .service(at("/admin/ticket/{id}/smartlink", "POST").route(post().to(tickets::decide_smartlink)))
+            .service(at("/admin/ticket/{id}/comments", "GET").route(get().to(manage::comments)))
+            .service(at("/admin/ticket/{id}/comment", "POST").route(post().to(manage::reply)))
+            .service(at("/admin/ticket/{id}/close", "POST").route(post().to(manage::close)))
+            .service(at("/admin/ticket/{id}/reopen", "POST").route(post().to(manage::reopen)))
+            .service(at("/admin/ticket/{id}/remove", "POST").route(post().to(manage::remove)))
+            .service(at("/admin/attachments/{id}", "GET").route(get().to(tickets::download)))
+            .service(at("/admin/templates", "GET").route(get().to(manage::templates)))
+            .service(at("/admin/template", "POST").route(post().to(manage::create_template)))
+            .service(at("/admin/template/{id}", "POST").route(post().to(manage::update_template)))
+            .service(at("/admin/template/{id}/remove", "POST").route(post().to(manage::remove_template)))
+            .service(at("/partner/activation/offer", "POST").route(post().to(tickets::request_offer)))
             .default_service(web::to(not_found)),
     );
 }

@@ -35,17 +35,19 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
     }
     let actor = staff.actor();
     let request = PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: limit as u32 };
-    let (objects, total) = state
+    let (objects, total, has_next) = state
         .db(move |conn| {
             let page = ticket_list::list(conn, &actor, &filter, request)?;
             let tickets: Vec<Ticket> = page.rows.into_iter().map(|r| r.ticket).collect();
-            Ok((objects::tickets(conn, &tickets)?, page.total.value()))
+            Ok((objects::tickets(conn, &tickets)?, page.total.value(), page.has_next))
         })
         .await?;
-    Ok(ok(json!({
-        "tickets": objects,
-        "pagination": { "per_page": limit, "total_count": total, "page": page },
-    })))
+    let mut pagination = json!({ "per_page": limit, "total_count": total, "page": page });
+    // Affise's lists name the next page, and leave it out on the last one.
+    if has_next {
+        pagination["next_page"] = json!(page + 1);
+    }
+    Ok(ok(json!({ "tickets": objects, "pagination": pagination })))
 }
 
 pub fn path_id(raw: &str) -> ApiResult<i64> {

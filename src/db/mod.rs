@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use pool::{DbPool, DbStatus, DbUrl, PooledConn, build_pool};
+pub use pool::{DbPool, DbStatus, DbUrl, PooledConn, build_pool, discard_if_dead};
 pub use window::{InWindow, in_window, window};
 
 #[derive(diesel::MultiConnection)]

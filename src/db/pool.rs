@@ -129,6 +129,22 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
+/// After a failed statement: when the connection itself is gone (the server was
+/// restarted, a failover, a cut network), it is marked broken, so the pool drops it
+/// when it comes back instead of handing it out again. Tells whether it was gone.
+pub fn discard_if_dead(conn: &mut AnyConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::r2d2::R2D2Connection;
+    if conn.ping().is_ok() {
+        return false;
+    }
+    match conn {
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error(),
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error(),
+    }
+    true
+}
+
 /// Opens the pool. The first connection is made here, so a wrong URL, password or
 /// unreachable server is reported at start with the real cause.
 pub fn build_pool(url: &DbUrl, max_size: u32) -> Result<DbPool, String> {

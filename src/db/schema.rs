@@ -219,3 +219,12 @@ diesel::table! {
         term -> Text,
     }
 }
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        account -> Text,
+        address -> Text,
+        at -> Timestamp,
+    }
+}

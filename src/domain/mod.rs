@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod catalogue;
 pub mod lifecycle;
+pub mod logins;
 pub mod messages;
 pub mod opening;
 pub mod reply_templates;

@@ -11,7 +11,7 @@ pub mod upload;
 use actix_web::web;
 
 use crate::db::{AnyConnection, DbPool};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -35,7 +35,16 @@ impl AppState {
         let status = self.db_status.clone();
         web::block(move || {
             let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            // A statement that failed on a dead connection is an outage (503), and
+            // the connection must not serve another request.
+            if let Err(AppError::Internal(_) | AppError::Unavailable(_)) = &result
+                && crate::db::discard_if_dead(&mut conn)
+            {
+                status.mark_unavailable();
+                return Err(AppError::Unavailable("the connection to the database was lost".into()));
+            }
+            result
         })
         .await?
     }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::web::Bytes;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 
@@ -15,7 +15,7 @@ use crate::params::Params;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 fn too_large() -> AppError {
-    AppError::bad_request("The request body is too large")
+    AppError::TooLarge(format!("The request body is too large: at most {} KB", MAX_BODY / 1024))
 }
 
 impl FromRequest for Params {
@@ -27,6 +27,9 @@ impl FromRequest for Params {
         let content_type =
             req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let mut params = Params::from_query(req.query_string());
+        if super::upload::declared_length(req.headers()).is_some_and(|n| n > MAX_BODY) {
+            return Box::pin(async { Err(too_large()) });
+        }
         if content_type.starts_with("multipart/form-data") {
             let multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
             return Box::pin(async move {
@@ -34,13 +37,10 @@ impl FromRequest for Params {
                 Ok(params)
             });
         }
-        let body = Bytes::from_request(&req, payload);
+        let payload = payload.take();
         Box::pin(async move {
-            let body =
-                body.await.map_err(|e| AppError::bad_request(format!("The request body could not be read: {e}")))?;
-            if body.len() > MAX_BODY {
-                return Err(too_large());
-            }
+            // Read only up to the cap, whatever the client streams.
+            let body = read_body(payload, MAX_BODY).await?;
             params.add_urlencoded(&body);
             Ok(params)
         })
@@ -64,4 +64,17 @@ async fn read_multipart_fields(mut form: actix_multipart::Multipart, params: &mu
         params.add(&name, String::from_utf8_lossy(&value).into_owned());
     }
     Ok(())
+}
+
+/// Reads a whole body, but never more than `cap` bytes of it (413 past that).
+pub async fn read_body(mut payload: Payload, cap: usize) -> Result<Bytes, AppError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request(format!("The request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > cap {
+            return Err(AppError::TooLarge(format!("The request body is too large: at most {} KB", cap / 1024)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }

@@ -71,29 +71,72 @@ impl Upload {
 
 /// Text fields larger than this are refused (a reply is text, not a file).
 const MAX_FIELD_BYTES: usize = 256 * 1024;
+/// A form with files is at most five files of 5 MB and its text: nothing larger is
+/// read, whatever the client says its length is.
+pub const MAX_UPLOAD_BYTES: usize = MAX_FILES * MAX_FILE_BYTES as usize + 1024 * 1024;
+/// No form of ours has more parts than this (text fields and up to 5 files, with
+/// room for the sixth file that is refused in words).
+const MAX_PARTS: usize = 32;
 
-/// Reads the whole form. The CSRF token field is checked here (see `ExpectedToken`).
+pub fn too_large(cap: usize) -> AppError {
+    AppError::TooLarge(format!(
+        "The request is too large: at most {} MB (five files of 5 MB and the message).",
+        cap.div_ceil(1024 * 1024)
+    ))
+}
+
+/// The length the client declares, if any.
+pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<usize> {
+    headers.get(actix_web::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Counts what is read of a body, and stops it at the cap.
+struct Budget {
+    used: usize,
+}
+
+impl Budget {
+    fn take(&mut self, n: usize) -> AppResult<()> {
+        self.used += n;
+        if self.used > MAX_UPLOAD_BYTES { Err(too_large(MAX_UPLOAD_BYTES)) } else { Ok(()) }
+    }
+}
+
+/// Reads the whole form, streaming files to temporary files. For a panel's form the
+/// CSRF token (see `ExpectedToken`) must be its first field: nothing else is read
+/// before the token is known to be right.
 pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn AttachmentStore) -> AppResult<Upload> {
+    if declared_length(req.headers()).is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+        return Err(too_large(MAX_UPLOAD_BYTES));
+    }
     let expected = req.extensions().get::<ExpectedToken>().cloned();
     let mut upload = Upload::default();
     let mut token_ok = expected.is_none();
     let mut file_fields = 0usize;
+    let mut parts = 0usize;
+    let mut budget = Budget { used: 0 };
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::TooLarge(format!("The form has more than {MAX_PARTS} fields.")));
+        }
+        if !token_ok && name != CSRF_FIELD {
+            return Err(csrf_refusal());
+        }
         let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_string);
         match file_name {
-            Some(file_name) if name == "files" => {
+            // Some clients name a list of files `files[]`.
+            Some(file_name) if name == "files" || name == "files[]" => {
                 if file_name.is_empty() {
                     // An empty file input still sends a part with no name: nothing chosen.
-                    while let Some(chunk) = field.next().await {
-                        chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
-                    }
+                    drain(&mut field, &mut budget).await?;
                     continue;
                 }
                 file_fields += 1;
                 if file_fields > MAX_FILES {
-                    drain(&mut field).await?;
+                    drain(&mut field, &mut budget).await?;
                     if file_fields == MAX_FILES + 1 {
                         upload.errors.push(FieldError {
                             field: "files",
@@ -102,7 +145,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
                     }
                     continue;
                 }
-                match receive_file(&mut field, &file_name, store).await? {
+                match receive_file(&mut field, &file_name, store, &mut budget).await? {
                     Ok(file) => upload.files.push(file),
                     Err(message) => upload.errors.push(FieldError { field: "files", message }),
                 }
@@ -111,6 +154,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
                 let mut value = Vec::new();
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
+                    budget.take(chunk.len())?;
                     if value.len() + chunk.len() > MAX_FIELD_BYTES {
                         return Err(AppError::bad_request(format!("The field {name} is too long.")));
                     }
@@ -138,9 +182,10 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
     Ok(upload)
 }
 
-async fn drain(field: &mut actix_multipart::Field) -> AppResult<()> {
+async fn drain(field: &mut actix_multipart::Field, budget: &mut Budget) -> AppResult<()> {
     while let Some(chunk) = field.next().await {
-        chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
+        let chunk = chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
+        budget.take(chunk.len())?;
     }
     Ok(())
 }
@@ -151,10 +196,11 @@ async fn receive_file(
     field: &mut actix_multipart::Field,
     file_name: &str,
     store: &dyn AttachmentStore,
+    budget: &mut Budget,
 ) -> AppResult<Result<TempFile, String>> {
     let display_name = attachments::clean_file_name(file_name);
     if let Err(message) = attachments::check_name(&display_name) {
-        drain(field).await?;
+        drain(field, budget).await?;
         return Ok(Err(message));
     }
     let (path, file) = store.create_temp()?;
@@ -165,6 +211,7 @@ async fn receive_file(
     let mut too_big = false;
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
+        budget.take(chunk.len())?;
         if too_big {
             continue;
         }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::session_store::{AFFILIATE_ROW, USER_ROW};
 use super::{AppState, Flash, FlashKind, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
 use crate::domain::affiliates::Affiliate;
+use crate::domain::logins::{self, Door};
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
 
@@ -215,51 +216,95 @@ fn login_form(panel: Panel, session: &Session, query: LoginQuery) -> LoginPage {
 }
 
 pub async fn admin_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    let LoginForm { email, password, next } = form.into_inner();
-    let email_for_check = email.clone();
-    let user = state.db(move |conn| User::authenticate(conn, &email_for_check, &password)).await?;
-    match user {
-        Some(user) => {
-            start_session(&session, Principal::User(user.id));
-            Ok(redirect(&safe_next(next.as_deref(), "/admin/tickets")))
-        }
-        None => {
-            let page = login_page(Panel::Admin, &session, email, next.unwrap_or_default(), Some(WRONG_LOGIN.into()));
-            Ok(unauthorized_page(page))
-        }
-    }
+    log_in(Panel::Admin, &req, &state, &session, form.into_inner()).await
 }
 
 pub async fn affiliate_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    let LoginForm { email, password, next } = form.into_inner();
-    let email_for_check = email.clone();
-    let affiliate = state.db(move |conn| Affiliate::authenticate(conn, &email_for_check, &password)).await?;
-    match affiliate {
-        Some(affiliate) => {
-            start_session(&session, Principal::Affiliate(affiliate.id));
-            Ok(redirect(&safe_next(next.as_deref(), "/affiliate/tickets")))
+    log_in(Panel::Affiliate, &req, &state, &session, form.into_inner()).await
+}
+
+/// Checks a login, unless the account or the client address has failed too often
+/// lately (then 429 and a `Retry-After`, without looking at the password at all).
+async fn log_in(
+    panel: Panel,
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    form: LoginForm,
+) -> AppResult<HttpResponse> {
+    let LoginForm { email, password, next } = form;
+    let door = match panel {
+        Panel::Admin => Door::Admin,
+        Panel::Affiliate => Door::Affiliate,
+    };
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let limit = state.config.login_attempts;
+    let who = email.clone();
+    let outcome = state
+        .db(move |conn| {
+            if let Some(wait) = logins::wait_before_trying(conn, door, &who, &address, limit)? {
+                return Ok(Err(Some(wait)));
+            }
+            let principal = match door {
+                Door::Admin => User::authenticate(conn, &who, &password)?.map(|u| Principal::User(u.id)),
+                Door::Affiliate => Affiliate::authenticate(conn, &who, &password)?.map(|a| Principal::Affiliate(a.id)),
+            };
+            match principal {
+                Some(p) => {
+                    logins::clear(conn, door, &who)?;
+                    Ok(Ok(p))
+                }
+                None => {
+                    logins::record_failure(conn, door, &who, &address)?;
+                    Ok(Err(None))
+                }
+            }
+        })
+        .await?;
+    let next = next.unwrap_or_default();
+    match outcome {
+        Ok(principal) => {
+            start_session(session, principal);
+            let home = if panel == Panel::Admin { "/admin/tickets" } else { "/affiliate/tickets" };
+            Ok(redirect(&safe_next(Some(&next), home)))
         }
-        None => {
-            let page =
-                login_page(Panel::Affiliate, &session, email, next.unwrap_or_default(), Some(WRONG_LOGIN.into()));
-            Ok(unauthorized_page(page))
+        Err(None) => Ok(refused_page(login_page(panel, session, email, next, Some(WRONG_LOGIN.into())), None)),
+        Err(Some(wait)) => {
+            let minutes = wait.div_ceil(60);
+            let message = format!(
+                "Too many failed logins for this account or from this address. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            Ok(refused_page(login_page(panel, session, email, next, Some(message)), Some(wait)))
         }
     }
 }
 
-fn unauthorized_page(page: LoginPage) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(body),
-        Err(e) => actix_web::ResponseError::error_response(&AppError::internal(e)),
-    }
+/// 401 for a wrong login; 429 with `Retry-After` while logins are throttled.
+fn refused_page(page: LoginPage, retry_after: Option<u64>) -> HttpResponse {
+    let body = match page.render() {
+        Ok(body) => body,
+        Err(e) => return actix_web::ResponseError::error_response(&AppError::internal(e)),
+    };
+    let mut resp = match retry_after {
+        Some(secs) => {
+            let mut r = HttpResponse::TooManyRequests();
+            r.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+            r
+        }
+        None => HttpResponse::Unauthorized(),
+    };
+    resp.content_type("text/html; charset=utf-8").body(body)
 }
 
 /// A new session key at login (no fixation), a new CSRF token, and who it is.

@@ -6,19 +6,20 @@
 //! outright; one without `Origin` is judged by the token alone.
 
 use actix_session::{Session, SessionExt};
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpMessage};
 
+use crate::error::AppError;
 pub use crate::http::upload::csrf_refusal as refusal;
-use crate::http::upload::{CSRF_FIELD as FIELD, ExpectedToken, constant_time_eq};
+use crate::http::upload::{self, CSRF_FIELD as FIELD, ExpectedToken, constant_time_eq};
 pub const HEADER: &str = "X-CSRF-Token";
 const SESSION_KEY: &str = "csrf";
-/// Form bodies larger than this are not forms a person typed.
-const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Url-encoded forms larger than this are not forms a person typed (the longest
+/// field, a template's text, is 20,000 characters).
+pub const MAX_FORM_BYTES: usize = 512 * 1024;
 
 /// The session's CSRF token, created on first use.
 pub fn token(session: &Session) -> String {
@@ -36,7 +37,15 @@ pub fn rotate(session: &Session) -> String {
     token(session)
 }
 
-/// The middleware: wraps the `/admin` and `/affiliate` scopes.
+/// Only these forms carry files (multipart); every other form is url-encoded.
+fn takes_files(path: &str) -> bool {
+    matches!(path, "/admin/tickets" | "/affiliate/tickets") || path.ends_with("/messages")
+}
+
+/// The middleware: wraps the `/admin` and `/affiliate` scopes. Every POST proves
+/// its token before any handler runs, whatever its body: url-encoded forms here,
+/// multipart forms (the ones with files) as their first field, in `http::upload`.
+/// A body larger than its kind of form may send is refused before it is read.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -50,31 +59,37 @@ pub async fn guard(
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-
+    let multipart = content_type.starts_with("multipart/form-data");
+    let urlencoded = content_type.starts_with("application/x-www-form-urlencoded");
+    if multipart && !takes_files(req.path()) {
+        return Err(AppError::UnsupportedMediaType("This form is sent url-encoded, not as multipart.".into()).into());
+    }
+    let cap = if multipart { upload::MAX_UPLOAD_BYTES } else { MAX_FORM_BYTES };
+    if upload::declared_length(req.headers()).is_some_and(|n| n > cap) {
+        return Err(upload::too_large(cap).into());
+    }
     if let Some(sent) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return match &expected {
             Some(e) if constant_time_eq(e.as_bytes(), sent.as_bytes()) => next.call(req).await,
             _ => Err(refusal().into()),
         };
     }
-    if content_type.starts_with("multipart/form-data") {
+    if multipart {
         req.extensions_mut().insert(ExpectedToken(expected));
         return next.call(req).await;
     }
-    if content_type.starts_with("application/x-www-form-urlencoded") {
-        let (http_req, mut payload) = req.into_parts();
-        let limited = actix_web::web::PayloadConfig::new(MAX_FORM_BYTES);
-        http_req.extensions_mut().insert(limited);
-        let body = Bytes::from_request(&http_req, &mut payload).await?;
-        let sent = form_field(&body, FIELD);
-        let ok = matches!((&expected, &sent), (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()));
-        if !ok {
-            return Err(refusal().into());
-        }
-        let req = ServiceRequest::from_parts(http_req, Payload::from(body));
-        return next.call(req).await;
+    if !urlencoded {
+        return Err(AppError::UnsupportedMediaType("Send the form as the page does.".into()).into());
     }
-    Err(refusal().into())
+    let (http_req, payload) = req.into_parts();
+    let body = crate::http::params::read_body(payload, MAX_FORM_BYTES).await?;
+    let sent = form_field(&body, FIELD);
+    let ok = matches!((&expected, &sent), (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()));
+    if !ok {
+        return Err(refusal().into());
+    }
+    let req = ServiceRequest::from_parts(http_req, Payload::from(body));
+    next.call(req).await
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {

@@ -8,7 +8,7 @@ use crate::error::AppError;
 
 pub fn form_config() -> FormConfig {
     FormConfig::default()
-        .limit(2 * 1024 * 1024)
+        .limit(super::csrf::MAX_FORM_BYTES)
         .error_handler(|err, _req| AppError::bad_request(format!("The form could not be read: {err}")).into())
 }
 

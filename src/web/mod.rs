@@ -183,12 +183,17 @@ pub async fn error_pages(
     use actix_web::dev::ServiceResponse;
     let db_status = req.app_data::<web::Data<AppState>>().map(|s| s.db_status.clone());
     let down = move || db_status.as_ref().is_some_and(|s| s.recently_unavailable());
+    let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.secure_cookies);
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
-        Err(e) if e.as_error::<AppError>().is_some() => return Err(e),
         Err(e) => {
-            let status = e.as_response_error().status_code();
-            let page = plain_error_page(status, down());
+            // Errors raised by middleware (the CSRF guard, the session store) skip
+            // the headers layer: they get the same page and headers here.
+            let mut page = match e.as_error::<AppError>() {
+                Some(app) => actix_web::ResponseError::error_response(app),
+                None => plain_error_page(e.as_response_error().status_code(), down()),
+            };
+            headers::add_security(page.headers_mut(), https);
             return Err(actix_web::error::InternalError::from_response(e.to_string(), page).into());
         }
     };

@@ -14,7 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{affiliates, sessions, users};
-use crate::db::{DbPool, DbStatus};
+use crate::db::{AnyConnection, DbPool, DbStatus};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
 use crate::domain::{now, random_token, secrets::sha256_hex};
@@ -49,60 +49,52 @@ const TOUCH_AFTER_SECS: i64 = 60;
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         let id = sha256_hex(session_key.as_ref().as_bytes());
-        let pool = self.pool.clone();
-        let status = self.status.clone();
-        let idle = self.idle;
-        let result = web::block(move || -> Result<Option<State>, String> {
-            let mut conn = pool.get().map_err(|e| {
-                status.mark_unavailable();
-                e.to_string()
-            })?;
-            // The session and the account it belongs to, in one statement.
-            type Row = (String, NaiveDateTime, NaiveDateTime, Option<User>, Option<Affiliate>);
-            let row: Option<Row> = sessions::table
-                .left_join(users::table)
-                .left_join(affiliates::table)
-                .filter(sessions::id.eq(&id))
-                .select((
-                    sessions::state,
-                    sessions::last_seen_at,
-                    sessions::expires_at,
-                    Option::<User>::as_select(),
-                    Option::<Affiliate>::as_select(),
-                ))
-                .first(&mut conn)
-                .optional()
-                .map_err(|e| lost(&status, e))?;
-            let Some((state, last_seen, expires, user, affiliate)) = row else { return Ok(None) };
-            let t = now();
-            if t >= expires || t - last_seen >= idle {
-                diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| lost(&status, e))?;
-                return Ok(None);
-            }
-            if (t - last_seen).num_seconds() >= TOUCH_AFTER_SECS {
-                diesel::update(sessions::table.find(&id))
-                    .set(sessions::last_seen_at.eq(t))
-                    .execute(&mut conn)
-                    .map_err(|e| lost(&status, e))?;
-            }
-            let mut state: State = serde_json::from_str(&state).map_err(|e| e.to_string())?;
-            let account = match (user, affiliate) {
-                (Some(u), _) => Some((USER_ROW, serde_json::to_string(&u))),
-                (_, Some(a)) => Some((AFFILIATE_ROW, serde_json::to_string(&a))),
-                _ => None,
-            };
-            if let Some((key, json)) = account {
-                state.insert(key.to_string(), json.map_err(|e| e.to_string())?);
-            }
-            Ok(Some(state))
+        let (pool, status, idle) = (self.pool.clone(), self.status.clone(), self.idle);
+        // The session and the account it belongs to, in one statement.
+        type Row = (String, NaiveDateTime, NaiveDateTime, Option<User>, Option<Affiliate>);
+        let found = web::block(move || {
+            run(&pool, &status, |conn| {
+                let row: Option<Row> = sessions::table
+                    .left_join(users::table)
+                    .left_join(affiliates::table)
+                    .filter(sessions::id.eq(&id))
+                    .select((
+                        sessions::state,
+                        sessions::last_seen_at,
+                        sessions::expires_at,
+                        Option::<User>::as_select(),
+                        Option::<Affiliate>::as_select(),
+                    ))
+                    .first(conn)
+                    .optional()?;
+                let Some((state, last_seen, expires, user, affiliate)) = row else { return Ok(None) };
+                let t = now();
+                if t >= expires || t - last_seen >= idle {
+                    diesel::delete(sessions::table.find(&id)).execute(conn)?;
+                    return Ok(None);
+                }
+                if (t - last_seen).num_seconds() >= TOUCH_AFTER_SECS {
+                    diesel::update(sessions::table.find(&id)).set(sessions::last_seen_at.eq(t)).execute(conn)?;
+                }
+                Ok(Some((state, user, affiliate)))
+            })
         })
-        .await;
-        match result {
-            Ok(Ok(state)) => Ok(state),
-            // Treated as "no session": the page then reports the database problem itself.
-            Ok(Err(e)) => Err(LoadError::Deserialization(anyhow_error(e))),
-            Err(e) => Err(LoadError::Other(anyhow_error(e.to_string()))),
+        .await
+        // A database that cannot be asked is an outage, never "no session": the
+        // error page then says so (503) instead of sending the person to log in.
+        .map_err(|e| LoadError::Other(anyhow_error(e.to_string())))?
+        .map_err(|e| LoadError::Other(anyhow_error(e)))?;
+        let Some((state, user, affiliate)) = found else { return Ok(None) };
+        let mut state: State = serde_json::from_str(&state).map_err(|e| LoadError::Deserialization(e.into()))?;
+        let account = match (user, affiliate) {
+            (Some(u), _) => Some((USER_ROW, serde_json::to_string(&u))),
+            (_, Some(a)) => Some((AFFILIATE_ROW, serde_json::to_string(&a))),
+            _ => None,
+        };
+        if let Some((key, json)) = account {
+            state.insert(key.to_string(), json.map_err(|e| LoadError::Deserialization(e.into()))?);
         }
+        Ok(Some(state))
     }
 
     async fn save(&self, session_state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
@@ -113,31 +105,26 @@ impl SessionStore for DbSessionStore {
         let pool = self.pool.clone();
         let status = self.status.clone();
         let absolute = self.absolute;
-        web::block(move || -> Result<(), String> {
-            let mut conn = pool.get().map_err(|e| {
-                status.mark_unavailable();
-                e.to_string()
-            })?;
-            let t = now();
-            diesel::insert_into(sessions::table)
-                .values((
-                    sessions::id.eq(&id),
-                    sessions::state.eq(&state),
-                    sessions::created_at.eq(t),
-                    sessions::last_seen_at.eq(t),
-                    sessions::expires_at.eq(t + absolute),
-                    sessions::user_id.eq(user_id),
-                    sessions::affiliate_id.eq(affiliate_id),
-                ))
-                .execute(&mut conn)
-                .map_err(|e| lost(&status, e))?;
-            // Expired rows are swept now and then by the requests that create sessions.
-            if rand::random_ratio(1, 100) {
-                diesel::delete(sessions::table.filter(sessions::expires_at.lt(t)))
-                    .execute(&mut conn)
-                    .map_err(|e| lost(&status, e))?;
-            }
-            Ok(())
+        web::block(move || {
+            run(&pool, &status, |conn| {
+                let t = now();
+                diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(&id),
+                        sessions::state.eq(&state),
+                        sessions::created_at.eq(t),
+                        sessions::last_seen_at.eq(t),
+                        sessions::expires_at.eq(t + absolute),
+                        sessions::user_id.eq(user_id),
+                        sessions::affiliate_id.eq(affiliate_id),
+                    ))
+                    .execute(conn)?;
+                // Expired rows are swept now and then by the requests that create sessions.
+                if rand::random_ratio(1, 100) {
+                    diesel::delete(sessions::table.filter(sessions::expires_at.lt(t))).execute(conn)?;
+                }
+                Ok(())
+            })
         })
         .await
         .map_err(|e| SaveError::Other(anyhow_error(e.to_string())))?
@@ -157,20 +144,17 @@ impl SessionStore for DbSessionStore {
             serde_json::to_string(&stored(session_state.clone())).map_err(|e| UpdateError::Serialization(e.into()))?;
         let pool = self.pool.clone();
         let status = self.status.clone();
-        let updated = web::block(move || -> Result<usize, String> {
-            let mut conn = pool.get().map_err(|e| {
-                status.mark_unavailable();
-                e.to_string()
-            })?;
-            diesel::update(sessions::table.find(&id))
-                .set((
-                    sessions::state.eq(&state),
-                    sessions::last_seen_at.eq(now()),
-                    sessions::user_id.eq(user_id),
-                    sessions::affiliate_id.eq(affiliate_id),
-                ))
-                .execute(&mut conn)
-                .map_err(|e| lost(&status, e))
+        let updated = web::block(move || {
+            run(&pool, &status, |conn| {
+                diesel::update(sessions::table.find(&id))
+                    .set((
+                        sessions::state.eq(&state),
+                        sessions::last_seen_at.eq(now()),
+                        sessions::user_id.eq(user_id),
+                        sessions::affiliate_id.eq(affiliate_id),
+                    ))
+                    .execute(conn)
+            })
         })
         .await
         .map_err(|e| UpdateError::Other(anyhow_error(e.to_string())))?
@@ -191,16 +175,10 @@ impl SessionStore for DbSessionStore {
         let id = sha256_hex(session_key.as_ref().as_bytes());
         let pool = self.pool.clone();
         let status = self.status.clone();
-        web::block(move || -> Result<usize, String> {
-            let mut conn = pool.get().map_err(|e| {
-                status.mark_unavailable();
-                e.to_string()
-            })?;
-            diesel::delete(sessions::table.find(&id)).execute(&mut conn).map_err(|e| lost(&status, e))
-        })
-        .await
-        .map_err(|e| anyhow_error(e.to_string()))?
-        .map_err(anyhow_error)?;
+        web::block(move || run(&pool, &status, |conn| diesel::delete(sessions::table.find(&id)).execute(conn)))
+            .await
+            .map_err(|e| anyhow_error(e.to_string()))?
+            .map_err(anyhow_error)?;
         Ok(())
     }
 }
@@ -228,11 +206,19 @@ fn principal_ids(state: &State) -> (Option<i64>, Option<i64>) {
     }
 }
 
-/// A failed query in the session store nearly always means the database went away:
-/// remember it, so the error page can say so.
-fn lost(status: &DbStatus, e: diesel::result::Error) -> String {
-    status.mark_unavailable();
-    e.to_string()
+/// Runs the store's statements on a pooled connection. A failure nearly always
+/// means the database went away: it is remembered, so the error page can say so,
+/// and a connection that died is dropped from the pool instead of reused.
+fn run<T>(pool: &DbPool, status: &DbStatus, f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> Result<T, String> {
+    let mut conn = pool.get().map_err(|e| {
+        status.mark_unavailable();
+        e.to_string()
+    })?;
+    f(&mut conn).map_err(|e| {
+        status.mark_unavailable();
+        crate::db::discard_if_dead(&mut conn);
+        e.to_string()
+    })
 }
 
 fn anyhow_error(msg: String) -> anyhow::Error {

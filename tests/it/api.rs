@@ -258,8 +258,18 @@ db_test!(partner_asks_for_an_offer, |app| {
     let (status, _) =
         post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", "999999"), ("comment", "x")]).await;
     assert_eq!(status, 404);
-    // An admin key is not a partner key, and vice versa.
-    let (status, _) = get(&app, &key, "/3.0/admin/tickets").await;
+    // A partner key is not an admin key, and vice versa: a valid key of the wrong
+    // kind is not allowed (403), which is not the same as a wrong key (401).
+    let (status, body) = get(&app, &key, "/3.0/admin/tickets").await;
+    assert_eq!(status, 403);
+    assert_error(&body, "not allowed with an affiliate's API key");
+    let admin = key_for(&app, "admin@affdesk.test");
+    let (status, body) =
+        post(&app, &admin, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string()), ("comment", "x")])
+            .await;
+    assert_eq!(status, 403);
+    assert_error(&body, "not allowed with a manager's API key");
+    let (status, _) = get(&app, "no-such-key", "/3.0/admin/tickets").await;
     assert_eq!(status, 401);
 });
 
