@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::actor::Actor;
+use super::actor::{Actor, Staff};
 use super::affiliates::Affiliate;
 use super::catalogue::Offer;
 use super::now;
@@ -27,6 +27,12 @@ pub struct ReplyTemplate {
 }
 
 impl ReplyTemplate {
+    /// Every manager uses every template; its author and admins change it. A team's
+    /// wording is shared, but nobody rewrites a colleague's reply under them.
+    pub fn editable_by(&self, staff: &Staff) -> bool {
+        staff.is_admin || self.created_by == Some(staff.id)
+    }
+
     pub fn first_line(&self) -> &str {
         self.body.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
     }
@@ -92,6 +98,8 @@ pub fn fill(body: &str, v: &TemplateValues) -> Filled {
 pub struct TemplateRow {
     pub template: ReplyTemplate,
     pub edited_by: Option<String>,
+    /// May the person reading the list change it?
+    pub editable: bool,
 }
 
 pub fn list(conn: &mut AnyConnection) -> AppResult<Vec<TemplateRow>> {
@@ -100,7 +108,28 @@ pub fn list(conn: &mut AnyConnection) -> AppResult<Vec<TemplateRow>> {
         .order(reply_templates::title.asc())
         .select((ReplyTemplate::as_select(), users::name.nullable()))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(template, edited_by)| TemplateRow { template, edited_by }).collect())
+    Ok(rows.into_iter().map(|(template, edited_by)| TemplateRow { template, edited_by, editable: false }).collect())
+}
+
+/// The templates, each marked with whether the actor may change it.
+pub fn list_for(conn: &mut AnyConnection, actor: &Actor) -> AppResult<Vec<TemplateRow>> {
+    let staff = actor.as_staff()?;
+    let mut rows = list(conn)?;
+    for r in &mut rows {
+        r.editable = r.template.editable_by(staff);
+    }
+    Ok(rows)
+}
+
+/// A template the actor may change, for its editor: forbidden otherwise.
+pub fn find_editable(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<ReplyTemplate> {
+    let staff = actor.as_staff()?;
+    let template = find(conn, id)?.ok_or(AppError::NotFound)?;
+    if template.editable_by(staff) { Ok(template) } else { Err(not_yours()) }
+}
+
+fn not_yours() -> AppError {
+    AppError::forbidden("Only the template's author or an admin can change it.")
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<ReplyTemplate>> {
@@ -156,7 +185,7 @@ pub fn save(
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         if let Some(id) = id {
-            find(conn, id)?.ok_or(AppError::NotFound)?;
+            find_editable(conn, actor, id)?;
         }
         let refused = check(conn, id, title, body)?;
         if !refused.errors.is_empty() {
@@ -172,7 +201,7 @@ pub fn save(
 
 /// Use case: delete a template.
 pub fn delete(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<()> {
-    actor.as_staff()?;
+    find_editable(conn, actor, id)?;
     let n = diesel::delete(reply_templates::table.find(id)).execute(conn)?;
     if n == 0 { Err(AppError::NotFound) } else { Ok(()) }
 }

@@ -53,7 +53,8 @@ fn respond<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult
 }
 
 pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
-    let rows = state.db(reply_templates::list).await?;
+    let actor = staff.actor();
+    let rows = state.db(move |conn| reply_templates::list_for(conn, &actor)).await?;
     respond(&ListPage { ctx: staff.page("templates"), rows }, actix_web::http::StatusCode::OK)
 }
 
@@ -75,7 +76,8 @@ pub async fn edit_form(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = super::path_id(&path)?;
-    let t = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let actor = staff.actor();
+    let t = state.db(move |conn| reply_templates::find_editable(conn, &actor, id)).await?;
     let page = FormPage {
         ctx: staff.page("templates"),
         id: Some(t.id),
@@ -148,7 +150,8 @@ pub async fn delete(
     form: web::Form<DeleteForm>,
 ) -> AppResult<HttpResponse> {
     let id = super::path_id(&path)?;
-    let template = state.db(move |conn| reply_templates::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let actor = staff.actor();
+    let template = state.db(move |conn| reply_templates::find_editable(conn, &actor, id)).await?;
     if form.confirm.as_deref() != Some("1") {
         return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
     }
