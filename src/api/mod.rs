@@ -250,28 +250,39 @@ fn at(path: &str, allow: &'static str) -> actix_web::Resource {
     }))
 }
 
+/// Declares the API's methods once: their registration (each address answering any
+/// other method with 405 and `Allow`) and the list the authorisation test walks.
+macro_rules! api_table {
+    ($( $method:ident $path:literal => $handler:expr ),* $(,)?) => {
+        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), concat!("/3.0", $path))),*];
+
+        fn api_routes(scope: actix_web::Scope) -> actix_web::Scope {
+            scope $(.service(at($path, stringify!($method)).route(web::route().method(actix_web::http::Method::$method).to($handler))))*
+        }
+    };
+}
+
+api_table! {
+    GET "/openapi.json" => openapi,
+    GET "/admin/tickets" => tickets::list,
+    POST "/admin/ticket" => manage::create,
+    GET "/admin/ticket/{id}" => tickets::show,
+    POST "/admin/ticket/{id}/offer" => tickets::decide_offer,
+    POST "/admin/ticket/{id}/smartlink" => tickets::decide_smartlink,
+    GET "/admin/ticket/{id}/comments" => manage::comments,
+    POST "/admin/ticket/{id}/comment" => manage::reply,
+    POST "/admin/ticket/{id}/close" => manage::close,
+    POST "/admin/ticket/{id}/reopen" => manage::reopen,
+    POST "/admin/ticket/{id}/remove" => manage::remove,
+    GET "/admin/attachments/{id}" => tickets::download,
+    GET "/admin/templates" => manage::templates,
+    POST "/admin/template" => manage::create_template,
+    POST "/admin/template/{id}" => manage::update_template,
+    POST "/admin/template/{id}/remove" => manage::remove_template,
+    POST "/partner/activation/offer" => tickets::request_offer,
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{get, post};
-    cfg.service(
-        web::scope("/3.0")
-            .wrap(crate::http::headers::private())
-            .service(at("/openapi.json", "GET").route(get().to(openapi)))
-            .service(at("/admin/tickets", "GET").route(get().to(tickets::list)))
-            .service(at("/admin/ticket", "POST").route(post().to(manage::create)))
-            .service(at("/admin/ticket/{id}", "GET").route(get().to(tickets::show)))
-            .service(at("/admin/ticket/{id}/offer", "POST").route(post().to(tickets::decide_offer)))
-            .service(at("/admin/ticket/{id}/smartlink", "POST").route(post().to(tickets::decide_smartlink)))
-            .service(at("/admin/ticket/{id}/comments", "GET").route(get().to(manage::comments)))
-            .service(at("/admin/ticket/{id}/comment", "POST").route(post().to(manage::reply)))
-            .service(at("/admin/ticket/{id}/close", "POST").route(post().to(manage::close)))
-            .service(at("/admin/ticket/{id}/reopen", "POST").route(post().to(manage::reopen)))
-            .service(at("/admin/ticket/{id}/remove", "POST").route(post().to(manage::remove)))
-            .service(at("/admin/attachments/{id}", "GET").route(get().to(tickets::download)))
-            .service(at("/admin/templates", "GET").route(get().to(manage::templates)))
-            .service(at("/admin/template", "POST").route(post().to(manage::create_template)))
-            .service(at("/admin/template/{id}", "POST").route(post().to(manage::update_template)))
-            .service(at("/admin/template/{id}/remove", "POST").route(post().to(manage::remove_template)))
-            .service(at("/partner/activation/offer", "POST").route(post().to(tickets::request_offer)))
-            .default_service(web::to(not_found)),
-    );
+    let scope = api_routes(web::scope("/3.0")).default_service(web::to(not_found));
+    cfg.service(scope.wrap(crate::http::headers::private()));
 }

@@ -216,61 +216,78 @@ fn plain_error_page(status: actix_web::http::StatusCode, database_down: bool) ->
     crate::error::render_error_page(status, &message, &message)
 }
 
-/// The whole URL space, top to bottom.
+/// Declares a scope's routes once: the function that registers them, and the list
+/// of (method, full path) that the authorisation test walks, so a route cannot be
+/// added without a line in that test.
+macro_rules! route_table {
+    ($list:ident, $register:ident, $prefix:literal, { $( $method:ident $path:literal => $handler:expr ),* $(,)? }) => {
+        pub const $list: &[(&str, &str)] = &[$((stringify!($method), concat!($prefix, $path))),*];
+
+        fn $register(scope: actix_web::Scope) -> actix_web::Scope {
+            scope $(.route($path, web::route().method(actix_web::http::Method::$method).to($handler)))*
+        }
+    };
+}
+
+route_table!(PUBLIC_ROUTES, public_routes, "", {
+    GET "/healthz" => healthz,
+    GET "/static/{file}" => assets::serve,
+    GET "/" => pages::home,
+    GET "/favicon.ico" => || async { redirect("/static/favicon.svg") },
+});
+
+route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
+    GET "" => pages::admin_home,
+    GET "/" => pages::admin_home,
+    GET "/login" => auth::admin_login_form,
+    POST "/login" => auth::admin_login,
+    POST "/logout" => auth::admin_logout,
+    GET "/profile" => profile::admin_show,
+    POST "/profile/api-key" => profile::admin_new_key,
+    GET "/tickets" => admin_tickets::list,
+    POST "/tickets" => new_ticket::admin_create,
+    GET "/tickets/new" => new_ticket::admin_form,
+    POST "/tickets/bulk" => admin_tickets::bulk,
+    GET "/tickets/{id}" => thread::admin_show,
+    GET "/tickets/{id}/template" => thread::admin_template,
+    POST "/tickets/{id}/messages" => thread::admin_reply,
+    POST "/tickets/{id}/{action}" => admin_tickets::single_action,
+    GET "/attachments/{id}" => thread::admin_download,
+    GET "/templates" => reply_templates::list,
+    POST "/templates" => reply_templates::create,
+    GET "/templates/new" => reply_templates::new_form,
+    GET "/templates/{id}/edit" => reply_templates::edit_form,
+    POST "/templates/{id}" => reply_templates::update,
+    POST "/templates/{id}/delete" => reply_templates::delete,
+    GET "/stats/daily" => stats::daily,
+});
+
+route_table!(AFFILIATE_ROUTES, affiliate_routes, "/affiliate", {
+    GET "" => pages::affiliate_home,
+    GET "/" => pages::affiliate_home,
+    GET "/login" => auth::affiliate_login_form,
+    POST "/login" => auth::affiliate_login,
+    POST "/logout" => auth::affiliate_logout,
+    GET "/profile" => profile::affiliate_show,
+    POST "/profile/api-key" => profile::affiliate_new_key,
+    GET "/tickets" => affiliate::support,
+    POST "/tickets" => new_ticket::affiliate_create,
+    GET "/tickets/new" => new_ticket::affiliate_form,
+    GET "/tickets/{id}" => thread::affiliate_show,
+    POST "/tickets/{id}/messages" => thread::affiliate_reply,
+    GET "/attachments/{id}" => thread::affiliate_download,
+    GET "/offers" => affiliate::offers,
+    POST "/offers/{id}/request" => affiliate::request_offer,
+    GET "/smartlinks" => affiliate::smartlinks,
+    POST "/smartlinks/{id}/request" => affiliate::request_smartlink,
+});
+
+/// The whole URL space of the panels: the public routes, then each panel's scope
+/// with its CSRF guard and no-store.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use actix_web::middleware::from_fn;
-    cfg.route("/healthz", web::get().to(healthz))
-        .service(web::resource("/static/{file}").route(web::get().to(assets::serve)))
-        .route("/", web::get().to(pages::home))
-        .route("/favicon.ico", web::get().to(|| async { redirect("/static/favicon.svg") }))
-        .service(
-            web::scope("/admin")
-                .wrap(from_fn(csrf::guard))
-                .wrap(headers::private())
-                .route("", web::get().to(pages::admin_home))
-                .route("/", web::get().to(pages::admin_home))
-                .route("/login", web::get().to(auth::admin_login_form))
-                .route("/login", web::post().to(auth::admin_login))
-                .route("/logout", web::post().to(auth::admin_logout))
-                .route("/profile", web::get().to(profile::admin_show))
-                .route("/profile/api-key", web::post().to(profile::admin_new_key))
-                .route("/tickets", web::get().to(admin_tickets::list))
-                .route("/tickets", web::post().to(new_ticket::admin_create))
-                .route("/tickets/new", web::get().to(new_ticket::admin_form))
-                .route("/tickets/bulk", web::post().to(admin_tickets::bulk))
-                .route("/tickets/{id}", web::get().to(thread::admin_show))
-                .route("/tickets/{id}/template", web::get().to(thread::admin_template))
-                .route("/tickets/{id}/messages", web::post().to(thread::admin_reply))
-                .route("/tickets/{id}/{action}", web::post().to(admin_tickets::single_action))
-                .route("/attachments/{id}", web::get().to(thread::admin_download))
-                .route("/templates", web::get().to(reply_templates::list))
-                .route("/templates", web::post().to(reply_templates::create))
-                .route("/templates/new", web::get().to(reply_templates::new_form))
-                .route("/templates/{id}/edit", web::get().to(reply_templates::edit_form))
-                .route("/templates/{id}", web::post().to(reply_templates::update))
-                .route("/templates/{id}/delete", web::post().to(reply_templates::delete))
-                .route("/stats/daily", web::get().to(stats::daily)),
-        )
-        .service(
-            web::scope("/affiliate")
-                .wrap(from_fn(csrf::guard))
-                .wrap(headers::private())
-                .route("", web::get().to(pages::affiliate_home))
-                .route("/", web::get().to(pages::affiliate_home))
-                .route("/login", web::get().to(auth::affiliate_login_form))
-                .route("/login", web::post().to(auth::affiliate_login))
-                .route("/logout", web::post().to(auth::affiliate_logout))
-                .route("/profile", web::get().to(profile::affiliate_show))
-                .route("/profile/api-key", web::post().to(profile::affiliate_new_key))
-                .route("/tickets", web::get().to(affiliate::support))
-                .route("/tickets", web::post().to(new_ticket::affiliate_create))
-                .route("/tickets/new", web::get().to(new_ticket::affiliate_form))
-                .route("/tickets/{id}", web::get().to(thread::affiliate_show))
-                .route("/tickets/{id}/messages", web::post().to(thread::affiliate_reply))
-                .route("/attachments/{id}", web::get().to(thread::affiliate_download))
-                .route("/offers", web::get().to(affiliate::offers))
-                .route("/offers/{id}/request", web::post().to(affiliate::request_offer))
-                .route("/smartlinks", web::get().to(affiliate::smartlinks))
-                .route("/smartlinks/{id}/request", web::post().to(affiliate::request_smartlink)),
-        );
+    let admin = admin_routes(web::scope("/admin")).wrap(from_fn(csrf::guard)).wrap(headers::private());
+    let affiliate = affiliate_routes(web::scope("/affiliate")).wrap(from_fn(csrf::guard)).wrap(headers::private());
+    // The public routes last: their scope has no prefix and would see every path.
+    cfg.service(admin).service(affiliate).service(public_routes(web::scope("")));
 }
