@@ -137,16 +137,17 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<ReplyTemplate
 }
 
 /// Use case: fill a template for a reply to a ticket the manager may see, with the
-/// ticket's values and the manager's name. `None` when there is no such template.
+/// ticket's values and the manager's name. `None` when no template (or none of
+/// that id) was chosen; the ticket must be one the manager may see either way.
 pub fn fill_for_ticket(
     conn: &mut AnyConnection,
     actor: &Actor,
     ticket_id: i64,
-    template_id: i64,
+    template_id: Option<i64>,
 ) -> AppResult<Option<(ReplyTemplate, Filled)>> {
     let staff = actor.as_staff()?;
     let ticket = Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
-    let Some(template) = find(conn, template_id)? else { return Ok(None) };
+    let Some(template) = template_id.map(|id| find(conn, id)).transpose()?.flatten() else { return Ok(None) };
     let affiliate = Affiliate::find(conn, ticket.affiliate_id)?.ok_or(AppError::NotFound)?;
     let offer = match ticket.offer_id {
         Some(id) => Offer::find(conn, id)?,

@@ -142,7 +142,6 @@ async fn fill(
     id: i64,
     template_id: Option<i64>,
 ) -> AppResult<Option<(ReplyTemplate, Filled)>> {
-    let Some(template_id) = template_id else { return Ok(None) };
     let actor = staff.actor();
     state.db(move |conn| reply_templates::fill_for_ticket(conn, &actor, id, template_id)).await
 }

@@ -5,6 +5,7 @@ pub mod support;
 
 mod affiliate_panel;
 mod api;
+mod authorization;
 mod foundation;
 mod openapi;
 mod thread;

@@ -76,7 +76,7 @@ db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
     assert!(is_not_found(access::decide(c, &manager, theirs, Decision::Approve, None)));
     assert!(is_not_found(access::decide(c, &manager, theirs, Decision::Reject, None)));
     let template = reply_templates::list(c).unwrap()[0].template.id;
-    assert!(is_not_found(reply_templates::fill_for_ticket(c, &manager, theirs, template)));
+    assert!(is_not_found(reply_templates::fill_for_ticket(c, &manager, theirs, Some(template))));
     let day = affdesk::domain::now().date();
     assert!(stats::for_affiliate(c, &manager, their_affiliate, day, day).unwrap().is_none());
     let question = NewQuestion {
