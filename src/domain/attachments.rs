@@ -83,13 +83,31 @@ pub fn name_fits(name: &str, content_type: &str) -> bool {
     extension(name).is_some_and(|ext| ALLOWED.iter().any(|(e, t)| *e == ext && *t == content_type))
 }
 
-/// The last path segment of a client's file name, without control characters; kept
-/// only as display text (files are stored under a key of ours).
+/// The last path segment of a client's file name, without control characters or
+/// the invisible marks that reorder or hide text (`gnp.exe` shown as `exe.png`),
+/// at most 200 characters; kept only as display text (files are stored under a key
+/// of ours).
 pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let visible: Vec<char> = base.chars().filter(|c| !c.is_control() && !is_invisible_mark(*c)).collect();
+    // A long name loses the end of its stem, not its extension.
+    let ext_len = visible.iter().rev().position(|c| *c == '.').filter(|n| *n <= 10).map_or(0, |n| n + 1);
+    let cleaned: String = if visible.len() > MAX_NAME {
+        let stem = &visible[..visible.len() - ext_len];
+        stem.iter().take(MAX_NAME - ext_len).chain(&visible[visible.len() - ext_len..]).collect()
+    } else {
+        visible.into_iter().collect()
+    };
     let cleaned = cleaned.trim().to_string();
     if cleaned.is_empty() { "file".into() } else { cleaned }
+}
+
+/// The longest file name kept, in characters.
+const MAX_NAME: usize = 200;
+
+/// Bidirectional overrides and isolates, zero-width characters and the BOM.
+fn is_invisible_mark(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// The attachments of some messages, in upload order.
@@ -174,5 +192,44 @@ pub fn delete_files(store: &dyn AttachmentStore, keys: &[String]) {
         if let Err(e) = store.delete(key) {
             log::warn!("could not delete attachment file {key}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever a client names a file, what is kept is one short, visible name.
+        #[test]
+        fn cleaned_names_are_plain(name in any::<String>()) {
+            let clean = clean_file_name(&name);
+            prop_assert!(!clean.is_empty());
+            prop_assert!(clean.chars().count() <= 200);
+            prop_assert!(!clean.contains('/') && !clean.contains('\\'));
+            prop_assert!(!clean.chars().any(|c| c.is_control() || is_invisible_mark(c)));
+        }
+
+        /// A name passes the extension check only if the content would fit it too.
+        #[test]
+        fn checked_names_have_a_known_extension(name in "[a-z./\\\\]{0,12}\\.(png|PNG|jpg|gif|zip|exe|svg|html)") {
+            let clean = clean_file_name(&name);
+            let ok = check_name(&clean).is_ok();
+            let ext = clean.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+            prop_assert_eq!(ok, matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg" | "gif" | "zip")));
+        }
+    }
+
+    #[test]
+    fn hostile_names() {
+        assert_eq!(clean_file_name("../../etc/passwd.png"), "passwd.png");
+        assert_eq!(clean_file_name("a\0b.png"), "ab.png");
+        assert_eq!(clean_file_name("photo\u{202E}gnp.exe"), "photognp.exe");
+        assert_eq!(clean_file_name(&"x".repeat(1000)).len(), 200);
+        assert_eq!(clean_file_name(&format!("{}.png", "x".repeat(1000))), format!("{}.png", "x".repeat(196)));
+        assert_eq!(clean_file_name("/"), "file");
+        assert!(sniff(b"<svg xmlns").is_none() && sniff(b"<html>").is_none());
     }
 }

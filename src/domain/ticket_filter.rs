@@ -267,6 +267,31 @@ mod tests {
         assert_eq!(panel.kinds, vec![TicketKind::General]);
     }
 
+    proptest::proptest! {
+        /// Any query is a filter and a list of what was wrong, and the filter's own
+        /// link reads back as the same filter.
+        #[test]
+        fn any_query_parses_and_round_trips(q in ".{0,200}") {
+            let (filter, _) = parse(&q);
+            let text = q.clone();
+            let link: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(filter.pairs(Params::from_query(&text).one("q").or(Params::from_query(&text).one("search"))))
+                .finish();
+            let (again, errors) = parse(&link);
+            proptest::prop_assert!(errors.is_empty(), "{link}: {errors:?}");
+            proptest::prop_assert_eq!(again, filter);
+        }
+
+        #[test]
+        fn ids_and_states_of_every_kind(ids in proptest::collection::vec(-5i64..1_000_000_000_000, 0..4), s in "(open|closed|x|)") {
+            let q: Vec<String> = ids.iter().map(|i| format!("pid[]={i}")).chain([format!("status={s}")]).collect();
+            let (filter, errors) = parse(&q.join("&"));
+            let good: Vec<i64> = ids.iter().copied().filter(|i| *i > 0).collect();
+            proptest::prop_assert_eq!(&filter.affiliate_ids, &good);
+            proptest::prop_assert_eq!(errors.len(), ids.len() - good.len() + usize::from(s == "x"));
+        }
+    }
+
     #[test]
     fn bad_values_are_named() {
         let (f, errors) = parse("status=maybe&type=bogus&request_state=later&id=abc&pid=x");

@@ -43,9 +43,43 @@ impl fmt::Display for Iso {
     }
 }
 
+/// Dates outside these years are typing errors, and far enough from chrono's limits
+/// that a month before or a year after is still a date.
+const FIRST_YEAR: i32 = 1970;
+const LAST_YEAR: i32 = 9999;
+
+/// A day as typed in a form (`2026-01-31`); the error finishes "From ..." or "To ...".
+pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    match chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        Ok(d) if (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d)) => Ok(d),
+        Ok(_) => Err(format!("must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\".")),
+        Err(_) => Err(format!("must be a date like 2026-01-31, not \"{s}\".")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Any text is a day in range, or a message; a day in range survives a year of
+        /// arithmetic either way (the statistics page's ranges).
+        #[test]
+        fn any_text_is_a_day_or_a_message(s in any::<String>()) {
+            if let Ok(d) = parse_day(&s) {
+                prop_assert!(d.checked_add_signed(chrono::Duration::days(400)).is_some());
+                prop_assert!(d.checked_sub_signed(chrono::Duration::days(400)).is_some());
+            }
+        }
+
+        #[test]
+        fn typed_dates_read_back(y in 1970i32..=9999, m in 1u32..=12, d in 1u32..=28) {
+            let text = format!("{y:04}-{m:02}-{d:02}");
+            prop_assert_eq!(parse_day(&text).map(|x| x.format("%Y-%m-%d").to_string()), Ok(text));
+        }
+    }
 
     #[test]
     fn same_text_as_the_chrono_patterns() {

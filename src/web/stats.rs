@@ -53,10 +53,6 @@ pub fn epc(v: f64) -> String {
 
 /// The longest range one page shows.
 const MAX_DAYS: i64 = 366;
-/// Dates outside these years are typing errors, and far enough from chrono's limits
-/// that a month before or a year after is still a date.
-const FIRST_YEAR: i32 = 1970;
-const LAST_YEAR: i32 = 9999;
 
 pub async fn daily(
     state: web::Data<AppState>,
@@ -72,20 +68,10 @@ pub async fn daily(
         .filter(|s| !s.is_empty())
     {
         None => default,
-        Some(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) if (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d)) => d,
-            Ok(_) => {
-                errors.push((
-                    field,
-                    format!("{label} must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\"."),
-                ));
-                default
-            }
-            Err(_) => {
-                errors.push((field, format!("{label} must be a date like 2026-01-31, not \"{s}\".")));
-                default
-            }
-        },
+        Some(s) => super::dates::parse_day(s).unwrap_or_else(|why| {
+            errors.push((field, format!("{label} {why}")));
+            default
+        }),
     };
     let mut to = date(&q.to, "to", "To", today);
     let mut from = date(&q.from, "from", "From", to - Duration::days(29));

@@ -7,6 +7,7 @@ mod affiliate_panel;
 mod api;
 mod authorization;
 mod foundation;
+mod hardening;
 mod openapi;
 mod thread;
 mod ticket_list;

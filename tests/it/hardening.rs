@@ -1,0 +1,381 @@
+//! Tried as an attacker and as a careless client would: forms without their token
+//! in any body type, bodies past their cap, hostile text and file names, guessing
+//! passwords, and the API's strictness. Every refusal changes nothing.
+
+use serde_json::Value;
+
+use crate::db_test;
+use crate::harness::{Backend, TestApp};
+use crate::support::*;
+
+/// Sends a raw request head (and a little body) and reads the answer's head. Async:
+/// the test's runtime also serves the app.
+async fn raw_status(app: &TestApp, head: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let _ = s.write_all(body).await;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    let read = async {
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if got.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), read).await;
+    let text = String::from_utf8_lossy(&got).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+fn multipart_body(boundary: &str, parts: &[(&str, &str)]) -> String {
+    let mut body = String::new();
+    for (name, value) in parts {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    body
+}
+
+db_test!(every_post_proves_its_token_whatever_the_body, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get("/admin/tickets").await;
+    let ticket = ids_where(&app, "status = 'open'")[0];
+    let before = (app.count("tickets"), app.count("messages"), app.count("audit_log"));
+    let send = |path: &str, content_type: &str, body: String| {
+        c.http.post(app.url(path)).header("Content-Type", content_type.to_string()).body(body).send()
+    };
+    // The bulk action, logout and key routes take no multipart body at all.
+    let remove = multipart_body("X", &[("action", "remove"), ("confirm", "1"), ("ids", &ticket.to_string())]);
+    for path in ["/admin/tickets/bulk", "/admin/logout", "/admin/profile/api-key", "/admin/templates"] {
+        let resp = send(path, "multipart/form-data; boundary=X", remove.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 415, "{path}");
+    }
+    // A form with files must carry its token first; a body of another type is refused.
+    let reply = multipart_body("Y", &[("body", "no token here"), ("csrf_token", "forged")]);
+    let resp =
+        send(&format!("/admin/tickets/{ticket}/messages"), "multipart/form-data; boundary=Y", reply).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp =
+        send("/admin/tickets/bulk", "text/plain", format!("action=remove&confirm=1&ids={ticket}")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+    let resp = send(
+        "/admin/tickets/bulk",
+        "application/x-www-form-urlencoded",
+        format!("action=remove&confirm=1&ids={ticket}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!((app.count("tickets"), app.count("messages"), app.count("audit_log")), before);
+    // The session still works: nothing above logged it out.
+    assert_eq!(c.get("/admin/tickets").await.status, 200);
+});
+
+db_test!(bodies_past_their_cap_are_refused_before_they_are_read, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let before = (app.count("messages"), app.count("attachments"));
+    // Declared far over the cap: refused on the header, without reading a byte of body.
+    for (path, content_type) in [
+        (format!("/affiliate/tickets/{ticket}/messages"), "multipart/form-data; boundary=Z"),
+        ("/admin/templates".to_string(), "application/x-www-form-urlencoded"),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: 104857600\r\n\r\n"
+        );
+        let (status, text) = raw_status(&app, &head, b"").await;
+        assert_eq!(status, 413, "{path}: {text}");
+        assert!(text.to_ascii_lowercase().contains("content-security-policy"), "{path}: headers on the 413");
+    }
+    // More parts than any form of ours has.
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    let fields: Vec<(String, String)> = (0..40).map(|i| (format!("f{i}"), "x".to_string())).collect();
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let page = affiliate.post_multipart(&format!("/affiliate/tickets/{ticket}/messages"), &pairs, &[]).await;
+    assert_eq!(page.status, 413);
+    // Six files: refused in words, nothing kept.
+    let six: Vec<(&str, Vec<u8>)> = (0..6).map(|_| ("a.png", PNG.to_vec())).collect();
+    affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    let page =
+        affiliate.post_multipart(&format!("/affiliate/tickets/{ticket}/messages"), &[("body", "Six")], &six).await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("At most 5 files"));
+    assert_eq!((app.count("messages"), app.count("attachments")), before);
+    assert!(std::fs::read_dir(app.data_dir.join("attachments/tmp")).unwrap().next().is_none(), "no temporary left");
+});
+
+db_test!(every_answer_carries_the_security_headers, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get("/admin/tickets").await;
+    let plain = reqwest::Client::new();
+    let answers = vec![
+        ("csrf 403", c.http.post(app.url("/admin/templates")).form(&[("title", "x")]).send().await.unwrap()),
+        ("404 for a word id", c.http.get(app.url("/admin/tickets/abc")).send().await.unwrap()),
+        (
+            "415",
+            c.http.post(app.url("/admin/logout")).header("Content-Type", "text/plain").body("x").send().await.unwrap(),
+        ),
+        ("api 405", plain.delete(app.url("/3.0/admin/tickets")).send().await.unwrap()),
+        ("api 401", plain.get(app.url("/3.0/admin/tickets")).send().await.unwrap()),
+        ("page", c.http.get(app.url("/admin/tickets")).send().await.unwrap()),
+        ("health", plain.get(app.url("/healthz")).send().await.unwrap()),
+    ];
+    for (what, resp) in answers {
+        let h = resp.headers();
+        for name in ["content-security-policy", "x-content-type-options", "x-frame-options", "permissions-policy"] {
+            assert!(h.get(name).is_some(), "{what}: {name}");
+        }
+        assert_eq!(h.get("cache-control").unwrap(), "no-store", "{what}");
+        assert!(h.get("strict-transport-security").is_none(), "{what}: no HSTS over plain HTTP");
+    }
+    let css = plain.get(app.url("/static/app.css")).send().await.unwrap();
+    assert!(css.headers().get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
+});
+
+#[actix_web::test]
+async fn https_deployments_get_hsts() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.secure_cookies = true).await;
+    let resp = reqwest::Client::new().get(app.url("/admin/login")).send().await.unwrap();
+    assert!(resp.headers().get("strict-transport-security").unwrap().to_str().unwrap().contains("max-age="));
+}
+
+async fn throttled(backend: Backend) {
+    let app = TestApp::start_with(backend, |c| c.login_attempts = 3).await;
+    app.seed_demo();
+    let mut c = app.client();
+    c.get("/admin/login").await;
+    for _ in 0..3 {
+        let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "guess")]).await;
+        assert_eq!(page.status, 401);
+    }
+    // The right password is not even looked at now, for this account or this address.
+    let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password")]).await;
+    assert_eq!(page.status, 429);
+    let wait: u64 = page.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait));
+    assert!(page.contains("Too many failed logins") && page.contains("name=\"password\""), "a message in the form");
+    let mut affiliate = app.client();
+    affiliate.get("/affiliate/login").await;
+    let page = affiliate
+        .post("/affiliate/login", &[("email", "affiliate1@affdesk.test"), ("password", "demo-password")])
+        .await;
+    assert_eq!(page.status, 429, "the address is throttled on both panels");
+    // Counted in the database, so every instance sees it; once the failures are
+    // older than the window, the right password works again.
+    assert_eq!(app.count("login_failures"), 3);
+    let mut conn = app.conn();
+    use diesel::prelude::*;
+    diesel::sql_query("UPDATE login_failures SET at = at - INTERVAL '16 minutes'")
+        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        .or_else(|_| {
+            diesel::sql_query("UPDATE login_failures SET at = datetime(at, '-16 minutes')")
+                .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        })
+        .unwrap();
+    drop(conn);
+    c.get("/admin/login").await;
+    let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password")]).await;
+    assert_eq!(page.status, 303);
+}
+
+#[actix_web::test]
+async fn failed_logins_are_throttled_sqlite() {
+    throttled(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn failed_logins_are_throttled_postgres() {
+    if TestApp::start_postgres().await.is_some() {
+        throttled(Backend::Postgres).await;
+    }
+}
+
+async fn api_get(app: &TestApp, key: &str, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let resp = reqwest::Client::new().get(app.url(path)).header("API-Key", key).send().await.unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    (status, headers, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn admin_key(app: &TestApp) -> String {
+    let mut conn = app.conn();
+    let u = affdesk::domain::users::User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap();
+    affdesk::domain::users::User::issue_api_key(&mut conn, u.id).unwrap()
+}
+
+db_test!(the_api_is_strict_and_says_what_it_answers, |app| {
+    app.seed_demo();
+    let key = admin_key(&app);
+    let http = reqwest::Client::new();
+    // A known address with another method: 405, the methods it answers, the envelope.
+    for (method, path, allow) in [
+        (reqwest::Method::GET, "/3.0/admin/ticket", "POST"),
+        (reqwest::Method::DELETE, "/3.0/admin/tickets", "GET"),
+        (reqwest::Method::PUT, "/3.0/admin/ticket/1/close", "POST"),
+    ] {
+        let resp = http.request(method.clone(), app.url(path)).header("API-Key", &key).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(resp.headers().get("allow").unwrap(), allow);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], 2);
+    }
+    // Integers out of range are refused, never read as page 1.
+    for q in ["page=99999999999", "page=-1", "limit=0", "limit=abc", "pid[]=99999999999999999999", "page=1.5"] {
+        let (status, _, body) = api_get(&app, &key, &format!("/3.0/admin/tickets?{q}")).await;
+        assert_eq!(status, 400, "{q}: {body}");
+    }
+    // next_page as Affise sends it: an integer, left out on the last page.
+    let total = scalar(&app, "SELECT COUNT(*) AS n FROM tickets");
+    let (_, _, first) = api_get(&app, &key, "/3.0/admin/tickets?limit=100").await;
+    assert_eq!(first["pagination"]["next_page"], 2);
+    let last = (total + 99) / 100;
+    let (_, _, end) = api_get(&app, &key, &format!("/3.0/admin/tickets?limit=100&page={last}")).await;
+    assert!(end["pagination"].get("next_page").is_none(), "{}", end["pagination"]);
+    // Files sent as files[] are attachments too.
+    let ticket = ids_where(&app, "status = 'open'")[0];
+    let form = reqwest::multipart::Form::new()
+        .text("text", "See the screenshot")
+        .part("files[]", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("shot.png"));
+    let resp = http
+        .post(app.url(&format!("/3.0/admin/ticket/{ticket}/comment")))
+        .header("API-Key", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments WHERE file_name = 'shot.png'"), 1);
+});
+
+const XSS: [&str; 6] = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "javascript:alert(1)",
+    "<svg onload=alert(1)>",
+    "\" hx-post=\"/admin/logout\" hx-trigger=\"load",
+    "<a href=\"javascript:alert(1)\">x</a>",
+];
+
+db_test!(hostile_text_is_shown_as_text_everywhere, |app| {
+    app.seed_demo();
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    for payload in XSS {
+        affiliate.get("/affiliate/tickets/new").await;
+        let page = affiliate
+            .post_multipart("/affiliate/tickets", &[("type", "other"), ("title", payload), ("body", payload)], &[])
+            .await;
+        assert_eq!(page.status, 303, "{payload}");
+    }
+    let ticket = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    admin.get("/admin/templates/new").await;
+    admin.post("/admin/templates", &[("title", XSS[0]), ("body", XSS[1])]).await;
+    let pages = [
+        admin.get("/admin/tickets?affiliate_id=1").await.body,
+        admin.get(&format!("/admin/tickets/{ticket}")).await.body,
+        admin.get("/admin/templates").await.body,
+        admin.get(&format!("/admin/tickets?q={}", affdesk::web::url_encode(XSS[0]))).await.body,
+        admin.htmx_get("/admin/tickets?affiliate_id=1").await.body,
+        affiliate.get("/affiliate/tickets").await.body,
+        affiliate.get(&format!("/affiliate/tickets/{ticket}")).await.body,
+    ];
+    for (i, page) in pages.iter().enumerate() {
+        for bad in ["<script>alert", "<img src=x", "<svg onload", "href=\"javascript:", "hx-post=\"/admin/logout\""] {
+            assert!(!page.contains(bad), "page {i} shows {bad} as markup");
+        }
+    }
+    // Stored exactly as typed: escaping is the page's job, not the database's.
+    assert_eq!(text(&app, &format!("SELECT title AS t FROM tickets WHERE id = {ticket}")), XSS[5]);
+});
+
+db_test!(sql_in_any_parameter_is_only_a_value, |app| {
+    app.seed_demo();
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    let key = admin_key(&app);
+    let before = (app.count("tickets"), app.count("messages"));
+    for payload in
+        ["' OR 1=1 --", "1; DROP TABLE tickets", "\") OR (\"a\"=\"a", "1 UNION SELECT password_hash FROM users"]
+    {
+        let v = affdesk::web::url_encode(payload);
+        for field in
+            ["id", "q", "affiliate_id", "manager_id", "offer_id", "type", "status", "sort", "page", "per_page", "after"]
+        {
+            let page = admin.get(&format!("/admin/tickets?{field}={v}")).await;
+            assert_eq!(page.status, 200, "{field}={payload}");
+            assert!(!page.contains("$argon2"), "{field}={payload}");
+        }
+        for field in ["search", "pid[]", "status", "type[]", "manager_id[]"] {
+            let (status, _, body) = api_get(&app, &key, &format!("/3.0/admin/tickets?{field}={v}")).await;
+            assert!(status == 200 || status == 400, "{field}={payload}: {status}");
+            assert!(!body.to_string().contains("$argon2"));
+        }
+    }
+    assert_eq!((app.count("tickets"), app.count("messages")), before);
+});
+
+db_test!(hostile_files_are_refused_or_renamed, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    let path = format!("/affiliate/tickets/{ticket}/messages");
+    let long = format!("{}.png", "n".repeat(1000));
+    let long_kept = format!("{}.png", "n".repeat(196));
+    for (name, keeps) in [
+        ("../../etc/passwd.png", "passwd.png"),
+        ("photo\u{202E}gnp.png", "photognp.png"),
+        (long.as_str(), long_kept.as_str()),
+    ] {
+        affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+        let page = affiliate.post_multipart(&path, &[("body", "file")], &[(name, PNG.to_vec())]).await;
+        assert_eq!(page.status, 303, "{name:?}");
+        let kept = text(&app, "SELECT file_name AS t FROM attachments ORDER BY id DESC LIMIT 1");
+        assert_eq!(kept, keeps);
+    }
+    let before = (app.count("messages"), app.count("attachments"));
+    // Control characters in a part's header are not HTTP the form reader accepts.
+    for name in ["a\u{0}b.png", "ctrl\u{7}\u{1b}.png"] {
+        affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+        let page = affiliate.post_multipart(&path, &[("body", "file")], &[(name, PNG.to_vec())]).await;
+        assert_eq!(page.status, 400, "{name:?}");
+    }
+    for (name, content) in [
+        ("page.png", b"<html><script>alert(1)</script></html>".to_vec()),
+        ("vector.png", b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec()),
+        ("empty.gif", Vec::new()),
+        ("real.exe", PNG.to_vec()),
+    ] {
+        affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+        let page = affiliate.post_multipart(&path, &[("body", "file")], &[(name, content)]).await;
+        assert_eq!(page.status, 422, "{name}");
+    }
+    // A body cut off in the middle of a file.
+    affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    let token = affiliate.csrf.clone();
+    let body = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--B\r\nContent-Disposition: form-data; name=\"body\"\r\n\r\ncut\r\n--B\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cut.png\"\r\n\r\n"
+    );
+    let mut bytes = body.into_bytes();
+    bytes.extend_from_slice(PNG);
+    let resp = affiliate
+        .http
+        .post(app.url(&path))
+        .header("Content-Type", "multipart/form-data; boundary=B")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!((app.count("messages"), app.count("attachments")), before);
+    let stored = std::fs::read_dir(app.data_dir.join("attachments/tmp")).unwrap().count();
+    assert_eq!(stored, 0, "no partial file left");
+});
