@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,
 
+    /// Seconds a client has to send a request body, beyond what its size needs at
+    /// 16 KB/s; a client trickling bytes is cut off then (408).
+    #[arg(long, env = "AFFDESK_BODY_TIMEOUT", default_value_t = 60)]
+    pub body_timeout: u64,
+
     /// Worker threads (default: one per core).
     #[arg(long, env = "AFFDESK_WORKERS")]
     pub workers: Option<usize>,
@@ -66,6 +71,7 @@ pub struct Config {
     pub session_absolute: Duration,
     pub api_rate_limit: u32,
     pub login_attempts: u32,
+    pub body_timeout: Duration,
     pub workers: Option<usize>,
     pub pool_size: u32,
 }
@@ -92,6 +98,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: serve.api_rate_limit,
             login_attempts: serve.login_attempts,
+            body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
         })
     }
@@ -109,6 +116,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: 600,
             login_attempts: 10,
+            body_timeout: Duration::from_secs(60),
             workers: Some(2),
         }
     }

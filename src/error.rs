@@ -20,6 +20,8 @@ pub enum AppError {
     Conflict(String),
     /// The body is larger than this kind of request may send.
     TooLarge(String),
+    /// The client sent its body too slowly.
+    TimedOut,
     /// The body is of a type this route does not read.
     UnsupportedMediaType(String),
     /// A known address asked with a method it does not answer; `allow` lists those it does.
@@ -66,6 +68,7 @@ impl AppError {
             | AppError::TooLarge(m)
             | AppError::UnsupportedMediaType(m) => m.clone(),
             AppError::MethodNotAllowed { allow } => format!("This address answers only {allow}"),
+            AppError::TimedOut => "The request was sent too slowly and was cut off; try again".into(),
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("Too many requests: try again in {retry_after_secs} seconds")
             }
@@ -83,6 +86,7 @@ impl AppError {
             AppError::Forbidden(_) => "Not allowed",
             AppError::Conflict(_) => "Conflict",
             AppError::TooLarge(_) => "Too large",
+            AppError::TimedOut => "Too slow",
             AppError::UnsupportedMediaType(_) => "Unsupported form",
             AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::TooManyRequests { .. } => "Too many requests",
@@ -159,6 +163,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TimedOut => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

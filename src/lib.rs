@@ -33,6 +33,18 @@ pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
     Ok(pool)
 }
 
+/// At start, on a thread of its own: files a crash left behind are removed.
+fn sweep_in_background(pool: DbPool, store: std::sync::Arc<storage::LocalStore>) {
+    std::thread::spawn(move || {
+        let Ok(mut conn) = pool.get() else { return };
+        match domain::attachments::sweep_orphans(&mut conn, store.as_ref(), std::time::Duration::from_secs(600)) {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} attachment files left behind by an earlier crash"),
+            Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
+        }
+    });
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -52,11 +64,13 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let store = storage::LocalStore::new(config.attachments_dir())
             .map_err(|e| format!("cannot create attachment folder {}: {e}", config.attachments_dir().display()))?;
+        let store = std::sync::Arc::new(store);
+        sweep_in_background(pool.clone(), store.clone());
         let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),
             db_status: Default::default(),
-            storage: std::sync::Arc::new(store),
+            storage: store,
             api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
         };
         let key = Key::from(&config.secret);

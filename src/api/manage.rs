@@ -30,19 +30,8 @@ async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload)
         }
         return Ok(upload);
     }
-    let mut body = web::BytesMut::new();
-    let mut payload = payload;
-    use futures_util::StreamExt;
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| bad(format!("The request body could not be read: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(ApiError(AppError::TooLarge(format!(
-                "The request body is too large: at most {} KB",
-                MAX_BODY / 1024
-            ))));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let deadline = crate::http::body_deadline(req);
+    let body = crate::http::params::read_body(payload.into_inner(), MAX_BODY, deadline).await?;
     let mut upload = Upload::default();
     for data in [req.query_string().as_bytes(), &body[..]] {
         for (k, v) in url::form_urlencoded::parse(data) {

@@ -186,6 +186,19 @@ pub fn write_with_files<T>(
     result
 }
 
+/// Removes files a crash left behind: temporaries, and stored files that no
+/// attachment row names (a process killed between moving a file into place and
+/// committing its row). Files younger than `age` stay: they may be in flight.
+pub fn sweep_orphans(
+    conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
+    age: std::time::Duration,
+) -> AppResult<usize> {
+    let keys: std::collections::HashSet<String> =
+        attachments::table.select(attachments::storage_key).load::<String>(conn)?.into_iter().collect();
+    Ok(store.sweep(&|key| keys.contains(key), age)?)
+}
+
 /// Deletes the stored files of removed tickets, once their rows are gone for good.
 pub fn delete_files(store: &dyn AttachmentStore, keys: &[String]) {
     for key in keys {

@@ -8,7 +8,11 @@ pub mod params;
 pub mod rate_limit;
 pub mod upload;
 
-use actix_web::web;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, web};
+use futures_util::{Stream, StreamExt};
+use tokio::time::Instant;
 
 use crate::db::{AnyConnection, DbPool};
 use crate::error::{AppError, AppResult};
@@ -62,4 +66,21 @@ impl AppState {
 
 pub fn url_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A slow link's speed: a body may take as long as its size needs at this rate,
+/// plus the configured grace.
+const SLOWEST_BYTES_PER_SEC: u64 = 16 * 1024;
+
+/// When reading a request's body must be done. A client trickling bytes (one a
+/// second holds a worker's memory and a connection for hours) is cut off then.
+pub fn body_deadline(req: &HttpRequest) -> Instant {
+    let grace = req.app_data::<web::Data<AppState>>().map_or(Duration::from_secs(60), |s| s.config.body_timeout);
+    let size = upload::declared_length(req.headers()).unwrap_or(0) as u64;
+    Instant::now() + grace + Duration::from_secs(size / SLOWEST_BYTES_PER_SEC)
+}
+
+/// The next item of a body's stream, unless the deadline passes first (408).
+pub async fn next_before<S: Stream + Unpin>(stream: &mut S, deadline: Instant) -> AppResult<Option<S::Item>> {
+    tokio::time::timeout_at(deadline, stream.next()).await.map_err(|_| AppError::TimedOut)
 }

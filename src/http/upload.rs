@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use actix_multipart::Multipart;
 use actix_web::{HttpMessage, HttpRequest};
-use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -90,12 +89,17 @@ pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<u
     headers.get(actix_web::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
-/// Counts what is read of a body, and stops it at the cap.
+/// Counts what is read of a body, and stops it at the cap or the deadline.
 struct Budget {
     used: usize,
+    deadline: tokio::time::Instant,
 }
 
 impl Budget {
+    async fn next<S: futures_util::Stream + Unpin>(&self, stream: &mut S) -> AppResult<Option<S::Item>> {
+        super::next_before(stream, self.deadline).await
+    }
+
     fn take(&mut self, n: usize) -> AppResult<()> {
         self.used += n;
         if self.used > MAX_UPLOAD_BYTES { Err(too_large(MAX_UPLOAD_BYTES)) } else { Ok(()) }
@@ -114,8 +118,8 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
     let mut token_ok = expected.is_none();
     let mut file_fields = 0usize;
     let mut parts = 0usize;
-    let mut budget = Budget { used: 0 };
-    while let Some(field) = form.next().await {
+    let mut budget = Budget { used: 0, deadline: super::body_deadline(req) };
+    while let Some(field) = budget.next(&mut form).await? {
         let mut field = field.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
         parts += 1;
@@ -152,7 +156,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
             }
             _ => {
                 let mut value = Vec::new();
-                while let Some(chunk) = field.next().await {
+                while let Some(chunk) = budget.next(&mut field).await? {
                     let chunk = chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
                     budget.take(chunk.len())?;
                     if value.len() + chunk.len() > MAX_FIELD_BYTES {
@@ -183,7 +187,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
 }
 
 async fn drain(field: &mut actix_multipart::Field, budget: &mut Budget) -> AppResult<()> {
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = budget.next(field).await? {
         let chunk = chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
         budget.take(chunk.len())?;
     }
@@ -209,7 +213,7 @@ async fn receive_file(
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(16);
     let mut too_big = false;
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = budget.next(field).await? {
         let chunk = chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
         budget.take(chunk.len())?;
         if too_big {

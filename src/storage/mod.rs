@@ -33,6 +33,11 @@ pub trait AttachmentStore: Send + Sync {
     fn open(&self, key: &str) -> io::Result<File>;
     /// Deletes a stored file; a missing file is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
+    /// Removes what a crash can leave behind: temporary files, and stored files no
+    /// row names (`known` says which keys rows name). Only files older than `age`
+    /// go, so an upload in flight on another instance keeps its file. Returns how
+    /// many were removed.
+    fn sweep(&self, known: &dyn Fn(&str) -> bool, age: std::time::Duration) -> io::Result<usize>;
 }
 
 /// Files in `<data-dir>/attachments/<k0k1>/<key>`, temporaries in `.../tmp`.
@@ -79,5 +84,29 @@ impl AttachmentStore for LocalStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             other => other,
         }
+    }
+
+    fn sweep(&self, known: &dyn Fn(&str) -> bool, age: std::time::Duration) -> io::Result<usize> {
+        let old = |path: &Path| {
+            std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|e| e >= age))
+        };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.root.join("tmp"))?.flatten() {
+            if old(&entry.path()) && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        for dir in std::fs::read_dir(&self.root)?.flatten() {
+            if dir.file_name() == "tmp" || !dir.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path())?.flatten() {
+                let key = file.file_name().to_string_lossy().to_string();
+                if !known(&key) && old(&file.path()) && std::fs::remove_file(file.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 }

@@ -81,8 +81,9 @@ pub async fn guard(
     if !urlencoded {
         return Err(AppError::UnsupportedMediaType("Send the form as the page does.".into()).into());
     }
+    let deadline = crate::http::body_deadline(req.request());
     let (http_req, payload) = req.into_parts();
-    let body = crate::http::params::read_body(payload, MAX_FORM_BYTES).await?;
+    let body = crate::http::params::read_body(payload, MAX_FORM_BYTES, deadline).await?;
     let sent = form_field(&body, FIELD);
     let ok = matches!((&expected, &sent), (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()));
     if !ok {

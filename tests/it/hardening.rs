@@ -379,3 +379,64 @@ db_test!(hostile_files_are_refused_or_renamed, |app| {
     let stored = std::fs::read_dir(app.data_dir.join("attachments/tmp")).unwrap().count();
     assert_eq!(stored, 0, "no partial file left");
 });
+
+#[actix_web::test]
+async fn a_client_trickling_its_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start_with(Backend::Sqlite, |c| c.body_timeout = std::time::Duration::from_secs(2)).await;
+    app.seed_demo();
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = "POST /admin/templates HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n";
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // One byte every 300 ms, as long as the server listens.
+    while started.elapsed() < std::time::Duration::from_secs(15) {
+        if s.write_all(b"a").await.is_err() {
+            break;
+        }
+        if let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_millis(300), s.read(&mut buf)).await {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "cut off at the deadline");
+}
+
+db_test!(files_a_crash_left_behind_are_swept, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    let page = affiliate
+        .post_multipart(
+            &format!("/affiliate/tickets/{ticket}/messages"),
+            &[("body", "kept")],
+            &[("k.png", PNG.to_vec())],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let root = app.data_dir.join("attachments");
+    let kept = text(&app, "SELECT storage_key AS t FROM attachments ORDER BY id DESC LIMIT 1");
+    // What a process killed mid-upload or mid-commit leaves: a temporary, and a file no row names.
+    std::fs::create_dir_all(root.join("ab")).unwrap();
+    let stray = root.join("ab").join("abababababababababab");
+    let temp = root.join("tmp").join("killed.part");
+    for path in [&stray, &temp] {
+        let f = std::fs::File::create(path).unwrap();
+        f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600)).unwrap();
+    }
+    let store = affdesk::storage::LocalStore::new(root.clone()).unwrap();
+    let mut conn = app.conn();
+    let removed =
+        affdesk::domain::attachments::sweep_orphans(&mut conn, &store, std::time::Duration::from_secs(600)).unwrap();
+    assert_eq!(removed, 2);
+    assert!(!stray.exists() && !temp.exists());
+    assert!(root.join(&kept[..2]).join(&kept).exists(), "a file its row names stays");
+});
