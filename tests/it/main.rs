@@ -7,6 +7,7 @@ mod affiliate_panel;
 mod api;
 mod authorization;
 mod foundation;
+mod fuzz;
 mod hardening;
 mod openapi;
 mod thread;
