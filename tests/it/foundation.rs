@@ -289,6 +289,34 @@ async fn health_follows_the_database_down_and_back() {
     assert_eq!(c.get("/healthz").await.status, 200, "recovered by itself");
 }
 
+/// A database that goes away is an outage (503), never a logout; when it is back,
+/// the dead connections are replaced and the pages answer again by themselves.
+#[actix_web::test]
+async fn an_outage_is_never_a_logout() {
+    let Some(app) = TestApp::start_postgres().await else { return };
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    assert_eq!(c.get("/admin/tickets").await.status, 200);
+    app.pg_drop_database();
+    for path in ["/admin/tickets", "/admin/profile"] {
+        let page = c.get(path).await;
+        assert_eq!(page.status, 503, "{path}: {:?}", page.location);
+        assert!(page.location.is_none(), "not sent to the login page");
+    }
+    app.pg_create_database();
+    let mut answered = 0;
+    for _ in 0..30 {
+        if c.get("/admin/login").await.status == 200 {
+            answered += 1;
+            if answered == 3 {
+                break;
+            }
+        }
+    }
+    assert_eq!(answered, 3, "every dead connection was replaced");
+    assert_eq!(c.get("/healthz").await.status, 200);
+}
+
 #[test]
 fn wrong_postgres_password_is_reported_as_such() {
     let Ok(base) = std::env::var("TEST_POSTGRES_URL") else { return };

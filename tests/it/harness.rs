@@ -119,8 +119,16 @@ impl TestApp {
         let pg = self.pg.as_ref().expect("a PostgreSQL test");
         let mut conn = diesel::PgConnection::establish(&pg.admin_url).unwrap();
         diesel::sql_query(format!("CREATE DATABASE {}", pg.name)).execute(&mut conn).unwrap();
-        let mut conn = self.pool.get().expect("the pool reconnects");
-        affdesk::db::run_migrations(&mut conn).unwrap();
+        // The pool's connections died with the old database: the ones handed out
+        // are found dead and dropped until a fresh one does the migrations.
+        for _ in 0..64 {
+            let mut conn = self.pool.get().expect("the pool reconnects");
+            match affdesk::db::run_migrations(&mut conn) {
+                Ok(_) => return,
+                Err(_) => assert!(affdesk::db::discard_if_dead(&mut conn), "migrations failed on a live connection"),
+            }
+        }
+        panic!("no live connection after the database came back");
     }
 
     pub fn url(&self, path: &str) -> String {
