@@ -10,6 +10,7 @@ use super::objects::{self, date};
 use super::tickets::path_id;
 use super::{ApiError, ApiParams, ApiResult, ApiStaff, bad, flag, ok};
 use crate::domain::lifecycle::{self, Outcome};
+use crate::domain::messages::Draft;
 use crate::domain::opening::{self, NewQuestion};
 use crate::domain::tickets::TicketKind;
 use crate::domain::{messages, reply_templates, threads};
@@ -120,14 +121,18 @@ pub async fn reply(
     if internal && close {
         return Err(bad("an internal note cannot close the ticket: send internal or close, not both"));
     }
+    // A client that retries after a lost answer sends the same key: one comment.
+    let submission = req.headers().get("Idempotency-Key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let actor = staff.actor();
     let files = upload.files;
     let replied = state
         .db_with_store(move |conn, store| {
             if internal {
-                messages::add_note(conn, store, &actor, id, &body, files)
+                let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
+                messages::add_note(conn, store, &actor, id, draft, files)
             } else {
-                messages::reply(conn, store, &actor, id, &body, close, files)
+                let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
+                messages::reply(conn, store, &actor, id, draft, close, files)
             }
         })
         .await?;

@@ -106,6 +106,7 @@ diesel::table! {
         body -> Text,
         internal -> Bool,
         created_at -> Timestamp,
+        submission -> Nullable<Text>,
     }
 }
 

@@ -148,13 +148,14 @@ pub struct NewAttachment {
 }
 
 /// Runs `f` (a use case's writes, given the rows to record for the received files) in
-/// one write transaction and moves the files into place inside it, last. If anything
+/// one write transaction and moves the files into place inside it, last, when `f`
+/// says it recorded them (`true`; a retried submit records nothing). If anything
 /// fails, neither the rows nor the files remain.
 pub fn write_with_files<T>(
     conn: &mut AnyConnection,
     store: &dyn AttachmentStore,
     files: Vec<TempFile>,
-    f: impl FnOnce(&mut AnyConnection, &[NewAttachment]) -> AppResult<T>,
+    f: impl FnOnce(&mut AnyConnection, &[NewAttachment]) -> AppResult<(T, bool)>,
 ) -> AppResult<T> {
     if files.len() > MAX_FILES {
         return Err(AppError::bad_request(format!("At most {MAX_FILES} files can be attached to one message.")));
@@ -171,10 +172,12 @@ pub fn write_with_files<T>(
         .collect();
     let mut moved: Vec<String> = Vec::new();
     let result = crate::db::write_transaction(conn, |conn| {
-        let value = f(conn, &new)?;
-        for (temp, meta) in files.iter().zip(&new) {
-            store.commit(&temp.path, &meta.storage_key)?;
-            moved.push(meta.storage_key.clone());
+        let (value, recorded) = f(conn, &new)?;
+        if recorded {
+            for (temp, meta) in files.iter().zip(&new) {
+                store.commit(&temp.path, &meta.storage_key)?;
+                moved.push(meta.storage_key.clone());
+            }
         }
         Ok::<T, AppError>(value)
     });

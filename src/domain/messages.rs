@@ -52,6 +52,40 @@ pub fn check_body(body: &str) -> Result<String, String> {
     }
 }
 
+/// What someone wrote, and the form it came from: a form that is sent again (its
+/// answer was lost to a network error or an outage) finds its message instead of
+/// adding it twice.
+#[derive(Clone, Copy, Debug)]
+pub struct Draft<'a> {
+    pub body: &'a str,
+    /// The form's one-time token (the panels' hidden `submission` field, the
+    /// API's `Idempotency-Key` header).
+    pub submission: Option<&'a str>,
+}
+
+impl<'a> Draft<'a> {
+    pub fn new(body: &'a str) -> Draft<'a> {
+        Draft { body, submission: None }
+    }
+
+    pub fn from_form(body: &'a str, submission: &'a str) -> Draft<'a> {
+        let token = submission.trim();
+        let valid = (8..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        Draft { body, submission: valid.then_some(token) }
+    }
+}
+
+/// The message a form already added to a ticket, if it was sent before.
+fn already_sent(conn: &mut AnyConnection, ticket_id: i64, draft: &Draft) -> AppResult<Option<Message>> {
+    let Some(token) = draft.submission else { return Ok(None) };
+    Ok(messages::table
+        .filter(messages::ticket_id.eq(ticket_id))
+        .filter(messages::submission.eq(token))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// What a reply did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Replied {
@@ -69,18 +103,21 @@ pub fn reply(
     store: &dyn AttachmentStore,
     actor: &Actor,
     ticket_id: i64,
-    body: &str,
+    draft: Draft,
     close: bool,
     files: Vec<TempFile>,
 ) -> AppResult<Replied> {
-    let body = check_body(body).map_err(AppError::BadRequest)?;
+    let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     if matches!(actor.who, Who::System) {
         return Err(AppError::forbidden("Only a manager or the affiliate can reply."));
     }
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        if let Some(message) = already_sent(conn, ticket.id, &draft)? {
+            return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
+        }
         let t = now();
-        let message = insert_message(conn, ticket.id, actor, &body, false, t, new_files)?;
+        let message = insert_message(conn, ticket.id, actor, &body, false, t, new_files, draft.submission)?;
         let status = if actor.is_affiliate() {
             diesel::update(tickets::table.find(ticket.id))
                 .set((
@@ -113,7 +150,7 @@ pub fn reply(
         }
         search::reindex(conn, ticket.id)?;
         audit::record(conn, actor, "reply", Some(ticket.id), &format!("message {}", message.id))?;
-        Ok(Replied { message, status_before: ticket.status, status })
+        Ok((Replied { message, status_before: ticket.status, status }, true))
     })
 }
 
@@ -124,23 +161,27 @@ pub fn add_note(
     store: &dyn AttachmentStore,
     actor: &Actor,
     ticket_id: i64,
-    body: &str,
+    draft: Draft,
     files: Vec<TempFile>,
 ) -> AppResult<Replied> {
     actor.as_staff()?;
-    let body = check_body(body).map_err(AppError::BadRequest)?;
+    let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        if let Some(message) = already_sent(conn, ticket.id, &draft)? {
+            return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
+        }
         let t = now();
-        let message = insert_message(conn, ticket.id, actor, &body, true, t, new_files)?;
+        let message = insert_message(conn, ticket.id, actor, &body, true, t, new_files, draft.submission)?;
         diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
         search::reindex(conn, ticket.id)?;
         audit::record(conn, actor, "note", Some(ticket.id), &format!("message {}", message.id))?;
-        Ok(Replied { message, status_before: ticket.status, status: ticket.status })
+        Ok((Replied { message, status_before: ticket.status, status: ticket.status }, true))
     })
 }
 
 /// Adds a message with its files' rows, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_message(
     conn: &mut AnyConnection,
     ticket_id: i64,
@@ -149,13 +190,14 @@ pub(crate) fn insert_message(
     internal: bool,
     at: NaiveDateTime,
     files: &[NewAttachment],
+    submission: Option<&str>,
 ) -> AppResult<Message> {
     let author_kind = match actor.who {
         Who::Staff(_) => AuthorKind::Manager,
         Who::Affiliate(_) => AuthorKind::Affiliate,
         Who::System => AuthorKind::System,
     };
-    insert(conn, ticket_id, author_kind, actor.id(), body, internal, at, files)
+    insert(conn, ticket_id, author_kind, actor.id(), body, internal, at, files, submission)
 }
 
 /// A message the desk writes itself (a decision), in the caller's transaction.
@@ -166,7 +208,7 @@ pub(crate) fn insert_system_message(
     body: &str,
     at: NaiveDateTime,
 ) -> AppResult<Message> {
-    insert(conn, ticket_id, AuthorKind::System, by, body, false, at, &[])
+    insert(conn, ticket_id, AuthorKind::System, by, body, false, at, &[], None)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -179,6 +221,7 @@ fn insert(
     internal: bool,
     at: NaiveDateTime,
     files: &[NewAttachment],
+    submission: Option<&str>,
 ) -> AppResult<Message> {
     let id: i64 = diesel::insert_into(messages::table)
         .values((
@@ -188,6 +231,7 @@ fn insert(
             messages::body.eq(body),
             messages::internal.eq(internal),
             messages::created_at.eq(at),
+            messages::submission.eq(submission),
         ))
         .returning(messages::id)
         .get_result(conn)?;

@@ -68,13 +68,13 @@ pub fn open_question(
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let affiliate = match affiliates::visible_to(conn, actor, affiliate_id)? {
             Some(a) => a,
-            None => return Ok(Err(OpenRefused::AffiliateNotYours(affiliate_id))),
+            None => return Ok((Err(OpenRefused::AffiliateNotYours(affiliate_id)), false)),
         };
         if actor.is_affiliate() && !affiliate.is_active() {
-            return Ok(Err(OpenRefused::AffiliateNotActive(affiliate.status)));
+            return Ok((Err(OpenRefused::AffiliateNotActive(affiliate.status)), false));
         }
         let target = Target { kind: question.kind, offer_id: None, smartlink_id: None };
-        insert_ticket(conn, actor, &affiliate, target, &title, &body, new_files).map(Ok)
+        insert_ticket(conn, actor, &affiliate, target, &title, &body, new_files).map(|t| (Ok(t), true))
     })
 }
 
@@ -118,7 +118,7 @@ pub(crate) fn insert_ticket(
         ))
         .returning(tickets::id)
         .get_result(conn)?;
-    messages::insert_message(conn, id, actor, body, false, t, files)?;
+    messages::insert_message(conn, id, actor, body, false, t, files, None)?;
     ticket_counts::adjust(conn, affiliate.manager_id, TicketStatus::Open, target.kind, 1)?;
     search::reindex(conn, id)?;
     audit::record(conn, actor, "create", Some(id), target.kind.as_str())?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::auth::{AffiliateSession, StaffSession};
 use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash};
 use crate::domain::Actor;
-use crate::domain::messages::{self, Replied};
+use crate::domain::messages::{self, Draft, Replied};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
 use crate::domain::threads::{self, Segment, Thread};
 use crate::error::{AppError, AppResult};
@@ -18,9 +18,10 @@ use crate::http::download;
 use crate::http::upload::{self, Upload};
 
 /// What the reply form shows: the text so far, and what is wrong with it.
-#[derive(Default)]
 pub struct ReplyForm {
     pub body: String,
+    /// This form's one-time token: sent twice, it adds its message once.
+    pub submission: String,
     pub internal: bool,
     pub errors: Vec<(&'static str, String)>,
     /// Variables a chosen template could not fill.
@@ -28,7 +29,30 @@ pub struct ReplyForm {
     pub template_id: Option<i64>,
 }
 
+impl Default for ReplyForm {
+    fn default() -> Self {
+        ReplyForm {
+            body: String::new(),
+            submission: crate::domain::random_token(16),
+            internal: false,
+            errors: Vec::new(),
+            warning: None,
+            template_id: None,
+        }
+    }
+}
+
 impl ReplyForm {
+    /// The form as it was sent, to show again: its text and its token.
+    fn sent(upload: &Upload) -> ReplyForm {
+        let mut form = ReplyForm { body: upload.text("body"), ..Default::default() };
+        let token = upload.text("submission");
+        if !token.trim().is_empty() {
+            form.submission = token;
+        }
+        form
+    }
+
     pub fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
     }
@@ -180,7 +204,7 @@ pub async fn admin_reply(
     let id = path_id(&path)?;
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let htmx = is_htmx(&req);
-    let mut form = ReplyForm { body: upload.text("body"), internal: upload.checked("internal"), ..Default::default() };
+    let mut form = ReplyForm { internal: upload.checked("internal"), ..ReplyForm::sent(&upload) };
     if upload.fields.contains_key("use_template") {
         // Without JavaScript: "Use template" re-shows the form with the text filled.
         let chosen = fill(&state, &staff, id, upload.text("template_id").trim().parse().ok()).await?;
@@ -195,14 +219,15 @@ pub async fn admin_reply(
     }
     let (internal, close) = (form.internal, upload.fields.contains_key("close"));
     let actor = staff.actor();
-    let body = form.body.clone();
+    let (body, submission) = (form.body.clone(), upload.text("submission"));
     let files = upload.files;
     let replied: Replied = state
         .db_with_store(move |conn, store| {
+            let draft = Draft::from_form(&body, &submission);
             if internal {
-                messages::add_note(conn, store, &actor, id, &body, files)
+                messages::add_note(conn, store, &actor, id, draft, files)
             } else {
-                messages::reply(conn, store, &actor, id, &body, close, files)
+                messages::reply(conn, store, &actor, id, draft, close, files)
             }
         })
         .await?;
@@ -256,16 +281,20 @@ pub async fn affiliate_reply(
     let id = path_id(&path)?;
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let htmx = is_htmx(&req);
-    let mut form = ReplyForm { body: upload.text("body"), ..Default::default() };
+    let mut form = ReplyForm::sent(&upload);
     if !checked(&upload, &mut form) {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         return View { ctx: affiliate.page("support"), thread, templates: Vec::new(), form }
             .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let actor = affiliate.actor();
-    let body = form.body.clone();
+    let (body, submission) = (form.body.clone(), upload.text("submission"));
     let files = upload.files;
-    state.db_with_store(move |conn, store| messages::reply(conn, store, &actor, id, &body, false, files)).await?;
+    state
+        .db_with_store(move |conn, store| {
+            messages::reply(conn, store, &actor, id, Draft::from_form(&body, &submission), false, files)
+        })
+        .await?;
     if htmx {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let mut ctx = affiliate.page("support");

@@ -440,3 +440,48 @@ db_test!(files_a_crash_left_behind_are_swept, |app| {
     assert!(!stray.exists() && !temp.exists());
     assert!(root.join(&kept[..2]).join(&kept).exists(), "a file its row names stays");
 });
+
+db_test!(a_retried_submit_adds_its_reply_once, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    let page = affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    let marker = "name=\"submission\" value=\"";
+    let at = page.body.find(marker).expect("the form carries a one-time token") + marker.len();
+    let token = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
+    let before = app.count("messages");
+    let path = format!("/affiliate/tickets/{ticket}/messages");
+    for _ in 0..2 {
+        let page = affiliate
+            .post_multipart(&path, &[("submission", &token), ("body", "Sent twice")], &[("p.png", PNG.to_vec())])
+            .await;
+        assert_eq!(page.status, 303);
+    }
+    assert_eq!(app.count("messages"), before + 1);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments WHERE file_name = 'p.png'"), 1);
+    // The API's way of saying the same: an Idempotency-Key header.
+    let key = admin_key(&app);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let resp = reqwest::Client::new()
+            .post(app.url(&format!("/3.0/admin/ticket/{ticket}/comment")))
+            .header("API-Key", &key)
+            .header("Idempotency-Key", "retry-7f3a9c21")
+            .form(&[("text", "Once only")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        ids.push(resp.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(app.count("messages"), before + 2);
+    let files = walk_files(&app.data_dir.join("attachments"));
+    assert_eq!(files, app.count("attachments"), "the second copy's file was not kept");
+});
+
+fn walk_files(dir: &std::path::Path) -> i64 {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 }).sum())
+        .unwrap_or(0)
+}

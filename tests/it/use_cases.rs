@@ -5,6 +5,7 @@
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::affiliates::Affiliate;
 use affdesk::domain::lifecycle::{self, BulkAction, Outcome, Selection, Skip};
+use affdesk::domain::messages::Draft;
 use affdesk::domain::opening::{self, NewQuestion, OpenRefused};
 use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{AccessGrant, RequestState, TicketKind, TicketStatus};
@@ -68,8 +69,8 @@ db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
     let mut conn = app.conn();
     let c = &mut *conn;
     assert!(is_not_found(threads::read(c, &manager, theirs, true)));
-    assert!(is_not_found(messages::reply(c, &store, &manager, theirs, "Hi", false, Vec::new())));
-    assert!(is_not_found(messages::add_note(c, &store, &manager, theirs, "Note", Vec::new())));
+    assert!(is_not_found(messages::reply(c, &store, &manager, theirs, Draft::new("Hi"), false, Vec::new())));
+    assert!(is_not_found(messages::add_note(c, &store, &manager, theirs, Draft::new("Note"), Vec::new())));
     assert!(is_not_found(lifecycle::close(c, &manager, theirs)));
     assert!(is_not_found(lifecycle::reopen(c, &manager, theirs)));
     assert!(is_not_found(lifecycle::remove(c, &store, &manager, theirs)));
@@ -112,8 +113,8 @@ db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app
     let mut conn = app.conn();
     let c = &mut *conn;
     assert!(is_not_found(threads::read(c, &me, other, false)));
-    assert!(is_not_found(messages::reply(c, &store, &me, other, "Hi", false, Vec::new())));
-    assert!(is_forbidden(messages::add_note(c, &store, &me, own, "Note", Vec::new())));
+    assert!(is_not_found(messages::reply(c, &store, &me, other, Draft::new("Hi"), false, Vec::new())));
+    assert!(is_forbidden(messages::add_note(c, &store, &me, own, Draft::new("Note"), Vec::new())));
     assert!(is_forbidden(lifecycle::close(c, &me, own)));
     assert!(is_forbidden(lifecycle::reopen(c, &me, own)));
     assert!(is_forbidden(lifecycle::remove(c, &store, &me, own)));
@@ -130,7 +131,7 @@ db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app
     assert_eq!(opened.affiliate_id, 1);
     // Internal notes and their files stay with managers.
     let admin = staff(&app, "admin@affdesk.test");
-    let note = messages::add_note(c, &store, &admin, own, "Fraud check", Vec::new()).unwrap();
+    let note = messages::add_note(c, &store, &admin, own, Draft::new("Fraud check"), Vec::new()).unwrap();
     let thread = threads::read(c, &me, own, false).unwrap();
     assert!(thread.entries.iter().all(|e| e.message.id != note.message.id));
     let staff_thread = threads::read(c, &admin, own, false).unwrap();
@@ -205,10 +206,11 @@ db_test!(each_decision_does_what_it_says, |app| {
     assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Done);
     assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Skipped(Skip::AlreadyOpen));
     // Reply and close; the affiliate's reply reopens.
-    let replied = messages::reply(&mut conn, &store, &admin, question, "Done.", true, Vec::new()).unwrap();
+    let replied = messages::reply(&mut conn, &store, &admin, question, Draft::new("Done."), true, Vec::new()).unwrap();
     assert_eq!((replied.status_before, replied.status), (TicketStatus::Open, TicketStatus::Closed));
     let owner = affiliate(&app, ticket(&app, question).affiliate_id);
-    let replied = messages::reply(&mut conn, &store, &owner, question, "Not yet.", true, Vec::new()).unwrap();
+    let replied =
+        messages::reply(&mut conn, &store, &owner, question, Draft::new("Not yet."), true, Vec::new()).unwrap();
     assert_eq!(replied.status, TicketStatus::Open, "an affiliate cannot close, and a reply reopens");
     // Remove takes the ticket, its messages and its search entry.
     lifecycle::remove(&mut conn, &store, &admin, question).unwrap();
@@ -308,16 +310,18 @@ fn run(app: &TestApp, store: &LocalStore, tickets: &[i64], step: &Step) {
     let pick = |i: &usize| tickets[*i % tickets.len()];
     let _ = match step {
         Step::StaffReply { ticket, close } => {
-            messages::reply(c, store, &admin, pick(ticket), "Answer", *close, Vec::new()).map(|_| ())
+            messages::reply(c, store, &admin, pick(ticket), Draft::new("Answer"), *close, Vec::new()).map(|_| ())
         }
         Step::AffiliateReply { ticket } => match Ticket::find(c, pick(ticket)).unwrap() {
             Some(t) => {
                 let owner = Affiliate::find(c, t.affiliate_id).unwrap().unwrap().actor(Via::Api);
-                messages::reply(c, store, &owner, t.id, "More", false, Vec::new()).map(|_| ())
+                messages::reply(c, store, &owner, t.id, Draft::new("More"), false, Vec::new()).map(|_| ())
             }
             None => Ok(()),
         },
-        Step::Note { ticket } => messages::add_note(c, store, &admin, pick(ticket), "Note", Vec::new()).map(|_| ()),
+        Step::Note { ticket } => {
+            messages::add_note(c, store, &admin, pick(ticket), Draft::new("Note"), Vec::new()).map(|_| ())
+        }
         Step::Close { ticket } => lifecycle::close(c, &admin, pick(ticket)).map(|_| ()),
         Step::Reopen { ticket } => lifecycle::reopen(c, &admin, pick(ticket)).map(|_| ()),
         Step::Decide { ticket, approve } => {
@@ -380,7 +384,7 @@ db_test!(a_reply_racing_a_close_keeps_the_totals, |app| {
                             &store,
                             &me,
                             id,
-                            &format!("Still there? {round}"),
+                            Draft::new(&format!("Still there? {round}")),
                             false,
                             Vec::new(),
                         )

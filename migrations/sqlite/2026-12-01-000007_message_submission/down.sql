@@ -1,0 +1,2 @@
+DROP INDEX messages_submission;
+ALTER TABLE messages DROP COLUMN submission;
