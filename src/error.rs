@@ -22,6 +22,8 @@ pub enum AppError {
     TooLarge(String),
     /// The client sent its body too slowly.
     TimedOut,
+    /// The attachment store has no room left.
+    StorageFull,
     /// The body is of a type this route does not read.
     UnsupportedMediaType(String),
     /// A known address asked with a method it does not answer; `allow` lists those it does.
@@ -69,6 +71,9 @@ impl AppError {
             | AppError::UnsupportedMediaType(m) => m.clone(),
             AppError::MethodNotAllowed { allow } => format!("This address answers only {allow}"),
             AppError::TimedOut => "The request was sent too slowly and was cut off; try again".into(),
+            AppError::StorageFull => {
+                "There is no room left to store files, so nothing was sent. Tell your administrator.".into()
+            }
             AppError::TooManyRequests { retry_after_secs } => {
                 format!("Too many requests: try again in {retry_after_secs} seconds")
             }
@@ -87,6 +92,7 @@ impl AppError {
             AppError::Conflict(_) => "Conflict",
             AppError::TooLarge(_) => "Too large",
             AppError::TimedOut => "Too slow",
+            AppError::StorageFull => "Storage full",
             AppError::UnsupportedMediaType(_) => "Unsupported form",
             AppError::MethodNotAllowed { .. } => "Method not allowed",
             AppError::TooManyRequests { .. } => "Too many requests",
@@ -138,7 +144,13 @@ impl From<actix_web::error::BlockingError> for AppError {
 
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
-        AppError::Internal(e.to_string())
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                log::error!("attachment store full: {e}");
+                AppError::StorageFull
+            }
+            _ => AppError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -164,6 +176,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TimedOut => StatusCode::REQUEST_TIMEOUT,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -33,14 +33,20 @@ pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
     Ok(pool)
 }
 
-/// At start, on a thread of its own: files a crash left behind are removed.
+/// At start and every 10 minutes, on a thread of its own: files a crash left behind
+/// (older than 10 minutes, so no upload in flight) are removed.
 fn sweep_in_background(pool: DbPool, store: std::sync::Arc<storage::LocalStore>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     std::thread::spawn(move || {
-        let Ok(mut conn) = pool.get() else { return };
-        match domain::attachments::sweep_orphans(&mut conn, store.as_ref(), std::time::Duration::from_secs(600)) {
-            Ok(0) => {}
-            Ok(n) => log::info!("removed {n} attachment files left behind by an earlier crash"),
-            Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
+        loop {
+            if let Ok(mut conn) = pool.get() {
+                match domain::attachments::sweep_orphans(&mut conn, store.as_ref(), EVERY) {
+                    Ok(0) => {}
+                    Ok(n) => log::info!("removed {n} attachment files left behind by a crash"),
+                    Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
+                }
+            }
+            std::thread::sleep(EVERY);
         }
     });
 }

@@ -43,6 +43,13 @@ enum Command {
     /// Manage admin panel users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Remove attachment files a crash left behind: temporaries, and stored files no
+    /// attachment row names (the server also does this at start and every 10 minutes).
+    Sweep {
+        /// Only files older than this many seconds (uploads in flight are younger).
+        #[arg(long, default_value_t = 600)]
+        older_than: u64,
+    },
     /// Issue a new API key for a user or affiliate and print it once (the old key stops working).
     Apikey {
         /// Email of the user or affiliate.
@@ -115,6 +122,17 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let user = users::User::create(&mut conn, &email, &name, role, &password).map_err(|e| e.to_string())?;
             println!("added {} {} (id {})", role.as_str(), user.email, user.id);
+            Ok(())
+        }
+        Command::Sweep { older_than } => {
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 1)?;
+            let store = affdesk::storage::LocalStore::new(cli.store.data_dir.join("attachments"))
+                .map_err(|e| format!("cannot open the attachment folder: {e}"))?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let age = std::time::Duration::from_secs(older_than);
+            let removed = affdesk::domain::attachments::sweep_orphans(&mut conn, &store, age).map_err(|e| e.to_string())?;
+            println!("removed {removed} files left behind");
             Ok(())
         }
         Command::Apikey { email } => {
