@@ -131,7 +131,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("cannot open the attachment folder: {e}"))?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let age = std::time::Duration::from_secs(older_than);
-            let removed = affdesk::domain::attachments::sweep_orphans(&mut conn, &store, age).map_err(|e| e.to_string())?;
+            let removed =
+                affdesk::domain::attachments::sweep_orphans(&mut conn, &store, age).map_err(|e| e.to_string())?;
             println!("removed {removed} files left behind");
             Ok(())
         }

@@ -107,18 +107,11 @@ pub fn reply(
     close: bool,
     files: Vec<TempFile>,
 ) -> AppResult<Replied> {
-    let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     if matches!(actor.who, Who::System) {
         return Err(AppError::forbidden("Only a manager or the affiliate can reply."));
     }
-    attachments::write_with_files(conn, store, files, |conn, new_files| {
-        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
-        if let Some(message) = already_sent(conn, ticket.id, &draft)? {
-            return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
-        }
-        let t = now();
-        let message = insert_message(conn, ticket.id, actor, &body, false, t, new_files, draft.submission)?;
-        let status = if actor.is_affiliate() {
+    add_message(conn, store, actor, ticket_id, draft, false, files, |conn, ticket, t| {
+        if actor.is_affiliate() {
             diesel::update(tickets::table.find(ticket.id))
                 .set((
                     tickets::affiliate_messages.eq(tickets::affiliate_messages + 1),
@@ -128,29 +121,19 @@ pub fn reply(
                     tickets::updated_at.eq(t),
                 ))
                 .execute(conn)?;
-            TicketStatus::Open
-        } else {
-            let status = if close { TicketStatus::Closed } else { ticket.status };
-            diesel::update(tickets::table.find(ticket.id))
-                .set((
-                    tickets::manager_answers.eq(tickets::manager_answers + 1),
-                    tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
-                    tickets::unread_by_manager.eq(0),
-                    tickets::status.eq(status),
-                    tickets::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-            status
-        };
-        if status != ticket.status {
-            ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
-            ticket_counts::adjust(conn, ticket.manager_id, status, ticket.kind, 1)?;
-            let action = if status == TicketStatus::Open { "reopen" } else { "close" };
-            audit::record(conn, actor, action, Some(ticket.id), "reply")?;
+            return Ok(TicketStatus::Open);
         }
-        search::reindex(conn, ticket.id)?;
-        audit::record(conn, actor, "reply", Some(ticket.id), &format!("message {}", message.id))?;
-        Ok((Replied { message, status_before: ticket.status, status }, true))
+        let status = if close { TicketStatus::Closed } else { ticket.status };
+        diesel::update(tickets::table.find(ticket.id))
+            .set((
+                tickets::manager_answers.eq(tickets::manager_answers + 1),
+                tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
+                tickets::unread_by_manager.eq(0),
+                tickets::status.eq(status),
+                tickets::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+        Ok(status)
     })
 }
 
@@ -165,6 +148,27 @@ pub fn add_note(
     files: Vec<TempFile>,
 ) -> AppResult<Replied> {
     actor.as_staff()?;
+    add_message(conn, store, actor, ticket_id, draft, true, files, |conn, ticket, t| {
+        diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
+        Ok(ticket.status)
+    })
+}
+
+/// What a reply and a note share: the text is checked; in one write transaction
+/// the ticket is locked, a form sent before finds its message, the message and its
+/// files are recorded, `update` moves the ticket's counters and says its status,
+/// and the totals, the search entry and the audit follow.
+#[allow(clippy::too_many_arguments)]
+fn add_message(
+    conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
+    actor: &Actor,
+    ticket_id: i64,
+    draft: Draft,
+    internal: bool,
+    files: Vec<TempFile>,
+    update: impl FnOnce(&mut AnyConnection, &Ticket, NaiveDateTime) -> AppResult<TicketStatus>,
+) -> AppResult<Replied> {
     let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
@@ -172,11 +176,18 @@ pub fn add_note(
             return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
         }
         let t = now();
-        let message = insert_message(conn, ticket.id, actor, &body, true, t, new_files, draft.submission)?;
-        diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
+        let message = insert_message(conn, ticket.id, actor, &body, internal, t, new_files, draft.submission)?;
+        let status = update(conn, &ticket, t)?;
+        if status != ticket.status {
+            ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
+            ticket_counts::adjust(conn, ticket.manager_id, status, ticket.kind, 1)?;
+            let action = if status == TicketStatus::Open { "reopen" } else { "close" };
+            audit::record(conn, actor, action, Some(ticket.id), "reply")?;
+        }
         search::reindex(conn, ticket.id)?;
-        audit::record(conn, actor, "note", Some(ticket.id), &format!("message {}", message.id))?;
-        Ok((Replied { message, status_before: ticket.status, status: ticket.status }, true))
+        let action = if internal { "note" } else { "reply" };
+        audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
+        Ok((Replied { message, status_before: ticket.status, status }, true))
     })
 }
 
