@@ -44,18 +44,23 @@ pub fn decide(
             let what = if kind == TicketKind::OfferRequest { "an offer" } else { "a Smartlink" };
             return Err(AppError::bad_request(format!("Ticket {ticket_id} is not {what} access request")));
         }
-        decide_locked(conn, actor, &ticket, decision, actor.via.as_str())
+        let mut tally = ticket_counts::Tally::default();
+        let outcome = decide_locked(conn, actor, &ticket, decision, actor.via.as_str(), &mut tally)?;
+        tally.write(conn)?;
+        Ok(outcome)
     })
 }
 
 /// Decides a locked ticket's request: the state leaves pending, the ticket closes,
 /// the affiliate's access changes, and a system message and an audit entry say so.
+/// The change to the totals goes into `tally`, written by the caller.
 pub(crate) fn decide_locked(
     conn: &mut AnyConnection,
     actor: &Actor,
     ticket: &Ticket,
     decision: Decision,
     detail: &str,
+    tally: &mut ticket_counts::Tally,
 ) -> AppResult<Outcome> {
     let staff = actor.as_staff()?;
     if !ticket.kind.is_request() {
@@ -74,10 +79,7 @@ pub(crate) fn decide_locked(
             tickets::unread_by_manager.eq(0),
         ))
         .execute(conn)?;
-    if ticket.status == TicketStatus::Open {
-        ticket_counts::adjust(conn, ticket.manager_id, TicketStatus::Open, ticket.kind, -1)?;
-        ticket_counts::adjust(conn, ticket.manager_id, TicketStatus::Closed, ticket.kind, 1)?;
-    }
+    tally.moved(ticket.manager_id, ticket.kind, ticket.status, TicketStatus::Closed);
     match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
         (TicketKind::OfferRequest, Some(offer), _) => {
             set_offer_access(conn, offer, ticket.affiliate_id, decision, staff.id)?

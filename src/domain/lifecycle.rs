@@ -59,17 +59,21 @@ fn set_status(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, to: Ticke
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
-        change_status(conn, actor, &ticket, to, actor.via.as_str())
+        let mut tally = ticket_counts::Tally::default();
+        let outcome = change_status(conn, actor, &ticket, to, actor.via.as_str(), &mut tally)?;
+        tally.write(conn)?;
+        Ok(outcome)
     })
 }
 
-/// Moves a locked ticket to `to`, with its totals and an audit entry.
+/// Moves a locked ticket to `to`, with an audit entry; its totals go into `tally`.
 fn change_status(
     conn: &mut AnyConnection,
     actor: &Actor,
     ticket: &Ticket,
     to: TicketStatus,
     detail: &str,
+    tally: &mut ticket_counts::Tally,
 ) -> AppResult<Outcome> {
     if ticket.status == to {
         return Ok(Outcome::Skipped(if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed }));
@@ -77,8 +81,7 @@ fn change_status(
     diesel::update(tickets::table.find(ticket.id))
         .set((tickets::status.eq(to), tickets::updated_at.eq(now())))
         .execute(conn)?;
-    ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
-    ticket_counts::adjust(conn, ticket.manager_id, to, ticket.kind, 1)?;
+    tally.moved(ticket.manager_id, ticket.kind, ticket.status, to);
     let action = if to == TicketStatus::Open { "reopen" } else { "close" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     Ok(Outcome::Done)
@@ -89,7 +92,10 @@ pub fn remove(conn: &mut AnyConnection, store: &dyn AttachmentStore, actor: &Act
     actor.as_staff()?;
     let files = write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
-        remove_rows(conn, actor, &[ticket], actor.via.as_str())
+        let mut tally = ticket_counts::Tally::default();
+        let files = remove_rows(conn, actor, &[ticket], actor.via.as_str(), &mut tally)?;
+        tally.write(conn)?;
+        Ok::<_, crate::error::AppError>(files)
     })?;
     attachments::delete_files(store, &files);
     Ok(())
@@ -97,7 +103,13 @@ pub fn remove(conn: &mut AnyConnection, store: &dyn AttachmentStore, actor: &Act
 
 /// Deletes locked tickets with their messages and attachment rows; returns the
 /// storage keys of their files, to delete once the transaction has committed.
-fn remove_rows(conn: &mut AnyConnection, actor: &Actor, removed: &[Ticket], detail: &str) -> AppResult<Vec<String>> {
+fn remove_rows(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    removed: &[Ticket],
+    detail: &str,
+    tally: &mut ticket_counts::Tally,
+) -> AppResult<Vec<String>> {
     let ids: Vec<i64> = removed.iter().map(|t| t.id).collect();
     let mut keys = Vec::new();
     for chunk in ids.chunks(500) {
@@ -111,7 +123,7 @@ fn remove_rows(conn: &mut AnyConnection, actor: &Actor, removed: &[Ticket], deta
     }
     search::remove(conn, &ids)?;
     for t in removed {
-        ticket_counts::adjust(conn, t.manager_id, t.status, t.kind, -1)?;
+        tally.add(t.manager_id, t.status, t.kind, -1);
         audit::record(conn, actor, "remove", Some(t.id), &format!("{detail}: {}", t.title))?;
     }
     Ok(keys)
@@ -219,15 +231,18 @@ pub fn bulk(
             if scope.allows(&t) { visible.push(t) } else { summary.not_allowed.push(t.id) }
         }
         let detail = "bulk";
+        let mut tally = ticket_counts::Tally::default();
         if action == BulkAction::Remove {
             summary.done = visible.iter().map(|t| t.id).collect();
-            return remove_rows(conn, actor, &visible, detail);
+            let files = remove_rows(conn, actor, &visible, detail, &mut tally)?;
+            tally.write(conn)?;
+            return Ok(files);
         }
         for t in &visible {
             let outcome = match action {
-                BulkAction::Close => change_status(conn, actor, t, TicketStatus::Closed, detail)?,
-                BulkAction::Activate => access::decide_locked(conn, actor, t, Decision::Approve, detail)?,
-                BulkAction::Reject => access::decide_locked(conn, actor, t, Decision::Reject, detail)?,
+                BulkAction::Close => change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally)?,
+                BulkAction::Activate => access::decide_locked(conn, actor, t, Decision::Approve, detail, &mut tally)?,
+                BulkAction::Reject => access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally)?,
                 BulkAction::Remove => Outcome::Done,
             };
             match outcome {
@@ -235,7 +250,8 @@ pub fn bulk(
                 Outcome::Skipped(skip) => summary.skipped.entry(skip).or_default().push(t.id),
             }
         }
-        Ok(Vec::new())
+        tally.write(conn)?;
+        Ok::<_, crate::error::AppError>(Vec::new())
     })?;
     attachments::delete_files(store, &files);
     summary.not_allowed.sort_unstable();

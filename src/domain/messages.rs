@@ -179,8 +179,9 @@ fn add_message(
         let message = insert_message(conn, ticket.id, actor, &body, internal, t, new_files, draft.submission)?;
         let status = update(conn, &ticket, t)?;
         if status != ticket.status {
-            ticket_counts::adjust(conn, ticket.manager_id, ticket.status, ticket.kind, -1)?;
-            ticket_counts::adjust(conn, ticket.manager_id, status, ticket.kind, 1)?;
+            let mut tally = ticket_counts::Tally::default();
+            tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
+            tally.write(conn)?;
             let action = if status == TicketStatus::Open { "reopen" } else { "close" };
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }

@@ -2,6 +2,8 @@
 //! match without counting a million rows. Every change of a ticket's existence or
 //! status goes through `adjust`, in the same transaction.
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 
 use super::states::{TicketKind, TicketStatus};
@@ -37,6 +39,34 @@ pub fn adjust(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// What one transaction does to the totals, written together at its end in one
+/// fixed order (manager, status, type). Two transactions that touch the same groups
+/// then lock their rows in the same order: a bulk close and a reopen at once wait
+/// for each other instead of deadlocking.
+#[derive(Debug, Default)]
+pub struct Tally(BTreeMap<(i64, TicketStatus, TicketKind), i64>);
+
+impl Tally {
+    pub fn add(&mut self, manager_id: Option<i64>, status: TicketStatus, kind: TicketKind, delta: i64) {
+        *self.0.entry((manager_id.unwrap_or(0), status, kind)).or_default() += delta;
+    }
+
+    /// A ticket moved from one status to another.
+    pub fn moved(&mut self, manager_id: Option<i64>, kind: TicketKind, from: TicketStatus, to: TicketStatus) {
+        if from != to {
+            self.add(manager_id, from, kind, -1);
+            self.add(manager_id, to, kind, 1);
+        }
+    }
+
+    pub fn write(self, conn: &mut AnyConnection) -> AppResult<()> {
+        for ((manager, status, kind), delta) in self.0 {
+            adjust(conn, Some(manager), status, kind, delta)?;
+        }
+        Ok(())
+    }
 }
 
 /// Recomputes every total from the tickets (after a bulk load).

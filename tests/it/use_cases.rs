@@ -403,3 +403,39 @@ db_test!(a_reply_racing_a_close_keeps_the_totals, |app| {
         assert_counts_consistent(&app);
     }
 });
+
+db_test!(closes_and_reopens_at_once_never_deadlock, |app| {
+    app.seed_demo();
+    // Tickets of one manager and one type: their totals share rows.
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let open = ids_where(&app, &format!("manager_id = {m1} AND type = 'general' AND status = 'open'"));
+    let closed = ids_where(&app, &format!("manager_id = {m1} AND type = 'general' AND status = 'closed'"));
+    let pairs: Vec<(i64, i64)> = open.into_iter().zip(closed).take(5).collect();
+    assert!(!pairs.is_empty());
+    for (to_close, to_reopen) in pairs {
+        let mut handles = Vec::new();
+        for closing in [true, false] {
+            let pool = app.pool.clone();
+            let data_dir = app.data_dir.clone();
+            handles.push(std::thread::spawn(move || {
+                let store = LocalStore::new(data_dir.join("attachments")).unwrap();
+                let mut conn = pool.get().unwrap();
+                let admin = User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap().actor(Via::Panel);
+                for _ in 0..6 {
+                    if closing {
+                        let ids = Selection::Ids(vec![to_close]);
+                        lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &ids).unwrap();
+                        lifecycle::reopen(&mut conn, &admin, to_close).unwrap();
+                    } else {
+                        lifecycle::reopen(&mut conn, &admin, to_reopen).unwrap();
+                        lifecycle::close(&mut conn, &admin, to_reopen).unwrap();
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.join().expect("no deadlock, no error");
+        }
+    }
+    assert_counts_consistent(&app);
+});
