@@ -25,6 +25,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from drills import BASE, PNG, Browser, sql  # noqa: E402
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
+# Seconds each client waits between requests: busy people, not a flood that
+# leaves the two cores no room (SOAK_PACE=0 floods).
+PACE = float(os.environ.get("SOAK_PACE", "0.02"))
 PID = int(os.environ["SOAK_PID"])
 stop_at = time.time() + SECONDS
 lock = threading.Lock()
@@ -69,6 +72,7 @@ def manager(email):
             b.get("/admin/tickets")
             timed("bulk", lambda: b.post("/admin/tickets/bulk", {"action": "close", "ids": str(t)})[0])
             timed("bulk", lambda: b.post(f"/admin/tickets/{t}/reopen", {})[0])
+        time.sleep(PACE)
 
 
 def affiliate(n):
@@ -81,6 +85,7 @@ def affiliate(n):
         else:
             b.get(f"/affiliate/tickets/{t}")
             timed("reply", lambda: b.post_files(f"/affiliate/tickets/{t}/messages", {"body": "Soak"}, [])[0])
+        time.sleep(PACE)
 
 
 def api(key):
@@ -101,7 +106,7 @@ def api(key):
         else:
             t = random.choice(tickets)
             timed("api", lambda: call(f"/3.0/admin/ticket/{t}/comment", b"text=Soak+API"))
-        time.sleep(0.005)  # an integration's pace, not a flood
+        time.sleep(PACE)  # an integration's pace, not a flood
 
 
 def sample():

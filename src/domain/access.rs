@@ -90,7 +90,8 @@ pub(crate) fn decide_locked(
         _ => {}
     }
     let verb = if decision == Decision::Approve { "approved" } else { "rejected" };
-    messages::insert_system_message(conn, ticket.id, Some(staff.id), &format!("Request {verb} by {}.", staff.name), t)?;
+    let text = format!("Request {verb} by {}.", staff.name);
+    messages::insert_message(conn, &messages::NewMessage::system(ticket.id, Some(staff.id), &text, t), &[])?;
     let action = if decision == Decision::Approve { "approve" } else { "reject" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     Ok(Outcome::Done)

@@ -176,7 +176,8 @@ fn add_message(
             return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
         }
         let t = now();
-        let message = insert_message(conn, ticket.id, actor, &body, internal, t, new_files, draft.submission)?;
+        let new = NewMessage { internal, submission: draft.submission, ..NewMessage::by(actor, ticket.id, &body, t) };
+        let message = insert_message(conn, &new, new_files)?;
         let status = update(conn, &ticket, t)?;
         if status != ticket.status {
             let mut tally = ticket_counts::Tally::default();
@@ -192,58 +193,58 @@ fn add_message(
     })
 }
 
-/// Adds a message with its files' rows, in the caller's transaction.
-#[allow(clippy::too_many_arguments)]
+/// A message about to be written.
+pub(crate) struct NewMessage<'a> {
+    pub ticket_id: i64,
+    pub author_kind: AuthorKind,
+    pub author_id: Option<i64>,
+    pub body: &'a str,
+    pub internal: bool,
+    pub at: NaiveDateTime,
+    pub submission: Option<&'a str>,
+}
+
+impl<'a> NewMessage<'a> {
+    /// What `actor` writes to a ticket (a reply, unless said otherwise).
+    pub(crate) fn by(actor: &Actor, ticket_id: i64, body: &'a str, at: NaiveDateTime) -> NewMessage<'a> {
+        let author_kind = match actor.who {
+            Who::Staff(_) => AuthorKind::Manager,
+            Who::Affiliate(_) => AuthorKind::Affiliate,
+            Who::System => AuthorKind::System,
+        };
+        NewMessage { ticket_id, author_kind, author_id: actor.id(), body, internal: false, at, submission: None }
+    }
+
+    /// What the desk writes itself (a decision), naming who decided.
+    pub(crate) fn system(ticket_id: i64, by: Option<i64>, body: &'a str, at: NaiveDateTime) -> NewMessage<'a> {
+        NewMessage {
+            ticket_id,
+            author_kind: AuthorKind::System,
+            author_id: by,
+            body,
+            internal: false,
+            at,
+            submission: None,
+        }
+    }
+}
+
+/// Writes a message with its files' rows, in the caller's transaction.
 pub(crate) fn insert_message(
     conn: &mut AnyConnection,
-    ticket_id: i64,
-    actor: &Actor,
-    body: &str,
-    internal: bool,
-    at: NaiveDateTime,
+    new: &NewMessage,
     files: &[NewAttachment],
-    submission: Option<&str>,
 ) -> AppResult<Message> {
-    let author_kind = match actor.who {
-        Who::Staff(_) => AuthorKind::Manager,
-        Who::Affiliate(_) => AuthorKind::Affiliate,
-        Who::System => AuthorKind::System,
-    };
-    insert(conn, ticket_id, author_kind, actor.id(), body, internal, at, files, submission)
-}
-
-/// A message the desk writes itself (a decision), in the caller's transaction.
-pub(crate) fn insert_system_message(
-    conn: &mut AnyConnection,
-    ticket_id: i64,
-    by: Option<i64>,
-    body: &str,
-    at: NaiveDateTime,
-) -> AppResult<Message> {
-    insert(conn, ticket_id, AuthorKind::System, by, body, false, at, &[], None)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn insert(
-    conn: &mut AnyConnection,
-    ticket_id: i64,
-    author_kind: AuthorKind,
-    author_id: Option<i64>,
-    body: &str,
-    internal: bool,
-    at: NaiveDateTime,
-    files: &[NewAttachment],
-    submission: Option<&str>,
-) -> AppResult<Message> {
+    let (ticket_id, at) = (new.ticket_id, new.at);
     let id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::ticket_id.eq(ticket_id),
-            messages::author_kind.eq(author_kind),
-            messages::author_id.eq(author_id),
-            messages::body.eq(body),
-            messages::internal.eq(internal),
+            messages::author_kind.eq(new.author_kind),
+            messages::author_id.eq(new.author_id),
+            messages::body.eq(new.body),
+            messages::internal.eq(new.internal),
             messages::created_at.eq(at),
-            messages::submission.eq(submission),
+            messages::submission.eq(new.submission),
         ))
         .returning(messages::id)
         .get_result(conn)?;

@@ -118,7 +118,7 @@ pub(crate) fn insert_ticket(
         ))
         .returning(tickets::id)
         .get_result(conn)?;
-    messages::insert_message(conn, id, actor, body, false, t, files, None)?;
+    messages::insert_message(conn, &messages::NewMessage::by(actor, id, body, t), files)?;
     ticket_counts::adjust(conn, affiliate.manager_id, TicketStatus::Open, target.kind, 1)?;
     search::reindex(conn, id)?;
     audit::record(conn, actor, "create", Some(id), target.kind.as_str())?;
