@@ -265,6 +265,7 @@ macro_rules! api_table {
 api_table! {
     GET "/openapi.json" => openapi,
     GET "/admin/tickets" => tickets::list,
+    GET "/admin/tickets/export" => tickets::export,
     POST "/admin/ticket" => manage::create,
     GET "/admin/ticket/{id}" => tickets::show,
     POST "/admin/ticket/{id}/offer" => tickets::decide_offer,

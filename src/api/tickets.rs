@@ -50,6 +50,15 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
     Ok(ok(json!({ "tickets": objects, "pagination": pagination })))
 }
 
+/// `GET /3.0/admin/tickets/export`: every ticket matching the list's filter, as CSV.
+pub async fn export(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams) -> ApiResult<HttpResponse> {
+    let (filter, errors) = TicketFilter::parse(&params.0);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(bad(e.message));
+    }
+    Ok(crate::http::export::csv(&state, staff.actor(), filter))
+}
+
 pub fn path_id(raw: &str) -> ApiResult<i64> {
     raw.parse().map_err(|_| ApiError(AppError::NotFound))
 }

@@ -314,6 +314,30 @@ fn count(
     })
 }
 
+/// A chunk of every ticket matching, newest activity first, after `after` (the last
+/// ticket of the previous chunk): an export reads the whole list this way, one
+/// index range at a time, without holding it in memory.
+pub fn export_chunk(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    filter: &TicketFilter,
+    after: Option<Cursor>,
+    size: u32,
+) -> AppResult<Vec<ListedTicket>> {
+    actor.as_staff()?;
+    let text_ids = text_matches(conn, filter)?;
+    let mut q =
+        narrowed(&actor.scope(), filter, text_ids.as_ref()).order((tickets::updated_at.desc(), tickets::id.desc()));
+    if let Some(c) = after {
+        q = past_cursor(q, Sort::UpdatedDesc, c, true);
+    }
+    let page = window(q.select(tickets::id), i64::from(size.max(1)), 0)
+        .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
+    let mut rows = with_names(conn, in_window(tickets::id, page))?;
+    rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
+    Ok(rows)
+}
+
 /// Every id matching (for "apply to all N matching"), in list order.
 pub fn matching_ids(conn: &mut AnyConnection, actor: &Actor, filter: &TicketFilter) -> AppResult<Vec<i64>> {
     let text_ids = text_matches(conn, filter)?;

@@ -3,6 +3,7 @@
 //! the headers of every response. Neither front door imports the other.
 
 pub mod download;
+pub mod export;
 pub mod headers;
 pub mod params;
 pub mod rate_limit;

@@ -91,6 +91,15 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
     }
 }
 
+/// `GET /admin/tickets/export?<the list's query>`: every matching ticket as CSV.
+pub async fn export(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    let request = ListRequest::parse(Params::from_query(req.query_string()));
+    if let Some(e) = request.errors.iter().find(|e| e.field != "page") {
+        return Err(AppError::bad_request(e.message.clone()));
+    }
+    Ok(crate::http::export::csv(&state, staff.actor(), request.filter))
+}
+
 /// `POST /admin/tickets/bulk`: Activate, Close, Reject or Remove the selected tickets
 /// (or all matching the filter). Remove asks for confirmation first. The form also
 /// carries the list's filter, so "all matching" and the list shown afterwards know it.

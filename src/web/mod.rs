@@ -247,6 +247,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/tickets" => admin_tickets::list,
     POST "/tickets" => new_ticket::admin_create,
     GET "/tickets/new" => new_ticket::admin_form,
+    GET "/tickets/export" => admin_tickets::export,
     POST "/tickets/bulk" => admin_tickets::bulk,
     GET "/tickets/{id}" => thread::admin_show,
     GET "/tickets/{id}/template" => thread::admin_template,

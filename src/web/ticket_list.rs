@@ -252,6 +252,12 @@ impl TicketListView {
     pub fn filter_pairs(&self) -> Vec<(&'static str, String)> {
         self.request.filter_pairs()
     }
+
+    /// Every ticket of this filter as CSV.
+    pub fn export_url(&self) -> String {
+        let pairs: Vec<_> = self.request.filter.pairs(self.request.raw.one("q").or(self.request.raw.one("search")));
+        format!("/admin/tickets/export?{}", query_string(&pairs))
+    }
 }
 
 /// 1234567 -> "1,234,567".

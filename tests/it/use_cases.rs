@@ -439,3 +439,23 @@ db_test!(closes_and_reopens_at_once_never_deadlock, |app| {
     }
     assert_counts_consistent(&app);
 });
+
+db_test!(an_export_reads_every_ticket_once_chunk_by_chunk, |app| {
+    app.seed_demo();
+    let manager = staff(&app, "manager2@affdesk.test");
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let mut conn = app.conn();
+    let mut after = None;
+    let mut seen = Vec::new();
+    loop {
+        let chunk = ticket_list::export_chunk(&mut conn, &manager, &TicketFilter::default(), after, 7).unwrap();
+        let Some(last) = chunk.last() else { break };
+        after = Some(ticket_list::Cursor { at: last.ticket.updated_at, id: last.ticket.id });
+        seen.extend(chunk.iter().map(|r| r.ticket.id));
+    }
+    drop(conn);
+    assert_eq!(seen, ids_where(&app, &format!("manager_id = {m2}")), "all of theirs, in list order, once");
+    let mut conn = app.conn();
+    let affiliate = affiliate(&app, 1);
+    assert!(is_forbidden(ticket_list::export_chunk(&mut conn, &affiliate, &TicketFilter::default(), None, 7)));
+});
