@@ -3,7 +3,7 @@
 
 use crate::domain::ticket_filter::{FieldError, Sort, TicketFilter};
 use crate::domain::ticket_list::{Cursor, ListedTicket, PageAt, PageRequest, TicketPage, Total};
-use crate::domain::tickets::{TicketKind, TicketStatus};
+use crate::domain::tickets::{RequestState, TicketKind, TicketStatus};
 use crate::domain::users::UserSummary;
 use crate::params::Params;
 
@@ -197,6 +197,13 @@ impl TicketListView {
 
     pub fn kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
         TicketKind::ALL.iter().map(|k| (k.as_str(), k.label(), self.request.filter.kinds.contains(k))).collect()
+    }
+
+    pub fn request_states(&self) -> Vec<(&'static str, &'static str, bool)> {
+        RequestState::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label(), self.request.filter.request_states.contains(s)))
+            .collect()
     }
 
     pub fn sorts(&self) -> Vec<(&'static str, &'static str, bool)> {

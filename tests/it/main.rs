@@ -6,6 +6,7 @@ pub mod support;
 mod affiliate_panel;
 mod api;
 mod authorization;
+mod export;
 mod foundation;
 mod fuzz;
 mod hardening;
