@@ -72,7 +72,7 @@ struct ThreadPage {
 }
 
 #[derive(Template)]
-#[template(path = "_conversation.html")]
+#[template(path = "_conversation_swap.html")]
 struct Conversation {
     ctx: PageCtx,
     thread: Thread,

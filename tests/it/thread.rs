@@ -239,3 +239,23 @@ db_test!(reply_and_close_and_htmx_append, |app| {
     assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {ticket}")), "closed");
     assert_counts_consistent(&app);
 });
+
+db_test!(a_banner_shows_once, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "status = 'open'")[0];
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get(&format!("/admin/tickets/{ticket}")).await;
+    let done = c.post(&format!("/admin/tickets/{ticket}/close"), &[]).await;
+    assert_eq!(done.status, 303);
+    let page = c.get(&format!("/admin/tickets/{ticket}")).await;
+    assert!(page.contains(&format!("Ticket {ticket} closed.")));
+    assert_eq!(page.body.matches("id=\"flash\"").count(), 1, "one banner region");
+    // An affiliate's new ticket opens on its thread with one banner too.
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    affiliate.get("/affiliate/tickets/new").await;
+    let sent =
+        affiliate.post_multipart("/affiliate/tickets", &[("type", "other"), ("title", "Hi"), ("body", "x")], &[]).await;
+    let page = affiliate.get(sent.location.as_deref().unwrap()).await;
+    assert!(page.contains("was sent to your manager"));
+    assert_eq!(page.body.matches("id=\"flash\"").count(), 1);
+});
