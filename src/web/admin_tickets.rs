@@ -43,12 +43,54 @@ struct BulkConfirmFragment {
 }
 
 struct BulkConfirm {
+    action: BulkAction,
     count: usize,
     ids: Vec<i64>,
     all_matching: bool,
     filter_pairs: Vec<(&'static str, String)>,
     back_url: String,
     csrf: String,
+}
+
+impl BulkConfirm {
+    fn tickets(&self) -> String {
+        if self.count == 1 {
+            "1 ticket".into()
+        } else {
+            format!("{} tickets", super::ticket_list::group_digits(self.count as i64))
+        }
+    }
+
+    /// The question, what will happen, and the button's words.
+    fn words(&self) -> (String, &'static str, String) {
+        let n = self.tickets();
+        match self.action {
+            BulkAction::Remove => (
+                format!("Remove {n}?"),
+                "The tickets, their messages and attached files will be deleted for good.",
+                format!("Remove {n}"),
+            ),
+            BulkAction::Close => (
+                format!("Close {n}?"),
+                "Open tickets among them are closed; the affiliates can reopen them by replying.",
+                format!("Close {n}"),
+            ),
+            BulkAction::Activate => (
+                format!("Approve the requests in {n}?"),
+                "Pending access requests among them are approved: the affiliates get the offers and Smartlinks.",
+                format!("Approve {n}"),
+            ),
+            BulkAction::Reject => (
+                format!("Reject the requests in {n}?"),
+                "Pending access requests among them are rejected.",
+                format!("Reject {n}"),
+            ),
+        }
+    }
+
+    fn danger(&self) -> bool {
+        matches!(self.action, BulkAction::Remove | BulkAction::Reject)
+    }
 }
 
 pub fn html(body: String) -> HttpResponse {
@@ -140,8 +182,10 @@ pub async fn bulk(
         return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
             .await;
     }
-    if action == BulkAction::Remove && form.one("confirm") != Some("1") {
+    // Removing, and any action on all matching tickets, is asked once with the count.
+    if (action == BulkAction::Remove || all_matching) && form.one("confirm") != Some("1") {
         let confirm = BulkConfirm {
+            action,
             count: ids.len(),
             ids: if all_matching { Vec::new() } else { ids },
             all_matching,

@@ -316,12 +316,14 @@ db_test!(bulk_all_matching_and_scope, |app| {
     c.get("/admin/tickets").await;
     let mine = ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'"));
     assert!(!mine.is_empty());
-    let page = c
-        .htmx_post(
-            "/admin/tickets/bulk",
-            &[("action", "close"), ("all_matching", "1"), ("status", "open"), ("type", "general")],
-        )
-        .await;
+    let all = [("action", "close"), ("all_matching", "1"), ("status", "open"), ("type", "general")];
+    // Asked once, with the count; nothing changes until confirmed.
+    let ask = c.htmx_post("/admin/tickets/bulk", &all).await;
+    let n = if mine.len() == 1 { "1 ticket".to_string() } else { format!("{} tickets", mine.len()) };
+    assert!(ask.contains(&format!("Close {n}?")), "{}", ask.body);
+    assert_eq!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")), mine);
+    let confirmed: Vec<(&str, &str)> = all.iter().copied().chain([("confirm", "1")]).collect();
+    let page = c.htmx_post("/admin/tickets/bulk", &confirmed).await;
     assert!(page.contains(&format!("{} closed", mine.len())), "{}", page.body);
     assert!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")).is_empty());
     assert!(
