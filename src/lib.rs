@@ -33,20 +33,29 @@ pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
     Ok(pool)
 }
 
-/// At start and every 10 minutes, on a thread of its own: files a crash left behind
-/// (older than 10 minutes, so no upload in flight) are removed.
+/// At start and every 10 minutes: files a crash left behind (older than 10 minutes,
+/// so no upload in flight) are removed. A task of the system that runs the server,
+/// so it ends with it instead of holding the pool open on a thread of its own.
 fn sweep_in_background(pool: DbPool, store: std::sync::Arc<storage::LocalStore>) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-    std::thread::spawn(move || {
+    if actix_web::rt::System::try_current().is_none() {
+        return;
+    }
+    actix_web::rt::spawn(async move {
         loop {
-            if let Ok(mut conn) = pool.get() {
-                match domain::attachments::sweep_orphans(&mut conn, store.as_ref(), EVERY) {
-                    Ok(0) => {}
-                    Ok(n) => log::info!("removed {n} attachment files left behind by a crash"),
-                    Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
-                }
+            let (pool, store) = (pool.clone(), store.clone());
+            let swept = aweb::block(move || -> Result<usize, String> {
+                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                domain::attachments::sweep_orphans(&mut conn, store.as_ref(), EVERY).map_err(|e| e.to_string())
+            })
+            .await;
+            match swept {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => log::info!("removed {n} attachment files left behind by a crash"),
+                Ok(Err(e)) => log::warn!("could not sweep the attachment folder: {e}"),
+                Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
             }
-            std::thread::sleep(EVERY);
+            actix_web::rt::time::sleep(EVERY).await;
         }
     });
 }

@@ -33,13 +33,9 @@ async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload)
     }
     let deadline = crate::http::body_deadline(req);
     let body = crate::http::params::read_body(payload.into_inner(), MAX_BODY, deadline).await?;
-    let mut upload = Upload::default();
-    for data in [req.query_string().as_bytes(), &body[..]] {
-        for (k, v) in url::form_urlencoded::parse(data) {
-            upload.fields.entry(k.into_owned()).or_default().push(v.into_owned());
-        }
-    }
-    Ok(upload)
+    let mut params = crate::params::Params::from_query(req.query_string());
+    params.add_urlencoded(&body);
+    Ok(Upload { fields: params.0, ..Default::default() })
 }
 
 /// `POST /3.0/admin/ticket`: `pid`, `type`, `title`, `description`, optional `files`.

@@ -69,6 +69,16 @@ pub fn url_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// A body past its cap (413), saying the cap in words.
+pub fn too_large(cap: usize) -> AppError {
+    let size = if cap >= 1024 * 1024 {
+        format!("{} MB", cap.div_ceil(1024 * 1024))
+    } else {
+        format!("{} KB", cap.div_ceil(1024))
+    };
+    AppError::TooLarge(format!("The request is too large: at most {size}."))
+}
+
 /// A slow link's speed: a body may take as long as its size needs at this rate,
 /// plus the configured grace.
 const SLOWEST_BYTES_PER_SEC: u64 = 16 * 1024;

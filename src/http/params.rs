@@ -13,10 +13,6 @@ use crate::params::Params;
 /// Bodies above this are not parameters.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-fn too_large() -> AppError {
-    AppError::TooLarge(format!("The request body is too large: at most {} KB", MAX_BODY / 1024))
-}
-
 impl FromRequest for Params {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
@@ -27,7 +23,7 @@ impl FromRequest for Params {
             req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let mut params = Params::from_query(req.query_string());
         if super::upload::declared_length(req.headers()).is_some_and(|n| n > MAX_BODY) {
-            return Box::pin(async { Err(too_large()) });
+            return Box::pin(async { Err(super::too_large(MAX_BODY)) });
         }
         let deadline = super::body_deadline(&req);
         if content_type.starts_with("multipart/form-data") {
@@ -61,7 +57,7 @@ async fn read_multipart_fields(
             let chunk = chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
             total += chunk.len();
             if total > MAX_BODY {
-                return Err(too_large());
+                return Err(super::too_large(MAX_BODY));
             }
             value.extend_from_slice(&chunk);
         }
@@ -77,7 +73,7 @@ pub async fn read_body(mut payload: Payload, cap: usize, deadline: tokio::time::
     while let Some(chunk) = super::next_before(&mut payload, deadline).await? {
         let chunk = chunk.map_err(|e| AppError::bad_request(format!("The request body could not be read: {e}")))?;
         if body.len() + chunk.len() > cap {
-            return Err(AppError::TooLarge(format!("The request body is too large: at most {} KB", cap / 1024)));
+            return Err(super::too_large(cap));
         }
         body.extend_from_slice(&chunk);
     }

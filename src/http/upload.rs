@@ -77,13 +77,6 @@ pub const MAX_UPLOAD_BYTES: usize = MAX_FILES * MAX_FILE_BYTES as usize + 1024 *
 /// room for the sixth file that is refused in words).
 const MAX_PARTS: usize = 32;
 
-pub fn too_large(cap: usize) -> AppError {
-    AppError::TooLarge(format!(
-        "The request is too large: at most {} MB (five files of 5 MB and the message).",
-        cap.div_ceil(1024 * 1024)
-    ))
-}
-
 /// The length the client declares, if any.
 pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<usize> {
     headers.get(actix_web::http::header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
@@ -102,7 +95,7 @@ impl Budget {
 
     fn take(&mut self, n: usize) -> AppResult<()> {
         self.used += n;
-        if self.used > MAX_UPLOAD_BYTES { Err(too_large(MAX_UPLOAD_BYTES)) } else { Ok(()) }
+        if self.used > MAX_UPLOAD_BYTES { Err(super::too_large(MAX_UPLOAD_BYTES)) } else { Ok(()) }
     }
 }
 
@@ -111,7 +104,7 @@ impl Budget {
 /// before the token is known to be right.
 pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn AttachmentStore) -> AppResult<Upload> {
     if declared_length(req.headers()).is_some_and(|n| n > MAX_UPLOAD_BYTES) {
-        return Err(too_large(MAX_UPLOAD_BYTES));
+        return Err(super::too_large(MAX_UPLOAD_BYTES));
     }
     let expected = req.extensions().get::<ExpectedToken>().cloned();
     let mut upload = Upload::default();

@@ -66,7 +66,7 @@ pub async fn guard(
     }
     let cap = if multipart { upload::MAX_UPLOAD_BYTES } else { MAX_FORM_BYTES };
     if upload::declared_length(req.headers()).is_some_and(|n| n > cap) {
-        return Err(upload::too_large(cap).into());
+        return Err(crate::http::too_large(cap).into());
     }
     if let Some(sent) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return match &expected {

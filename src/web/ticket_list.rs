@@ -78,6 +78,11 @@ impl ListRequest {
         ListRequest { raw, filter, sort, at, page, per_page, errors }
     }
 
+    /// The search text as typed (the panel's `q`, or the API's `search`).
+    pub fn text(&self) -> Option<&str> {
+        self.raw.one("q").or(self.raw.one("search"))
+    }
+
     pub fn page_request(&self) -> PageRequest {
         PageRequest { sort: self.sort, at: self.at, per_page: self.per_page }
     }
@@ -94,7 +99,7 @@ impl ListRequest {
 
     /// The filter part of the query string (no paging), to build links from.
     pub fn filter_pairs(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = self.filter.pairs(self.raw.one("q").or(self.raw.one("search")));
+        let mut pairs = self.filter.pairs(self.text());
         if self.sort != Sort::default() {
             pairs.push(("sort", self.sort.as_str().to_string()));
         }
@@ -223,7 +228,7 @@ impl TicketListView {
         let r = &self.request.raw;
         match field {
             "affiliate_id" => r.one("affiliate_id").or(r.one("pid")),
-            "q" => r.one("q").or(r.one("search")),
+            "q" => self.request.text(),
             _ => r.one(field),
         }
         .unwrap_or("")
@@ -262,7 +267,7 @@ impl TicketListView {
 
     /// Every ticket of this filter as CSV.
     pub fn export_url(&self) -> String {
-        let pairs: Vec<_> = self.request.filter.pairs(self.request.raw.one("q").or(self.request.raw.one("search")));
+        let pairs = self.request.filter.pairs(self.request.text());
         format!("/admin/tickets/export?{}", query_string(&pairs))
     }
 }
