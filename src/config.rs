@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, env = "AFFDESK_WORKERS")]
     pub workers: Option<usize>,
+
+    /// The currency the network pays and earns in (statistics show money in it).
+    #[arg(long, env = "AFFDESK_CURRENCY", default_value = "USD")]
+    pub currency: String,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +78,7 @@ pub struct Config {
     pub body_timeout: Duration,
     pub workers: Option<usize>,
     pub pool_size: u32,
+    pub currency: String,
 }
 
 impl Config {
@@ -100,6 +105,7 @@ impl Config {
             login_attempts: serve.login_attempts,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
+            currency: serve.currency.trim().to_uppercase(),
         })
     }
 
@@ -118,6 +124,7 @@ impl Config {
             login_attempts: 10,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),
+            currency: "USD".into(),
         }
     }
 

@@ -9,12 +9,23 @@ document.addEventListener("change", function (event) {
       box.checked = target.checked;
     });
   }
+  // Filters: a select or checkbox applies at once; text fields wait for Enter or
+  // Apply, so typing never starts requests that the next one would abort.
+  var filters = target.closest && target.closest("#filters");
+  if (filters && (target.tagName === "SELECT" || target.type === "checkbox") && window.htmx) {
+    window.htmx.trigger(filters, "apply");
+  }
 });
 
 function revealScriptOnly(root) {
-  (root || document).querySelectorAll("#select-page").forEach(function (el) {
+  (root || document).querySelectorAll("#select-page, [data-keys-help]").forEach(function (el) {
     el.hidden = false;
   });
+  // With script, picking a quick reply fills it in at once.
+  (root || document).querySelectorAll("[data-no-js]").forEach(function (el) {
+    el.hidden = true;
+  });
+  (root || document).querySelectorAll("#reply-body").forEach(grow);
 }
 document.addEventListener("DOMContentLoaded", function () { revealScriptOnly(document); });
 document.addEventListener("htmx:afterSettle", function () { revealScriptOnly(document); });
@@ -28,4 +39,129 @@ document.addEventListener("htmx:configRequest", function (event) {
     var values = typeof params.getAll === "function" ? params.getAll(key) : [params[key]];
     if (values.every(function (v) { return v === ""; })) { delete params[key]; }
   });
+});
+
+// The reply box grows with its text, so a filled template shows whole.
+function grow(box) {
+  box.style.height = "auto";
+  box.style.height = Math.min(box.scrollHeight + 4, window.innerHeight * 0.7) + "px";
+}
+document.addEventListener("input", function (event) {
+  if (event.target.id === "reply-body") { grow(event.target); }
+});
+
+// Picking a quick reply replaces the text in the box: at once when the box is
+// empty or holds the last template untouched, after asking when it holds typing.
+var lastTemplate = "";
+document.addEventListener("focusin", function (event) {
+  if (event.target.id === "template_id") { lastTemplate = event.target.value; }
+});
+document.addEventListener("htmx:confirm", function (event) {
+  var picker = event.detail.elt;
+  if (!picker || picker.id !== "template_id") { return; }
+  var box = document.getElementById("reply-body");
+  var text = box ? box.value.trim() : "";
+  var untouched = text === "" || (box.dataset.templateText || "").trim() === text;
+  if (untouched) { return; }
+  event.preventDefault();
+  if (window.confirm("Replace the text you typed with this template?")) {
+    event.detail.issueRequest(true);
+  } else {
+    picker.value = lastTemplate;
+  }
+});
+
+// Keyboard: j/k move through the list, x ticks, Enter opens; in a thread r goes to
+// the reply, n to the next ticket, Ctrl+Enter sends; ? lists the keys. Never while
+// typing in a field (except Ctrl+Enter, which is meant for the reply box).
+var KEYS = [
+  ["j / k", "next / previous ticket in the list"],
+  ["x", "tick or untick the ticket"],
+  ["Enter", "open the ticket"],
+  ["r", "write a reply (in a ticket)"],
+  ["n", "next ticket of the list (in a ticket)"],
+  ["Ctrl+Enter", "send the reply"],
+  ["?", "show these keys"]
+];
+
+function typing(el) {
+  return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+}
+
+function rows() {
+  return Array.prototype.slice.call(document.querySelectorAll("table[data-list] tbody tr"));
+}
+
+function moveTo(row) {
+  rows().forEach(function (r) { r.classList.remove("current"); });
+  if (!row) { return; }
+  row.classList.add("current");
+  var link = row.querySelector("a.title");
+  if (link) { link.focus(); }
+}
+
+function showKeys() {
+  var dialog = document.getElementById("keys-dialog");
+  if (!dialog) {
+    dialog = document.createElement("dialog");
+    dialog.id = "keys-dialog";
+    dialog.setAttribute("aria-labelledby", "keys-title");
+    var html = '<h2 id="keys-title">Keyboard shortcuts</h2><dl class="keys">';
+    KEYS.forEach(function (k) { html += "<dt><kbd>" + k[0] + "</kbd></dt><dd>" + k[1] + "</dd>"; });
+    html += '</dl><form method="dialog"><button class="primary">Close</button></form>';
+    dialog.innerHTML = html;
+    document.body.appendChild(dialog);
+  }
+  if (!dialog.open) { dialog.showModal(); }
+}
+
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-keys-help]")) { showKeys(); }
+});
+
+document.addEventListener("keydown", function (event) {
+  var el = document.activeElement;
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && el && el.id === "reply-body") {
+    event.preventDefault();
+    var send = el.form && el.form.querySelector("[data-send]");
+    if (send) { el.form.requestSubmit(send); }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(el)) { return; }
+  var list = rows();
+  var current = list.indexOf(document.querySelector("table[data-list] tbody tr.current"));
+  if (current < 0 && el) { current = list.indexOf(el.closest ? el.closest("tr") : null); }
+  switch (event.key) {
+    case "j":
+      if (list.length) { moveTo(list[Math.min(current + 1, list.length - 1)]); event.preventDefault(); }
+      break;
+    case "k":
+      if (list.length) { moveTo(list[Math.max(current - 1, 0)]); event.preventDefault(); }
+      break;
+    case "x":
+      if (current >= 0) {
+        var box = list[current].querySelector('input[name="ids"]');
+        if (box) { box.checked = !box.checked; }
+        event.preventDefault();
+      }
+      break;
+    case "Enter":
+      if (current >= 0 && el === document.body) {
+        var link = list[current].querySelector("a.title");
+        if (link) { link.click(); }
+      }
+      break;
+    case "r":
+      var reply = document.getElementById("reply-body");
+      if (reply) { reply.focus(); reply.scrollIntoView({ block: "center" }); event.preventDefault(); }
+      break;
+    case "n":
+      var next = document.querySelector("[data-key-next]");
+      if (next) { next.click(); event.preventDefault(); }
+      break;
+    case "?":
+      showKeys();
+      event.preventDefault();
+      break;
+  }
 });

@@ -116,6 +116,11 @@ async fn decide(
         Outcome::Skipped(Skip::NotARequest) => {
             return Err(bad(format!("Ticket {id} is not an offer or Smartlink access request")));
         }
+        Outcome::Skipped(Skip::AlreadyRejected) => {
+            return Err(ApiError(AppError::conflict(format!(
+                "The request in ticket {id} was already rejected, with no access left to revoke"
+            ))));
+        }
         Outcome::Skipped(_) => {
             return Err(ApiError(AppError::conflict(format!("The request in ticket {id} was already decided"))));
         }

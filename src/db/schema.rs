@@ -94,6 +94,7 @@ diesel::table! {
         affiliate_messages -> Integer,
         unread_by_manager -> Integer,
         unread_by_affiliate -> Integer,
+        waiting_since -> Nullable<Timestamp>,
     }
 }
 

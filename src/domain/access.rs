@@ -54,6 +54,12 @@ pub fn decide(
 /// Decides a locked ticket's request: the state leaves pending, the ticket closes,
 /// the affiliate's access changes, and a system message and an audit entry say so.
 /// The change to the totals goes into `tally`, written by the caller.
+///
+/// Activate decides pending requests only. Reject, as Affise defines it, also takes
+/// away access that was granted some other way (by hand, by an earlier ticket, or
+/// by approving this one): after it the affiliate has no access to the target,
+/// whatever granted it. Rejecting a rejected request with nothing left to revoke
+/// changes nothing.
 pub(crate) fn decide_locked(
     conn: &mut AnyConnection,
     actor: &Actor,
@@ -63,13 +69,22 @@ pub(crate) fn decide_locked(
     tally: &mut ticket_counts::Tally,
 ) -> AppResult<Outcome> {
     let staff = actor.as_staff()?;
-    if !ticket.kind.is_request() {
-        return Ok(Outcome::Skipped(Skip::NotARequest));
-    }
-    if ticket.request_state != Some(RequestState::Pending) {
-        return Ok(Outcome::Skipped(Skip::AlreadyDecided));
+    let target = match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
+        (TicketKind::OfferRequest, Some(offer), _) => Target::Offer(offer),
+        (TicketKind::SmartlinkRequest, _, Some(smartlink)) => Target::Smartlink(smartlink),
+        _ => return Ok(Outcome::Skipped(Skip::NotARequest)),
+    };
+    let granted = current_grant(conn, target, ticket.affiliate_id)?;
+    match (decision, ticket.request_state) {
+        (_, Some(RequestState::Pending)) => {}
+        (Decision::Approve, _) => return Ok(Outcome::Skipped(Skip::AlreadyDecided)),
+        (Decision::Reject, Some(RequestState::Rejected)) if granted.is_none() => {
+            return Ok(Outcome::Skipped(Skip::AlreadyRejected));
+        }
+        (Decision::Reject, _) => {}
     }
     let t = now();
+    let changes_state = ticket.request_state != Some(decision.state());
     diesel::update(tickets::table.find(ticket.id))
         .set((
             tickets::request_state.eq(decision.state()),
@@ -77,89 +92,132 @@ pub(crate) fn decide_locked(
             tickets::updated_at.eq(t),
             tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
             tickets::unread_by_manager.eq(0),
+            tickets::waiting_since.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, TicketStatus::Closed);
-    match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
-        (TicketKind::OfferRequest, Some(offer), _) => {
-            set_offer_access(conn, offer, ticket.affiliate_id, decision, staff.id)?
+    let text = match decision {
+        Decision::Approve => {
+            set_grant(conn, target, ticket.affiliate_id, AccessGrant::Enabled, staff.id)?;
+            format!("Request approved by {}.", staff.name)
         }
-        (TicketKind::SmartlinkRequest, _, Some(smartlink)) => {
-            set_smartlink_access(conn, smartlink, ticket.affiliate_id, decision, staff.id)?
+        Decision::Reject => {
+            set_grant(conn, target, ticket.affiliate_id, AccessGrant::Disabled, staff.id)?;
+            let verb = if changes_state { "Request rejected" } else { "Access revoked" };
+            match granted {
+                Some(source) => {
+                    let revoked = format!("revoked {} access to {} (granted {})", source.words(), target, source.how());
+                    audit::record(conn, actor, "revoke_access", Some(ticket.id), &revoked)?;
+                    format!("{verb} by {}: access to {target}, granted {}, was revoked.", staff.name, source.how())
+                }
+                None => format!("{verb} by {}.", staff.name),
+            }
         }
-        _ => {}
-    }
-    let verb = if decision == Decision::Approve { "approved" } else { "rejected" };
-    let text = format!("Request {verb} by {}.", staff.name);
+    };
     messages::insert_message(conn, &messages::NewMessage::system(ticket.id, Some(staff.id), &text, t), &[])?;
     let action = if decision == Decision::Approve { "approve" } else { "reject" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     Ok(Outcome::Done)
 }
 
-/// Approve enables the affiliate (source "ticket"); reject disables an access that
-/// had been enabled by hand, as Affise does, and leaves other rows alone. The offer
-/// and Smartlink access tables have the same shape; one macro writes both.
+/// What a request asks access to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Offer(i64),
+    Smartlink(i64),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Offer(id) => write!(f, "offer #{id}"),
+            Target::Smartlink(id) => write!(f, "Smartlink #{id}"),
+        }
+    }
+}
+
+impl AccessSource {
+    fn words(self) -> &'static str {
+        match self {
+            AccessSource::Manual => "manual",
+            AccessSource::Ticket => "ticket",
+        }
+    }
+    /// How the access came about, for the message the affiliate reads.
+    fn how(self) -> &'static str {
+        match self {
+            AccessSource::Manual => "by hand",
+            AccessSource::Ticket => "by an approved request",
+        }
+    }
+}
+
+/// The source of the affiliate's enabled access to `target`, if it is enabled.
+pub fn current_grant(conn: &mut AnyConnection, target: Target, affiliate: i64) -> AppResult<Option<AccessSource>> {
+    use crate::db::schema::{offer_access, smartlink_access};
+    Ok(match target {
+        Target::Offer(id) => offer_access::table
+            .find((id, affiliate))
+            .filter(offer_access::state.eq(AccessGrant::Enabled))
+            .select(offer_access::source)
+            .first(conn)
+            .optional()?,
+        Target::Smartlink(id) => smartlink_access::table
+            .find((id, affiliate))
+            .filter(smartlink_access::state.eq(AccessGrant::Enabled))
+            .select(smartlink_access::source)
+            .first(conn)
+            .optional()?,
+    })
+}
+
+/// Approve enables the affiliate (source "ticket"); reject disables the access,
+/// whatever its source. The offer and Smartlink access tables have the same shape;
+/// one macro writes both.
 macro_rules! set_access {
-    ($conn:expr, $table:ident, $target_column:ident, $target:expr, $affiliate:expr, $decision:expr, $by:expr) => {{
+    ($conn:expr, $table:ident, $target_column:ident, $target:expr, $affiliate:expr, $grant:expr, $by:expr) => {{
         use crate::db::schema::$table::dsl as access;
         let t = now();
         let key = access::$table.find(($target, $affiliate));
-        match $decision {
-            Decision::Approve => {
-                let updated = diesel::update(key)
-                    .set((
-                        access::state.eq(AccessGrant::Enabled),
-                        access::source.eq(AccessSource::Ticket),
-                        access::updated_at.eq(t),
-                        access::updated_by.eq(Some($by)),
-                    ))
-                    .execute($conn)?;
-                if updated == 0 {
-                    diesel::insert_into(access::$table)
-                        .values((
-                            access::$target_column.eq($target),
-                            access::affiliate_id.eq($affiliate),
-                            access::state.eq(AccessGrant::Enabled),
-                            access::source.eq(AccessSource::Ticket),
-                            access::updated_at.eq(t),
-                            access::updated_by.eq(Some($by)),
-                        ))
-                        .execute($conn)?;
-                }
-            }
-            Decision::Reject => {
-                diesel::update(
-                    key.filter(access::state.eq(AccessGrant::Enabled)).filter(access::source.eq(AccessSource::Manual)),
-                )
+        let updated = if $grant == AccessGrant::Enabled {
+            diesel::update(key)
+                .set((
+                    access::state.eq(AccessGrant::Enabled),
+                    access::source.eq(AccessSource::Ticket),
+                    access::updated_at.eq(t),
+                    access::updated_by.eq(Some($by)),
+                ))
+                .execute($conn)?
+        } else {
+            diesel::update(key)
                 .set((
                     access::state.eq(AccessGrant::Disabled),
                     access::updated_at.eq(t),
                     access::updated_by.eq(Some($by)),
                 ))
+                .execute($conn)?
+        };
+        if updated == 0 {
+            diesel::insert_into(access::$table)
+                .values((
+                    access::$target_column.eq($target),
+                    access::affiliate_id.eq($affiliate),
+                    access::state.eq($grant),
+                    access::source.eq(AccessSource::Ticket),
+                    access::updated_at.eq(t),
+                    access::updated_by.eq(Some($by)),
+                ))
                 .execute($conn)?;
-            }
         }
         Ok(())
     }};
 }
 
-fn set_offer_access(
-    conn: &mut AnyConnection,
-    offer: i64,
-    affiliate: i64,
-    decision: Decision,
-    by: i64,
-) -> AppResult<()> {
-    set_access!(conn, offer_access, offer_id, offer, affiliate, decision, by)
-}
-
-fn set_smartlink_access(
-    conn: &mut AnyConnection,
-    smartlink: i64,
-    affiliate: i64,
-    decision: Decision,
-    by: i64,
-) -> AppResult<()> {
-    set_access!(conn, smartlink_access, smartlink_id, smartlink, affiliate, decision, by)
+fn set_grant(conn: &mut AnyConnection, target: Target, affiliate: i64, grant: AccessGrant, by: i64) -> AppResult<()> {
+    match target {
+        Target::Offer(offer) => set_access!(conn, offer_access, offer_id, offer, affiliate, grant, by),
+        Target::Smartlink(smartlink) => {
+            set_access!(conn, smartlink_access, smartlink_id, smartlink, affiliate, grant, by)
+        }
+    }
 }

@@ -95,3 +95,71 @@ impl Affiliate {
 pub fn visible_to(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<Option<Affiliate>> {
     Ok(Affiliate::find(conn, id)?.filter(|a| actor.scope().allows_affiliate(a.id, a.manager_id)))
 }
+
+/// An affiliate as a suggestion shows it.
+#[derive(Queryable, Debug, Clone, PartialEq)]
+pub struct AffiliateName {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Affiliates the actor may see whose ID is `text` or whose name contains it, best
+/// first (the ID, then names that start with it), at most `limit`.
+pub fn suggest(conn: &mut AnyConnection, actor: &Actor, text: &str, limit: i64) -> AppResult<Vec<AffiliateName>> {
+    use super::ticket_filter::{contains_pattern, lower};
+    use super::tickets::Scope;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = affiliates::table.into_boxed();
+    q = match actor.scope() {
+        Scope::All => q,
+        Scope::Manager(m) => q.filter(affiliates::manager_id.eq(m)),
+        Scope::Affiliate(a) => q.filter(affiliates::id.eq(a)),
+    };
+    let named = lower(affiliates::name).like(contains_pattern(text)).escape('\\');
+    q = match text.parse::<i64>() {
+        Ok(id) => q.filter(affiliates::id.eq(id).or(named)),
+        Err(_) => q.filter(named),
+    };
+    let mut found: Vec<AffiliateName> = q
+        .order(affiliates::name.asc())
+        .limit(limit.max(1) * 4)
+        .select((affiliates::id, affiliates::name))
+        .load(conn)?;
+    let lowered = text.to_lowercase();
+    found.sort_by_key(|a| {
+        (a.id.to_string() != text, !a.name.to_lowercase().starts_with(&lowered), a.name.to_lowercase())
+    });
+    found.truncate(limit.max(1) as usize);
+    Ok(found)
+}
+
+/// The one affiliate a form's affiliate field names: an ID, or a name (or part of
+/// one) that fits exactly one of the actor's affiliates. The error says why not.
+pub fn resolve(conn: &mut AnyConnection, actor: &Actor, text: &str) -> AppResult<Result<i64, String>> {
+    let text = text.trim();
+    if let Ok(id) = text.parse::<i64>() {
+        return Ok(if id > 0 {
+            Ok(id)
+        } else {
+            Err(format!("\"{text}\" is not an affiliate ID (a whole number above 0)."))
+        });
+    }
+    if text.chars().count() > 100 {
+        return Ok(Err("An affiliate name is at most 100 characters.".into()));
+    }
+    let found = suggest(conn, actor, text, 6)?;
+    let exact: Vec<AffiliateName> = found.iter().filter(|a| a.name.eq_ignore_ascii_case(text)).cloned().collect();
+    Ok(match (found.as_slice(), exact.as_slice()) {
+        ([one], _) | (_, [one]) => Ok(one.id),
+        ([], _) => Err(format!("No affiliate of yours has \"{text}\" in their name.")),
+        (many, _) => Err(format!(
+            "{} affiliates match \"{text}\" ({}{}): type more of the name or the ID.",
+            if many.len() > 5 { "More than 5".to_string() } else { many.len().to_string() },
+            many.iter().take(5).map(|a| format!("{} #{}", a.name, a.id)).collect::<Vec<_>>().join(", "),
+            if many.len() > 5 { ", …" } else { "" },
+        )),
+    })
+}

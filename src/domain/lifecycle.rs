@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::access::{self, Decision};
@@ -25,6 +26,7 @@ pub enum Skip {
     AlreadyClosed,
     NotARequest,
     AlreadyDecided,
+    AlreadyRejected,
 }
 
 impl Skip {
@@ -34,6 +36,7 @@ impl Skip {
             Skip::AlreadyClosed => "already closed",
             Skip::NotARequest => "not an access request",
             Skip::AlreadyDecided => "already decided",
+            Skip::AlreadyRejected => "already rejected, nothing to revoke",
         }
     }
 }
@@ -79,7 +82,8 @@ fn change_status(
         return Ok(Outcome::Skipped(if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed }));
     }
     diesel::update(tickets::table.find(ticket.id))
-        .set((tickets::status.eq(to), tickets::updated_at.eq(now())))
+        // Closing or reopening by hand answers nobody: the ticket waits for no one.
+        .set((tickets::status.eq(to), tickets::updated_at.eq(now()), tickets::waiting_since.eq(None::<NaiveDateTime>)))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, to);
     let action = if to == TicketStatus::Open { "reopen" } else { "close" };
@@ -133,6 +137,9 @@ fn remove_rows(
 pub enum BulkAction {
     Activate,
     Close,
+    /// Close, rejecting the pending access requests among the tickets rather than
+    /// leaving them pending and out of every queue.
+    CloseRejectingPending,
     Reject,
     Remove,
 }
@@ -142,6 +149,7 @@ impl BulkAction {
         match s {
             "activate" => Some(BulkAction::Activate),
             "close" => Some(BulkAction::Close),
+            "close_reject" => Some(BulkAction::CloseRejectingPending),
             "reject" => Some(BulkAction::Reject),
             "remove" => Some(BulkAction::Remove),
             _ => None,
@@ -151,6 +159,7 @@ impl BulkAction {
         match self {
             BulkAction::Activate => "activate",
             BulkAction::Close => "close",
+            BulkAction::CloseRejectingPending => "close_reject",
             BulkAction::Reject => "reject",
             BulkAction::Remove => "remove",
         }
@@ -158,7 +167,7 @@ impl BulkAction {
     fn past_tense(self) -> &'static str {
         match self {
             BulkAction::Activate => "approved",
-            BulkAction::Close => "closed",
+            BulkAction::Close | BulkAction::CloseRejectingPending => "closed",
             BulkAction::Reject => "rejected",
             BulkAction::Remove => "removed",
         }
@@ -185,16 +194,42 @@ pub struct BulkSummary {
 }
 
 impl BulkSummary {
-    /// "12 closed, 3 skipped (already closed)".
+    /// What happened to which tickets: "Closed #12, #15; skipped #9: already closed".
     pub fn text(&self) -> String {
-        let mut parts = vec![format!("{} {}", self.done.len(), self.verb)];
+        let mut parts = Vec::new();
+        if self.done.is_empty() {
+            parts.push(format!("Nothing {}", self.verb));
+        } else {
+            let mut verb = self.verb.to_string();
+            if let Some(first) = verb.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            parts.push(format!("{verb} {}", id_list(&self.done)));
+        }
         for (skip, ids) in &self.skipped {
-            parts.push(format!("{} skipped ({})", ids.len(), skip.reason()));
+            parts.push(format!("skipped {}: {}", id_list(ids), skip.reason()));
         }
         if !self.not_allowed.is_empty() {
-            parts.push(format!("{} not changed (not found or not yours)", self.not_allowed.len()));
+            parts.push(format!("not changed {}: not found or not yours", id_list(&self.not_allowed)));
         }
-        parts.join(", ")
+        parts.join("; ")
+    }
+
+    /// Every ticket the action touched or looked at, for marking rows.
+    pub fn mentioned(&self) -> impl Iterator<Item = i64> + '_ {
+        self.done.iter().chain(self.skipped.values().flatten()).copied()
+    }
+}
+
+/// "#3, #5" or, for many, "1,200 tickets (#3, #5, … and 1,190 more)".
+fn id_list(ids: &[i64]) -> String {
+    const SHOWN: usize = 10;
+    let named = ids.iter().take(SHOWN).map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ");
+    if ids.len() <= SHOWN {
+        named
+    } else {
+        let count = crate::domain::group_digits(ids.len() as i64);
+        format!("{count} tickets ({named} and {} more)", crate::domain::group_digits((ids.len() - SHOWN) as i64))
     }
 }
 
@@ -241,6 +276,12 @@ pub fn bulk(
         for t in &visible {
             let outcome = match action {
                 BulkAction::Close => change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally)?,
+                BulkAction::CloseRejectingPending if t.is_pending_request() => {
+                    access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally)?
+                }
+                BulkAction::CloseRejectingPending => {
+                    change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally)?
+                }
                 BulkAction::Activate => access::decide_locked(conn, actor, t, Decision::Approve, detail, &mut tally)?,
                 BulkAction::Reject => access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally)?,
                 BulkAction::Remove => Outcome::Done,

@@ -4,9 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::access::{self, Decision};
 use super::actor::{Actor, Who};
 use super::attachments::{self, NewAttachment};
-use super::states::{AuthorKind, TicketStatus};
+use super::lifecycle::Outcome;
+use super::states::{AuthorKind, RequestState, TicketStatus};
 use super::tickets::Ticket;
 use super::{audit, now, search, ticket_counts};
 use crate::db::AnyConnection;
@@ -61,18 +63,64 @@ pub struct Draft<'a> {
     /// The form's one-time token (the panels' hidden `submission` field, the
     /// API's `Idempotency-Key` header).
     pub submission: Option<&'a str>,
+    /// The thread as the writer last saw it: if someone else changed it since, the
+    /// message is not sent blindly (`AppError::Conflict` says what changed).
+    pub seen: Option<Seen>,
+}
+
+/// What a reply form was showing when it was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub last_message: i64,
+    pub status: TicketStatus,
+    pub request_state: Option<RequestState>,
 }
 
 impl<'a> Draft<'a> {
     pub fn new(body: &'a str) -> Draft<'a> {
-        Draft { body, submission: None }
+        Draft { body, submission: None, seen: None }
     }
 
     pub fn from_form(body: &'a str, submission: &'a str) -> Draft<'a> {
         let token = submission.trim();
         let valid = (8..=64).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        Draft { body, submission: valid.then_some(token) }
+        Draft { body, submission: valid.then_some(token), seen: None }
     }
+
+    pub fn seen(self, seen: Option<Seen>) -> Draft<'a> {
+        Draft { seen, ..self }
+    }
+}
+
+/// What a manager's reply does besides adding the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    Stay,
+    Close,
+    /// Decide the ticket's access request (Approve and send, Reject and send).
+    Decide(Decision),
+}
+
+impl From<bool> for Then {
+    fn from(close: bool) -> Then {
+        if close { Then::Close } else { Then::Stay }
+    }
+}
+
+/// The variables of quick replies still in a manager's text: sent as they are, the
+/// affiliate would read `{offer.title}`.
+pub fn unfilled_variables(body: &str) -> Vec<&'static str> {
+    super::reply_templates::VARIABLES.iter().map(|(name, _)| *name).filter(|name| body.contains(name)).collect()
+}
+
+/// The refusal for a text with unfilled variables, naming them.
+pub fn unfilled_message(names: &[&str]) -> String {
+    format!(
+        "Replace {} with {} before sending: the affiliate would read {} as typed.",
+        names.join(", "),
+        if names.len() == 1 { "its value" } else { "their values" },
+        if names.len() == 1 { "it" } else { "them" }
+    )
 }
 
 /// The message a form already added to a ticket, if it was sent before.
@@ -104,11 +152,18 @@ pub fn reply(
     actor: &Actor,
     ticket_id: i64,
     draft: Draft,
-    close: bool,
+    then: impl Into<Then>,
     files: Vec<TempFile>,
 ) -> AppResult<Replied> {
     if matches!(actor.who, Who::System) {
         return Err(AppError::forbidden("Only a manager or the affiliate can reply."));
+    }
+    let then = if actor.is_affiliate() { Then::Stay } else { then.into() };
+    if !actor.is_affiliate() {
+        let unfilled = unfilled_variables(draft.body);
+        if !unfilled.is_empty() {
+            return Err(AppError::BadRequest(unfilled_message(&unfilled)));
+        }
     }
     add_message(conn, store, actor, ticket_id, draft, false, files, |conn, ticket, t| {
         if actor.is_affiliate() {
@@ -119,11 +174,12 @@ pub fn reply(
                     tickets::unread_by_affiliate.eq(0),
                     tickets::status.eq(TicketStatus::Open),
                     tickets::updated_at.eq(t),
+                    tickets::waiting_since.eq(ticket.waiting_since.or(Some(t))),
                 ))
                 .execute(conn)?;
-            return Ok(TicketStatus::Open);
+            return Ok(After::status(TicketStatus::Open));
         }
-        let status = if close { TicketStatus::Closed } else { ticket.status };
+        let status = if then == Then::Close { TicketStatus::Closed } else { ticket.status };
         diesel::update(tickets::table.find(ticket.id))
             .set((
                 tickets::manager_answers.eq(tickets::manager_answers + 1),
@@ -131,10 +187,35 @@ pub fn reply(
                 tickets::unread_by_manager.eq(0),
                 tickets::status.eq(status),
                 tickets::updated_at.eq(t),
+                tickets::waiting_since.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
-        Ok(status)
+        if let Then::Decide(decision) = then {
+            // The decision closes the ticket and counts that itself.
+            let mut tally = ticket_counts::Tally::default();
+            match access::decide_locked(conn, actor, ticket, decision, "reply", &mut tally)? {
+                Outcome::Done => tally.write(conn)?,
+                Outcome::Skipped(why) => {
+                    return Err(AppError::conflict(format!("The request was not changed: {}.", why.reason())));
+                }
+            }
+            return Ok(After { status: TicketStatus::Closed, counted: true });
+        }
+        Ok(After::status(status))
     })
+}
+
+/// Where a message left its ticket: its status, and whether a change of status was
+/// already counted and audited (by a decision).
+struct After {
+    status: TicketStatus,
+    counted: bool,
+}
+
+impl After {
+    fn status(status: TicketStatus) -> After {
+        After { status, counted: false }
+    }
 }
 
 /// Use case: an internal note, with files: managers read it, the affiliate never
@@ -150,7 +231,7 @@ pub fn add_note(
     actor.as_staff()?;
     add_message(conn, store, actor, ticket_id, draft, true, files, |conn, ticket, t| {
         diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
-        Ok(ticket.status)
+        Ok(After::status(ticket.status))
     })
 }
 
@@ -167,7 +248,7 @@ fn add_message(
     draft: Draft,
     internal: bool,
     files: Vec<TempFile>,
-    update: impl FnOnce(&mut AnyConnection, &Ticket, NaiveDateTime) -> AppResult<TicketStatus>,
+    update: impl FnOnce(&mut AnyConnection, &Ticket, NaiveDateTime) -> AppResult<After>,
 ) -> AppResult<Replied> {
     let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     attachments::write_with_files(conn, store, files, |conn, new_files| {
@@ -175,11 +256,17 @@ fn add_message(
         if let Some(message) = already_sent(conn, ticket.id, &draft)? {
             return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
         }
+        if let Some(seen) = draft.seen {
+            let changes = changes_since(conn, actor, &ticket, seen)?;
+            if !changes.is_empty() {
+                return Err(AppError::conflict(format!("While you were writing, {}.", changes.join(", "))));
+            }
+        }
         let t = now();
         let new = NewMessage { internal, submission: draft.submission, ..NewMessage::by(actor, ticket.id, &body, t) };
         let message = insert_message(conn, &new, new_files)?;
-        let status = update(conn, &ticket, t)?;
-        if status != ticket.status {
+        let After { status, counted } = update(conn, &ticket, t)?;
+        if status != ticket.status && !counted {
             let mut tally = ticket_counts::Tally::default();
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
             tally.write(conn)?;
@@ -191,6 +278,47 @@ fn add_message(
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
         Ok((Replied { message, status_before: ticket.status, status }, true))
     })
+}
+
+/// What others did to the ticket after the writer's form was opened, in words:
+/// "Maria Lopez replied", "the ticket was closed", "the request was approved".
+fn changes_since(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, seen: Seen) -> AppResult<Vec<String>> {
+    use crate::db::schema::users;
+    let mut q = messages::table
+        .left_join(users::table.on(messages::author_id.eq(users::id.nullable())))
+        .filter(messages::ticket_id.eq(ticket.id))
+        .filter(messages::id.gt(seen.last_message))
+        .filter(messages::author_kind.ne(AuthorKind::System))
+        .into_boxed();
+    if actor.is_affiliate() {
+        q = q.filter(messages::internal.eq(false));
+    }
+    let newer: Vec<(AuthorKind, Option<i64>, bool, Option<String>)> = q
+        .order(messages::id.asc())
+        .select((messages::author_kind, messages::author_id, messages::internal, users::name.nullable()))
+        .load(conn)?;
+    let mine = NewMessage::by(actor, ticket.id, "", now());
+    let mut changes: Vec<String> = Vec::new();
+    for (kind, author, internal, name) in newer {
+        if kind == mine.author_kind && author == mine.author_id {
+            continue;
+        }
+        let who = match kind {
+            AuthorKind::Affiliate => "the affiliate".to_string(),
+            _ => name.unwrap_or_else(|| "a manager".into()),
+        };
+        let what = if internal { format!("{who} added an internal note") } else { format!("{who} replied") };
+        if !changes.contains(&what) {
+            changes.push(what);
+        }
+    }
+    if ticket.status != seen.status {
+        changes.push(format!("the ticket was {}", if ticket.is_open() { "reopened" } else { "closed" }));
+    }
+    if let Some(state) = ticket.request_state.filter(|s| Some(*s) != seen.request_state) {
+        changes.push(format!("the request was {state}"));
+    }
+    Ok(changes)
 }
 
 /// A message about to be written.

@@ -115,6 +115,7 @@ pub(crate) fn insert_ticket(
             tickets::affiliate_messages.eq(if by_affiliate { 1 } else { 0 }),
             tickets::unread_by_manager.eq(if by_affiliate { 1 } else { 0 }),
             tickets::unread_by_affiliate.eq(if by_affiliate { 0 } else { 1 }),
+            tickets::waiting_since.eq(by_affiliate.then_some(t)),
         ))
         .returning(tickets::id)
         .get_result(conn)?;

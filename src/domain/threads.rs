@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
+use super::access::{self, Target};
 use super::actor::Actor;
 use super::affiliates::Affiliate;
 use super::attachments::{self, Attachment};
 use super::catalogue::{Offer, Smartlink};
-use super::messages::{self, Message};
-use super::states::AuthorKind;
+use super::messages::{self, Message, Seen};
+use super::states::{AccessSource, AuthorKind};
 use super::tickets::Ticket;
 use crate::db::AnyConnection;
 use crate::error::{AppError, AppResult};
@@ -35,7 +36,44 @@ pub struct Thread {
     pub manager_name: Option<String>,
     pub offer: Option<Offer>,
     pub smartlink: Option<Smartlink>,
+    /// For a request, how the affiliate has access to its target now, if they do
+    /// (managers only: it says what Reject would take away).
+    pub access: Option<AccessSource>,
     pub entries: Vec<ThreadEntry>,
+}
+
+impl Thread {
+    /// What the reply form saw: sent back with it, so changes made meanwhile show.
+    pub fn seen(&self) -> Seen {
+        Seen {
+            last_message: self.entries.last().map_or(0, |e| e.message.id),
+            status: self.ticket.status,
+            request_state: self.ticket.request_state,
+        }
+    }
+
+    /// What Activate and Reject do to the affiliate's access, in words.
+    pub fn decision_effects(&self) -> Option<(String, String)> {
+        let target = match (&self.offer, &self.smartlink) {
+            (Some(o), _) => format!("the offer {}", o.title),
+            (_, Some(s)) => format!("the Smartlink {}", s.name),
+            _ => return None,
+        };
+        let who = &self.affiliate.name;
+        let activate = format!("Activate: {who} gets access to {target}, and the ticket closes.");
+        let reject = match self.access {
+            Some(AccessSource::Manual) => {
+                format!(
+                    "Reject: the ticket closes and the access {who} has to {target} now, granted by hand, is revoked."
+                )
+            }
+            Some(AccessSource::Ticket) => format!(
+                "Reject: the ticket closes and the access {who} has to {target} now, granted by an approved request, is revoked."
+            ),
+            None => format!("Reject: {who} gets no access to {target}, and the ticket closes."),
+        };
+        Some((activate, reject))
+    }
 }
 
 /// Use case: read a ticket's thread, as the actor may see it (internal notes only
@@ -88,7 +126,18 @@ fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResul
         })
         .collect();
     let manager_name = ticket.manager_id.and_then(|id| names.get(&id).cloned());
-    Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, entries })
+    let target = match (ticket.offer_id, ticket.smartlink_id) {
+        (Some(o), _) => Some(Target::Offer(o)),
+        (_, Some(s)) => Some(Target::Smartlink(s)),
+        _ => None,
+    };
+    let access = match target {
+        Some(target) if for_manager && ticket.kind.is_request() => {
+            access::current_grant(conn, target, ticket.affiliate_id)?
+        }
+        _ => None,
+    };
+    Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, access, entries })
 }
 
 /// A piece of message text: plain text, or a web address to show as a link.

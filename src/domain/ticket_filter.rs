@@ -37,6 +37,28 @@ pub struct TicketFilter {
     pub offer_ids: Vec<i64>,
     /// Search words (see `search::terms`); all must match.
     pub text: Vec<String>,
+    /// Part of an affiliate's name (the panel's affiliate field takes an ID or a name).
+    pub affiliate_name: Option<String>,
+    /// Only tickets waiting for a manager's answer.
+    pub waiting: bool,
+}
+
+diesel::define_sql_function!(
+    /// SQL `lower()`: both databases have it.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// `LIKE` pattern for "contains `text`", case-insensitive on both databases, with
+/// the pattern characters of the text taken literally.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
 }
 
 /// The names a filter is read from: the panel's first, then the API's.
@@ -48,6 +70,7 @@ const AFFILIATE: [&str; 2] = ["affiliate_id", "pid"];
 const MANAGER: &str = "manager_id";
 const OFFER: &str = "offer_id";
 const TEXT: [&str; 2] = ["q", "search"];
+const WAITING: &str = "waiting";
 
 impl TicketFilter {
     /// Reads a filter; what cannot be used is left out and explained.
@@ -59,9 +82,22 @@ impl TicketFilter {
             offer_ids: ids(p, OFFER, &mut errors),
             ..Default::default()
         };
-        for name in AFFILIATE {
-            filter.affiliate_ids.extend(ids(p, name, &mut errors));
+        // The panel's affiliate field takes an ID or a name; the API's `pid` only IDs.
+        for v in p.all(AFFILIATE[0]) {
+            let v = v.trim();
+            if !v.is_empty() && v.parse::<i64>().is_err() {
+                match v.chars().count() {
+                    n if n > 100 => {
+                        errors.push(FieldError::new(AFFILIATE[0], "An affiliate name is at most 100 characters."))
+                    }
+                    _ => filter.affiliate_name = Some(v.to_string()),
+                }
+            }
         }
+        let numeric = p.all(AFFILIATE[0]).into_iter().map(str::trim).filter(|v| v.parse::<i64>().is_ok());
+        filter.affiliate_ids.extend(ids_in(numeric, AFFILIATE[0], &mut errors));
+        filter.affiliate_ids.extend(ids(p, AFFILIATE[1], &mut errors));
+        filter.waiting = matches!(p.one(WAITING), Some("1" | "true"));
         if let Some(s) = p.one(STATUS) {
             match TicketStatus::parse(s) {
                 Some(status) => filter.status = Some(status),
@@ -147,6 +183,16 @@ impl TicketFilter {
             [o] => q = q.filter(tickets::offer_id.eq(*o)),
             ids => q = q.filter(tickets::offer_id.eq_any(ids.to_vec())),
         }
+        if let Some(name) = &self.affiliate_name {
+            use crate::db::schema::affiliates;
+            let named = affiliates::table
+                .filter(lower(affiliates::name).like(contains_pattern(name)).escape('\\'))
+                .select(affiliates::id);
+            q = q.filter(tickets::affiliate_id.eq_any(named));
+        }
+        if self.waiting {
+            q = q.filter(tickets::waiting_since.is_not_null());
+        }
         q
     }
 
@@ -168,6 +214,9 @@ impl TicketFilter {
         for a in &self.affiliate_ids {
             pairs.push((AFFILIATE[0], a.to_string()));
         }
+        if let Some(name) = &self.affiliate_name {
+            pairs.push((AFFILIATE[0], name.clone()));
+        }
         for m in &self.manager_ids {
             pairs.push((MANAGER, m.to_string()));
         }
@@ -176,6 +225,9 @@ impl TicketFilter {
         }
         if let Some(q) = text.filter(|_| !self.text.is_empty()) {
             pairs.push((TEXT[0], q.to_string()));
+        }
+        if self.waiting {
+            pairs.push((WAITING, "1".into()));
         }
         pairs
     }
@@ -203,8 +255,12 @@ fn label(name: &str) -> &str {
 
 /// Whole numbers above 0 under `name`.
 fn ids(p: &Params, name: &'static str, errors: &mut Vec<FieldError>) -> Vec<i64> {
+    ids_in(p.all(name), name, errors)
+}
+
+fn ids_in<'a>(values: impl IntoIterator<Item = &'a str>, name: &'static str, errors: &mut Vec<FieldError>) -> Vec<i64> {
     let mut out = Vec::new();
-    for v in p.all(name) {
+    for v in values {
         match v.parse::<i64>() {
             Ok(n) if n > 0 => out.push(n),
             // The API's name for affiliates is Affise's, and so is its wording.
@@ -226,14 +282,17 @@ pub enum Sort {
     UpdatedAsc,
     CreatedDesc,
     CreatedAsc,
+    /// Tickets waiting for an answer, the longest waiting first (implies `waiting`).
+    WaitingLongest,
 }
 
 impl Sort {
-    pub const ALL: [(Sort, &'static str); 4] = [
+    pub const ALL: [(Sort, &'static str); 5] = [
         (Sort::UpdatedDesc, "Last updated first"),
         (Sort::UpdatedAsc, "Least recently updated first"),
         (Sort::CreatedDesc, "Newest first"),
         (Sort::CreatedAsc, "Oldest first"),
+        (Sort::WaitingLongest, "Waiting longest first"),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -242,6 +301,7 @@ impl Sort {
             Sort::UpdatedAsc => "updated_asc",
             Sort::CreatedDesc => "created_desc",
             Sort::CreatedAsc => "created_asc",
+            Sort::WaitingLongest => "waiting",
         }
     }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 
 use super::actor::Actor;
+use super::states::AuthorKind;
 use super::ticket_filter::{Sort, TicketFilter};
 use super::tickets::{Scope, Ticket};
 use super::{search, ticket_counts};
@@ -63,6 +64,72 @@ pub struct ListedTicket {
     pub ticket: Ticket,
     pub affiliate_name: String,
     pub manager_name: Option<String>,
+    /// The last public message, when the caller asked for it (`with_last_messages`).
+    pub last: Option<LastMessage>,
+}
+
+/// Who spoke last in a ticket and how it began: the list's second line.
+#[derive(Debug, Clone)]
+pub struct LastMessage {
+    pub author: AuthorKind,
+    pub preview: String,
+}
+
+impl LastMessage {
+    pub fn author_label(&self) -> &'static str {
+        match self.author {
+            AuthorKind::Affiliate => "Affiliate",
+            AuthorKind::Manager => "Manager",
+            AuthorKind::System => "Desk",
+        }
+    }
+}
+
+/// Characters of the last message the list shows.
+const PREVIEW_CHARS: usize = 140;
+
+/// Fills in each row's last public message: one query for the whole page, each
+/// ticket's newest message found by the (ticket, id) index.
+pub fn with_last_messages(conn: &mut AnyConnection, rows: &mut [ListedTicket]) -> AppResult<()> {
+    use crate::db::schema::messages;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.ticket.id).collect();
+    let newest = diesel::alias!(messages as newest);
+    let newest = newest
+        .filter(newest.field(messages::ticket_id).eq_any(ids))
+        .filter(newest.field(messages::internal).eq(false))
+        .group_by(newest.field(messages::ticket_id))
+        .select(diesel::dsl::max(newest.field(messages::id)));
+    let found: Vec<(i64, AuthorKind, String)> = messages::table
+        .filter(messages::id.nullable().eq_any(newest))
+        .select((messages::ticket_id, messages::author_kind, messages::body))
+        .load(conn)?;
+    let mut by_ticket: std::collections::HashMap<i64, LastMessage> = found
+        .into_iter()
+        .map(|(ticket, author, body)| (ticket, LastMessage { author, preview: preview(&body) }))
+        .collect();
+    for row in rows {
+        row.last = by_ticket.remove(&row.ticket.id);
+    }
+    Ok(())
+}
+
+/// The start of a message on one line.
+fn preview(body: &str) -> String {
+    let mut out = String::with_capacity(PREVIEW_CHARS + 3);
+    for word in body.split_whitespace() {
+        if out.chars().count() + word.chars().count() >= PREVIEW_CHARS {
+            out.push('…');
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 pub struct TicketPage {
@@ -91,6 +158,8 @@ fn key(sort: Sort, t: &Ticket) -> NaiveDateTime {
     match sort {
         Sort::UpdatedDesc | Sort::UpdatedAsc => t.updated_at,
         Sort::CreatedDesc | Sort::CreatedAsc => t.created_at,
+        // The waiting sort lists waiting tickets only, which all have the time.
+        Sort::WaitingLongest => t.waiting_since.unwrap_or(t.updated_at),
     }
 }
 
@@ -138,13 +207,7 @@ pub fn list(
     // Reading backwards (the page before a cursor, or the last page) flips the order.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
     let key_desc = descending(sort) != backwards;
-    let mut q = narrowed(&scope, filter, text_ids.as_ref());
-    q = match (sort, key_desc) {
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
-        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.order((tickets::created_at.desc(), tickets::id.desc())),
-        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.order((tickets::created_at.asc(), tickets::id.asc())),
-    };
+    let mut q = ordered(narrowed(&scope, filter, text_ids.as_ref()), sort, key_desc);
     if let PageAt::After(c) | PageAt::Before(c) = at {
         q = past_cursor(q, sort, c, key_desc);
     }
@@ -178,6 +241,18 @@ pub fn list(
         PageAt::Last => (false, more),
     };
     Ok(TicketPage { rows, has_next, has_prev, total, at })
+}
+
+/// The query in the order of `sort`, read forwards (`key_desc`) or backwards.
+fn ordered(q: tickets::BoxedQuery<'_, Db>, sort: Sort, key_desc: bool) -> tickets::BoxedQuery<'_, Db> {
+    match (sort, key_desc) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.order((tickets::created_at.desc(), tickets::id.desc())),
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.order((tickets::created_at.asc(), tickets::id.asc())),
+        (Sort::WaitingLongest, true) => q.order((tickets::waiting_since.desc(), tickets::id.desc())),
+        (Sort::WaitingLongest, false) => q.order((tickets::waiting_since.asc(), tickets::id.asc())),
+    }
 }
 
 /// The tickets of `scope` matching `filter`, as a query to add order and paging to.
@@ -249,7 +324,7 @@ where
         .filter(page)
         .load::<(Ticket, String, Option<String>)>(conn)?
         .into_iter()
-        .map(|(ticket, affiliate_name, manager_name)| ListedTicket { ticket, affiliate_name, manager_name })
+        .map(|(ticket, affiliate_name, manager_name)| ListedTicket { ticket, affiliate_name, manager_name, last: None })
         .collect())
 }
 
@@ -269,6 +344,12 @@ fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending
         (Sort::CreatedDesc | Sort::CreatedAsc, false) => {
             q.filter(tickets::created_at.ge(c.at)).filter(tickets::created_at.gt(c.at).or(tickets::id.gt(c.id)))
         }
+        (Sort::WaitingLongest, true) => q
+            .filter(tickets::waiting_since.le(c.at))
+            .filter(tickets::waiting_since.lt(c.at).or(tickets::id.lt(c.id).nullable())),
+        (Sort::WaitingLongest, false) => q
+            .filter(tickets::waiting_since.ge(c.at))
+            .filter(tickets::waiting_since.gt(c.at).or(tickets::id.gt(c.id).nullable())),
     }
 }
 
@@ -292,6 +373,8 @@ fn count(
         && filter.affiliate_ids.is_empty()
         && filter.offer_ids.is_empty()
         && filter.request_states.is_empty()
+        && filter.affiliate_name.is_none()
+        && !filter.waiting
         && filter.text.is_empty();
     if let Some(managers) = managers.filter(|_| by_groups) {
         let mut n = 0;
@@ -336,6 +419,39 @@ pub fn export_chunk(
     let mut rows = with_names(conn, in_window(tickets::id, page))?;
     rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
     Ok(rows)
+}
+
+/// The ticket after `ticket` in a list of this filter and order: the thread's
+/// "next ticket". One index range read from the ticket's place in the list.
+pub fn next_after(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    filter: &TicketFilter,
+    sort: Sort,
+    ticket: &Ticket,
+) -> AppResult<Option<i64>> {
+    let text_ids = text_matches(conn, filter)?;
+    let desc = descending(sort);
+    let q = ordered(narrowed(&actor.scope(), filter, text_ids.as_ref()), sort, desc);
+    let cursor = Cursor { at: key(sort, ticket), id: ticket.id };
+    Ok(past_cursor(q, sort, cursor, desc).select(tickets::id).first(conn).optional()?)
+}
+
+/// How many of `ids` the actor may see are pending access requests.
+pub fn pending_requests_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i64]) -> AppResult<usize> {
+    let mut n = 0;
+    // In chunks: "all matching" may name tens of thousands.
+    for chunk in ids.chunks(5_000) {
+        let found: Vec<i64> = actor
+            .scope()
+            .apply(tickets::table.into_boxed())
+            .filter(tickets::id.eq_any(chunk.to_vec()))
+            .filter(tickets::request_state.eq(super::states::RequestState::Pending))
+            .select(tickets::id)
+            .load(conn)?;
+        n += found.len();
+    }
+    Ok(n)
 }
 
 /// Every id matching (for "apply to all N matching"), in list order.

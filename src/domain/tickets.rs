@@ -27,6 +27,8 @@ pub struct Ticket {
     pub affiliate_messages: i32,
     pub unread_by_manager: i32,
     pub unread_by_affiliate: i32,
+    /// Since when the affiliate has been waiting for an answer (open tickets only).
+    pub waiting_since: Option<NaiveDateTime>,
 }
 
 impl Ticket {

@@ -225,25 +225,31 @@ impl Generator {
             let age = span_minutes - (k as i64 * span_minutes / self.total_tickets.max(1) as i64);
             let created = self.start - Duration::minutes(age) + Duration::seconds(rng.random_range(0..59));
 
-            let kind = self.pick_kind(k, rng);
+            let mut kind = self.pick_kind(k, rng);
+            // A request names something the affiliate could ask for at that moment;
+            // when nothing is left to ask for, the ticket is a general question.
+            let target = match kind {
+                "offer_request" | "smartlink_request" => self.pick_request_target(kind, affiliate_id, rng),
+                _ => None,
+            };
+            if target.is_none() && kind.ends_with("_request") {
+                kind = "general";
+            }
             let mut status = if rng.random_bool(0.45) { "open" } else { "closed" };
             let (mut offer_id, mut smartlink_id, mut request_state) = (None, None, None);
-            let (title, description) = match kind {
-                "offer_request" | "smartlink_request" => {
+            let (title, description) = match (kind, target) {
+                ("offer_request" | "smartlink_request", Some((target, name))) => {
                     let is_offer = kind == "offer_request";
-                    let (target, title) = if is_offer {
-                        let o = self.pick_offer(affiliate_id, rng);
-                        (o.0, format!("Connect offer {} ({})", o.1, o.0))
+                    let title = if is_offer {
+                        format!("Connect offer {name} ({target})")
                     } else {
-                        let s = self.smartlinks.iter().filter(|s| s.2 != "public").collect::<Vec<_>>();
-                        let s = s.choose(rng).unwrap();
-                        (s.0, format!("Connect Smartlink {} ({})", s.1, s.0))
+                        format!("Connect Smartlink {name} ({target})")
                     };
                     let key = (kind, affiliate_id, target);
                     let want_pending = (is_offer && self.pending_offer_requests < 6)
                         || (!is_offer && self.pending_smartlink_requests < 3)
                         || rng.random_bool(0.35);
-                    let state = if want_pending && !self.pending.contains(&key) {
+                    let state = if want_pending {
                         self.pending.insert(key);
                         if is_offer {
                             self.pending_offer_requests += 1
@@ -264,7 +270,7 @@ impl Generator {
                     }
                     (title, REQUEST_COMMENTS.choose(rng).unwrap().to_string())
                 }
-                _ => {
+                (kind, _) => {
                     let (t, d) = QUESTIONS
                         .iter()
                         .filter(|q| q.0 == kind)
@@ -291,6 +297,7 @@ impl Generator {
             });
             self.next_message_id += 1;
             let (mut answers, mut from_affiliate, mut unread_m, mut unread_a) = (0, 1, 1, 0);
+            let mut waiting_since = Some(created);
             for r in 0..replies {
                 at += Duration::minutes(rng.random_range(5..1800));
                 if at > self.start {
@@ -302,6 +309,7 @@ impl Generator {
                     ("manager", Some(manager_id), INTERNAL_NOTES.choose(rng).unwrap().to_string())
                 } else if by_manager {
                     answers += 1;
+                    waiting_since = None;
                     unread_m = 0;
                     unread_a += 1;
                     let body = MANAGER_REPLIES
@@ -312,6 +320,7 @@ impl Generator {
                     ("manager", Some(manager_id), body)
                 } else {
                     from_affiliate += 1;
+                    waiting_since = waiting_since.or(Some(at));
                     unread_m += 1;
                     unread_a = 0;
                     ("affiliate", Some(affiliate_id), AFFILIATE_REPLIES.choose(rng).unwrap().to_string())
@@ -351,6 +360,7 @@ impl Generator {
             }
             if status == "closed" {
                 unread_m = 0;
+                waiting_since = None;
             }
             let thread = messages_out.iter().rev().take_while(|m: &&MessageRow| m.ticket_id == id).collect::<Vec<_>>();
             documents.push((id, crate::domain::search::document(&title, thread.iter().rev().map(|m| m.body.as_str()))));
@@ -371,6 +381,7 @@ impl Generator {
                 affiliate_messages: from_affiliate,
                 unread_by_manager: unread_m,
                 unread_by_affiliate: unread_a.min(1),
+                waiting_since,
             });
         }
         self.messages_written += messages_out.len();
@@ -402,15 +413,32 @@ impl Generator {
         }
     }
 
-    pub(super) fn pick_offer(&self, affiliate_id: i64, rng: &mut StdRng) -> (i64, String) {
+    /// A premoderated offer or Smartlink (`kind`) that the affiliate could ask for
+    /// now, as the panel allows: not enabled for them and without a pending request.
+    /// Two offers stay free for affiliate1, to try the request flow on.
+    pub(super) fn pick_request_target(
+        &self,
+        kind: &'static str,
+        affiliate_id: i64,
+        rng: &mut StdRng,
+    ) -> Option<(i64, String)> {
         let first = self.affiliates[0].id;
-        let candidates: Vec<_> = self
-            .offers
+        let targets = if kind == "offer_request" { &self.offers } else { &self.smartlinks };
+        let enabled = |target: i64| {
+            let key = (target, affiliate_id);
+            if kind == "offer_request" {
+                self.offer_access.get(&key).is_some_and(|r| r.state == "enabled")
+            } else {
+                self.smartlink_access.get(&key).is_some_and(|r| r.state == "enabled")
+            }
+        };
+        let candidates: Vec<_> = targets
             .iter()
-            .filter(|o| o.2 != "public" && !(affiliate_id == first && self.reserved_for_first.contains(&o.0)))
+            .filter(|t| t.2 == "premoderated")
+            .filter(|t| !(affiliate_id == first && self.reserved_for_first.contains(&t.0)))
+            .filter(|t| !enabled(t.0) && !self.pending.contains(&(kind, affiliate_id, t.0)))
             .collect();
-        let o = candidates.choose(rng).unwrap();
-        (o.0, o.1.clone())
+        candidates.choose(rng).map(|t| (t.0, t.1.clone()))
     }
 
     pub(super) fn record_decision(

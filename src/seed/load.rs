@@ -29,6 +29,7 @@ pub(super) struct TicketRow {
     pub(super) affiliate_messages: i32,
     pub(super) unread_by_manager: i32,
     pub(super) unread_by_affiliate: i32,
+    pub(super) waiting_since: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable, Clone)]

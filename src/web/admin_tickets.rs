@@ -48,6 +48,9 @@ struct BulkConfirm {
     ids: Vec<i64>,
     all_matching: bool,
     filter_pairs: Vec<(&'static str, String)>,
+    position_pairs: Vec<(&'static str, String)>,
+    /// Pending access requests among the tickets (Close asks what to do with them).
+    pending_requests: usize,
     back_url: String,
     csrf: String,
 }
@@ -70,7 +73,13 @@ impl BulkConfirm {
                 "The tickets, their messages and attached files will be deleted for good.",
                 format!("Remove {n}"),
             ),
-            BulkAction::Close => (
+            BulkAction::Close | BulkAction::CloseRejectingPending if self.pending_requests > 0 => (
+                format!("Close {n}?"),
+                "Some of them are pending access requests: closed without a decision, they stay pending and leave \
+                 the queues. Reject them as you close them?",
+                format!("Close {n}"),
+            ),
+            BulkAction::Close | BulkAction::CloseRejectingPending => (
                 format!("Close {n}?"),
                 "Open tickets among them are closed; the affiliates can reopen them by replying.",
                 format!("Close {n}"),
@@ -82,10 +91,23 @@ impl BulkConfirm {
             ),
             BulkAction::Reject => (
                 format!("Reject the requests in {n}?"),
-                "Pending access requests among them are rejected.",
+                "Access requests among them are rejected, and the affiliates lose access to those offers and \
+                 Smartlinks, however it was granted.",
                 format!("Reject {n}"),
             ),
         }
+    }
+
+    /// "3 pending requests" for the Close question's buttons.
+    fn pending_text(&self) -> String {
+        match self.pending_requests {
+            1 => "the pending request".into(),
+            n => format!("the {n} pending requests"),
+        }
+    }
+
+    fn asks_about_pending(&self) -> bool {
+        self.action == BulkAction::Close && self.pending_requests > 0
     }
 
     fn danger(&self) -> bool {
@@ -115,7 +137,8 @@ async fn load(
     let csrf = super::csrf::token(&staff.session);
     state
         .db(move |conn| {
-            let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
+            let mut page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
+            ticket_list::with_last_messages(conn, &mut page.rows)?;
             let managers = if need_managers { User::list_staff(conn)? } else { Vec::new() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
@@ -125,7 +148,8 @@ async fn load(
 /// `GET /admin/tickets`: the whole page, or only the results for htmx.
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let request = ListRequest::parse(Params::from_query(req.query_string()));
-    let list = load(&state, &staff, request, !is_htmx(&req)).await?;
+    let mut list = load(&state, &staff, request, !is_htmx(&req)).await?;
+    list.marked = take_marked(&staff.session);
     if is_htmx(&req) {
         render(&TicketResults { list, flash_oob: None })
     } else {
@@ -182,14 +206,23 @@ pub async fn bulk(
         return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
             .await;
     }
+    // Closing pending requests asks whether to reject them.
+    let pending_requests = if action == BulkAction::Close && form.one("confirm") != Some("1") {
+        let (actor, ids) = (actor.clone(), ids.clone());
+        state.db(move |conn| ticket_list::pending_requests_among(conn, &actor, &ids)).await?
+    } else {
+        0
+    };
     // Removing, and any action on all matching tickets, is asked once with the count.
-    if (action == BulkAction::Remove || all_matching) && form.one("confirm") != Some("1") {
+    if (action == BulkAction::Remove || all_matching || pending_requests > 0) && form.one("confirm") != Some("1") {
         let confirm = BulkConfirm {
             action,
             count: ids.len(),
             ids: if all_matching { Vec::new() } else { ids },
             all_matching,
             filter_pairs: request.filter_pairs(),
+            position_pairs: request.position_pairs(),
+            pending_requests,
             back_url,
             csrf: super::csrf::token(&staff.session),
         };
@@ -202,7 +235,18 @@ pub async fn bulk(
     let summary =
         state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await?;
     let kind = if summary.done.is_empty() { FlashKind::Warning } else { FlashKind::Success };
-    respond(&state, &staff, request, htmx, kind, summary.text()).await
+    let marked = summary.mentioned().collect();
+    respond_marked(&state, &staff, request, htmx, kind, summary.text(), marked).await
+}
+
+const MARKED_KEY: &str = "marked_tickets";
+
+/// The rows the last action touched, shown marked once after its redirect.
+fn take_marked(session: &actix_session::Session) -> Vec<i64> {
+    if !session.contains_key(MARKED_KEY) {
+        return Vec::new();
+    }
+    session.remove_as::<Vec<i64>>(MARKED_KEY).and_then(|r| r.ok()).unwrap_or_default()
 }
 
 /// After a bulk action: htmx gets the fresh results and a banner; a plain form post
@@ -215,23 +259,43 @@ async fn respond(
     kind: FlashKind,
     text: String,
 ) -> AppResult<HttpResponse> {
+    respond_marked(state, staff, request, htmx, kind, text, Vec::new()).await
+}
+
+/// The list stays on the filter and the page it was on, with the rows marked.
+async fn respond_marked(
+    state: &AppState,
+    staff: &StaffSession,
+    request: ListRequest,
+    htmx: bool,
+    kind: FlashKind,
+    text: String,
+    marked: Vec<i64>,
+) -> AppResult<HttpResponse> {
     if htmx {
-        let list = load(state, staff, request, false).await?;
+        let mut list = load(state, staff, request, false).await?;
+        list.marked = marked;
         render(&TicketResults { list, flash_oob: Some(Flash { kind, text }) })
     } else {
         set_flash(&staff.session, kind, text);
+        if !marked.is_empty() {
+            let _ = staff.session.insert(MARKED_KEY, marked);
+        }
         Ok(redirect(&list_url(&request)))
     }
 }
 
+/// The list at the same filter and page.
 fn list_url(request: &ListRequest) -> String {
-    let qs = super::ticket_list::query_string(&request.filter_pairs());
+    let mut pairs = request.filter_pairs();
+    pairs.extend(request.position_pairs());
+    let qs = super::ticket_list::query_string(&pairs);
     if qs.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{qs}") }
 }
 
 /// The single actions of a ticket, as named in its URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SingleAction {
+pub enum SingleAction {
     Close,
     Reopen,
     Activate,
@@ -239,7 +303,7 @@ enum SingleAction {
 }
 
 impl SingleAction {
-    fn parse(s: &str) -> Option<SingleAction> {
+    pub fn parse(s: &str) -> Option<SingleAction> {
         match s {
             "close" => Some(SingleAction::Close),
             "reopen" => Some(SingleAction::Reopen),
@@ -249,7 +313,7 @@ impl SingleAction {
         }
     }
 
-    fn done_text(self, id: i64) -> String {
+    pub fn done_text(self, id: i64) -> String {
         match self {
             SingleAction::Close => format!("Ticket {id} closed."),
             SingleAction::Reopen => format!("Ticket {id} reopened."),
@@ -257,6 +321,23 @@ impl SingleAction {
             SingleAction::Reject => format!("Request in ticket {id} rejected."),
         }
     }
+}
+
+/// Runs one of the single actions as its use case.
+pub async fn perform(
+    state: &AppState,
+    actor: crate::domain::Actor,
+    id: i64,
+    action: SingleAction,
+) -> AppResult<Outcome> {
+    state
+        .db(move |conn| match action {
+            SingleAction::Close => lifecycle::close(conn, &actor, id),
+            SingleAction::Reopen => lifecycle::reopen(conn, &actor, id),
+            SingleAction::Activate => access::decide(conn, &actor, id, Decision::Approve, None),
+            SingleAction::Reject => access::decide(conn, &actor, id, Decision::Reject, None),
+        })
+        .await
 }
 
 /// `POST /admin/tickets/{id}/close|reopen|activate|reject` from the list or the thread.
@@ -271,14 +352,7 @@ pub async fn single_action(
     let action = SingleAction::parse(&raw_action).ok_or(AppError::NotFound)?;
     let actor = staff.actor();
     let back = super::safe_next(form.one("return_to"), &format!("/admin/tickets/{id}"));
-    let outcome = state
-        .db(move |conn| match action {
-            SingleAction::Close => lifecycle::close(conn, &actor, id),
-            SingleAction::Reopen => lifecycle::reopen(conn, &actor, id),
-            SingleAction::Activate => access::decide(conn, &actor, id, Decision::Approve, None),
-            SingleAction::Reject => access::decide(conn, &actor, id, Decision::Reject, None),
-        })
-        .await?;
+    let outcome = perform(&state, actor, id, action).await?;
     match outcome {
         Outcome::Done => set_flash(&staff.session, FlashKind::Success, action.done_text(id)),
         Outcome::Skipped(why) => {

@@ -43,6 +43,29 @@ impl fmt::Display for Iso {
     }
 }
 
+/// How long ago `t` was, in the largest unit that fits: "4 min", "3 h 5 min", "2 d 4 h".
+pub fn waited(t: &NaiveDateTime) -> String {
+    waited_until(t, &crate::domain::now())
+}
+
+pub fn waited_until(t: &NaiveDateTime, now: &NaiveDateTime) -> String {
+    let minutes = (*now - *t).num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) if mins == 0 => "just now".into(),
+        (0, 0) => format!("{mins} min"),
+        (0, h) if mins == 0 => format!("{h} h"),
+        (0, h) => format!("{h} h {mins} min"),
+        (d, 0) => format!("{d} d"),
+        (d, h) => format!("{d} d {h} h"),
+    }
+}
+
+/// Waiting a day or more: the row is marked.
+pub fn waited_long(t: &NaiveDateTime) -> bool {
+    (crate::domain::now() - *t).num_hours() >= 24
+}
+
 /// Dates outside these years are typing errors, and far enough from chrono's limits
 /// that a month before or a year after is still a date.
 const FIRST_YEAR: i32 = 1970;
@@ -79,6 +102,19 @@ mod tests {
             let text = format!("{y:04}-{m:02}-{d:02}");
             prop_assert_eq!(parse_day(&text).map(|x| x.format("%Y-%m-%d").to_string()), Ok(text));
         }
+    }
+
+    #[test]
+    fn waiting_reads_in_the_largest_units() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap().and_hms_opt(12, 0, 0).unwrap();
+        let ago = |m: i64| waited_until(&(now - chrono::Duration::minutes(m)), &now);
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(4), "4 min");
+        assert_eq!(ago(120), "2 h");
+        assert_eq!(ago(185), "3 h 5 min");
+        assert_eq!(ago(2 * 1440), "2 d");
+        assert_eq!(ago(2 * 1440 + 250), "2 d 4 h");
+        assert_eq!(ago(-5), "just now");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod admin_tickets;
 pub mod affiliate;
+pub mod affiliate_lookup;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -96,9 +97,12 @@ impl PageCtx {
     }
 }
 
-/// Is this an htmx request (answer with a fragment, not the whole page)?
+/// Is this an htmx request (answer with a fragment, not the whole page)? Back and
+/// Forward ask htmx to restore a page it has not kept: that request wants the
+/// whole page, or the browser would show only the fragment.
 pub fn is_htmx(req: &HttpRequest) -> bool {
-    req.headers().get("HX-Request").is_some_and(|v| v == "true")
+    let header = |name: &str| req.headers().get(name).is_some_and(|v| v == "true");
+    header("HX-Request") && !header("HX-History-Restore-Request")
 }
 
 /// After a form post: go back with 303 (the browser then GETs), or tell htmx to.
@@ -152,7 +156,7 @@ pub async fn htmx_errors(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    let htmx = req.headers().get("HX-Request").is_some_and(|v| v == "true");
+    let htmx = is_htmx(req.request());
     let res = next.call(req).await?.map_into_boxed_body();
     if !htmx {
         return Ok(res);
@@ -254,6 +258,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/tickets/{id}/messages" => thread::admin_reply,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,
     GET "/attachments/{id}" => thread::admin_download,
+    GET "/affiliates/suggest" => affiliate_lookup::suggest,
     GET "/templates" => reply_templates::list,
     POST "/templates" => reply_templates::create,
     GET "/templates/new" => reply_templates::new_form,

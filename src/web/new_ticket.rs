@@ -103,16 +103,17 @@ pub async fn admin_create(
 ) -> AppResult<HttpResponse> {
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let mut form = TicketForm { affiliate_id: upload.text("affiliate_id").trim().to_string(), ..Default::default() };
-    let affiliate_id = match form.affiliate_id.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ if form.affiliate_id.is_empty() => {
-            form.errors.push(("affiliate_id", "Enter the affiliate's ID.".into()));
-            None
-        }
-        _ => {
-            form.errors
-                .push(("affiliate_id", format!("\"{}\" is not an affiliate ID (a whole number).", form.affiliate_id)));
-            None
+    let affiliate_id = if form.affiliate_id.is_empty() {
+        form.errors.push(("affiliate_id", "Enter the affiliate's ID or name.".into()));
+        None
+    } else {
+        let (actor, text) = (staff.actor(), form.affiliate_id.clone());
+        match state.db(move |conn| affiliates::resolve(conn, &actor, &text)).await? {
+            Ok(id) => Some(id),
+            Err(why) => {
+                form.errors.push(("affiliate_id", why));
+                None
+            }
         }
     };
     let question = check(&upload, &mut form, affiliate_id);

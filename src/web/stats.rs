@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::auth::StaffSession;
 use super::{AppState, PageCtx};
-use crate::domain::affiliates::Affiliate;
+use crate::domain::affiliates::{self, Affiliate};
 use crate::domain::catalogue::money;
 use crate::domain::stats::{self, DayStats};
 use crate::error::{AppError, AppResult};
@@ -32,6 +32,7 @@ struct StatsPage {
     days: Vec<DayStats>,
     totals: DayStats,
     chart: Option<Chart>,
+    currency: String,
 }
 
 impl StatsPage {
@@ -41,6 +42,10 @@ impl StatsPage {
 }
 
 /// For the template: money and rates as text.
+/// Counts with their thousands grouped, as money is: "141,713".
+pub fn count(v: &i64) -> String {
+    crate::domain::group_digits(*v)
+}
 pub fn cents(v: &i64) -> String {
     money(*v)
 }
@@ -84,18 +89,19 @@ pub async fn daily(
         to = from + Duration::days(MAX_DAYS - 1);
     }
     let raw_affiliate = q.affiliate_id.unwrap_or_default().trim().to_string();
-    let affiliate_id = match raw_affiliate.parse::<i64>() {
-        Ok(id) if id > 0 => Some(id),
-        _ if raw_affiliate.is_empty() => None,
-        _ => {
-            errors.push((
-                "affiliate_id",
-                format!("Affiliate ID must be a whole number above 0, not \"{raw_affiliate}\"."),
-            ));
-            None
+    let actor = staff.actor();
+    let affiliate_id = if raw_affiliate.is_empty() {
+        None
+    } else {
+        let (actor, text) = (actor.clone(), raw_affiliate.clone());
+        match state.db(move |conn| affiliates::resolve(conn, &actor, &text)).await? {
+            Ok(id) => Some(id),
+            Err(why) => {
+                errors.push(("affiliate_id", why));
+                None
+            }
         }
     };
-    let actor = staff.actor();
     let (affiliate, days) = match affiliate_id {
         None => (None, Vec::new()),
         Some(id) => {
@@ -121,6 +127,7 @@ pub async fn daily(
         days,
         totals,
         chart,
+        currency: state.config.currency.clone(),
     };
     let body = page.render().map_err(AppError::internal)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))

@@ -7,15 +7,23 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::admin_tickets::SingleAction;
 use super::auth::{AffiliateSession, StaffSession};
+use super::ticket_list::ListRequest;
 use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash};
 use crate::domain::Actor;
-use crate::domain::messages::{self, Draft, Replied};
+use crate::domain::access::Decision;
+use crate::domain::lifecycle::Outcome;
+use crate::domain::messages::{self, Draft, Replied, Seen, Then};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
+use crate::domain::states::{RequestState, TicketStatus};
 use crate::domain::threads::{self, Segment, Thread};
+use crate::domain::ticket_list;
+use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 use crate::http::download;
 use crate::http::upload::{self, Upload};
+use crate::params::Params;
 
 /// What the reply form shows: the text so far, and what is wrong with it.
 pub struct ReplyForm {
@@ -24,9 +32,22 @@ pub struct ReplyForm {
     pub submission: String,
     pub internal: bool,
     pub errors: Vec<(&'static str, String)>,
-    /// Variables a chosen template could not fill.
+    /// Variables a chosen template could not fill, or what changed meanwhile.
     pub warning: Option<String>,
     pub template_id: Option<i64>,
+    /// The text a template put in the box: while the box still holds it, picking
+    /// another template replaces it without asking.
+    pub template_text: Option<String>,
+    /// A question to answer before an action runs (close a pending request?).
+    pub question: Option<Question>,
+}
+
+/// An action the thread asks about first.
+pub enum Question {
+    /// Closing a pending request leaves it pending and out of the queues.
+    ClosePending,
+    /// "Use template" without JavaScript, over text already typed.
+    ReplaceText(i64),
 }
 
 impl Default for ReplyForm {
@@ -38,6 +59,8 @@ impl Default for ReplyForm {
             errors: Vec::new(),
             warning: None,
             template_id: None,
+            template_text: None,
+            question: None,
         }
     }
 }
@@ -59,6 +82,23 @@ impl ReplyForm {
     pub fn is_template(&self, id: &i64) -> bool {
         self.template_id == Some(*id)
     }
+
+    /// Rows for the reply box: enough to show the text, within reason.
+    pub fn rows(&self) -> usize {
+        let lines: usize = self.body.lines().map(|l| 1 + l.chars().count() / 90).sum();
+        (lines + 1).clamp(7, 30)
+    }
+
+    pub fn asks_close_pending(&self) -> bool {
+        matches!(self.question, Some(Question::ClosePending))
+    }
+
+    pub fn asks_replace(&self) -> Option<i64> {
+        match self.question {
+            Some(Question::ReplaceText(id)) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -69,6 +109,7 @@ struct ThreadPage {
     templates: Vec<ReplyTemplate>,
     form: ReplyForm,
     for_manager: bool,
+    list: ListContext,
 }
 
 #[derive(Template)]
@@ -79,6 +120,29 @@ struct Conversation {
     templates: Vec<ReplyTemplate>,
     form: ReplyForm,
     for_manager: bool,
+    list: ListContext,
+}
+
+/// The manager's list the thread was opened from: the way back and the next ticket.
+#[derive(Default)]
+pub struct ListContext {
+    /// The list's query (filter and order), empty for the plain list.
+    pub from: String,
+    pub next: Option<i64>,
+}
+
+impl ListContext {
+    pub fn back_url(&self) -> String {
+        if self.from.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{}", self.from) }
+    }
+
+    pub fn next_url(&self) -> Option<String> {
+        self.next.map(|id| super::ticket_list::thread_url(id, &self.request().filter_pairs()))
+    }
+
+    fn request(&self) -> ListRequest {
+        ListRequest::parse(Params::from_query(&self.from))
+    }
 }
 
 #[derive(Template)]
@@ -102,16 +166,17 @@ struct View {
     thread: Thread,
     templates: Vec<ReplyTemplate>,
     form: ReplyForm,
+    list: ListContext,
 }
 
 impl View {
     fn respond(self, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
-        let View { ctx, thread, templates, form } = self;
+        let View { ctx, thread, templates, form, list } = self;
         let for_manager = ctx.is_admin_panel();
         let body = if htmx {
-            Conversation { ctx, thread, templates, form, for_manager }.render()
+            Conversation { ctx, thread, templates, form, for_manager, list }.render()
         } else {
-            ThreadPage { ctx, thread, templates, form, for_manager }.render()
+            ThreadPage { ctx, thread, templates, form, for_manager, list }.render()
         }
         .map_err(AppError::internal)?;
         Ok(html(status, body))
@@ -133,23 +198,74 @@ async fn load(state: &AppState, actor: Actor, id: i64, mark_read: bool) -> AppRe
         .await
 }
 
-/// `GET /admin/tickets/{id}`: the thread; opening it marks the affiliate's messages read.
+/// The list a manager came from (`from`, the list's query) and its next ticket.
+async fn list_context(state: &AppState, staff: &StaffSession, from: &str, thread: &Thread) -> AppResult<ListContext> {
+    let mut context = ListContext { from: from.to_string(), next: None };
+    let request = context.request();
+    context.from = super::ticket_list::query_string(&request.filter_pairs());
+    let (actor, ticket) = (staff.actor(), thread.ticket.clone());
+    context.next =
+        state.db(move |conn| ticket_list::next_after(conn, &actor, &request.filter, request.sort, &ticket)).await?;
+    Ok(context)
+}
+
+/// Everything a manager's thread page shows, loaded.
+async fn manager_view(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    from: &str,
+    mark_read: bool,
+    form: ReplyForm,
+) -> AppResult<View> {
+    let (thread, templates) = load(state, staff.actor(), id, mark_read).await?;
+    let list = list_context(state, staff, from, &thread).await?;
+    Ok(View { ctx: staff.page("tickets"), thread, templates, form, list })
+}
+
+const DRAFT_KEY: &str = "reply_draft";
+
+/// A reply being written, kept across an action's redirect (without JavaScript).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptDraft {
+    ticket: i64,
+    body: String,
+}
+
+fn take_draft(staff: &StaffSession, id: i64) -> Option<String> {
+    if !staff.session.contains_key(DRAFT_KEY) {
+        return None;
+    }
+    let draft = staff.session.remove_as::<KeptDraft>(DRAFT_KEY).and_then(|r| r.ok())?;
+    (draft.ticket == id).then_some(draft.body)
+}
+
+/// `GET /admin/tickets/{id}[?from=<list query>]`: the thread; opening it marks the
+/// affiliate's messages read.
 pub async fn admin_show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let (thread, templates) = load(&state, staff.actor(), path_id(&path)?, true).await?;
-    View { ctx: staff.page("tickets"), thread, templates, form: ReplyForm::default() }.respond(false, StatusCode::OK)
+    let id = path_id(&path)?;
+    let query = Params::from_query(req.query_string());
+    let mut form = ReplyForm::default();
+    if let Some(body) = take_draft(&staff, id) {
+        form.body = body;
+    }
+    manager_view(&state, &staff, id, query.one("from").unwrap_or(""), true, form).await?.respond(false, StatusCode::OK)
 }
 
-/// Puts a template's text into the form, and says which variables it could not fill.
+/// Puts a template's text into the form (replacing what is there: the page asks
+/// before it replaces typed text), and says which variables it could not fill.
 fn apply_template(form: &mut ReplyForm, chosen: Option<(ReplyTemplate, Filled)>) {
     let Some((template, Filled { text, missing })) = chosen else {
         form.errors.push(("template_id", "Choose a template.".into()));
         return;
     };
-    form.body = if form.body.trim().is_empty() { text } else { format!("{}\n\n{}", form.body.trim_end(), text) };
+    form.body = text.clone();
+    form.template_text = Some(text);
     form.template_id = Some(template.id);
     if !missing.is_empty() {
         form.warning = Some(format!(
@@ -173,10 +289,9 @@ async fn fill(
 #[derive(Deserialize)]
 pub struct TemplateQuery {
     template_id: Option<String>,
-    body: Option<String>,
 }
 
-/// `GET /admin/tickets/{id}/template?template_id=N`: the reply text with the
+/// `GET /admin/tickets/{id}/template?template_id=N`: the reply box with the
 /// template filled in (htmx swaps it into the form).
 pub async fn admin_template(
     state: web::Data<AppState>,
@@ -185,15 +300,52 @@ pub async fn admin_template(
     query: web::Query<TemplateQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    let q = query.into_inner();
-    let mut form = ReplyForm { body: q.body.unwrap_or_default(), ..Default::default() };
-    let chosen = fill(&state, &staff, id, q.template_id.and_then(|v| v.trim().parse().ok())).await?;
+    let mut form = ReplyForm::default();
+    let chosen = fill(&state, &staff, id, query.into_inner().template_id.and_then(|v| v.trim().parse().ok())).await?;
     apply_template(&mut form, chosen);
     let body = ReplyBodyField { form }.render().map_err(AppError::internal)?;
     Ok(html(StatusCode::OK, body))
 }
 
-/// `POST /admin/tickets/{id}/messages`: a reply or internal note, with files.
+/// What the manager's thread form was sent to do.
+enum Intent {
+    /// Fill a template in (without JavaScript); `replace` once asked.
+    UseTemplate { replace: bool },
+    /// Send the text, then stay, close, or decide the request.
+    Send(Then),
+    /// Act on the ticket without sending: the text stays in the box.
+    Act(SingleAction),
+}
+
+impl Intent {
+    fn of(upload: &Upload) -> Intent {
+        if upload.fields.contains_key("use_template") {
+            return Intent::UseTemplate { replace: upload.text("use_template") == "replace" };
+        }
+        if let Some(action) = SingleAction::parse(&upload.text("action")) {
+            return Intent::Act(action);
+        }
+        match upload.text("then").as_str() {
+            "close" => Intent::Send(Then::Close),
+            "approve" => Intent::Send(Then::Decide(Decision::Approve)),
+            "reject" => Intent::Send(Then::Decide(Decision::Reject)),
+            _ if upload.fields.contains_key("close") => Intent::Send(Then::Close),
+            _ => Intent::Send(Then::Stay),
+        }
+    }
+}
+
+/// What the form saw of the thread, sent back with it.
+fn seen(upload: &Upload) -> Option<Seen> {
+    Some(Seen {
+        last_message: upload.text("seen_message").trim().parse().ok()?,
+        status: TicketStatus::parse(upload.text("seen_status").trim())?,
+        request_state: RequestState::parse(upload.text("seen_request").trim()),
+    })
+}
+
+/// `POST /admin/tickets/{id}/messages`: a reply or internal note, with files; or
+/// an action on the ticket (close, reopen, activate, reject) that keeps the text.
 pub async fn admin_reply(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -204,54 +356,127 @@ pub async fn admin_reply(
     let id = path_id(&path)?;
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let htmx = is_htmx(&req);
+    let from = upload.text("from");
     let mut form = ReplyForm { internal: upload.checked("internal"), ..ReplyForm::sent(&upload) };
-    if upload.fields.contains_key("use_template") {
-        // Without JavaScript: "Use template" re-shows the form with the text filled.
-        let chosen = fill(&state, &staff, id, upload.text("template_id").trim().parse().ok()).await?;
-        apply_template(&mut form, chosen);
-        let (thread, templates) = load(&state, staff.actor(), id, false).await?;
-        return View { ctx: staff.page("tickets"), thread, templates, form }.respond(htmx, StatusCode::OK);
-    }
-    if !checked(&upload, &mut form) {
-        let (thread, templates) = load(&state, staff.actor(), id, false).await?;
-        return View { ctx: staff.page("tickets"), thread, templates, form }
+    let then = match Intent::of(&upload) {
+        Intent::UseTemplate { replace } => {
+            let template_id = upload.text("template_id").trim().parse().ok();
+            if form.body.trim().is_empty() || replace {
+                apply_template(&mut form, fill(&state, &staff, id, template_id).await?);
+            } else if let Some(template_id) = template_id {
+                form.question = Some(Question::ReplaceText(template_id));
+            } else {
+                form.errors.push(("template_id", "Choose a template.".into()));
+            }
+            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::OK);
+        }
+        Intent::Act(action) => {
+            return act(&state, &staff, id, &from, htmx, action, upload.checked("confirm"), form).await;
+        }
+        Intent::Send(then) => then,
+    };
+    if !checked(&upload, &mut form, true) {
+        return manager_view(&state, &staff, id, &from, false, form)
+            .await?
             .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (internal, close) = (form.internal, upload.fields.contains_key("close"));
+    let internal = form.internal;
     let actor = staff.actor();
-    let (body, submission) = (form.body.clone(), upload.text("submission"));
+    let (body, submission, seen) = (form.body.clone(), upload.text("submission"), seen(&upload));
     let files = upload.files;
-    let replied: Replied = state
+    let replied = state
         .db_with_store(move |conn, store| {
-            let draft = Draft::from_form(&body, &submission);
+            let draft = Draft::from_form(&body, &submission).seen(seen);
             if internal {
                 messages::add_note(conn, store, &actor, id, draft, files)
             } else {
-                messages::reply(conn, store, &actor, id, draft, close, files)
+                messages::reply(conn, store, &actor, id, draft, then, files)
             }
         })
-        .await?;
-    let done = if replied.message.internal {
-        "Internal note added."
-    } else if replied.status != replied.status_before {
-        "Reply sent and ticket closed."
-    } else {
-        "Reply sent."
+        .await;
+    let replied: Replied = match replied {
+        Ok(replied) => replied,
+        // Someone changed the thread meanwhile, or the decision could not be made:
+        // the form comes back with the text and what happened.
+        Err(AppError::Conflict(what)) => {
+            form.warning = Some(format!("{what} Your text is kept: send it again as it is, or edit it first."));
+            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::CONFLICT);
+        }
+        Err(e) => return Err(e),
+    };
+    let done = match then {
+        _ if replied.message.internal => "Internal note added.",
+        Then::Decide(Decision::Approve) => "Reply sent and request approved.",
+        Then::Decide(Decision::Reject) => "Reply sent and request rejected.",
+        _ if replied.status != replied.status_before => "Reply sent and ticket closed.",
+        _ => "Reply sent.",
     };
     if htmx {
-        let (thread, templates) = load(&state, staff.actor(), id, false).await?;
-        let mut ctx = staff.page("tickets");
-        ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
-        return View { ctx, thread, templates, form: ReplyForm::default() }.respond(true, StatusCode::OK);
+        let mut view = manager_view(&state, &staff, id, &from, false, ReplyForm::default()).await?;
+        view.ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
+        return view.respond(true, StatusCode::OK);
     }
     set_flash(&staff.session, FlashKind::Success, done);
-    Ok(redirect(&format!("/admin/tickets/{id}")))
+    Ok(redirect(&thread_url(id, &from)))
 }
 
-/// Whether the reply text and the files are acceptable; if not, the form learns why.
-fn checked(upload: &Upload, form: &mut ReplyForm) -> bool {
+/// The thread's address, with the list it came from.
+fn thread_url(id: i64, from: &str) -> String {
+    let request = ListRequest::parse(Params::from_query(from));
+    super::ticket_list::thread_url(id, &request.filter_pairs())
+}
+
+/// Close, Reopen, Activate or Reject from the thread: the typed reply stays.
+/// Closing a pending request asks first whether to reject it.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    from: &str,
+    htmx: bool,
+    action: SingleAction,
+    confirmed: bool,
+    mut form: ReplyForm,
+) -> AppResult<HttpResponse> {
+    if action == SingleAction::Close && !confirmed {
+        let (actor, pending) = (staff.actor(), id);
+        let ticket = state.db(move |conn| Ticket::find_visible(conn, &actor.scope(), pending)).await?;
+        if ticket.is_pending_request() {
+            form.question = Some(Question::ClosePending);
+            return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);
+        }
+    }
+    let outcome = super::admin_tickets::perform(state, staff.actor(), id, action).await?;
+    let flash = match outcome {
+        Outcome::Done => super::Flash { kind: FlashKind::Success, text: action.done_text(id) },
+        Outcome::Skipped(why) => {
+            super::Flash { kind: FlashKind::Warning, text: format!("Ticket {id} was not changed: {}.", why.reason()) }
+        }
+    };
+    if htmx {
+        let mut view =
+            manager_view(state, staff, id, from, false, ReplyForm { body: form.body, ..Default::default() }).await?;
+        view.ctx.flash = Some(flash);
+        return view.respond(true, StatusCode::OK);
+    }
+    set_flash(&staff.session, flash.kind, flash.text);
+    if !form.body.trim().is_empty() {
+        let _ = staff.session.insert(DRAFT_KEY, KeptDraft { ticket: id, body: form.body });
+    }
+    Ok(redirect(&thread_url(id, from)))
+}
+
+/// Whether the reply text and the files are acceptable; if not, the form learns
+/// why. A manager's text may not hold a quick reply's unfilled variables.
+fn checked(upload: &Upload, form: &mut ReplyForm, by_manager: bool) -> bool {
     if let Err(e) = messages::check_body(&form.body) {
         form.errors.push(("body", e));
+    } else if by_manager && !form.internal {
+        let unfilled = messages::unfilled_variables(&form.body);
+        if !unfilled.is_empty() {
+            form.errors.push(("body", messages::unfilled_message(&unfilled)));
+        }
     }
     if let Some(e) = upload.file_error() {
         form.errors.push(("files", e));
@@ -266,8 +491,14 @@ pub async fn affiliate_show(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (thread, _) = load(&state, affiliate.actor(), path_id(&path)?, true).await?;
-    View { ctx: affiliate.page("support"), thread, templates: Vec::new(), form: ReplyForm::default() }
-        .respond(false, StatusCode::OK)
+    View {
+        ctx: affiliate.page("support"),
+        thread,
+        templates: Vec::new(),
+        form: ReplyForm::default(),
+        list: ListContext::default(),
+    }
+    .respond(false, StatusCode::OK)
 }
 
 /// `POST /affiliate/tickets/{id}/messages`: replying reopens a closed ticket.
@@ -282,10 +513,16 @@ pub async fn affiliate_reply(
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let htmx = is_htmx(&req);
     let mut form = ReplyForm::sent(&upload);
-    if !checked(&upload, &mut form) {
+    if !checked(&upload, &mut form, false) {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
-        return View { ctx: affiliate.page("support"), thread, templates: Vec::new(), form }
-            .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
+        return View {
+            ctx: affiliate.page("support"),
+            thread,
+            templates: Vec::new(),
+            form,
+            list: ListContext::default(),
+        }
+        .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let actor = affiliate.actor();
     let (body, submission) = (form.body.clone(), upload.text("submission"));
@@ -299,7 +536,8 @@ pub async fn affiliate_reply(
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let mut ctx = affiliate.page("support");
         ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: "Message sent.".into() });
-        return View { ctx, thread, templates: Vec::new(), form: ReplyForm::default() }.respond(true, StatusCode::OK);
+        let (templates, form, list) = (Vec::new(), ReplyForm::default(), ListContext::default());
+        return View { ctx, thread, templates, form, list }.respond(true, StatusCode::OK);
     }
     set_flash(&affiliate.session, FlashKind::Success, "Message sent.");
     Ok(redirect(&format!("/affiliate/tickets/{id}")))

@@ -24,7 +24,7 @@ pub struct ListRequest {
 
 impl ListRequest {
     pub fn parse(raw: Params) -> ListRequest {
-        let (filter, mut errors) = TicketFilter::parse(&raw);
+        let (mut filter, mut errors) = TicketFilter::parse(&raw);
         let sort = match raw.one("sort") {
             None => Sort::default(),
             Some(s) => Sort::parse(s).unwrap_or_else(|| {
@@ -32,6 +32,8 @@ impl ListRequest {
                 Sort::default()
             }),
         };
+        // "Waiting longest first" lists the tickets that are waiting.
+        filter.waiting |= sort == Sort::WaitingLongest;
         let per_page = match raw.one("per_page") {
             None => DEFAULT_PER_PAGE,
             Some(v) => match v.parse::<u32>() {
@@ -109,6 +111,18 @@ impl ListRequest {
         pairs
     }
 
+    /// Where in the list this page is (`page`, and the cursor that reads it).
+    pub fn position_pairs(&self) -> Vec<(&'static str, String)> {
+        let page = ("page", self.page.to_string());
+        match self.at {
+            PageAt::Number(1) => vec![],
+            PageAt::Number(_) => vec![page],
+            PageAt::After(c) => vec![("after", c.encode()), page],
+            PageAt::Before(c) => vec![("before", c.encode()), page],
+            PageAt::Last => vec![("last", "1".into()), page],
+        }
+    }
+
     pub fn has_filters(&self) -> bool {
         !self.filter.is_empty()
     }
@@ -135,6 +149,8 @@ pub struct TicketListView {
     pub managers: Vec<UserSummary>,
     pub show_manager_filter: bool,
     pub csrf: String,
+    /// Rows the last action changed or skipped, marked in the table.
+    pub marked: Vec<i64>,
 }
 
 impl TicketListView {
@@ -197,6 +213,7 @@ impl TicketListView {
             show_manager_filter,
             csrf,
             request,
+            marked: Vec::new(),
         }
     }
 
@@ -265,6 +282,34 @@ impl TicketListView {
         self.request.filter_pairs()
     }
 
+    /// The page position, for the bulk form: after an action the list stays here.
+    pub fn position_pairs(&self) -> Vec<(&'static str, String)> {
+        self.request.position_pairs()
+    }
+
+    pub fn is_marked(&self, id: &i64) -> bool {
+        self.marked.contains(id)
+    }
+
+    /// The folded filters are open when one of them is in use.
+    pub fn more_filters_used(&self) -> bool {
+        let f = &self.request.filter;
+        !f.manager_ids.is_empty()
+            || !f.offer_ids.is_empty()
+            || !f.kinds.is_empty()
+            || !f.request_states.is_empty()
+            || (f.waiting && self.request.sort != Sort::WaitingLongest)
+            || self.request.per_page != DEFAULT_PER_PAGE
+            || ["manager_id", "offer_id", "type", "request_state", "per_page"]
+                .iter()
+                .any(|f| self.request.error_for(f).is_some())
+    }
+
+    /// A ticket's thread, knowing this list (its filter and order) for "next ticket".
+    pub fn thread_url(&self, id: &i64) -> String {
+        thread_url(*id, &self.request.filter_pairs())
+    }
+
     /// Every ticket of this filter as CSV.
     pub fn export_url(&self) -> String {
         let pairs = self.request.filter.pairs(self.request.text());
@@ -272,15 +317,14 @@ impl TicketListView {
     }
 }
 
-/// 1234567 -> "1,234,567".
-pub fn group_digits(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+pub use crate::domain::group_digits;
+
+/// `/admin/tickets/7?from=<the list's query>`: the thread remembers the list it was
+/// opened from, so it can offer the next ticket and the way back.
+pub fn thread_url(id: i64, list_pairs: &[(&str, String)]) -> String {
+    if list_pairs.is_empty() {
+        return format!("/admin/tickets/{id}");
     }
-    if n < 0 { format!("-{out}") } else { out }
+    let from = query_string(list_pairs);
+    format!("/admin/tickets/{id}?{}", query_string(&[("from", from)]))
 }

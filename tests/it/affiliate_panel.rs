@@ -57,7 +57,7 @@ db_test!(offer_request_flow_approve_and_reject, |app| {
     let mut manager = app.login_admin(&manager_email).await;
     manager.get("/admin/tickets").await;
     let page = manager.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &ticket.to_string())]).await;
-    assert!(page.contains("1 rejected"));
+    assert!(page.contains(&format!("Rejected #{ticket}")), "{}", page.body);
     let thread = affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     assert!(thread.contains("Request rejected by"));
     let page = affiliate.get("/affiliate/offers").await;
@@ -80,13 +80,14 @@ db_test!(offer_request_flow_approve_and_reject, |app| {
 
 db_test!(smartlink_requests_work_the_same, |app| {
     app.seed_demo();
-    let smartlink = scalar(
-        &app,
-        "SELECT MIN(s.id) AS n FROM smartlinks s WHERE s.privacy = 'premoderated' \
-         AND NOT EXISTS (SELECT 1 FROM smartlink_access x WHERE x.smartlink_id = s.id AND x.affiliate_id = 3) \
-         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.smartlink_id = s.id AND t.affiliate_id = 3 AND t.request_state = 'pending')",
-    );
-    let mut affiliate = app.login_affiliate("affiliate3@affdesk.test").await;
+    // An active affiliate and a premoderated Smartlink they could ask for.
+    let free = "FROM smartlinks s, affiliates a WHERE s.privacy = 'premoderated' AND a.status = 'active' \
+         AND NOT EXISTS (SELECT 1 FROM smartlink_access x WHERE x.smartlink_id = s.id AND x.affiliate_id = a.id AND x.state = 'enabled') \
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.smartlink_id = s.id AND t.affiliate_id = a.id AND t.request_state = 'pending')";
+    let pair = scalar(&app, &format!("SELECT MIN(a.id * 1000000 + s.id) AS n {free}"));
+    let (affiliate_id, smartlink) = (pair / 1_000_000, pair % 1_000_000);
+    let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {affiliate_id}"));
+    let mut affiliate = app.login_affiliate(&email).await;
     affiliate.get("/affiliate/smartlinks").await;
     let page =
         affiliate.post(&format!("/affiliate/smartlinks/{smartlink}/request"), &[("comment", "Mobile traffic")]).await;
@@ -100,7 +101,7 @@ db_test!(smartlink_requests_work_the_same, |app| {
         text(
             &app,
             &format!(
-                "SELECT state || '/' || source AS t FROM smartlink_access WHERE smartlink_id = {smartlink} AND affiliate_id = 3"
+                "SELECT state || '/' || source AS t FROM smartlink_access WHERE smartlink_id = {smartlink} AND affiliate_id = {affiliate_id}"
             )
         ),
         "enabled/ticket"
@@ -212,7 +213,10 @@ db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {
         ),
     );
     assert!(
-        page.contains(&format!("<tfoot>\n    <tr><td>Total</td><td class=\"num\">{clicks}</td>")),
+        page.contains(&format!(
+            "<tfoot>\n    <tr><td>Total</td><td class=\"num\">{}</td>",
+            affdesk::domain::group_digits(clicks)
+        )),
         "total clicks {clicks}"
     );
     assert_eq!(page.body.matches("<tbody>").count(), 1);
@@ -227,7 +231,12 @@ db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {
     assert_eq!(page.body.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap().matches("<tr>").count(), 3);
     // Bad input is explained; a manager sees only their affiliates.
     let page = c.get("/admin/stats/daily?affiliate_id=x&from=yesterday").await;
-    assert!(page.contains("Affiliate ID must be a whole number") && page.contains("From must be a date like"));
+    assert!(
+        page.contains("No affiliate of yours has &#34;x&#34; in their name")
+            && page.contains("From must be a date like"),
+        "{}",
+        page.body
+    );
     // Dates at the edge of the calendar are typing errors, not a dropped connection.
     for query in ["to=-262143-01-01", "from=-262143-01-01", "to=262142-12-31", "from=0001-01-01&to=0001-01-02"] {
         let page = c.get(&format!("/admin/stats/daily?affiliate_id=1&{query}")).await;

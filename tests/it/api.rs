@@ -192,10 +192,28 @@ db_test!(approve_and_reject_through_the_api, |app| {
         ),
         1
     );
+    // Approving twice is a conflict; Reject takes the granted access away again.
+    let (status, body) =
+        post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "approve")]).await;
+    assert_eq!(status, 409);
+    assert_error(&body, "already decided");
+    let (status, body) =
+        post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "reject")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        text(
+            &app,
+            &format!(
+                "SELECT a.state AS t FROM offer_access a JOIN tickets t ON t.offer_id = a.offer_id \
+                 AND t.affiliate_id = a.affiliate_id WHERE t.id = {offer_ticket}"
+            )
+        ),
+        "disabled"
+    );
     let (status, body) =
         post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "reject")]).await;
     assert_eq!(status, 409);
-    assert_error(&body, "already decided");
+    assert_error(&body, "already rejected");
     let smartlink_ticket = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
     let form = reqwest::multipart::Form::new().text("do", "reject");
     let resp = reqwest::Client::new()
@@ -218,14 +236,36 @@ db_test!(the_api_race_gives_one_200_and_one_409, |app| {
     app.seed_demo();
     let key = key_for(&app, "admin@affdesk.test");
     let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'");
-    for id in pending.iter().take(3) {
+    // Two approvals at once: one approves, the other finds it decided.
+    for id in pending.iter().take(2) {
         let path = format!("/3.0/admin/ticket/{id}/offer");
         let (a, b) =
-            tokio::join!(post(&app, &key, &path, &[("do", "approve")]), post(&app, &key, &path, &[("do", "reject")]));
+            tokio::join!(post(&app, &key, &path, &[("do", "approve")]), post(&app, &key, &path, &[("do", "approve")]));
         let mut codes = [a.0, b.0];
         codes.sort();
         assert_eq!(codes, [200, 409], "{a:?} {b:?}");
     }
+    // Approve and Reject at once end rejected, without access, whichever runs first:
+    // Reject after Approve revokes; Approve after Reject is a conflict.
+    for id in pending.iter().skip(2).take(2) {
+        let path = format!("/3.0/admin/ticket/{id}/offer");
+        let (a, r) =
+            tokio::join!(post(&app, &key, &path, &[("do", "approve")]), post(&app, &key, &path, &[("do", "reject")]));
+        assert_eq!(r.0, 200, "{r:?}");
+        assert!(a.0 == 200 || a.0 == 409, "{a:?}");
+        assert_eq!(text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {id}")), "rejected");
+        assert_eq!(
+            text(
+                &app,
+                &format!(
+                    "SELECT a.state AS t FROM offer_access a JOIN tickets t ON t.offer_id = a.offer_id \
+                     AND t.affiliate_id = a.affiliate_id WHERE t.id = {id}"
+                )
+            ),
+            "disabled"
+        );
+    }
+    assert_counts_consistent(&app);
 });
 
 db_test!(partner_asks_for_an_offer, |app| {

@@ -247,6 +247,34 @@ impl Client {
         self.read(resp).await
     }
 
+    /// A multipart form as htmx sends it (`hx-encoding="multipart/form-data"`).
+    pub async fn htmx_multipart(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", self.csrf.clone());
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", self.csrf.clone())
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST multipart");
+        self.read(resp).await
+    }
+
+    /// A GET with extra headers (htmx's history restore, for one).
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.http.get(format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("GET");
+        self.read(resp).await
+    }
+
     /// A request as htmx sends it (with the CSRF header for POSTs).
     pub async fn htmx_get(&mut self, path: &str) -> Page {
         let resp =

@@ -14,3 +14,4 @@ mod openapi;
 mod thread;
 mod ticket_list;
 mod use_cases;
+mod working_day;

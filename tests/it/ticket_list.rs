@@ -153,7 +153,18 @@ db_test!(bulk_close_reports_and_audits, |app| {
     let page = c.post("/admin/tickets/bulk", &fields).await;
     assert_eq!(page.status, 303);
     let list = c.get(page.location.as_deref().unwrap()).await;
-    assert!(list.contains("3 closed, 1 skipped (already closed)"), "summary shown");
+    let mut changed = [open[0], open[1], open[2]];
+    changed.sort_unstable();
+    let summary =
+        format!("Closed #{}, #{}, #{}; skipped #{}: already closed", changed[0], changed[1], changed[2], closed[0]);
+    assert!(list.contains(&summary), "summary shown: {summary}");
+    // The rows the action touched are marked where the list shows them.
+    for id in pick.iter().filter(|id| row_ids(&list.body).contains(id)) {
+        let marker = format!("id=\"ticket-{id}\" class=\"");
+        let class = list.body.split(&marker).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("");
+        assert!(class.split_whitespace().any(|c| c == "marked"), "row {id} marked: {class:?}");
+    }
+    assert!(list.contains(" marked\""), "some row is marked");
     for id in pick {
         assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {id}")), "closed");
     }
@@ -185,7 +196,7 @@ db_test!(bulk_activate_and_reject_decide_requests, |app| {
             &[("action", "activate"), ("ids", &a.to_string()), ("ids", &general.to_string())],
         )
         .await;
-    assert!(page.contains("1 approved, 1 skipped (not an access request)"), "{}", page.body);
+    assert!(page.contains(&format!("Approved #{a}; skipped #{general}: not an access request")), "{}", page.body);
     assert_eq!(
         text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {a}")),
         "approved/closed"
@@ -216,9 +227,41 @@ db_test!(bulk_activate_and_reject_decide_requests, |app| {
         scalar(&app, &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {a} AND action = 'approve'")),
         1
     );
-    // Deciding again is skipped as already decided.
+    // Approving again is skipped; rejecting the approved request takes the access away.
+    let page = c.htmx_post("/admin/tickets/bulk", &[("action", "activate"), ("ids", &a.to_string())]).await;
+    assert!(page.contains(&format!("Nothing approved; skipped #{a}: already decided")), "{}", page.body);
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &a.to_string())]).await;
-    assert!(page.contains("0 rejected, 1 skipped (already decided)"));
+    assert!(page.contains(&format!("Rejected #{a}")), "{}", page.body);
+    assert_eq!(
+        text(
+            &app,
+            &format!(
+                "SELECT state || '/' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {affiliate}"
+            )
+        ),
+        "disabled/ticket"
+    );
+    assert_eq!(
+        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {a}")),
+        "rejected/closed"
+    );
+    let said = text(
+        &app,
+        &format!(
+            "SELECT body AS t FROM messages WHERE ticket_id = {a} AND author_kind = 'system' ORDER BY id DESC LIMIT 1"
+        ),
+    );
+    assert!(said.contains("granted by an approved request, was revoked"), "{said}");
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {a} AND action = 'revoke_access'")
+        ),
+        1
+    );
+    // Nothing is left to take away: a second Reject changes nothing.
+    let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &a.to_string())]).await;
+    assert!(page.contains(&format!("skipped #{a}: already rejected, nothing to revoke")), "{}", page.body);
 
     // Reject disables access that had been enabled by hand.
     let (offer_b, affiliate_b) = (
@@ -240,7 +283,7 @@ db_test!(bulk_activate_and_reject_decide_requests, |app| {
         .unwrap();
     }
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &b.to_string())]).await;
-    assert!(page.contains("1 rejected"));
+    assert!(page.contains(&format!("Rejected #{b}")));
     assert_eq!(
         text(
             &app,
@@ -324,7 +367,11 @@ db_test!(bulk_all_matching_and_scope, |app| {
     assert_eq!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")), mine);
     let confirmed: Vec<(&str, &str)> = all.iter().copied().chain([("confirm", "1")]).collect();
     let page = c.htmx_post("/admin/tickets/bulk", &confirmed).await;
-    assert!(page.contains(&format!("{} closed", mine.len())), "{}", page.body);
+    let mut sorted = mine.clone();
+    sorted.sort_unstable();
+    let named: Vec<String> = sorted.iter().take(10).map(|id| format!("#{id}")).collect();
+    assert!(page.contains(&named.join(", ")), "{}", page.body);
+    assert!(page.contains("Closed "), "{}", page.body);
     assert!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")).is_empty());
     assert!(
         !ids_where(&app, &format!("manager_id <> {m1} AND status = 'open' AND type = 'general'")).is_empty(),
@@ -335,7 +382,11 @@ db_test!(bulk_all_matching_and_scope, |app| {
     let page = c
         .htmx_post("/admin/tickets/bulk", &[("action", "close"), ("ids", &theirs.to_string()), ("ids", "99999999")])
         .await;
-    assert!(page.contains("0 closed, 2 not changed (not found or not yours)"));
+    assert!(
+        page.contains(&format!("Nothing closed; not changed #{theirs}, #99999999: not found or not yours")),
+        "{}",
+        page.body
+    );
     assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {theirs}")), "open");
     assert_counts_consistent(&app);
 });
@@ -351,7 +402,7 @@ db_test!(bulk_without_csrf_is_refused, |app| {
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log"), 0);
 });
 
-db_test!(concurrent_activate_and_reject_one_wins, |app| {
+db_test!(concurrent_activate_and_reject_end_rejected, |app| {
     app.seed_demo();
     let pending = ids_where(&app, "request_state = 'pending'");
     for id in pending.iter().take(3).copied() {
@@ -370,18 +421,18 @@ db_test!(concurrent_activate_and_reject_one_wins, |app| {
             }));
         }
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(
-            results.iter().filter(|r| **r == Outcome::Done).count(),
-            1,
-            "exactly one decision wins: {results:?}"
-        );
-        assert_eq!(results.iter().filter(|r| **r == Outcome::Skipped(Skip::AlreadyDecided)).count(), 1);
+        // Reject always runs; Approve runs first or finds the request rejected. Either
+        // way the request ends rejected, with one system message per decision made.
+        assert_eq!(results[1], Outcome::Done, "{results:?}");
+        assert!(matches!(results[0], Outcome::Done | Outcome::Skipped(Skip::AlreadyDecided)), "{results:?}");
+        let decisions = results.iter().filter(|r| **r == Outcome::Done).count() as i64;
+        assert_eq!(text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {id}")), "rejected");
         assert_eq!(
             scalar(
                 &app,
                 &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = {id} AND author_kind = 'system'")
             ),
-            1
+            decisions
         );
     }
     assert_counts_consistent(&app);

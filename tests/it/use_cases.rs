@@ -179,9 +179,9 @@ db_test!(each_decision_does_what_it_says, |app| {
     assert_eq!(AccessGrant::parse(&grant), Some(AccessGrant::Enabled));
     let last = threads::read(&mut conn, &admin, pending, false).unwrap().entries.pop().unwrap();
     assert!(last.by_system() && last.message.body.starts_with("Request approved by"));
-    // Deciding again, or deciding a question, changes nothing.
+    // Approving again, or deciding a question, changes nothing.
     assert_eq!(
-        access::decide(&mut conn, &admin, pending, Decision::Reject, None).unwrap(),
+        access::decide(&mut conn, &admin, pending, Decision::Approve, None).unwrap(),
         Outcome::Skipped(Skip::AlreadyDecided)
     );
     let question = ids_where(&app, "type = 'general' AND status = 'open'")[0];
@@ -238,7 +238,12 @@ db_test!(bulk_by_filter_acts_on_what_matches_when_it_runs, |app| {
     let mut expected_sorted = expected.clone();
     expected_sorted.sort_unstable();
     assert_eq!(done, expected_sorted);
-    assert_eq!(summary.text(), format!("{} closed", expected.len()));
+    let named: Vec<String> = expected_sorted.iter().map(|id| format!("#{id}")).collect();
+    if expected.len() <= 10 {
+        assert_eq!(summary.text(), format!("Closed {}", named.join(", ")));
+    } else {
+        assert!(summary.text().starts_with(&format!("Closed {} tickets (", expected.len())), "{}", summary.text());
+    }
     drop(conn);
     assert!(ids_where(&app, &format!("manager_id = {m2} AND status = 'open' AND type = 'technical'")).is_empty());
     assert_counts_consistent(&app);
