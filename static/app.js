@@ -30,14 +30,18 @@ function revealScriptOnly(root) {
 document.addEventListener("DOMContentLoaded", function () { revealScriptOnly(document); });
 document.addEventListener("htmx:afterSettle", function () { revealScriptOnly(document); });
 
-// Filters: leave empty fields out of the address, so a shared link reads cleanly.
+// Filters: leave empty fields and defaults out of the address, so a shared link
+// reads cleanly (a select says its default in data-default).
 document.addEventListener("htmx:configRequest", function (event) {
   if (event.detail.verb !== "get") { return; }
   var params = event.detail.parameters;
+  var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null;
   var keys = typeof params.keys === "function" ? Array.from(new Set(params.keys())) : Object.keys(params);
   keys.forEach(function (key) {
     var values = typeof params.getAll === "function" ? params.getAll(key) : [params[key]];
-    if (values.every(function (v) { return v === ""; })) { delete params[key]; }
+    var field = form ? form.querySelector('[name="' + key + '"][data-default]') : null;
+    var unchanged = field && values.length === 1 && values[0] === field.dataset.default;
+    if (unchanged || values.every(function (v) { return v === ""; })) { delete params[key]; }
   });
 });
 

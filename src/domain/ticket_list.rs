@@ -421,20 +421,27 @@ pub fn export_chunk(
     Ok(rows)
 }
 
-/// The ticket after `ticket` in a list of this filter and order: the thread's
-/// "next ticket". One index range read from the ticket's place in the list.
+/// A ticket's place in a list of this order.
+pub fn place(sort: Sort, ticket: &Ticket) -> Cursor {
+    Cursor { at: key(sort, ticket), id: ticket.id }
+}
+
+/// The ticket after `place` in a list of this filter and order, with its own place:
+/// the thread's "next ticket". The place is where the ticket stood when the list
+/// was read: answering it moves it to the top of "last updated first", and the
+/// next ticket is still the one below where it was. One index range read.
 pub fn next_after(
     conn: &mut AnyConnection,
     actor: &Actor,
     filter: &TicketFilter,
     sort: Sort,
-    ticket: &Ticket,
-) -> AppResult<Option<i64>> {
+    place: Cursor,
+) -> AppResult<Option<(i64, Cursor)>> {
     let text_ids = text_matches(conn, filter)?;
     let desc = descending(sort);
     let q = ordered(narrowed(&actor.scope(), filter, text_ids.as_ref()), sort, desc);
-    let cursor = Cursor { at: key(sort, ticket), id: ticket.id };
-    Ok(past_cursor(q, sort, cursor, desc).select(tickets::id).first(conn).optional()?)
+    let next: Option<Ticket> = past_cursor(q, sort, place, desc).select(Ticket::as_select()).first(conn).optional()?;
+    Ok(next.map(|t| (t.id, self::place(sort, &t))))
 }
 
 /// How many of `ids` the actor may see are pending access requests.

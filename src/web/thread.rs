@@ -18,7 +18,7 @@ use crate::domain::messages::{self, Draft, Replied, Seen, Then};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
 use crate::domain::states::{RequestState, TicketStatus};
 use crate::domain::threads::{self, Segment, Thread};
-use crate::domain::ticket_list;
+use crate::domain::ticket_list::{self, Cursor};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 use crate::http::download;
@@ -128,7 +128,9 @@ struct Conversation {
 pub struct ListContext {
     /// The list's query (filter and order), empty for the plain list.
     pub from: String,
-    pub next: Option<i64>,
+    /// Where the ticket stood in that list when it was opened from it.
+    pub at: Option<Cursor>,
+    pub next: Option<(i64, Cursor)>,
 }
 
 impl ListContext {
@@ -137,7 +139,12 @@ impl ListContext {
     }
 
     pub fn next_url(&self) -> Option<String> {
-        self.next.map(|id| super::ticket_list::thread_url(id, &self.request().filter_pairs()))
+        self.next.map(|(id, place)| super::ticket_list::thread_url(id, &self.request().filter_pairs(), Some(place)))
+    }
+
+    /// The place, for the reply form to send back.
+    pub fn at_text(&self) -> String {
+        self.at.map(|c| c.encode()).unwrap_or_default()
     }
 
     fn request(&self) -> ListRequest {
@@ -170,7 +177,11 @@ struct View {
 }
 
 impl View {
+    /// A form sent again with its problems (422) or with what changed meanwhile
+    /// (409) is, for htmx, an ordinary answer to swap in: said with 200, so the
+    /// browser does not log the page's own validation as a failed request.
     fn respond(self, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
+        let status = if htmx && status.is_client_error() { StatusCode::OK } else { status };
         let View { ctx, thread, templates, form, list } = self;
         let for_manager = ctx.is_admin_panel();
         let body = if htmx {
@@ -198,14 +209,34 @@ async fn load(state: &AppState, actor: Actor, id: i64, mark_read: bool) -> AppRe
         .await
 }
 
-/// The list a manager came from (`from`, the list's query) and its next ticket.
-async fn list_context(state: &AppState, staff: &StaffSession, from: &str, thread: &Thread) -> AppResult<ListContext> {
-    let mut context = ListContext { from: from.to_string(), next: None };
+/// The list a thread was opened from, as its address or its form says: the list's
+/// query (`from`) and where the ticket stood in it (`at`).
+struct Origin {
+    list: String,
+    at: String,
+}
+
+impl Origin {
+    fn read(p: impl Fn(&str) -> String) -> Origin {
+        Origin { list: p("from"), at: p("at") }
+    }
+}
+
+/// The list a manager came from and its next ticket after this one's place.
+async fn list_context(
+    state: &AppState,
+    staff: &StaffSession,
+    from: &Origin,
+    thread: &Thread,
+) -> AppResult<ListContext> {
+    let mut context = ListContext { from: from.list.clone(), at: None, next: None };
     let request = context.request();
     context.from = super::ticket_list::query_string(&request.filter_pairs());
-    let (actor, ticket) = (staff.actor(), thread.ticket.clone());
+    let at = Cursor::decode(&from.at).unwrap_or_else(|| ticket_list::place(request.sort, &thread.ticket));
+    context.at = Some(at);
+    let actor = staff.actor();
     context.next =
-        state.db(move |conn| ticket_list::next_after(conn, &actor, &request.filter, request.sort, &ticket)).await?;
+        state.db(move |conn| ticket_list::next_after(conn, &actor, &request.filter, request.sort, at)).await?;
     Ok(context)
 }
 
@@ -214,7 +245,7 @@ async fn manager_view(
     state: &AppState,
     staff: &StaffSession,
     id: i64,
-    from: &str,
+    from: &Origin,
     mark_read: bool,
     form: ReplyForm,
 ) -> AppResult<View> {
@@ -254,7 +285,8 @@ pub async fn admin_show(
     if let Some(body) = take_draft(&staff, id) {
         form.body = body;
     }
-    manager_view(&state, &staff, id, query.one("from").unwrap_or(""), true, form).await?.respond(false, StatusCode::OK)
+    let from = Origin::read(|name| query.one(name).unwrap_or("").to_string());
+    manager_view(&state, &staff, id, &from, true, form).await?.respond(false, StatusCode::OK)
 }
 
 /// Puts a template's text into the form (replacing what is there: the page asks
@@ -356,7 +388,7 @@ pub async fn admin_reply(
     let id = path_id(&path)?;
     let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
     let htmx = is_htmx(&req);
-    let from = upload.text("from");
+    let from = Origin::read(|name| upload.text(name));
     let mut form = ReplyForm { internal: upload.checked("internal"), ..ReplyForm::sent(&upload) };
     let then = match Intent::of(&upload) {
         Intent::UseTemplate { replace } => {
@@ -421,9 +453,9 @@ pub async fn admin_reply(
 }
 
 /// The thread's address, with the list it came from.
-fn thread_url(id: i64, from: &str) -> String {
-    let request = ListRequest::parse(Params::from_query(from));
-    super::ticket_list::thread_url(id, &request.filter_pairs())
+fn thread_url(id: i64, from: &Origin) -> String {
+    let request = ListRequest::parse(Params::from_query(&from.list));
+    super::ticket_list::thread_url(id, &request.filter_pairs(), Cursor::decode(&from.at))
 }
 
 /// Close, Reopen, Activate or Reject from the thread: the typed reply stays.
@@ -433,7 +465,7 @@ async fn act(
     state: &AppState,
     staff: &StaffSession,
     id: i64,
-    from: &str,
+    from: &Origin,
     htmx: bool,
     action: SingleAction,
     confirmed: bool,

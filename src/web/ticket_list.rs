@@ -305,9 +305,11 @@ impl TicketListView {
                 .any(|f| self.request.error_for(f).is_some())
     }
 
-    /// A ticket's thread, knowing this list (its filter and order) for "next ticket".
-    pub fn thread_url(&self, id: &i64) -> String {
-        thread_url(*id, &self.request.filter_pairs())
+    /// A ticket's thread, knowing this list (its filter, order and the ticket's
+    /// place) for "next ticket".
+    pub fn thread_url(&self, ticket: &crate::domain::tickets::Ticket) -> String {
+        let place = crate::domain::ticket_list::place(self.request.sort, ticket);
+        thread_url(ticket.id, &self.request.filter_pairs(), Some(place))
     }
 
     /// Every ticket of this filter as CSV.
@@ -319,12 +321,20 @@ impl TicketListView {
 
 pub use crate::domain::group_digits;
 
-/// `/admin/tickets/7?from=<the list's query>`: the thread remembers the list it was
-/// opened from, so it can offer the next ticket and the way back.
-pub fn thread_url(id: i64, list_pairs: &[(&str, String)]) -> String {
-    if list_pairs.is_empty() {
-        return format!("/admin/tickets/{id}");
+/// `/admin/tickets/7?from=<the list's query>&at=<its place>`: the thread remembers
+/// the list it was opened from and where in it the ticket stood, so it can offer
+/// the next ticket and the way back.
+pub fn thread_url(id: i64, list_pairs: &[(&str, String)], place: Option<Cursor>) -> String {
+    let mut pairs = Vec::new();
+    if !list_pairs.is_empty() {
+        pairs.push(("from", query_string(list_pairs)));
     }
-    let from = query_string(list_pairs);
-    format!("/admin/tickets/{id}?{}", query_string(&[("from", from)]))
+    if let Some(place) = place {
+        pairs.push(("at", place.encode()));
+    }
+    if pairs.is_empty() {
+        format!("/admin/tickets/{id}")
+    } else {
+        format!("/admin/tickets/{id}?{}", query_string(&pairs))
+    }
 }

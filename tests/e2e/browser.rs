@@ -91,6 +91,10 @@ impl Driver {
         args.push("--window-size=1366,768".into());
         let caps = json!({
             "browserName": "chrome",
+            // The console, read after each journey: it must stay free of errors.
+            "goog:loggingPrefs": { "browser": "ALL" },
+            // A confirm() stays open until the journey answers it.
+            "unhandledPromptBehavior": "ignore",
             "goog:chromeOptions": {
                 "binary": tools.chromium,
                 "args": args,
@@ -135,7 +139,38 @@ impl WebDriverCompatibleCommand for DevTools {
     }
 }
 
+/// ChromeDriver's console log of the page (`browser` entries since the last read).
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+    }
+}
+
 impl Browser {
+    /// The console's errors and warnings since the last call (reading empties it).
+    pub async fn console_problems(&self) -> Vec<String> {
+        let entries = self.client.issue_cmd(ConsoleLog).await.expect("read the console");
+        let Value::Array(entries) = entries else { return Vec::new() };
+        entries
+            .into_iter()
+            .filter(|e| matches!(e["level"].as_str(), Some("SEVERE" | "WARNING")))
+            .map(|e| format!("{}: {}", e["level"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+            .collect()
+    }
+
+    /// Fails when anything was logged to the console as an error or a warning.
+    pub async fn assert_clean_console(&self, journey: &str) {
+        let problems = self.console_problems().await;
+        assert!(problems.is_empty(), "the console after {journey}:\n{}", problems.join("\n"));
+    }
+
     pub fn javascript(&self) -> bool {
         self.javascript
     }

@@ -24,8 +24,10 @@ async fn rows(b: &Browser) -> Vec<Row> {
     b.wait_idle().await;
     let table = b
         .run_script(
-            "return [...document.querySelectorAll('#results table.tickets tbody tr')]
-                .map(tr => [tr.id, ...[...tr.querySelectorAll('td')].map(td => td.innerText.trim())]);",
+            "const cell = (tr, c) => (tr.querySelector(c) || {}).innerText || '';
+             return [...document.querySelectorAll('#results table.tickets tbody tr')]
+                .map(tr => [tr.id, cell(tr, 'td.affiliate-col'), cell(tr, 'td.type-col'),
+                            cell(tr, 'td.status-col .badge')].map(s => s.trim()));",
         )
         .await;
     let table: Vec<Vec<String>> = serde_json::from_value(table).expect("rows as lists of cell texts");
@@ -33,9 +35,9 @@ async fn rows(b: &Browser) -> Vec<Row> {
         .into_iter()
         .map(|cells| Row {
             id: cells[0].trim_start_matches("ticket-").parse().expect("row id"),
-            affiliate: cells[3].clone(),
-            kind: cells[6].clone(),
-            status: cells[7].clone(),
+            affiliate: cells[1].clone(),
+            kind: cells[2].clone(),
+            status: cells[3].clone(),
         })
         .collect()
 }
@@ -61,14 +63,19 @@ pub async fn filter_and_page(b: &Browser) {
     for th in b.find_all("#results table.tickets thead th[scope=col]").await {
         headers.push(th.text().await.unwrap());
     }
-    assert_eq!(headers[1..4], ["ID", "Affiliate", "Manager"], "a real table with column headers");
+    assert_eq!(headers[1..4], ["ID", "Title and last message", "Affiliate"], "a real table with column headers");
+    assert!(!headers.iter().any(|h| h == "Manager"), "a manager who sees only their affiliates has no Manager column");
 
     b.select("#f-status", "open").await;
     apply_if_no_script(b).await;
     b.wait_location("carry status=open", |l| l.contains("status=open")).await;
+    b.click("details.more-filters summary").await;
     b.click("#filters input[name=type][value=general]").await;
     apply_if_no_script(b).await;
     b.wait_location("carry type=general", |l| l.contains("type=general")).await;
+    if b.find("details.more-filters").await.attr("open").await.unwrap().is_none() {
+        b.click("details.more-filters summary").await;
+    }
     b.select("#f-per-page", "10").await;
     apply_if_no_script(b).await;
     b.wait_location("carry per_page=10", |l| l.contains("per_page=10")).await;
@@ -110,7 +117,7 @@ pub async fn filter_and_page(b: &Browser) {
     assert_eq!(b.value("#f-affiliate").await, affiliate);
     assert!(b.find("#filters input[name=type][value=general]").await.is_selected().await.unwrap());
 
-    b.click(".filter-actions a[href='/admin/tickets']").await;
+    b.click(".filter-buttons a[href='/admin/tickets']").await;
     b.wait_location("drop the filters", |l| l == "/admin/tickets").await;
     assert_eq!(b.value("#f-status").await, "");
     assert_eq!(b.text("#match-count").await, everything);
@@ -130,9 +137,14 @@ pub async fn bulk_close(b: &Browser) {
         b.click(&format!("#ticket-{id} input[name=ids]")).await;
     }
     b.click("#bulk button[name=action][value=close]").await;
-    b.wait_text("#flash", "3 closed").await;
+    let mut sorted = open.clone();
+    sorted.sort_unstable();
+    let named: Vec<String> = sorted.iter().map(|id| format!("#{id}")).collect();
+    b.wait_text("#flash", &format!("Closed {}", named.join(", "))).await;
     for id in &open {
-        b.wait_text(&format!("#ticket-{id} td:nth-child(7)"), "Closed").await;
+        b.wait_text(&format!("#ticket-{id} td.status-col"), "Closed").await;
+        let class = b.find(&format!("#ticket-{id}")).await.attr("class").await.unwrap().unwrap_or_default();
+        assert!(class.contains("marked"), "the changed row is marked: {class}");
     }
     if b.javascript() {
         assert!(b.still_same_page().await, "the bulk action swapped the table instead of reloading the page");
@@ -163,9 +175,10 @@ pub async fn ticket_conversation(b: &Browser, files: &Files) -> i64 {
     b.log_in("admin", MANAGER).await;
     b.goto("/admin/tickets").await;
     let row = format!("#ticket-{id}");
-    b.wait_text(&row, "(1 new)").await;
+    b.wait_text(&row, "1 new").await;
     assert_eq!(b.find(&row).await.attr("class").await.unwrap().as_deref(), Some("has-unread"));
-    b.click(&format!("{row} .title-col a")).await;
+    b.wait_text(&format!("{row} .preview"), "Since this morning our tracker").await;
+    b.click(&format!("{row} a.title")).await;
     b.wait_text("h1", &title).await;
     b.wait_text(".thread .attachments", "receipt.png").await;
 
@@ -264,12 +277,12 @@ pub async fn access_request(b: &Browser) {
     b.log_in("admin", MANAGER).await;
     b.goto("/admin/tickets?type=offer_request&status=open").await;
     let row = format!("#ticket-{ticket}");
-    b.wait_text(&format!("{row} td:nth-child(8)"), "pending").await;
+    b.wait_text(&format!("{row} td.status-col"), "pending").await;
     b.click(&format!("{row} button[formaction$='/activate']")).await;
     b.wait_text("#flash", &format!("Request in ticket {ticket} approved.")).await;
     b.goto(&format!("/admin/tickets?id={ticket}")).await;
-    b.wait_text(&format!("{row} td:nth-child(8)"), "approved").await;
-    b.wait_text(&format!("{row} td:nth-child(7)"), "Closed").await;
+    b.wait_text(&format!("{row} td.status-col"), "approved").await;
+    b.wait_text(&format!("{row} td.status-col"), "Closed").await;
 
     b.log_in("affiliate", AFFILIATE).await;
     b.goto("/affiliate/offers").await;

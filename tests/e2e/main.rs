@@ -11,6 +11,7 @@ mod browser;
 mod journeys;
 mod pages;
 mod server;
+mod working_day;
 
 use std::path::{Path, PathBuf};
 
@@ -80,13 +81,32 @@ async fn journeys_in_chromium() {
     b.goto("/admin/login").await;
     let files = Files::write(&fixtures, &b.client.screenshot().await.unwrap());
 
+    b.console_problems().await;
     journeys::filter_and_page(&b).await;
+    b.assert_clean_console("filtering and paging").await;
     journeys::bulk_close(&b).await;
+    b.assert_clean_console("bulk close").await;
     let ticket = journeys::ticket_conversation(&b, &files).await;
+    b.assert_clean_console("the conversation").await;
     journeys::access_request(&b).await;
+    b.assert_clean_console("the access request").await;
     journeys::statistics_from_thread(&b, ticket).await;
+    b.assert_clean_console("statistics").await;
     journeys::wrong_attachment(&b, &server, &files).await;
+    // The refused form's page comes with 422, which Chromium notes as a failed load;
+    // nothing else may be in the console.
+    let problems = b.console_problems().await;
+    assert!(problems.iter().all(|p| p.contains("/affiliate/tickets") && p.contains("status of 422")), "{problems:?}");
     pages::keyboard_only(&b).await;
+    b.assert_clean_console("keyboard only").await;
+    working_day::density_and_history(&b).await;
+    working_day::templates_and_placeholders(&b).await;
+    working_day::approve_and_send(&b).await;
+    working_day::reject_revokes_access_granted_by_hand(&b, &server).await;
+    working_day::collision(&b, &server).await;
+    working_day::bulk_on_page_three(&b).await;
+    working_day::keyboard_triage(&b).await;
+    working_day::phone_cards(&b).await;
 
     b.set_javascript(false).await;
     b.goto("/admin/login").await;

@@ -44,6 +44,13 @@ impl Server {
         server
     }
 
+    /// A connection to the server's database, for what the journeys set up behind
+    /// the panels (access granted by hand, a message written meanwhile).
+    pub fn db(&self) -> affdesk::db::pool::PooledConn {
+        let url = affdesk::db::pool::DbUrl::Sqlite(self.data_dir.join("affdesk.db"));
+        affdesk::db::pool::build_pool(&url, 1).expect("open the database").get().expect("a connection")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
