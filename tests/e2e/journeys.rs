@@ -170,6 +170,8 @@ pub async fn ticket_conversation(b: &Browser, files: &Files) -> i64 {
         .await;
     let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
     b.wait_text("h1", &title).await;
+    let banners = b.run_script("return document.querySelectorAll('.flash').length;").await;
+    assert_eq!(banners, serde_json::json!(1), "one banner after opening a ticket");
     b.wait_text(".thread .attachments", "receipt.png").await;
 
     b.log_in("admin", MANAGER).await;

@@ -358,6 +358,24 @@ pub async fn keyboard_triage(b: &Browser) {
     b.assert_clean_console("keyboard triage").await;
 }
 
+/// Save and Cancel sit on one line, the same height, on the forms that have both.
+pub async fn form_buttons_line_up(b: &Browser) {
+    b.log_in("admin", MANAGER).await;
+    for path in ["/admin/templates/new", "/admin/tickets/new"] {
+        b.goto(path).await;
+        let aligned = b
+            .run_script(
+                "const row = document.querySelector('main form .buttons');
+                 const [a, c] = [row.querySelector('button.primary'), row.querySelector('a.button')]
+                   .map(e => e.getBoundingClientRect());
+                 return Math.abs(a.top - c.top) < 1 && Math.abs(a.height - c.height) < 1;",
+            )
+            .await;
+        assert_eq!(aligned, json!(true), "Save and Cancel line up on {path}");
+    }
+    b.assert_clean_console("form buttons").await;
+}
+
 /// On a phone the lists are cards: what matters shows without scrolling sideways.
 pub async fn phone_cards(b: &Browser) {
     b.log_in("admin", MANAGER).await;
