@@ -61,6 +61,27 @@ pub struct ServeArgs {
     /// The currency the network pays and earns in (statistics show money in it).
     #[arg(long, env = "AFFDESK_CURRENCY", default_value = "USD")]
     pub currency: String,
+
+    /// SMTP server for notifications: smtp://host:25, smtps://user:pass@host:465 or
+    /// smtp://user:pass@host:587?tls=starttls. Without it the outbox fills and waits.
+    #[arg(long, env = "AFFDESK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of notifications, e.g. "Support <support@network.example>".
+    #[arg(long, env = "AFFDESK_MAIL_FROM", default_value = "affdesk <affdesk@localhost>")]
+    pub mail_from: String,
+
+    /// The address people open affdesk at, for links in emails (default http://<bind>).
+    #[arg(long, env = "AFFDESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Attempts to send an email before it is marked failed.
+    #[arg(long, env = "AFFDESK_MAIL_ATTEMPTS", default_value_t = 8)]
+    pub mail_attempts: i32,
+
+    /// Seconds to wait after a failed attempt; the pause doubles after each one.
+    #[arg(long, env = "AFFDESK_MAIL_RETRY", default_value_t = 30)]
+    pub mail_retry: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +100,7 @@ pub struct Config {
     pub workers: Option<usize>,
     pub pool_size: u32,
     pub currency: String,
+    pub mail: crate::mail::MailConfig,
 }
 
 impl Config {
@@ -106,6 +128,14 @@ impl Config {
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
             currency: serve.currency.trim().to_uppercase(),
+            mail: crate::mail::MailConfig {
+                smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+                from: serve.mail_from.clone(),
+                public_url: serve.public_url.clone().unwrap_or_else(|| format!("http://{}", serve.bind)),
+                attempts: serve.mail_attempts.max(1),
+                retry_after: Duration::from_secs(serve.mail_retry.max(1)),
+                poll: Duration::from_secs(1),
+            },
         })
     }
 
@@ -125,6 +155,14 @@ impl Config {
             body_timeout: Duration::from_secs(60),
             workers: Some(2),
             currency: "USD".into(),
+            mail: crate::mail::MailConfig {
+                smtp_url: None,
+                from: "affdesk <affdesk@localhost>".into(),
+                public_url: "http://affdesk.test".into(),
+                attempts: 8,
+                retry_after: Duration::from_secs(30),
+                poll: Duration::from_millis(200),
+            },
         }
     }
 

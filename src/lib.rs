@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod params;
 pub mod seed;
 pub mod storage;
@@ -81,6 +82,7 @@ impl Application {
             .map_err(|e| format!("cannot create attachment folder {}: {e}", config.attachments_dir().display()))?;
         let store = std::sync::Arc::new(store);
         sweep_in_background(pool.clone(), store.clone());
+        mail::spawn_sender(pool.clone(), config.mail.clone());
         let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),

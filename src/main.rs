@@ -50,6 +50,15 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         older_than: u64,
     },
+    /// List the email outbox (newest first), or send an email again now.
+    Outbox {
+        /// Only emails that failed for good.
+        #[arg(long)]
+        failed: bool,
+        /// Send this email again now (a failed or waiting one).
+        #[arg(long, value_name = "ID")]
+        retry: Option<i64>,
+    },
     /// Issue a new API key for a user or affiliate and print it once (the old key stops working).
     Apikey {
         /// Email of the user or affiliate.
@@ -134,6 +143,38 @@ fn run(cli: Cli) -> Result<(), String> {
             let removed =
                 affdesk::domain::attachments::sweep_orphans(&mut conn, &store, age).map_err(|e| e.to_string())?;
             println!("removed {removed} files left behind");
+            Ok(())
+        }
+        Command::Outbox { failed, retry } => {
+            use affdesk::domain::outbox;
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            if let Some(id) = retry {
+                let queued = outbox::retry_now(&mut conn, id, affdesk::domain::now()).map_err(|e| e.to_string())?;
+                if !queued {
+                    return Err(format!("email {id} was already sent, or is not in the outbox"));
+                }
+                println!("email {id} will be sent again by the next running server");
+                return Ok(());
+            }
+            let state = failed.then_some(outbox::FAILED);
+            let mails = outbox::list(&mut conn, state, 100).map_err(|e| e.to_string())?;
+            for (s, n) in outbox::counts(&mut conn).map_err(|e| e.to_string())? {
+                println!("{s}: {n}");
+            }
+            for m in mails {
+                println!(
+                    "{:>6}  {:<7}  {:<15}  #{:<7}  {}  attempts {}{}",
+                    m.id,
+                    m.state,
+                    m.event,
+                    m.ticket_id,
+                    m.recipient_email,
+                    m.attempts,
+                    m.last_error.map(|e| format!("  ({e})")).unwrap_or_default()
+                );
+            }
             Ok(())
         }
         Command::Apikey { email } => {

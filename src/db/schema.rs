@@ -230,3 +230,51 @@ diesel::table! {
         at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// Email notifications waiting to be sent, sent, or failed (domain/outbox.rs).
+    outbox (id) {
+        id -> BigInt,
+        event -> Text,
+        ticket_id -> BigInt,
+        ticket_title -> Text,
+        recipient_kind -> Text,
+        recipient_id -> BigInt,
+        recipient_name -> Text,
+        recipient_email -> Text,
+        actor_name -> Text,
+        body -> Text,
+        link_path -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_optouts (recipient_kind, recipient_id, event) {
+        recipient_kind -> Text,
+        recipient_id -> BigInt,
+        event -> Text,
+    }
+}
+
+diesel::table! {
+    /// Changes to tickets for the browsers watching them (domain/live.rs).
+    live_events (id) {
+        id -> BigInt,
+        kind -> Text,
+        ticket_id -> BigInt,
+        affiliate_id -> BigInt,
+        manager_id -> Nullable<BigInt>,
+        staff_only -> Bool,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -7,7 +7,7 @@ use super::actor::Actor;
 use super::lifecycle::{Outcome, Skip};
 use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, messages, now, ticket_counts};
+use super::{audit, messages, notify, now, ticket_counts};
 use crate::db::schema::tickets;
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
@@ -117,6 +117,7 @@ pub(crate) fn decide_locked(
     messages::insert_message(conn, &messages::NewMessage::system(ticket.id, Some(staff.id), &text, t), &[])?;
     let action = if decision == Decision::Approve { "approve" } else { "reject" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
+    notify::ticket_changed(conn, actor, ticket, notify::Change::Decided(decision))?;
     Ok(Outcome::Done)
 }
 

@@ -13,7 +13,7 @@ use super::states::TicketStatus;
 use super::ticket_filter::TicketFilter;
 use super::ticket_list;
 use super::tickets::Ticket;
-use super::{audit, now, search, ticket_counts};
+use super::{audit, notify, now, search, ticket_counts};
 use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::AppResult;
@@ -88,6 +88,8 @@ fn change_status(
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, to);
     let action = if to == TicketStatus::Open { "reopen" } else { "close" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
+    let change = if to == TicketStatus::Open { notify::Change::Reopened } else { notify::Change::Closed };
+    notify::ticket_changed(conn, actor, ticket, change)?;
     Ok(Outcome::Done)
 }
 

@@ -10,7 +10,7 @@ use super::attachments::{self, NewAttachment};
 use super::lifecycle::Outcome;
 use super::states::{AuthorKind, RequestState, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, now, search, ticket_counts};
+use super::{audit, notify, now, search, ticket_counts};
 use crate::db::AnyConnection;
 use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::error::{AppError, AppResult};
@@ -274,6 +274,8 @@ fn add_message(
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }
         search::reindex(conn, ticket.id)?;
+        let change = if internal { notify::Change::Noted } else { notify::Change::Replied(&message) };
+        notify::ticket_changed(conn, actor, &ticket, change)?;
         let action = if internal { "note" } else { "reply" };
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
         Ok((Replied { message, status_before: ticket.status, status }, true))

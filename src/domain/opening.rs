@@ -9,7 +9,7 @@ use super::affiliates::{self, Affiliate};
 use super::attachments::{self, NewAttachment};
 use super::states::{AffiliateStatus, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, messages, now, search, ticket_counts};
+use super::{audit, messages, notify, now, search, ticket_counts};
 use crate::db::AnyConnection;
 use crate::db::schema::tickets;
 use crate::error::{AppError, AppResult};
@@ -123,5 +123,7 @@ pub(crate) fn insert_ticket(
     ticket_counts::adjust(conn, affiliate.manager_id, TicketStatus::Open, target.kind, 1)?;
     search::reindex(conn, id)?;
     audit::record(conn, actor, "create", Some(id), target.kind.as_str())?;
-    Ticket::find(conn, id)?.ok_or(AppError::NotFound)
+    let ticket = Ticket::find(conn, id)?.ok_or(AppError::NotFound)?;
+    notify::ticket_changed(conn, actor, &ticket, notify::Change::Opened)?;
+    Ok(ticket)
 }

@@ -96,6 +96,8 @@ impl StaffSession {
             csrf: csrf::token(&self.session),
             flash: take_flash(&self.session),
             nav,
+            is_admin: self.user.is_admin(),
+            live_since: None,
         }
     }
 }
@@ -140,6 +142,8 @@ impl AffiliateSession {
             csrf: csrf::token(&self.session),
             flash: take_flash(&self.session),
             nav,
+            is_admin: false,
+            live_since: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod dates;
 pub mod forms;
 pub mod new_ticket;
+pub mod outbox;
 pub mod pages;
 pub mod profile;
 pub mod reply_templates;
@@ -85,6 +86,11 @@ pub struct PageCtx {
     pub flash: Option<Flash>,
     /// The navigation entry to highlight.
     pub nav: &'static str,
+    /// Admins see the outbox.
+    pub is_admin: bool,
+    /// The last live event when the page was made: the page listens from there
+    /// (`None`: the page does not listen).
+    pub live_since: Option<i64>,
 }
 
 impl PageCtx {
@@ -248,6 +254,9 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/logout" => auth::admin_logout,
     GET "/profile" => profile::admin_show,
     POST "/profile/api-key" => profile::admin_new_key,
+    POST "/profile/notifications" => profile::admin_notifications,
+    GET "/outbox" => outbox::list,
+    POST "/outbox/{id}/retry" => outbox::retry,
     GET "/tickets" => admin_tickets::list,
     POST "/tickets" => new_ticket::admin_create,
     GET "/tickets/new" => new_ticket::admin_form,
@@ -276,6 +285,7 @@ route_table!(AFFILIATE_ROUTES, affiliate_routes, "/affiliate", {
     POST "/logout" => auth::affiliate_logout,
     GET "/profile" => profile::affiliate_show,
     POST "/profile/api-key" => profile::affiliate_new_key,
+    POST "/profile/notifications" => profile::affiliate_notifications,
     GET "/tickets" => affiliate::support,
     POST "/tickets" => new_ticket::affiliate_create,
     GET "/tickets/new" => new_ticket::affiliate_form,

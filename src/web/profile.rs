@@ -1,14 +1,16 @@
-//! The profile page of each panel: who you are, and your API key (regenerated on
-//! request and shown once; only its hash is kept).
+//! The profile page of each panel: who you are, which emails you get, and your API
+//! key (regenerated on request and shown once; only its hash is kept).
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, PageCtx};
+use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::affiliates::Affiliate;
+use crate::domain::notify::{self, MailEvent, Recipient};
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
+use crate::params::Params;
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -21,14 +23,27 @@ struct ProfilePage {
     /// The new key, shown once right after it was made.
     new_key: Option<String>,
     api_doc: &'static str,
+    notifications_action: &'static str,
+    /// Each kind of email this account can get, and whether it gets it.
+    notifications: Vec<(&'static str, &'static str, bool)>,
 }
 
 fn respond(page: ProfilePage) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render().map_err(AppError::internal)?))
 }
 
-fn staff_page(staff: &StaffSession, new_key: Option<String>) -> ProfilePage {
-    ProfilePage {
+/// The kinds of email offered to `recipient`, with the ones they switched off.
+async fn choices(state: &AppState, recipient: Recipient) -> AppResult<Vec<(&'static str, &'static str, bool)>> {
+    let off = state.db(move |conn| notify::optouts(conn, recipient)).await?;
+    let offered: &[MailEvent] = match recipient {
+        Recipient::User(_) => &MailEvent::FOR_STAFF,
+        Recipient::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
+    };
+    Ok(offered.iter().map(|e| (e.as_str(), e.label(), !off.contains(e))).collect())
+}
+
+async fn staff_page(state: &AppState, staff: &StaffSession, new_key: Option<String>) -> AppResult<ProfilePage> {
+    Ok(ProfilePage {
         ctx: staff.page("profile"),
         name: staff.user.name.clone(),
         email: staff.user.email.clone(),
@@ -36,11 +51,17 @@ fn staff_page(staff: &StaffSession, new_key: Option<String>) -> ProfilePage {
         action: "/admin/profile/api-key",
         new_key,
         api_doc: "/3.0/openapi.json",
-    }
+        notifications_action: "/admin/profile/notifications",
+        notifications: choices(state, Recipient::User(staff.user.id)).await?,
+    })
 }
 
-fn affiliate_page(affiliate: &AffiliateSession, new_key: Option<String>) -> ProfilePage {
-    ProfilePage {
+async fn affiliate_page(
+    state: &AppState,
+    affiliate: &AffiliateSession,
+    new_key: Option<String>,
+) -> AppResult<ProfilePage> {
+    Ok(ProfilePage {
         ctx: affiliate.page("profile"),
         name: affiliate.affiliate.name.clone(),
         email: affiliate.affiliate.email.clone(),
@@ -48,25 +69,56 @@ fn affiliate_page(affiliate: &AffiliateSession, new_key: Option<String>) -> Prof
         action: "/affiliate/profile/api-key",
         new_key,
         api_doc: "/3.0/openapi.json",
-    }
+        notifications_action: "/affiliate/profile/notifications",
+        notifications: choices(state, Recipient::Affiliate(affiliate.affiliate.id)).await?,
+    })
 }
 
-pub async fn admin_show(staff: StaffSession) -> AppResult<HttpResponse> {
-    respond(staff_page(&staff, None))
+pub async fn admin_show(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    respond(staff_page(&state, &staff, None).await?)
 }
 
 pub async fn admin_new_key(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let id = staff.user.id;
     let key = state.db(move |conn| User::issue_api_key(conn, id)).await?;
-    respond(staff_page(&staff, Some(key)))
+    respond(staff_page(&state, &staff, Some(key)).await?)
 }
 
-pub async fn affiliate_show(affiliate: AffiliateSession) -> AppResult<HttpResponse> {
-    respond(affiliate_page(&affiliate, None))
+pub async fn affiliate_show(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+    respond(affiliate_page(&state, &affiliate, None).await?)
 }
 
 pub async fn affiliate_new_key(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
     let key = state.db(move |conn| Affiliate::issue_api_key(conn, id)).await?;
-    respond(affiliate_page(&affiliate, Some(key)))
+    respond(affiliate_page(&state, &affiliate, Some(key)).await?)
+}
+
+/// The kinds of email ticked in the form; unknown names are ignored.
+fn wanted(form: &Params) -> Vec<MailEvent> {
+    form.all("email").into_iter().filter_map(MailEvent::parse).collect()
+}
+
+/// `POST /admin/profile/notifications`: the kinds of email a manager gets.
+pub async fn admin_notifications(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    form: Params,
+) -> AppResult<HttpResponse> {
+    let (recipient, wanted) = (Recipient::User(staff.user.id), wanted(&form));
+    state.db(move |conn| notify::set_wanted(conn, recipient, &wanted)).await?;
+    set_flash(&staff.session, FlashKind::Success, "Email settings saved.");
+    Ok(redirect("/admin/profile"))
+}
+
+/// `POST /affiliate/profile/notifications`: the kinds of email an affiliate gets.
+pub async fn affiliate_notifications(
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+    form: Params,
+) -> AppResult<HttpResponse> {
+    let (recipient, wanted) = (Recipient::Affiliate(affiliate.affiliate.id), wanted(&form));
+    state.db(move |conn| notify::set_wanted(conn, recipient, &wanted)).await?;
+    set_flash(&affiliate.session, FlashKind::Success, "Email settings saved.");
+    Ok(redirect("/affiliate/profile"))
 }

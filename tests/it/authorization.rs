@@ -123,6 +123,8 @@ fn panel(route: &str, c: Caller) -> Expect {
     let object = route.contains("{id}");
     let templates = route.contains("/templates/{id}");
     match c {
+        // The outbox is for admins.
+        Caller::ManagerA | Caller::ManagerB if route.contains("/admin/outbox") => Expect::Forbidden,
         Caller::ManagerB if templates => Expect::Forbidden,
         Caller::ManagerA if templates => Expect::Forbidden,
         Caller::ManagerB if route == "POST /admin/tickets" => Expect::Exactly(422),
@@ -208,6 +210,9 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         | "POST /affiliate/logout"
         | "POST /admin/profile/api-key"
         | "POST /affiliate/profile/api-key"
+        | "POST /admin/profile/notifications"
+        | "POST /affiliate/profile/notifications"
+        | "POST /admin/outbox/{id}/retry"
         | "POST /admin/templates/{id}/delete"
         | "POST /admin/tickets/{id}/{action}"
         | "POST /3.0/admin/ticket/{id}/close"

@@ -179,7 +179,7 @@ db_test!(bulk_close_reports_and_audits, |app| {
         )
         .await;
     assert_eq!(page.status, 200);
-    assert!(page.contains("hx-swap-oob") && page.contains("1 closed"));
+    assert!(page.contains("hx-swap-oob") && page.contains(&format!("Closed #{}", more[0])));
     assert!(row_ids(&page.body).contains(&more[0]), "the closed ticket shows in the closed list");
 });
 

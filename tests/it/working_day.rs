@@ -561,15 +561,23 @@ db_test!(the_thread_links_the_next_ticket_of_its_list, |app| {
     let list = c.get("/admin/tickets?status=open&type=technical").await;
     let rows = row_ids(&list.body);
     assert!(rows.len() >= 2);
-    assert!(list.contains(&format!("/admin/tickets/{}?from=status%3Dopen%26type%3Dtechnical", rows[0])));
-    let thread = c.get(&format!("/admin/tickets/{}?from=status%3Dopen%26type%3Dtechnical", rows[0])).await;
-    assert!(
-        thread.contains(&format!(
-            "href=\"/admin/tickets/{}?from=status%3Dopen%26type%3Dtechnical\" rel=\"next\"",
-            rows[1]
-        )),
-        "{}",
-        thread.body
-    );
+    let link = |body: &str, id: i64| {
+        let marker = format!("/admin/tickets/{id}?from=status%3Dopen%26type%3Dtechnical&#38;at=");
+        body.split(&marker).nth(1).map(|rest| rest.split('"').next().unwrap_or("").to_string())
+    };
+    let at = link(&list.body, rows[0]).expect("the row links its thread with the list and its place");
+    // Answering the ticket moves it to the top; the next ticket is still the one below its old place.
+    let thread = c.get(&format!("/admin/tickets/{}?from=status%3Dopen%26type%3Dtechnical&at={at}", rows[0])).await;
+    assert!(link(&thread.body, rows[1]).is_some(), "next is the second row: {}", thread.body);
+    let reply = c
+        .post_multipart(
+            &format!("/admin/tickets/{}/messages", rows[0]),
+            &[("body", "On it."), ("at", &at), ("from", "status=open&type=technical")],
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 303);
+    let thread = c.get(reply.location.as_deref().unwrap()).await;
+    assert!(link(&thread.body, rows[1]).is_some(), "still the second row after the reply: {}", thread.body);
     assert!(thread.contains("href=\"/admin/tickets?status=open&#38;type=technical\""), "the way back");
 });

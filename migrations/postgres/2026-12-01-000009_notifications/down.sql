@@ -1,0 +1,3 @@
+DROP TABLE live_events;
+DROP TABLE notification_optouts;
+DROP TABLE outbox;

@@ -1,0 +1,65 @@
+//! `GET /admin/outbox`: the emails affdesk sends, for admins: pending, sent, and
+//! failed with the server's answer, each failed or waiting one with "Retry now".
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::StaffSession;
+use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
+use crate::domain::outbox::{self, Mail};
+use crate::error::{AppError, AppResult};
+use crate::params::Params;
+
+/// Rows one page shows.
+const SHOWN: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    ctx: PageCtx,
+    mails: Vec<Mail>,
+    counts: Vec<(String, i64)>,
+    state: Option<&'static str>,
+    email_on: bool,
+}
+
+fn admin_only(staff: &StaffSession) -> AppResult<()> {
+    if staff.user.is_admin() { Ok(()) } else { Err(AppError::forbidden("Only admins see the outbox.")) }
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    admin_only(&staff)?;
+    let query = Params::from_query(req.query_string());
+    let shown = match query.one("state") {
+        Some(outbox::PENDING) => Some(outbox::PENDING),
+        Some(outbox::SENT) => Some(outbox::SENT),
+        Some(outbox::FAILED) => Some(outbox::FAILED),
+        _ => None,
+    };
+    let (mails, counts) = state.db(move |conn| Ok((outbox::list(conn, shown, SHOWN)?, outbox::counts(conn)?))).await?;
+    let page = OutboxPage {
+        ctx: staff.page("outbox"),
+        mails,
+        counts,
+        state: shown,
+        email_on: state.config.mail.smtp_url.is_some(),
+    };
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render().map_err(AppError::internal)?))
+}
+
+/// `POST /admin/outbox/{id}/retry`: send a waiting or failed email now.
+pub async fn retry(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    admin_only(&staff)?;
+    let id = path_id(&path)?;
+    let queued = state.db(move |conn| outbox::retry_now(conn, id, crate::domain::now())).await?;
+    if queued {
+        set_flash(&staff.session, FlashKind::Success, format!("Email {id} will be sent again now."));
+    } else {
+        set_flash(&staff.session, FlashKind::Warning, format!("Email {id} was already sent, or is not there."));
+    }
+    Ok(redirect("/admin/outbox"))
+}
