@@ -135,6 +135,7 @@ impl Config {
                 attempts: serve.mail_attempts.max(1),
                 retry_after: Duration::from_secs(serve.mail_retry.max(1)),
                 poll: Duration::from_secs(1),
+                lease: Duration::from_secs(120),
             },
         })
     }
@@ -162,6 +163,7 @@ impl Config {
                 attempts: 8,
                 retry_after: Duration::from_secs(30),
                 poll: Duration::from_millis(200),
+                lease: Duration::from_secs(120),
             },
         }
     }

@@ -31,11 +31,13 @@ pub struct MailConfig {
     pub retry_after: Duration,
     /// How often the sender looks for due emails.
     pub poll: Duration,
+    /// How long a sender may hold the emails it took before another sender takes
+    /// them (longer than an SMTP exchange can last).
+    pub lease: Duration,
 }
 
-/// Emails taken at once, and how long a sender may hold them before another takes them.
+/// Emails taken at once.
 const BATCH: i64 = 20;
-const LEASE: Duration = Duration::from_secs(120);
 
 #[derive(Template)]
 #[template(path = "mail/notification.txt")]
@@ -143,10 +145,10 @@ pub async fn send_due(
     smtp: &AsyncSmtpTransport<Tokio1Executor>,
     config: &MailConfig,
 ) -> Result<usize, String> {
-    let p = pool.clone();
+    let (p, lease) = (pool.clone(), config.lease);
     let claimed = actix_web::web::block(move || {
         let mut conn = p.get().map_err(|e| e.to_string())?;
-        let lease = chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(2));
+        let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(2));
         outbox::claim_due(&mut conn, now(), lease, BATCH).map_err(|e| e.to_string())
     })
     .await

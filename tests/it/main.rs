@@ -1,6 +1,7 @@
 //! The integration tests: one binary, every database test on SQLite and PostgreSQL.
 
 pub mod harness;
+pub mod smtp;
 pub mod support;
 
 mod affiliate_panel;
@@ -10,6 +11,7 @@ mod export;
 mod foundation;
 mod fuzz;
 mod hardening;
+mod notifications;
 mod openapi;
 mod thread;
 mod ticket_list;
