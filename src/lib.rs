@@ -83,12 +83,15 @@ impl Application {
         let store = std::sync::Arc::new(store);
         sweep_in_background(pool.clone(), store.clone());
         mail::spawn_sender(pool.clone(), config.mail.clone());
+        let live = http::live::LiveBus::new(&pool);
+        live.start(pool.clone(), &config.database);
         let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),
             db_status: Default::default(),
             storage: store,
             api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
+            live,
         };
         let key = Key::from(&config.secret);
         let workers = config.workers;

@@ -169,3 +169,25 @@ document.addEventListener("keydown", function (event) {
       break;
   }
 });
+
+// Live updates: while someone writes a reply, the others on the ticket are told
+// (at most every 3 seconds); "… is replying" fades 6 seconds after the last word.
+var lastTyping = 0;
+document.addEventListener("input", function (event) {
+  var box = event.target;
+  if (box.id !== "reply-body" || !box.dataset.typingUrl) { return; }
+  var now = Date.now();
+  if (now - lastTyping < 3000) { return; }
+  lastTyping = now;
+  var token = document.body.getAttribute("hx-headers");
+  var headers = { "Content-Type": "application/x-www-form-urlencoded" };
+  try { Object.assign(headers, JSON.parse(token || "{}")); } catch (e) { return; }
+  fetch(box.dataset.typingUrl, { method: "POST", headers: headers, credentials: "same-origin" }).catch(function () {});
+});
+var typingTimer = null;
+document.addEventListener("htmx:afterSwap", function (event) {
+  var target = event.detail.target;
+  if (!target || target.id !== "typing") { return; }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(function () { target.textContent = ""; }, 6000);
+});

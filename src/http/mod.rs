@@ -5,6 +5,7 @@
 pub mod download;
 pub mod export;
 pub mod headers;
+pub mod live;
 pub mod params;
 pub mod rate_limit;
 pub mod upload;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub db_status: crate::db::DbStatus,
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
     pub api_limits: std::sync::Arc<rate_limit::RateLimiter>,
+    pub live: std::sync::Arc<live::LiveBus>,
 }
 
 impl AppState {
@@ -38,7 +40,9 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let status = self.db_status.clone();
-        web::block(move || {
+        // Whatever this writes may be a live event: the bus reads soon after.
+        let bus = self.live.clone();
+        let result = web::block(move || {
             let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
             let result = f(&mut conn);
             // A statement that failed on a dead connection is an outage (503), and
@@ -51,7 +55,9 @@ impl AppState {
             }
             result
         })
-        .await?
+        .await?;
+        bus.poke();
+        result
     }
 
     /// Runs `f` with a pooled connection and the attachment store, as `db` does.

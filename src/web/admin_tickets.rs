@@ -153,7 +153,10 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
     if is_htmx(&req) {
         render(&TicketResults { list, flash_oob: None })
     } else {
-        render(&TicketsPage { ctx: staff.page("tickets"), list, flash_oob: None })
+        let mut ctx = staff.page("tickets");
+        let query = super::url_encode(&super::ticket_list::query_string(&list.filter_pairs()));
+        ctx.live = Some(super::live::url(&state, "admin", &format!("list={query}")).await?);
+        render(&TicketsPage { ctx, list, flash_oob: None })
     }
 }
 

@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/htmx-2.0.8.min.js"),
     },
+    Asset {
+        name: "htmx-ext-sse-2.2.4.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/htmx-ext-sse-2.2.4.min.js"),
+    },
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../../static/app.css") },
     Asset {
         name: "app.js",

@@ -97,7 +97,7 @@ impl StaffSession {
             flash: take_flash(&self.session),
             nav,
             is_admin: self.user.is_admin(),
-            live_since: None,
+            live: None,
         }
     }
 }
@@ -143,7 +143,7 @@ impl AffiliateSession {
             flash: take_flash(&self.session),
             nav,
             is_admin: false,
-            live_since: None,
+            live: None,
         }
     }
 }

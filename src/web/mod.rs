@@ -8,6 +8,7 @@ pub mod auth;
 pub mod csrf;
 pub mod dates;
 pub mod forms;
+pub mod live;
 pub mod new_ticket;
 pub mod outbox;
 pub mod pages;
@@ -88,9 +89,8 @@ pub struct PageCtx {
     pub nav: &'static str,
     /// Admins see the outbox.
     pub is_admin: bool,
-    /// The last live event when the page was made: the page listens from there
-    /// (`None`: the page does not listen).
-    pub live_since: Option<i64>,
+    /// The live events this page listens to (its `sse-connect` address), if any.
+    pub live: Option<String>,
 }
 
 impl PageCtx {
@@ -265,7 +265,10 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/tickets/{id}" => thread::admin_show,
     GET "/tickets/{id}/template" => thread::admin_template,
     POST "/tickets/{id}/messages" => thread::admin_reply,
+    GET "/tickets/{id}/live" => live::admin_parts,
+    POST "/tickets/{id}/typing" => live::admin_typing,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,
+    GET "/events" => live::admin_events,
     GET "/attachments/{id}" => thread::admin_download,
     GET "/affiliates/suggest" => affiliate_lookup::suggest,
     GET "/templates" => reply_templates::list,
@@ -291,6 +294,9 @@ route_table!(AFFILIATE_ROUTES, affiliate_routes, "/affiliate", {
     GET "/tickets/new" => new_ticket::affiliate_form,
     GET "/tickets/{id}" => thread::affiliate_show,
     POST "/tickets/{id}/messages" => thread::affiliate_reply,
+    GET "/tickets/{id}/live" => live::affiliate_parts,
+    POST "/tickets/{id}/typing" => live::affiliate_typing,
+    GET "/events" => live::affiliate_events,
     GET "/attachments/{id}" => thread::affiliate_download,
     GET "/offers" => affiliate::offers,
     POST "/offers/{id}/request" => affiliate::request_offer,

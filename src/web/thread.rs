@@ -40,6 +40,8 @@ pub struct ReplyForm {
     pub template_text: Option<String>,
     /// A question to answer before an action runs (close a pending request?).
     pub question: Option<Question>,
+    /// Where the box says that someone is typing (live pages only).
+    pub typing_url: Option<String>,
 }
 
 /// An action the thread asks about first.
@@ -61,6 +63,7 @@ impl Default for ReplyForm {
             template_id: None,
             template_text: None,
             question: None,
+            typing_url: None,
         }
     }
 }
@@ -247,11 +250,14 @@ async fn manager_view(
     id: i64,
     from: &Origin,
     mark_read: bool,
-    form: ReplyForm,
+    mut form: ReplyForm,
 ) -> AppResult<View> {
     let (thread, templates) = load(state, staff.actor(), id, mark_read).await?;
     let list = list_context(state, staff, from, &thread).await?;
-    Ok(View { ctx: staff.page("tickets"), thread, templates, form, list })
+    let mut ctx = staff.page("tickets");
+    ctx.live = Some(super::live::url(state, "admin", &format!("ticket={id}")).await?);
+    form.typing_url = Some(format!("/admin/tickets/{id}/typing"));
+    Ok(View { ctx, thread, templates, form, list })
 }
 
 const DRAFT_KEY: &str = "reply_draft";
@@ -332,7 +338,7 @@ pub async fn admin_template(
     query: web::Query<TemplateQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    let mut form = ReplyForm::default();
+    let mut form = ReplyForm { typing_url: Some(format!("/admin/tickets/{id}/typing")), ..Default::default() };
     let chosen = fill(&state, &staff, id, query.into_inner().template_id.and_then(|v| v.trim().parse().ok())).await?;
     apply_template(&mut form, chosen);
     let body = ReplyBodyField { form }.render().map_err(AppError::internal)?;
@@ -516,21 +522,29 @@ fn checked(upload: &Upload, form: &mut ReplyForm, by_manager: bool) -> bool {
     form.errors.is_empty()
 }
 
+/// The affiliate's thread page listens for its ticket's changes.
+async fn affiliate_live(
+    state: &AppState,
+    affiliate: &AffiliateSession,
+    id: i64,
+    mut form: ReplyForm,
+) -> AppResult<(PageCtx, ReplyForm)> {
+    let mut ctx = affiliate.page("support");
+    ctx.live = Some(super::live::url(state, "affiliate", &format!("ticket={id}")).await?);
+    form.typing_url = Some(format!("/affiliate/tickets/{id}/typing"));
+    Ok((ctx, form))
+}
+
 /// `GET /affiliate/tickets/{id}`: the affiliate's own ticket, without internal notes.
 pub async fn affiliate_show(
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let (thread, _) = load(&state, affiliate.actor(), path_id(&path)?, true).await?;
-    View {
-        ctx: affiliate.page("support"),
-        thread,
-        templates: Vec::new(),
-        form: ReplyForm::default(),
-        list: ListContext::default(),
-    }
-    .respond(false, StatusCode::OK)
+    let id = path_id(&path)?;
+    let (thread, _) = load(&state, affiliate.actor(), id, true).await?;
+    let (ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
+    View { ctx, thread, templates: Vec::new(), form, list: ListContext::default() }.respond(false, StatusCode::OK)
 }
 
 /// `POST /affiliate/tickets/{id}/messages`: replying reopens a closed ticket.
@@ -547,14 +561,9 @@ pub async fn affiliate_reply(
     let mut form = ReplyForm::sent(&upload);
     if !checked(&upload, &mut form, false) {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
-        return View {
-            ctx: affiliate.page("support"),
-            thread,
-            templates: Vec::new(),
-            form,
-            list: ListContext::default(),
-        }
-        .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
+        let (ctx, form) = affiliate_live(&state, &affiliate, id, form).await?;
+        return View { ctx, thread, templates: Vec::new(), form, list: ListContext::default() }
+            .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let actor = affiliate.actor();
     let (body, submission) = (form.body.clone(), upload.text("submission"));
@@ -566,9 +575,9 @@ pub async fn affiliate_reply(
         .await?;
     if htmx {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
-        let mut ctx = affiliate.page("support");
+        let (mut ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
         ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: "Message sent.".into() });
-        let (templates, form, list) = (Vec::new(), ReplyForm::default(), ListContext::default());
+        let (templates, list) = (Vec::new(), ListContext::default());
         return View { ctx, thread, templates, form, list }.respond(true, StatusCode::OK);
     }
     set_flash(&affiliate.session, FlashKind::Success, "Message sent.");

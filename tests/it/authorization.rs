@@ -122,6 +122,10 @@ fn panel(route: &str, c: Caller) -> Expect {
     // Objects of manager A's affiliate A.
     let object = route.contains("{id}");
     let templates = route.contains("/templates/{id}");
+    // A thread's live events are its ticket's.
+    if route.ends_with("/events") && matches!(c, Caller::ManagerB | Caller::AffiliateB) {
+        return Expect::NotFound;
+    }
     match c {
         // The outbox is for admins.
         Caller::ManagerA | Caller::ManagerB if route.contains("/admin/outbox") => Expect::Forbidden,
@@ -177,7 +181,10 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         p if p.ends_with("/remove") => w.removable[1],
         _ => w.ticket,
     };
-    let path = path.replace("{id}", &id.to_string()).replace("{action}", "close").replace("{file}", "app.css");
+    let mut path = path.replace("{id}", &id.to_string()).replace("{action}", "close").replace("{file}", "app.css");
+    if path.ends_with("/events") {
+        path.push_str(&format!("?since=0&ticket={}", w.ticket));
+    }
     let affiliate = w.affiliate_a.to_string();
     let ticket = w.ticket.to_string();
     let (fields, multipart) = match route {
@@ -213,6 +220,8 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         | "POST /admin/profile/notifications"
         | "POST /affiliate/profile/notifications"
         | "POST /admin/outbox/{id}/retry"
+        | "POST /admin/tickets/{id}/typing"
+        | "POST /affiliate/tickets/{id}/typing"
         | "POST /admin/templates/{id}/delete"
         | "POST /admin/tickets/{id}/{action}"
         | "POST /3.0/admin/ticket/{id}/close"
@@ -363,6 +372,12 @@ async fn call(app: &TestApp, callers: &mut Callers, c: Caller, route: &str, w: &
         if fresh.status != 200 {
             client.get(if route.contains(" /admin") { "/admin/login" } else { "/affiliate/login" }).await;
         }
+    }
+    // A live stream never ends: its answer is its status.
+    if path.contains("/events?") {
+        let resp = client.http.get(app.url(&path)).send().await.unwrap();
+        let to_login = resp.headers().get("location").is_some_and(|l| l.to_str().unwrap().contains("/login"));
+        return (resp.status().as_u16(), to_login);
     }
     let page = if method == "GET" {
         client.get(&path).await

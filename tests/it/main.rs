@@ -11,6 +11,7 @@ mod export;
 mod foundation;
 mod fuzz;
 mod hardening;
+mod live;
 mod notifications;
 mod openapi;
 mod thread;

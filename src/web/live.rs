@@ -1,0 +1,294 @@
+//! Live updates in the browser over Server-Sent Events (htmx's SSE extension):
+//! the manager's list says how many tickets changed since it was loaded and the
+//! header counts unread tickets; an open thread reloads its messages when they
+//! change and shows who is typing. Every event passes the viewer's scope first.
+//! A browser that reconnects sends `Last-Event-ID` and gets what it missed.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use futures_util::stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::auth::{AffiliateSession, StaffSession};
+use super::{AppState, path_id};
+use crate::domain::Actor;
+use crate::domain::live::{self, LiveEvent};
+use crate::domain::threads::{self, Thread};
+use crate::domain::tickets::Scope;
+use crate::error::{AppError, AppResult};
+use crate::params::Params;
+
+/// A comment line this often keeps proxies from closing a quiet stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// What the page listening shows.
+#[derive(Clone, Debug)]
+enum View {
+    /// The manager's list, at this query: counts changed tickets.
+    List(String),
+    /// One ticket's thread.
+    Thread(i64),
+}
+
+struct Listener {
+    state: web::Data<AppState>,
+    viewer: Actor,
+    view: View,
+    rx: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
+    /// Events read from the database, to send before live ones.
+    backlog: std::collections::VecDeque<Arc<LiveEvent>>,
+    last: i64,
+    changed: BTreeSet<i64>,
+    /// The unread count was sent once at the start.
+    greeted: bool,
+}
+
+fn escape(s: &str) -> String {
+    askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
+}
+
+fn message(id: Option<i64>, event: &str, data: &str) -> String {
+    let mut out = String::new();
+    if let Some(id) = id {
+        out.push_str(&format!("id: {id}\n"));
+    }
+    out.push_str(&format!("event: {event}\n"));
+    for line in data.lines() {
+        out.push_str(&format!("data: {line}\n"));
+    }
+    if data.is_empty() {
+        out.push_str("data:\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// Tickets in the viewer's scope waiting to be read by them (at most 100 counted).
+fn unread(conn: &mut crate::db::AnyConnection, viewer: &Actor) -> AppResult<i64> {
+    use crate::db::schema::tickets;
+    let q = viewer.scope().apply(tickets::table.into_boxed());
+    let q = match viewer.scope() {
+        Scope::Affiliate(_) => q.filter(tickets::unread_by_affiliate.gt(0)),
+        _ => q.filter(tickets::unread_by_manager.gt(0)),
+    };
+    Ok(q.select(tickets::id).limit(100).load::<i64>(conn)?.len() as i64)
+}
+
+impl Listener {
+    /// What one event tells this page, if anything.
+    async fn tell(&mut self, event: &LiveEvent) -> String {
+        if !event.visible_to(&self.viewer) {
+            return String::new();
+        }
+        let mine = event.by(&self.viewer);
+        let id = Some(event.id);
+        match &self.view {
+            View::Thread(ticket) if *ticket != event.ticket_id => String::new(),
+            View::Thread(_) if event.is_typing() && !mine => {
+                let who = escape(&event.actor_name);
+                message(id, "typing", &format!("<span class=\"typing-note\">{who} is replying…</span>"))
+            }
+            View::Thread(_) if event.is_typing() => String::new(),
+            View::Thread(ticket) => message(id, "thread", &ticket.to_string()),
+            View::List(_) if event.is_typing() || mine => String::new(),
+            View::List(query) => {
+                self.changed.insert(event.ticket_id);
+                let n = self.changed.len();
+                let words =
+                    if n == 1 { "1 new or updated ticket".to_string() } else { format!("{n} new or updated tickets") };
+                let href =
+                    if query.is_empty() { "/admin/tickets".to_string() } else { format!("/admin/tickets?{query}") };
+                let banner = format!("<a class=\"live-banner\" href=\"{}\">{words} — show</a>", escape(&href));
+                let json = serde_json::json!({ "ticket": event.ticket_id, "by": event.actor_name }).to_string();
+                let mut out = message(id, "ticket", &json);
+                out.push_str(&message(None, "changes", &banner));
+                out.push_str(&self.unread_message().await);
+                out
+            }
+        }
+    }
+
+    async fn unread_message(&self) -> String {
+        let viewer = self.viewer.clone();
+        match self.state.db(move |conn| unread(conn, &viewer)).await {
+            Ok(0) => message(None, "unread", ""),
+            Ok(n) if n >= 100 => message(None, "unread", "<span class=\"nav-count\">99+</span>"),
+            Ok(n) => message(None, "unread", &format!("<span class=\"nav-count\" title=\"Unread tickets\">{n}</span>")),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Events the database has after `last` (a reconnect, or a lagging receiver).
+    async fn catch_up(&mut self) {
+        let after = self.last;
+        if let Ok(events) = self.state.db(move |conn| live::since(conn, after, 1000)).await {
+            self.backlog.extend(events.into_iter().map(Arc::new));
+        }
+    }
+
+    /// The next piece of the stream: waits for an event or the keepalive.
+    async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Listener)> {
+        if !self.greeted {
+            self.greeted = true;
+            let hello = format!("retry: 3000\n\n{}", self.unread_message().await);
+            return Some((Ok(Bytes::from(hello)), self));
+        }
+        loop {
+            let event = match self.backlog.pop_front() {
+                Some(e) => e,
+                None => match tokio::time::timeout(KEEPALIVE, self.rx.recv()).await {
+                    Err(_) => return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self)),
+                    Ok(Ok(e)) => e,
+                    Ok(Err(RecvError::Lagged(_))) => {
+                        self.catch_up().await;
+                        continue;
+                    }
+                    Ok(Err(RecvError::Closed)) => return None,
+                },
+            };
+            if event.id <= self.last {
+                continue;
+            }
+            self.last = event.id;
+            let text = self.tell(&event).await;
+            if !text.is_empty() {
+                return Some((Ok(Bytes::from(text)), self));
+            }
+        }
+    }
+}
+
+/// Where a stream starts: `Last-Event-ID` (a reconnect), else `since` (the page's
+/// last event when it was made), else now.
+fn start_at(req: &HttpRequest, params: &Params, state: &AppState) -> Option<i64> {
+    let header = req.headers().get("Last-Event-ID").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let _ = state;
+    header.or_else(|| params.one("since").and_then(|v| v.parse().ok())).filter(|n: &i64| *n >= 0)
+}
+
+async fn stream(req: HttpRequest, state: web::Data<AppState>, viewer: Actor, view: View) -> AppResult<HttpResponse> {
+    let params = Params::from_query(req.query_string());
+    let rx = state.live.subscribe();
+    let start = start_at(&req, &params, &state);
+    let last = match start {
+        Some(n) => n,
+        None => state.db(|conn| live::last_id(conn)).await?,
+    };
+    let mut listener = Listener {
+        state,
+        viewer,
+        view,
+        rx,
+        backlog: Default::default(),
+        last,
+        changed: BTreeSet::new(),
+        greeted: false,
+    };
+    if start.is_some() {
+        listener.catch_up().await;
+    }
+    let body = stream::unfold(listener, |l| l.next());
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
+
+/// What the page listens to; a thread only if the viewer may see its ticket.
+async fn view_of(state: &AppState, viewer: &Actor, params: &Params) -> AppResult<View> {
+    match params.one("ticket") {
+        Some(t) => {
+            let (id, scope) = (path_id(t)?, viewer.scope());
+            state.db(move |conn| crate::domain::tickets::Ticket::find_visible(conn, &scope, id)).await?;
+            Ok(View::Thread(id))
+        }
+        None => Ok(View::List(params.one("list").unwrap_or("").to_string())),
+    }
+}
+
+/// `GET /admin/events?since=N[&ticket=ID | &list=<query>]`
+pub async fn admin_events(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+) -> AppResult<HttpResponse> {
+    let view = view_of(&state, &staff.actor(), &Params::from_query(req.query_string())).await?;
+    stream(req, state, staff.actor(), view).await
+}
+
+/// `GET /affiliate/events?since=N&ticket=ID`: the affiliate's own thread.
+pub async fn affiliate_events(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+) -> AppResult<HttpResponse> {
+    let view = view_of(&state, &affiliate.actor(), &Params::from_query(req.query_string())).await?;
+    stream(req, state, affiliate.actor(), view).await
+}
+
+/// The listening address of a page, starting after the newest event.
+pub async fn url(state: &AppState, panel: &str, what: &str) -> AppResult<String> {
+    let last = state.db(|conn| live::last_id(conn)).await?;
+    Ok(format!("/{panel}/events?since={last}&{what}"))
+}
+
+/// `POST /admin/tickets/{id}/typing` (and the affiliate's): someone is writing a reply.
+pub async fn admin_typing(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (id, actor) = (path_id(&path)?, staff.actor());
+    state.db(move |conn| live::typing(conn, &actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn affiliate_typing(
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (id, actor) = (path_id(&path)?, affiliate.actor());
+    state.db(move |conn| live::typing(conn, &actor, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The parts of a thread that change (facts and messages), out of band, for the
+/// thread to swap in when its event arrives; the reply form stays as it is.
+#[derive(Template)]
+#[template(path = "_thread_live.html")]
+struct LiveParts {
+    thread: Thread,
+    for_manager: bool,
+}
+
+async fn parts(state: &AppState, actor: Actor, id: i64, for_manager: bool) -> AppResult<HttpResponse> {
+    let thread = state.db(move |conn| threads::read(conn, &actor, id, true)).await?;
+    let body = LiveParts { thread, for_manager }.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+/// `GET /admin/tickets/{id}/live`
+pub async fn admin_parts(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    parts(&state, staff.actor(), path_id(&path)?, true).await
+}
+
+/// `GET /affiliate/tickets/{id}/live`
+pub async fn affiliate_parts(
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    parts(&state, affiliate.actor(), path_id(&path)?, false).await
+}
