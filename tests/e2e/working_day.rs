@@ -358,6 +358,51 @@ pub async fn keyboard_triage(b: &Browser) {
     b.assert_clean_console("keyboard triage").await;
 }
 
+/// Without a reload: the list says that tickets came in, and an open thread shows
+/// the affiliate typing and then their reply.
+pub async fn live_updates(b: &Browser, server: &Server) {
+    use affdesk::domain::opening::{self, NewQuestion};
+    use affdesk::domain::states::TicketKind;
+    b.log_in("admin", MANAGER).await;
+    b.goto("/admin/tickets?status=open").await;
+    b.wait_for("#results").await;
+    let store = LocalStore::new(server.data_dir.join("attachments")).unwrap();
+    let ticket = {
+        let mut conn = server.db();
+        let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
+        let question = NewQuestion {
+            affiliate_id: None,
+            kind: TicketKind::Technical,
+            title: "Live: clicks dropped".into(),
+            body: "Since noon we see no clicks.".into(),
+        };
+        opening::open_question(&mut conn, &store, &affiliate, question, Vec::new()).unwrap().unwrap().id
+    };
+    b.wait_text("#live-banner", "1 new or updated ticket — show").await;
+    b.click("#live-banner a").await;
+    b.wait_location("show the list again", |l| l.starts_with("/admin/tickets?status=open")).await;
+    b.wait_text(&format!("#ticket-{ticket}"), "Live: clicks dropped").await;
+
+    b.click(&format!("#ticket-{ticket} a.title")).await;
+    b.find("#reply-body").await;
+    b.fill("#reply-body", "Looking").await;
+    {
+        let mut conn = server.db();
+        let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
+        affdesk::domain::live::typing(&mut conn, &affiliate, ticket).unwrap();
+    }
+    b.wait_text("#typing", "is replying").await;
+    {
+        let mut conn = server.db();
+        let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
+        messages::reply(&mut conn, &store, &affiliate, ticket, Draft::new("It is back now!"), false, Vec::new())
+            .unwrap();
+    }
+    b.wait_text("#thread-messages", "It is back now!").await;
+    assert_eq!(b.value("#reply-body").await, "Looking", "what the manager is typing stays");
+    b.assert_clean_console("live updates").await;
+}
+
 /// Save and Cancel sit on one line, the same height, on the forms that have both.
 pub async fn form_buttons_line_up(b: &Browser) {
     b.log_in("admin", MANAGER).await;
