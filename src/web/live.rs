@@ -166,19 +166,18 @@ impl Listener {
 
 /// Where a stream starts: `Last-Event-ID` (a reconnect), else `since` (the page's
 /// last event when it was made), else now.
-fn start_at(req: &HttpRequest, params: &Params, state: &AppState) -> Option<i64> {
+fn start_at(req: &HttpRequest, params: &Params) -> Option<i64> {
     let header = req.headers().get("Last-Event-ID").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
-    let _ = state;
     header.or_else(|| params.one("since").and_then(|v| v.parse().ok())).filter(|n: &i64| *n >= 0)
 }
 
 async fn stream(req: HttpRequest, state: web::Data<AppState>, viewer: Actor, view: View) -> AppResult<HttpResponse> {
     let params = Params::from_query(req.query_string());
     let rx = state.live.subscribe();
-    let start = start_at(&req, &params, &state);
+    let start = start_at(&req, &params);
     let last = match start {
         Some(n) => n,
-        None => state.db(|conn| live::last_id(conn)).await?,
+        None => state.db(live::last_id).await?,
     };
     let mut listener = Listener {
         state,
@@ -235,7 +234,7 @@ pub async fn affiliate_events(
 
 /// The listening address of a page, starting after the newest event.
 pub async fn url(state: &AppState, panel: &str, what: &str) -> AppResult<String> {
-    let last = state.db(|conn| live::last_id(conn)).await?;
+    let last = state.db(live::last_id).await?;
     Ok(format!("/{panel}/events?since={last}&{what}"))
 }
 
