@@ -123,9 +123,7 @@ db_test!(an_open_thread_hears_its_messages_and_who_is_typing, |app| {
     let ticket = open_ticket(&app, mine, "Typing test").await;
     let mut manager = app.login_admin("manager1@affdesk.test").await;
     let page = manager.get(&format!("/admin/tickets/{ticket}")).await;
-    assert!(
-        page.contains(&format!("sse-connect=\"/admin/events?since=")) && page.contains(&format!("ticket={ticket}\""))
-    );
+    assert!(page.contains("sse-connect=\"/admin/events?since=") && page.contains(&format!("ticket={ticket}\"")));
     let stream = listen(&app, &manager, &format!("/admin/events?ticket={ticket}"), None).await;
     let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {mine}"));
     let mut affiliate = app.login_affiliate(&email).await;
