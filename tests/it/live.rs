@@ -95,6 +95,10 @@ db_test!(a_manager_hears_of_their_affiliates_tickets_and_no_others, |app| {
     let ticket = open_ticket(&app, mine, "Live one").await;
     assert!(stream.hears(&format!("\"ticket\":{ticket}"), Duration::from_secs(1)).await, "{}", stream.now());
     assert!(stream.hears("1 new or updated ticket — show", Duration::from_secs(1)).await);
+    assert!(
+        stream.hears("event: unread\ndata: <span class=\"nav-count\"", Duration::from_secs(1)).await,
+        "the unread count"
+    );
     assert!(stream.now().contains("href=\"/admin/tickets?status=open\""), "the banner shows the list as it was");
     let other = open_ticket(&app, theirs, "Not for manager1").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -248,6 +248,25 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'"), 1);
     let page = admin.get("/admin/outbox").await;
     assert!(page.contains("Email is off") && page.contains("affiliate1@affdesk.test"), "{}", page.body);
+    // The command line lists it and queues a retry.
+    if app.backend == Backend::Sqlite {
+        let db = format!("sqlite://{}", app.data_dir.join("affdesk.db").display());
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_affdesk"))
+                .args(["--database-url", &db])
+                .args(args)
+                .output()
+                .unwrap();
+            (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
+        };
+        let (ok, listed) = run(&["outbox"]);
+        assert!(ok && listed.contains("pending: 1") && listed.contains("affiliate1@affdesk.test"), "{listed}");
+        let id = scalar(&app, "SELECT id AS n FROM outbox");
+        let (ok, said) = run(&["outbox", "--retry", &id.to_string()]);
+        assert!(ok && said.contains("will be sent again"), "{said}");
+        let (ok, failed) = run(&["outbox", "--failed"]);
+        assert!(ok && !failed.contains("affiliate1@affdesk.test"), "{failed}");
+    }
     // The bulk close of many tickets writes one email per closed ticket, in one go
     // (banned affiliates get none).
     let before = scalar(&app, "SELECT COUNT(*) AS n FROM outbox");
