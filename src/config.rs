@@ -18,6 +18,36 @@ pub struct StoreArgs {
     /// Folder for the SQLite database, attachments and the generated session secret.
     #[arg(long, env = "AFFDESK_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
+
+    /// Where attachments live: the data folder (default), or S3-compatible object
+    /// storage, s3://bucket[/prefix]?endpoint=http://host:9000&region=us-east-1
+    /// (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "AFFDESK_STORAGE", global = true)]
+    pub storage: Option<String>,
+}
+
+/// Opens the attachment store the arguments name.
+pub fn open_store(store: &StoreArgs) -> Result<std::sync::Arc<dyn crate::storage::AttachmentStore>, String> {
+    open_store_at(store.storage.as_deref(), &store.data_dir)
+}
+
+pub fn open_store_at(
+    spec: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<std::sync::Arc<dyn crate::storage::AttachmentStore>, String> {
+    match spec.map(str::trim).filter(|s| !s.is_empty()) {
+        None => {
+            let root = data_dir.join("attachments");
+            crate::storage::LocalStore::new(root.clone())
+                .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn crate::storage::AttachmentStore>)
+                .map_err(|e| format!("cannot create attachment folder {}: {e}", root.display()))
+        }
+        Some(spec) => {
+            let location = crate::storage::s3::S3Location::parse(spec)?;
+            let store = crate::storage::s3::S3Store::open(&location, data_dir.join("uploads"))?;
+            Ok(std::sync::Arc::new(store))
+        }
+    }
 }
 
 /// Options of `affdesk serve`.
@@ -82,6 +112,11 @@ pub struct ServeArgs {
     /// Seconds to wait after a failed attempt; the pause doubles after each one.
     #[arg(long, env = "AFFDESK_MAIL_RETRY", default_value_t = 30)]
     pub mail_retry: u64,
+
+    /// After SIGTERM: seconds /readyz answers 503 (so a load balancer moves away)
+    /// before the server stops taking connections and finishes those in flight.
+    #[arg(long, env = "AFFDESK_DRAIN", default_value_t = 3)]
+    pub drain: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +136,10 @@ pub struct Config {
     pub pool_size: u32,
     pub currency: String,
     pub mail: crate::mail::MailConfig,
+    /// `--storage`: `None` for the data folder.
+    pub storage: Option<String>,
+    /// After SIGTERM, how long `/readyz` says 503 before connections stop being taken.
+    pub drain: Duration,
 }
 
 impl Config {
@@ -128,6 +167,8 @@ impl Config {
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
             currency: serve.currency.trim().to_uppercase(),
+            storage: store.storage.clone(),
+            drain: Duration::from_secs(serve.drain),
             mail: crate::mail::MailConfig {
                 smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
                 from: serve.mail_from.clone(),
@@ -156,6 +197,8 @@ impl Config {
             body_timeout: Duration::from_secs(60),
             workers: Some(2),
             currency: "USD".into(),
+            storage: None,
+            drain: Duration::from_secs(0),
             mail: crate::mail::MailConfig {
                 smtp_url: None,
                 from: "affdesk <affdesk@localhost>".into(),

@@ -37,7 +37,7 @@ pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
 /// At start and every 10 minutes: files a crash left behind (older than 10 minutes,
 /// so no upload in flight) are removed. A task of the system that runs the server,
 /// so it ends with it instead of holding the pool open on a thread of its own.
-fn sweep_in_background(pool: DbPool, store: std::sync::Arc<storage::LocalStore>) {
+fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::AttachmentStore>) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     if actix_web::rt::System::try_current().is_none() {
         return;
@@ -61,11 +61,29 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<storage::LocalStore>)
     });
 }
 
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     port: u16,
     pool: DbPool,
+    lifecycle: std::sync::Arc<http::Lifecycle>,
+    /// How long `/readyz` says 503 before the server stops taking connections.
+    drain: std::time::Duration,
 }
 
 impl Application {
@@ -78,9 +96,7 @@ impl Application {
     pub fn build_with_pool(config: Config, pool: DbPool) -> Result<Application, String> {
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let store = storage::LocalStore::new(config.attachments_dir())
-            .map_err(|e| format!("cannot create attachment folder {}: {e}", config.attachments_dir().display()))?;
-        let store = std::sync::Arc::new(store);
+        let store = config::open_store_at(config.storage.as_deref(), &config.data_dir)?;
         sweep_in_background(pool.clone(), store.clone());
         mail::spawn_sender(pool.clone(), config.mail.clone());
         let live = http::live::LiveBus::new(&pool);
@@ -92,7 +108,9 @@ impl Application {
             storage: store,
             api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
             live,
+            lifecycle: Default::default(),
         };
+        let lifecycle = state.lifecycle.clone();
         let key = Key::from(&config.secret);
         let workers = config.workers;
         let http = HttpServer::new(move || {
@@ -127,8 +145,10 @@ impl Application {
             Some(n) => http.workers(n),
             None => http,
         };
+        // Signals are ours (see `run_until_stopped`): readiness goes first, then the server.
+        let http = http.disable_signals().shutdown_timeout(30);
         let server = http.listen(listener).map_err(|e| e.to_string())?.run();
-        Ok(Application { server, port, pool })
+        Ok(Application { server, port, pool, lifecycle, drain: config.drain })
     }
 
     pub fn port(&self) -> u16 {
@@ -139,7 +159,20 @@ impl Application {
         &self.pool
     }
 
+    /// Runs until SIGTERM or Ctrl-C, then shuts down gracefully: `/readyz` answers
+    /// 503 so the load balancer stops sending here, live streams end (their browsers
+    /// reconnect elsewhere), and after the drain the server stops taking connections
+    /// and finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (lifecycle, drain) = (self.lifecycle.clone(), self.drain);
+        actix_web::rt::spawn(async move {
+            wait_for_stop_signal().await;
+            log::info!("stopping: not ready any more; draining for {drain:?}");
+            lifecycle.begin_shutdown();
+            actix_web::rt::time::sleep(drain).await;
+            handle.stop(true).await;
+        });
         self.server.await
     }
 

@@ -136,12 +136,11 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Sweep { older_than } => {
             let url = config::database_url(&cli.store)?;
             let pool = affdesk::open_database(&url, 1)?;
-            let store = affdesk::storage::LocalStore::new(cli.store.data_dir.join("attachments"))
-                .map_err(|e| format!("cannot open the attachment folder: {e}"))?;
+            let store = config::open_store(&cli.store)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let age = std::time::Duration::from_secs(older_than);
-            let removed =
-                affdesk::domain::attachments::sweep_orphans(&mut conn, &store, age).map_err(|e| e.to_string())?;
+            let removed = affdesk::domain::attachments::sweep_orphans(&mut conn, store.as_ref(), age)
+                .map_err(|e| e.to_string())?;
             println!("removed {removed} files left behind");
             Ok(())
         }

@@ -84,15 +84,6 @@ fn key_in_query(req: &HttpRequest) -> bool {
         .any(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey"))
 }
 
-/// The key of the request, counted against its rate limit.
-fn header_key(req: &HttpRequest) -> Result<String, ApiError> {
-    let key = read_header_key(req)?;
-    if let Some(state) = req.app_data::<web::Data<AppState>>() {
-        state.api_limits.check(&key)?;
-    }
-    Ok(key)
-}
-
 fn read_header_key(req: &HttpRequest) -> Result<String, ApiError> {
     if key_in_query(req) {
         return Err(ApiError(AppError::Unauthorized(
@@ -125,13 +116,18 @@ fn authenticate<T: Send + 'static, O: Send + 'static>(
 ) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
     let req = req.clone();
     Box::pin(async move {
-        let key = header_key(&req)?;
+        let key = read_header_key(&req)?;
         let state =
             req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError(AppError::internal("no app state")))?;
+        let limits = state.api_limits.clone();
+        // The request counts against its key's limit in the same round trip.
         let found = state
-            .db(move |conn| match find(conn, &key)? {
-                Some(who) => Ok(Ok(who)),
-                None => Ok(Err(find_other(conn, &key)?.is_some())),
+            .db(move |conn| {
+                limits.check(conn, &key)?;
+                match find(conn, &key)? {
+                    Some(who) => Ok(Ok(who)),
+                    None => Ok(Err(find_other(conn, &key)?.is_some())),
+                }
             })
             .await?;
         match found {

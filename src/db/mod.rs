@@ -29,10 +29,24 @@ impl AnyConnection {
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Applies every pending migration of the connection's backend.
+/// The PostgreSQL advisory lock held while migrating: instances that start at once
+/// wait for the first one's run instead of racing it ("affdesk" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6166_6664_6573_6b;
+
+/// Applies every pending migration of the connection's backend. On PostgreSQL one
+/// instance at a time: the others wait for the lock, then find nothing to do.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
     let applied = match conn {
-        AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| format!("cannot take the migration lock: {e}"))?;
+            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            if let (Ok(n), Err(e)) = (&applied, &unlocked) {
+                log::warn!("applied {n} migrations but could not release the migration lock: {e}");
+            }
+            applied
+        }
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     let applied = applied.map_err(|e| format!("database migration failed: {e}"))?;

@@ -11,13 +11,11 @@ use crate::error::{AppError, AppResult};
 /// The attachment `id` if the actor may see it (see `attachments::for_download`);
 /// 404 otherwise, as if it did not exist.
 pub async fn send(state: &AppState, actor: Actor, id: i64) -> AppResult<HttpResponse> {
-    let (attachment, bytes) = state
+    let (attachment, reader) = state
         .db_with_store(move |conn, store| {
             let attachment = attachments::for_download(conn, &actor, id)?;
-            let mut file = store.open(&attachment.storage_key).map_err(|_| AppError::NotFound)?;
-            let mut bytes = Vec::with_capacity(attachment.size.clamp(0, attachments::MAX_FILE_BYTES) as usize);
-            std::io::Read::read_to_end(&mut file, &mut bytes)?;
-            Ok((attachment, bytes))
+            let reader = store.open(&attachment.storage_key).map_err(|_| AppError::NotFound)?;
+            Ok((attachment, reader))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -25,7 +23,30 @@ pub async fn send(state: &AppState, actor: Actor, id: i64) -> AppResult<HttpResp
         .insert_header(content_disposition(&attachment))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(bytes))
+        .body(actix_web::body::SizedStream::new(attachment.size.max(0) as u64, chunks(reader))))
+}
+
+/// The stored file in chunks of 64 KB, each read on the blocking pool: a file is
+/// never whole in memory, whichever store it comes from.
+fn chunks(
+    reader: Box<dyn std::io::Read + Send>,
+) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, Box<dyn std::error::Error>>> {
+    futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        let read = actix_web::web::block(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let n = std::io::Read::read(&mut reader, &mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((reader, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((_, buf))) if buf.is_empty() => None,
+            Ok(Ok((reader, buf))) => Some((Ok(actix_web::web::Bytes::from(buf)), Some(reader))),
+            Ok(Err(e)) => Some((Err(Box::new(e) as Box<dyn std::error::Error>), None)),
+            Err(e) => Some((Err(Box::new(std::io::Error::other(e.to_string())) as Box<dyn std::error::Error>), None)),
+        }
+    })
 }
 
 /// `attachment; filename="ascii"; filename*=UTF-8''...`: the original name, safely.

@@ -28,6 +28,35 @@ pub struct AppState {
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
     pub api_limits: std::sync::Arc<rate_limit::RateLimiter>,
     pub live: std::sync::Arc<live::LiveBus>,
+    pub lifecycle: std::sync::Arc<Lifecycle>,
+}
+
+/// Whether the instance is going away: `/readyz` says so to the load balancer, and
+/// live streams end so their browsers reconnect to another instance.
+#[derive(Default)]
+pub struct Lifecycle {
+    shutting_down: std::sync::atomic::AtomicBool,
+    stopping: tokio::sync::Notify,
+}
+
+impl Lifecycle {
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, std::sync::atomic::Ordering::Release);
+        self.stopping.notify_waiters();
+    }
+
+    /// Resolves when the shutdown begins (at once if it has).
+    pub async fn stopped(&self) {
+        let notified = self.stopping.notified();
+        if self.is_shutting_down() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 impl AppState {

@@ -1,12 +1,16 @@
-//! Requests per API key and minute. Counted per instance: behind a load balancer of
-//! N instances a key gets up to N times the limit, which keeps the limit's purpose
-//! (no client can flood the desk) without a shared counter on every request.
+//! Requests per API key and minute, from the key's first request in the window.
+//! On PostgreSQL the count lives in the database (one row per key, bumped in the
+//! request's own round trip), so the limit holds for every instance together; a
+//! single SQLite instance counts in memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::error::AppError;
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::error::{AppError, AppResult};
 
 pub struct RateLimiter {
     per_minute: u32,
@@ -15,6 +19,14 @@ pub struct RateLimiter {
 
 const WINDOW: Duration = Duration::from_secs(60);
 
+#[derive(QueryableByName)]
+struct Usage {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    age: f64,
+}
+
 impl RateLimiter {
     pub fn new(per_minute: u32) -> RateLimiter {
         RateLimiter { per_minute, windows: Mutex::new(HashMap::new()) }
@@ -22,20 +34,47 @@ impl RateLimiter {
 
     /// Counts one request of `key`; refuses it with the seconds to wait when the
     /// key has used its minute.
-    pub fn check(&self, key: &str) -> Result<(), AppError> {
-        let now = Instant::now();
+    pub fn check(&self, conn: &mut AnyConnection, key: &str) -> AppResult<()> {
         let id = crate::domain::secrets::hash_api_key(key);
+        if conn.is_postgres() { self.check_shared(conn, &id) } else { self.check_here(&id) }
+    }
+
+    fn refuse(&self, elapsed_secs: f64) -> AppError {
+        let wait = (WINDOW.as_secs_f64() - elapsed_secs).ceil().max(1.0) as u64;
+        AppError::TooManyRequests { retry_after_secs: wait }
+    }
+
+    /// The window and count in one statement: a new window when the last one is a
+    /// minute old, else one more. The row lock orders concurrent requests of a key.
+    fn check_shared(&self, conn: &mut AnyConnection, id: &str) -> AppResult<()> {
+        let usage: Usage = diesel::sql_query(
+            "INSERT INTO api_usage (key_hash, window_start, n) VALUES ($1, clock_timestamp(), 1) \
+             ON CONFLICT (key_hash) DO UPDATE SET \
+               n = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' THEN 1 ELSE api_usage.n + 1 END, \
+               window_start = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' \
+                              THEN clock_timestamp() ELSE api_usage.window_start END \
+             RETURNING n, CAST(EXTRACT(EPOCH FROM clock_timestamp() - window_start) AS DOUBLE PRECISION) AS age",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .get_result(conn)?;
+        if usage.n as i64 > self.per_minute as i64 {
+            return Err(self.refuse(usage.age));
+        }
+        Ok(())
+    }
+
+    fn check_here(&self, id: &str) -> AppResult<()> {
+        let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() > 100_000 {
             windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
         }
-        let entry = windows.entry(id).or_insert((now, 0));
+        let entry = windows.entry(id.to_string()).or_insert((now, 0));
         if now.duration_since(entry.0) >= WINDOW {
             *entry = (now, 0);
         }
         if entry.1 >= self.per_minute {
-            let wait = WINDOW.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
-            return Err(AppError::TooManyRequests { retry_after_secs: wait });
+            return Err(self.refuse(now.duration_since(entry.0).as_secs_f64()));
         }
         entry.1 += 1;
         Ok(())

@@ -2,8 +2,10 @@
 //! written under a temporary name and moved into place only after the database row
 //! commits, so a failed request leaves neither a file nor a row.
 
+pub mod s3;
+
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// A file received into the store's temporary area and checked; deleted on drop
@@ -29,8 +31,8 @@ pub trait AttachmentStore: Send + Sync {
     fn create_temp(&self) -> io::Result<(PathBuf, File)>;
     /// Moves a finished temporary file to its permanent key.
     fn commit(&self, temp: &Path, key: &str) -> io::Result<()>;
-    /// Opens a stored file for reading.
-    fn open(&self, key: &str) -> io::Result<File>;
+    /// Opens a stored file for reading, as a stream of its bytes.
+    fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>>;
     /// Deletes a stored file; a missing file is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
     /// Removes what a crash can leave behind: temporary files, and stored files no
@@ -38,33 +40,71 @@ pub trait AttachmentStore: Send + Sync {
     /// go, so an upload in flight on another instance keeps its file. Returns how
     /// many were removed.
     fn sweep(&self, known: &dyn Fn(&str) -> bool, age: std::time::Duration) -> io::Result<usize>;
+    /// Whether the store answers (for `/healthz`).
+    fn check(&self) -> io::Result<()>;
+}
+
+/// Keys are ours (hex), but never let one name a path outside the store.
+pub(crate) fn check_key(key: &str) -> io::Result<()> {
+    if key.len() < 4 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
+    }
+    Ok(())
+}
+
+/// The local folder every store receives uploads in before they are checked.
+pub struct LocalTemps {
+    dir: PathBuf,
+}
+
+impl LocalTemps {
+    pub fn new(dir: PathBuf) -> io::Result<LocalTemps> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(LocalTemps { dir })
+    }
+
+    pub fn create(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.dir.join(format!("{}.part", crate::domain::random_token(16)));
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    /// Removes temporary files older than `age` (an upload in flight is younger).
+    pub fn sweep(&self, age: std::time::Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)?.flatten() {
+            let old = std::fs::metadata(entry.path())
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e >= age));
+            if old && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
 }
 
 /// Files in `<data-dir>/attachments/<k0k1>/<key>`, temporaries in `.../tmp`.
 pub struct LocalStore {
     root: PathBuf,
+    temps: LocalTemps,
 }
 
 impl LocalStore {
     pub fn new(root: PathBuf) -> io::Result<LocalStore> {
-        std::fs::create_dir_all(root.join("tmp"))?;
-        Ok(LocalStore { root })
+        let temps = LocalTemps::new(root.join("tmp"))?;
+        Ok(LocalStore { root, temps })
     }
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
-        // Keys are ours (hex), but never let one name a path outside the store.
-        if key.len() < 4 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
-        }
+        check_key(key)?;
         Ok(self.root.join(&key[..2]).join(key))
     }
 }
 
 impl AttachmentStore for LocalStore {
     fn create_temp(&self) -> io::Result<(PathBuf, File)> {
-        let path = self.root.join("tmp").join(format!("{}.part", crate::domain::random_token(16)));
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-        Ok((path, file))
+        self.temps.create()
     }
 
     fn commit(&self, temp: &Path, key: &str) -> io::Result<()> {
@@ -75,8 +115,8 @@ impl AttachmentStore for LocalStore {
         std::fs::rename(temp, target)
     }
 
-    fn open(&self, key: &str) -> io::Result<File> {
-        File::open(self.path(key)?)
+    fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(self.path(key)?)?))
     }
 
     fn delete(&self, key: &str) -> io::Result<()> {
@@ -90,12 +130,7 @@ impl AttachmentStore for LocalStore {
         let old = |path: &Path| {
             std::fs::metadata(path).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|e| e >= age))
         };
-        let mut removed = 0;
-        for entry in std::fs::read_dir(self.root.join("tmp"))?.flatten() {
-            if old(&entry.path()) && std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
-        }
+        let mut removed = self.temps.sweep(age)?;
         for dir in std::fs::read_dir(&self.root)?.flatten() {
             if dir.file_name() == "tmp" || !dir.path().is_dir() {
                 continue;
@@ -108,5 +143,9 @@ impl AttachmentStore for LocalStore {
             }
         }
         Ok(removed)
+    }
+
+    fn check(&self) -> io::Result<()> {
+        std::fs::read_dir(&self.root).map(|_| ())
     }
 }

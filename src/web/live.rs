@@ -134,6 +134,10 @@ impl Listener {
 
     /// The next piece of the stream: waits for an event or the keepalive.
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Listener)> {
+        // The instance is going away: end the stream, the browser reconnects elsewhere.
+        if self.state.lifecycle.is_shutting_down() {
+            return None;
+        }
         if !self.greeted {
             self.greeted = true;
             let hello = format!("retry: 3000\n\n{}", self.unread_message().await);
@@ -142,7 +146,10 @@ impl Listener {
         loop {
             let event = match self.backlog.pop_front() {
                 Some(e) => e,
-                None => match tokio::time::timeout(KEEPALIVE, self.rx.recv()).await {
+                None => match tokio::select! {
+                    received = tokio::time::timeout(KEEPALIVE, self.rx.recv()) => received,
+                    _ = self.state.lifecycle.stopped() => return None,
+                } {
                     Err(_) => return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self)),
                     Ok(Ok(e)) => e,
                     Ok(Err(RecvError::Lagged(_))) => {

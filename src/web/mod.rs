@@ -135,20 +135,42 @@ pub fn safe_next(next: Option<&str>, fallback: &str) -> String {
     }
 }
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+fn plain(status: actix_web::http::StatusCode, text: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(format!("{text}\n"))
+}
+
+/// `GET /healthz`: 200 when the database and the attachment store answer, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    use actix_web::http::StatusCode;
     let ok = state
         .db(|conn| {
             use diesel::connection::SimpleConnection;
             conn.batch_execute("SELECT 1").map_err(AppError::from)
         })
         .await;
-    match ok {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok\n"),
-        Err(e) => {
-            log::warn!("health check failed: {e}");
-            HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body("database unavailable\n")
+    if let Err(e) = ok {
+        log::warn!("health check failed: {e}");
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    }
+    let store = state.storage.clone();
+    match web::block(move || store.check()).await {
+        Ok(Ok(())) => plain(StatusCode::OK, "ok"),
+        Ok(Err(e)) => {
+            log::warn!("health check failed: attachment storage: {e}");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "attachment storage unavailable")
         }
+        Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "attachment storage unavailable"),
+    }
+}
+
+/// `GET /readyz`: 200 while this instance takes traffic (its migrations are applied
+/// before it listens); 503 once it is shutting down, so the balancer moves away.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    if state.lifecycle.is_shutting_down() {
+        plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else {
+        plain(StatusCode::OK, "ready")
     }
 }
 
@@ -241,6 +263,7 @@ macro_rules! route_table {
 
 route_table!(PUBLIC_ROUTES, public_routes, "", {
     GET "/healthz" => healthz,
+    GET "/readyz" => readyz,
     GET "/static/{file}" => assets::serve,
     GET "/" => pages::home,
     GET "/favicon.ico" => || async { redirect("/static/favicon.svg") },

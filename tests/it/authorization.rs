@@ -408,7 +408,9 @@ async fn matrix(backend: Backend) {
         let expect_of = |c: Caller| {
             if route.contains(" /3.0") {
                 api(route, c)
-            } else if ["GET /healthz", "GET /static/{file}", "GET /", "GET /favicon.ico"].contains(&route.as_str()) {
+            } else if ["GET /healthz", "GET /readyz", "GET /static/{file}", "GET /", "GET /favicon.ico"]
+                .contains(&route.as_str())
+            {
                 Expect::Allowed
             } else {
                 panel(route, c)
