@@ -104,6 +104,21 @@ impl S3Store {
         self.runtime.as_ref().ok_or_else(|| io_error("the S3 store is closing"))
     }
 
+    /// Runs `f` to completion on the store's runtime. Called from async code (at
+    /// start, or a sweep), it blocks a helper thread instead of the caller's.
+    fn run<F>(&self, f: F) -> io::Result<F::Output>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let rt = self.rt()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(rt.block_on(f));
+        }
+        std::thread::scope(|scope| scope.spawn(|| rt.block_on(f)).join())
+            .map_err(|_| io_error("an S3 call failed unexpectedly"))
+    }
+
     fn prefix_path(&self) -> Option<ObjectPath> {
         (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()))
     }
@@ -122,7 +137,7 @@ impl AttachmentStore for S3Store {
     fn commit(&self, temp: &Path, key: &str) -> io::Result<()> {
         let object = self.object(key)?;
         let (s3, http, temp) = (self.s3.clone(), self.http.clone(), temp.to_path_buf());
-        self.rt()?.block_on(async move {
+        self.run(async move {
             let url = s3.signed_url(http::Method::PUT, &object, SIGNED_FOR).await.map_err(io_error)?;
             let file = tokio::fs::File::open(&temp).await?;
             let size = file.metadata().await?.len();
@@ -141,7 +156,7 @@ impl AttachmentStore for S3Store {
             }
             std::fs::remove_file(&temp)?;
             Ok(())
-        })
+        })?
     }
 
     fn open(&self, key: &str) -> io::Result<Box<dyn Read + Send>> {
@@ -149,7 +164,7 @@ impl AttachmentStore for S3Store {
         let s3 = self.s3.clone();
         // The body arrives in chunks over a small channel: at most a few in memory.
         let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<bytes::Bytes>>(4);
-        let first = self.rt()?.block_on(async { s3.get(&object).await.map_err(io_error) });
+        let first = self.run(async { s3.get(&object).await.map_err(io_error) })?;
         let result = match first {
             Ok(r) => r,
             Err(e) => {
@@ -175,25 +190,25 @@ impl AttachmentStore for S3Store {
     fn delete(&self, key: &str) -> io::Result<()> {
         let object = self.object(key)?;
         let s3 = self.s3.clone();
-        self.rt()?.block_on(async move {
+        self.run(async move {
             match s3.delete(&object).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(io_error(e)),
             }
-        })
+        })?
     }
 
     fn sweep(&self, known: &dyn Fn(&str) -> bool, age: Duration) -> io::Result<usize> {
         let mut removed = self.temps.sweep(age)?;
         let (s3, prefix) = (self.s3.clone(), self.prefix_path());
-        let listed: Vec<object_store::ObjectMeta> = self.rt()?.block_on(async move {
+        let listed: Vec<object_store::ObjectMeta> = self.run(async move {
             let mut out = Vec::new();
             let mut list = s3.list(prefix.as_ref());
             while let Some(meta) = list.next().await {
                 out.push(meta.map_err(io_error)?);
             }
             Ok::<_, io::Error>(out)
-        })?;
+        })??;
         let cutoff = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::minutes(10));
         for meta in listed {
             let Some(key) = meta.location.filename().map(str::to_string) else { continue };
@@ -207,13 +222,13 @@ impl AttachmentStore for S3Store {
 
     fn check(&self) -> io::Result<()> {
         let (s3, prefix) = (self.s3.clone(), self.prefix_path());
-        self.rt()?.block_on(async move {
+        self.run(async move {
             let mut list = s3.list(prefix.as_ref());
             match list.next().await {
                 Some(Err(e)) => Err(io_error(e)),
                 _ => Ok(()),
             }
-        })
+        })?
     }
 }
 

@@ -40,9 +40,36 @@ pub struct TestApp {
     pub pool: DbPool,
     pub backend: Backend,
     pub data_dir: PathBuf,
+    pub database: DbUrl,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
     pg: Option<PgTestDb>,
+}
+
+/// Another instance of the app on the same database (behind the same imagined
+/// load balancer), with a data folder of its own.
+pub struct Instance {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Instance {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client of this instance (cookies work on every instance: the sessions are in the database).
+    pub fn client(&self) -> Client {
+        let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        Client { http, base: self.base.clone(), csrf: String::new() }
+    }
 }
 
 struct PgTestDb {
@@ -98,13 +125,27 @@ impl TestApp {
         let mut config = Config::for_tests(url, dir.path().to_path_buf());
         tweak(&mut config);
         let data_dir = config.data_dir.clone();
+        let database = config.database.clone();
         let app = affdesk::Application::build(config).expect("app starts");
         let port = app.port();
         let pool = app.pool().clone();
         let server = app.into_server();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        TestApp { base: format!("http://127.0.0.1:{port}"), pool, backend, data_dir, handle, _dir: dir, pg }
+        TestApp { base: format!("http://127.0.0.1:{port}"), pool, backend, data_dir, database, handle, _dir: dir, pg }
+    }
+
+    /// Starts another instance on this app's database.
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> Instance {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::for_tests(self.database.clone(), dir.path().to_path_buf());
+        tweak(&mut config);
+        let app = affdesk::Application::build(config).expect("the second instance starts");
+        let port = app.port();
+        let server = app.into_server();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Instance { base: format!("http://127.0.0.1:{port}"), handle, _dir: dir }
     }
 
     /// Drops the PostgreSQL database under the running app (its connections are cut).

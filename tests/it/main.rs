@@ -1,6 +1,7 @@
 //! The integration tests: one binary, every database test on SQLite and PostgreSQL.
 
 pub mod harness;
+pub mod s3;
 pub mod smtp;
 pub mod support;
 
@@ -11,6 +12,7 @@ mod export;
 mod foundation;
 mod fuzz;
 mod hardening;
+mod instances;
 mod live;
 mod notifications;
 mod openapi;
