@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 
 BIN = os.environ.get("AFFDESK_BIN", "target/release/affdesk")
-DB = os.environ["DRILL_DATABASE_URL"]
+DB = os.environ.get("DRILL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/affdesk_drill")
 PSQL_DB = os.environ.get("DRILL_PSQL", "postgres://postgres@127.0.0.1:5432/affdesk_drill")
 DATA = os.path.abspath(os.environ.get("DRILL_DATA", "bench/data-drill"))
 PORT = int(os.environ.get("DRILL_PORT", "18182"))
@@ -89,7 +89,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """A logged-in person: cookies, the CSRF token of the last page read."""
 
-    def __init__(self, panel, email):
+    def __init__(self, panel, email, base=None):
+        self.base = base or BASE
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
         self.panel = panel
@@ -111,11 +112,11 @@ class Browser:
         return status, body
 
     def get(self, path, timeout=30):
-        return self.request(urllib.request.Request(BASE + path), timeout)
+        return self.request(urllib.request.Request(self.base + path), timeout)
 
     def post(self, path, fields, timeout=30):
         data = urllib.parse.urlencode(list(fields.items()) + [("csrf_token", self.token)]).encode()
-        return self.request(urllib.request.Request(BASE + path, data=data), timeout)
+        return self.request(urllib.request.Request(self.base + path, data=data), timeout)
 
     def post_files(self, path, fields, files, timeout=60):
         boundary = uuid.uuid4().hex
@@ -126,7 +127,7 @@ class Browser:
             disp = f'form-data; name="{name}"' + (f'; filename="{file_name}"' if file_name else "")
             body += f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n".encode() + value + b"\r\n"
         body += f"--{boundary}--\r\n".encode()
-        req = urllib.request.Request(BASE + path, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        req = urllib.request.Request(self.base + path, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         return self.request(req, timeout)
 
 

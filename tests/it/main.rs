@@ -16,6 +16,7 @@ mod instances;
 mod live;
 mod notifications;
 mod openapi;
+mod shutdown;
 mod thread;
 mod ticket_list;
 mod use_cases;
