@@ -47,7 +47,12 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::Attachme
             let (pool, store) = (pool.clone(), store.clone());
             let swept = aweb::block(move || -> Result<usize, String> {
                 let mut conn = pool.get().map_err(|e| e.to_string())?;
-                domain::attachments::sweep_orphans(&mut conn, store.as_ref(), EVERY).map_err(|e| e.to_string())
+                // One instance at a time: the others skip a round another is doing.
+                let swept = db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| {
+                    domain::attachments::sweep_orphans(conn, store.as_ref(), EVERY)
+                })
+                .map_err(|e| e.to_string())?;
+                swept.transpose().map(Option::unwrap_or_default).map_err(|e| e.to_string())
             })
             .await;
             match swept {

@@ -33,6 +33,35 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// wait for the first one's run instead of racing it ("affdesk" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6166_6664_6573_6b;
 
+/// Advisory locks for the background work every instance runs (sweeps, pruning).
+pub const SWEEP_LOCK: i64 = 0x6166_6664_0000_0001;
+pub const PRUNE_LOCK: i64 = 0x6166_6664_0000_0002;
+
+/// Runs `f` unless another instance is running the same work right now (a
+/// PostgreSQL try-lock: the others skip this round instead of repeating it).
+/// SQLite has one instance: `f` always runs. `None` when skipped.
+pub fn exclusively<T>(
+    conn: &mut AnyConnection,
+    lock: i64,
+    f: impl FnOnce(&mut AnyConnection) -> T,
+) -> QueryResult<Option<T>> {
+    #[derive(QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        got: bool,
+    }
+    if !conn.is_postgres() {
+        return Ok(Some(f(conn)));
+    }
+    let got: Got = diesel::sql_query(format!("SELECT pg_try_advisory_lock({lock}) AS got")).get_result(conn)?;
+    if !got.got {
+        return Ok(None);
+    }
+    let out = f(conn);
+    conn.batch_execute(&format!("SELECT pg_advisory_unlock({lock})"))?;
+    Ok(Some(out))
+}
+
 /// Applies every pending migration of the connection's backend. On PostgreSQL one
 /// instance at a time: the others wait for the lock, then find nothing to do.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {

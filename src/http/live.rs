@@ -54,7 +54,10 @@ impl LiveBus {
                 let read = actix_web::web::block(move || {
                     let mut conn = p.get().map_err(|e| e.to_string())?;
                     if prune {
-                        live::prune(&mut conn, crate::domain::now()).map_err(|e| e.to_string())?;
+                        crate::db::exclusively(&mut conn, crate::db::PRUNE_LOCK, |conn| {
+                            live::prune(conn, crate::domain::now())
+                        })
+                        .map_err(|e| e.to_string())?;
                     }
                     live::since(&mut conn, after, 500).map_err(|e| e.to_string())
                 })
