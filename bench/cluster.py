@@ -42,7 +42,7 @@ class Instance:
         env = dict(os.environ, RUST_LOG="warn", DATABASE_URL=DB, AFFDESK_STORAGE=STORAGE)
         self.proc = subprocess.Popen(
             [BIN, "--data-dir", data, "serve", "--bind", f"127.0.0.1:{self.port}", "--secret", SECRET,
-             "--login-attempts", "100000", "--drain", "1"],
+             "--login-attempts", "100000", "--drain", "1", "--trusted-proxies", "127.0.0.1"],
             env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(DATA, f"{self.name}.log"), "a"))
         return self
 

@@ -49,6 +49,7 @@ frontend desk
     default_backend affdesk
 backend affdesk
     balance roundrobin
+    option forwardfor
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2

@@ -113,6 +113,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_MAIL_RETRY", default_value_t = 30)]
     pub mail_retry: u64,
 
+    /// Addresses of the load balancers in front (comma-separated): from them, the
+    /// client's address is read from X-Forwarded-For (for login throttling).
+    #[arg(long, env = "AFFDESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// After SIGTERM: seconds /readyz answers 503 (so a load balancer moves away)
     /// before the server stops taking connections and finishes those in flight.
     #[arg(long, env = "AFFDESK_DRAIN", default_value_t = 3)]
@@ -140,6 +145,7 @@ pub struct Config {
     pub storage: Option<String>,
     /// After SIGTERM, how long `/readyz` says 503 before connections stop being taken.
     pub drain: Duration,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -169,6 +175,7 @@ impl Config {
             currency: serve.currency.trim().to_uppercase(),
             storage: store.storage.clone(),
             drain: Duration::from_secs(serve.drain),
+            trusted_proxies: serve.trusted_proxies.clone(),
             mail: crate::mail::MailConfig {
                 smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
                 from: serve.mail_from.clone(),
@@ -199,6 +206,7 @@ impl Config {
             currency: "USD".into(),
             storage: None,
             drain: Duration::from_secs(0),
+            trusted_proxies: Vec::new(),
             mail: crate::mail::MailConfig {
                 smtp_url: None,
                 from: "affdesk <affdesk@localhost>".into(),

@@ -100,6 +100,24 @@ impl AppState {
     }
 }
 
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy (the
+/// load balancer), the last address the proxy added to `X-Forwarded-For`. Only a
+/// trusted proxy is believed: anyone else could write the header.
+pub fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if let Some(peer) = peer.filter(|p| trusted.contains(p)) {
+        let forwarded = req
+            .headers()
+            .get_all("X-Forwarded-For")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .next_back();
+        return forwarded.unwrap_or(peer).to_string();
+    }
+    peer.map(|p| p.to_string()).unwrap_or_default()
+}
+
 pub fn url_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -235,3 +235,36 @@ fn scalar_on(pool: &affdesk::db::DbPool, sql: &str) -> i64 {
     let mut conn = pool.get().unwrap();
     diesel::sql_query(sql).get_result::<N>(&mut *conn as &mut affdesk::db::AnyConnection).unwrap().n
 }
+
+/// Behind a load balancer every request comes from its address: login throttling
+/// counts the client's address from `X-Forwarded-For`, but only from a trusted proxy.
+#[actix_web::test]
+async fn login_throttling_counts_the_clients_behind_the_balancer() {
+    let app = TestApp::start_with(Backend::Sqlite, |c| {
+        c.login_attempts = 2;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.seed_demo();
+    // Two failures from one client (on different accounts) throttle that client only.
+    assert_eq!(attempt(&app, "198.51.100.1", "manager1@affdesk.test").await, 401);
+    assert_eq!(attempt(&app, "198.51.100.1", "manager2@affdesk.test").await, 401);
+    assert_eq!(attempt(&app, "198.51.100.1", "manager3@affdesk.test").await, 429);
+    assert_eq!(attempt(&app, "198.51.100.2", "admin@affdesk.test").await, 401, "another client behind the same proxy");
+}
+
+/// A failed login from `from`, as the balancer forwards it; the status.
+async fn attempt(app: &TestApp, from: &str, email: &str) -> u16 {
+    let mut c = app.client();
+    c.get("/admin/login").await;
+    let form = [("email", email), ("password", "wrong"), ("csrf_token", c.csrf.as_str())];
+    let resp = c
+        .http
+        .post(app.url("/admin/login"))
+        .header("X-Forwarded-For", format!("203.0.113.9, {from}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
