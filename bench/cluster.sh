@@ -43,7 +43,13 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 1h
-    retries 0
+    # A connection refused (a dead instance) is tried again on the other one: the
+    # request never reached the dead one, so even a POST is safe to redispatch.
+    retries 2
+    option redispatch 1
+    # No idle server connections kept: one to a dead instance would fail a request
+    # that reached nobody, instead of being refused and redispatched.
+    http-reuse never
 frontend desk
     bind 127.0.0.1:18180
     default_backend affdesk
