@@ -31,7 +31,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// The PostgreSQL advisory lock held while migrating: instances that start at once
 /// wait for the first one's run instead of racing it ("affdesk" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6166_6664_6573_6b;
+const MIGRATION_LOCK: i64 = 0x0061_6666_6465_736b;
 
 /// Advisory locks for the background work every instance runs (sweeps, pruning).
 pub const SWEEP_LOCK: i64 = 0x6166_6664_0000_0001;

@@ -251,7 +251,7 @@ async fn log_in(
         Panel::Admin => Door::Admin,
         Panel::Affiliate => Door::Affiliate,
     };
-    let address = crate::http::client_address(&req, &state.config.trusted_proxies);
+    let address = crate::http::client_address(req, &state.config.trusted_proxies);
     let limit = state.config.login_attempts;
     let who = email.clone();
     let outcome = state

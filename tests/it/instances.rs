@@ -182,7 +182,7 @@ async fn two_instances_serve_as_one() {
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let email = text(&a, &format!("SELECT email AS t FROM affiliates WHERE id = 1"));
+    let email = text(&a, "SELECT email AS t FROM affiliates WHERE id = 1");
     let mut affiliate = a.login_affiliate(&email).await;
     affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     affiliate.post_multipart(&format!("/affiliate/tickets/{ticket}/messages"), &[("body", "From A")], &[]).await;
