@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Every page at a million tickets: the list, a thread, deep pages, text search, the
+# API list, CSV export, a bulk close of 10,000 tickets, uploads, and the server's
+# memory after mixed load. Prints one table for the backend and the machine.
+#
+#   bench/pages.sh sqlite                 # SQLite in bench/data-sqlite (seeded on first run)
+#   bench/pages.sh postgres URL           # PostgreSQL at URL (an empty database; seeded on first run)
+#
+# Needs wrk and curl (Debian: apt-get install wrk curl). Loopback only. The bulk
+# close changes the data: run it last, or on a fresh seed (it reopens what it closed).
+# DURATION (default 15s) is each wrk run; MIXED (default 300) the seconds of mixed load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backend=${1:-sqlite}
+duration=${DURATION:-15s}
+mixed=${MIXED:-300}
+port=18181
+base="http://127.0.0.1:$port"
+
+case "$backend" in
+  sqlite) export DATABASE_URL="sqlite://$PWD/bench/data-sqlite/affdesk.db"; data_dir="$PWD/bench/data-sqlite" ;;
+  postgres) export DATABASE_URL="${2:?give the PostgreSQL URL}"; data_dir="$PWD/bench/data-postgres" ;;
+  *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
+esac
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr); backend $backend"
+cargo build --release --quiet
+bin=target/release/affdesk
+mkdir -p "$data_dir"
+seed_start=$(date +%s.%N)
+"$bin" --data-dir "$data_dir" demo --tickets "${TICKETS:-1000000}" | tail -n 2
+printf 'demo (or nothing when seeded already): %.1f s\n' "$(echo "$(date +%s.%N) - $seed_start" | bc)"
+
+RUST_LOG=warn "$bin" --data-dir "$data_dir" serve --bind "127.0.0.1:$port" \
+  --secret "benchmark-secret-benchmark-secret-0123" --api-rate-limit 100000000 >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$server/status"; }
+hwm() { awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$server/status"; }
+
+jar=$(mktemp)
+token=$(curl -fs -c "$jar" -b "$jar" "$base/admin/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)
+curl -fs -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
+  --data-urlencode "email=admin@affdesk.test" --data-urlencode "password=demo-password" "$base/admin/login"
+cookie=$(awk '$6 == "affdesk_session" { print $6 "=" $7 }' "$jar")
+csrf=$(curl -fs -b "$cookie" "$base/admin/profile" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)
+key=$("$bin" --data-dir "$data_dir" apikey --email admin@affdesk.test | tail -n 1)
+
+manager=$(curl -fs -b "$cookie" "$base/admin/tickets" | sed -n 's/.*<option value="\([0-9]*\)">Maria Keller.*/\1/p' | head -n 1)
+# A thread with 5 messages and 2 attachments: the newest ticket with 5 messages gets 2 files.
+thread=$(curl -fs -H "API-Key: $key" "$base/3.0/admin/tickets?limit=1&status[]=open" | sed -n 's/.*"id":"\{0,1\}\([0-9]*\).*/\1/p' | head -n 1)
+printf 'PK\005\006%018d' 0 | head -c 22 > /tmp/bench-a.zip
+for n in 1 2; do
+  curl -fs -o /dev/null -b "$cookie" -F "csrf_token=$csrf" -F "body=Bench file $n" -F "files=@/tmp/bench-a.zip;filename=b$n.zip" \
+    "$base/admin/tickets/$thread/messages"
+done
+
+run() {
+  local name=$1; shift
+  local out; out=$(wrk -t2 -c4 -d"$duration" --latency "$@")
+  local rps p50 p99 non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
+  p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
+  p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
+  printf '%-10s %-28s %10s req/s   p50 %8s   p99 %8s   %s\n' "$backend" "$name" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
+}
+
+run "list page 1" -H "Cookie: $cookie" "$base/admin/tickets"
+run "list filtered" -H "Cookie: $cookie" "$base/admin/tickets?status=open&type=general&type=technical&manager_id=$manager"
+run "thread" -H "Cookie: $cookie" "$base/admin/tickets/$thread"
+run "page=400 typed" -H "Cookie: $cookie" "$base/admin/tickets?page=400"
+run "search postback" -H "Cookie: $cookie" "$base/admin/tickets?q=postback"
+run "search payout postback" -H "Cookie: $cookie" "$base/admin/tickets?q=payout+postback"
+run "API list, 100 a page" -H "API-Key: $key" "$base/3.0/admin/tickets?limit=100"
+
+# CSV export of about 100,000 tickets (one manager's), with the server's memory before and after.
+before=$(rss)
+t0=$(date +%s.%N)
+rows=$(curl -fs -b "$cookie" "$base/admin/tickets/export?manager_id=$manager" | wc -l)
+t1=$(date +%s.%N)
+printf '%-10s %-28s %10.0f rows/s   (%d rows; RSS %d -> %d MB)\n' "$backend" "CSV export" \
+  "$(echo "($rows - 1) / ($t1 - $t0)" | bc -l)" "$((rows - 1))" "$before" "$(rss)"
+
+# Bulk close of every ticket matching a filter of about 10,000 (closing all of them,
+# then reopening them so the data stays as it was).
+filter="status=open&type=financial&manager_id=$manager"
+matching=$(curl -fs -b "$cookie" "$base/admin/tickets?$filter" | sed -n 's/.*<strong>\([0-9,]*\) tickets<\/strong>.*/\1/p' | head -n 1)
+t0=$(date +%s.%N)
+curl -fs -o /dev/null -b "$cookie" --data "csrf_token=$csrf&action=close&all_matching=1&confirm=1&$filter" "$base/admin/tickets/bulk"
+t1=$(date +%s.%N)
+printf '%-10s %-28s %10.2f s      (%s tickets)\n' "$backend" "bulk close all matching" "$(echo "$t1 - $t0" | bc -l)" "$matching"
+curl -fs -H "API-Key: $key" -o /dev/null "$base/healthz"
+
+# Uploads: 5 files of 5 MB, once, then ten such uploads at once: the peak memory.
+for n in 1 2 3 4 5; do { printf 'PK\003\004'; head -c $((5 * 1000 * 1000 - 4)) /dev/urandom; } > "/tmp/bench-$n.zip"; done
+upload() {
+  curl -fs -o /dev/null -b "$cookie" -F "csrf_token=$csrf" -F "body=Five files" \
+    -F "files=@/tmp/bench-1.zip" -F "files=@/tmp/bench-2.zip" -F "files=@/tmp/bench-3.zip" \
+    -F "files=@/tmp/bench-4.zip" -F "files=@/tmp/bench-5.zip" "$base/admin/tickets/$thread/messages" || true
+}
+base_hwm=$(hwm)
+upload
+one=$(hwm)
+for _ in $(seq 1 10); do upload & done; wait
+ten=$(hwm)
+printf '%-10s %-28s peak +%d MB for one, +%d MB for ten at once (from %d MB)\n' "$backend" "upload 5 x 5 MB" \
+  "$((one - base_hwm))" "$((ten - base_hwm))" "$base_hwm"
+
+# Mixed load for MIXED seconds: list, filtered, thread, search, API; then the memory.
+cat > /tmp/bench-mixed.lua <<LUA
+local paths = {
+  "/admin/tickets", "/admin/tickets?status=open&type=general&manager_id=$manager",
+  "/admin/tickets/$thread", "/admin/tickets?q=postback", "/admin/tickets?page=400",
+}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1], { ["Cookie"] = "$cookie" })
+end
+LUA
+wrk -t2 -c4 -d"${mixed}s" -s /tmp/bench-mixed.lua "$base" >/dev/null
+printf '%-10s %-28s %d MB RSS after %d s of mixed load (peak %d MB)\n' "$backend" "memory" "$(rss)" "$mixed" "$(hwm)"
