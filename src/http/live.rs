@@ -87,6 +87,13 @@ impl LiveBus {
         self.wake.notify_one();
     }
 
+    /// The last event this instance has handed out: where a page made now starts
+    /// listening (no database round trip per page; an event still on its way is
+    /// replayed to the page at worst, never missed).
+    pub fn position(&self) -> i64 {
+        self.last.load(Ordering::Acquire)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.tx.subscribe()
     }

@@ -241,8 +241,7 @@ pub async fn affiliate_events(
 
 /// The listening address of a page, starting after the newest event.
 pub async fn url(state: &AppState, panel: &str, what: &str) -> AppResult<String> {
-    let last = state.db(live::last_id).await?;
-    Ok(format!("/{panel}/events?since={last}&{what}"))
+    Ok(format!("/{panel}/events?since={}&{what}", state.live.position()))
 }
 
 /// `POST /admin/tickets/{id}/typing` (and the affiliate's): someone is writing a reply.
