@@ -41,13 +41,13 @@ macro_rules! mail_test {
             use super::*;
             #[actix_web::test]
             async fn sqlite() {
-                let $sink = SmtpSink::start();
+                let Some($sink) = SmtpSink::start() else { return };
                 let Some($app) = start(Backend::Sqlite, with_smtp($sink.url())).await else { return };
                 $body
             }
             #[actix_web::test]
             async fn postgres() {
-                let $sink = SmtpSink::start();
+                let Some($sink) = SmtpSink::start() else { return };
                 let Some($app) = start(Backend::Postgres, with_smtp($sink.url())).await else { return };
                 $body
             }
@@ -168,6 +168,9 @@ mail_test!(a_refused_recipient_is_marked_failed_with_the_answer, |app, sink| {
 
 db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, |app| {
     // The app above has no SMTP server; this one sends to a port where none listens yet.
+    if !crate::smtp::available() {
+        return;
+    }
     let port = free_port();
     let backend = app.backend;
     drop(app);
@@ -201,7 +204,7 @@ db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, |a
 });
 
 db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id, |app| {
-    let sink = SmtpSink::start();
+    let Some(sink) = SmtpSink::start() else { return };
     let backend = app.backend;
     drop(app);
     // No sender in the app: this test plays the senders itself.
