@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod dates;
 pub mod forms;
 pub mod live;
+pub mod manager_thread;
 pub mod new_ticket;
 pub mod outbox;
 pub mod pages;
@@ -285,9 +286,9 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/tickets/new" => new_ticket::admin_form,
     GET "/tickets/export" => admin_tickets::export,
     POST "/tickets/bulk" => admin_tickets::bulk,
-    GET "/tickets/{id}" => thread::admin_show,
-    GET "/tickets/{id}/template" => thread::admin_template,
-    POST "/tickets/{id}/messages" => thread::admin_reply,
+    GET "/tickets/{id}" => manager_thread::admin_show,
+    GET "/tickets/{id}/template" => manager_thread::admin_template,
+    POST "/tickets/{id}/messages" => manager_thread::admin_reply,
     GET "/tickets/{id}/live" => live::admin_parts,
     POST "/tickets/{id}/typing" => live::admin_typing,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,

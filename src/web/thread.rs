@@ -1,29 +1,22 @@
-//! Ticket threads in both panels: reading, replying with attachments, quick-reply
-//! templates, and attachment downloads.
+//! Ticket threads in both panels: the page, the reply form, the affiliate's replies
+//! with attachments, and attachment downloads (the manager's side of the form is in
+//! manager_thread.rs).
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
-use super::admin_tickets::SingleAction;
 use super::auth::{AffiliateSession, StaffSession};
-use super::ticket_list::ListRequest;
+use super::manager_thread::ListContext;
 use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash};
 use crate::domain::Actor;
-use crate::domain::access::Decision;
-use crate::domain::lifecycle::Outcome;
-use crate::domain::messages::{self, Draft, Replied, Seen, Then};
-use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
-use crate::domain::states::{RequestState, TicketStatus};
+use crate::domain::messages::{self, Draft};
+use crate::domain::reply_templates::{self, ReplyTemplate};
 use crate::domain::threads::{self, Segment, Thread};
-use crate::domain::ticket_list::{self, Cursor};
-use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 use crate::http::download;
 use crate::http::upload::{self, Upload};
-use crate::params::Params;
 
 /// What the reply form shows: the text so far, and what is wrong with it.
 pub struct ReplyForm {
@@ -70,7 +63,7 @@ impl Default for ReplyForm {
 
 impl ReplyForm {
     /// The form as it was sent, to show again: its text and its token.
-    fn sent(upload: &Upload) -> ReplyForm {
+    pub(super) fn sent(upload: &Upload) -> ReplyForm {
         let mut form = ReplyForm { body: upload.text("body"), ..Default::default() };
         let token = upload.text("submission");
         if !token.trim().is_empty() {
@@ -126,39 +119,10 @@ struct Conversation {
     list: ListContext,
 }
 
-/// The manager's list the thread was opened from: the way back and the next ticket.
-#[derive(Default)]
-pub struct ListContext {
-    /// The list's query (filter and order), empty for the plain list.
-    pub from: String,
-    /// Where the ticket stood in that list when it was opened from it.
-    pub at: Option<Cursor>,
-    pub next: Option<(i64, Cursor)>,
-}
-
-impl ListContext {
-    pub fn back_url(&self) -> String {
-        if self.from.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{}", self.from) }
-    }
-
-    pub fn next_url(&self) -> Option<String> {
-        self.next.map(|(id, place)| super::ticket_list::thread_url(id, &self.request().filter_pairs(), Some(place)))
-    }
-
-    /// The place, for the reply form to send back.
-    pub fn at_text(&self) -> String {
-        self.at.map(|c| c.encode()).unwrap_or_default()
-    }
-
-    fn request(&self) -> ListRequest {
-        ListRequest::parse(Params::from_query(&self.from))
-    }
-}
-
 #[derive(Template)]
 #[template(path = "_reply_body.html")]
-struct ReplyBodyField {
-    form: ReplyForm,
+pub(super) struct ReplyBodyField {
+    pub(super) form: ReplyForm,
 }
 
 /// For templates: a message's text as plain parts and links.
@@ -166,24 +130,24 @@ pub fn segments(text: &str) -> Vec<Segment> {
     threads::segments(text)
 }
 
-fn html(status: StatusCode, body: String) -> HttpResponse {
+pub(super) fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }
 
 /// A thread as the page shows it: what it needs besides the thread itself.
-struct View {
-    ctx: PageCtx,
-    thread: Thread,
-    templates: Vec<ReplyTemplate>,
-    form: ReplyForm,
-    list: ListContext,
+pub(super) struct View {
+    pub(super) ctx: PageCtx,
+    pub(super) thread: Thread,
+    pub(super) templates: Vec<ReplyTemplate>,
+    pub(super) form: ReplyForm,
+    pub(super) list: ListContext,
 }
 
 impl View {
     /// A form sent again with its problems (422) or with what changed meanwhile
     /// (409) is, for htmx, an ordinary answer to swap in: said with 200, so the
     /// browser does not log the page's own validation as a failed request.
-    fn respond(self, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
+    pub(super) fn respond(self, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
         let status = if htmx && status.is_client_error() { StatusCode::OK } else { status };
         let View { ctx, thread, templates, form, list } = self;
         let for_manager = ctx.is_admin_panel();
@@ -198,7 +162,12 @@ impl View {
 }
 
 /// The thread as `actor` may read it, with the quick replies for managers.
-async fn load(state: &AppState, actor: Actor, id: i64, mark_read: bool) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
+pub(super) async fn load(
+    state: &AppState,
+    actor: Actor,
+    id: i64,
+    mark_read: bool,
+) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
     state
         .db(move |conn| {
             let thread = threads::read(conn, &actor, id, mark_read)?;
@@ -212,302 +181,9 @@ async fn load(state: &AppState, actor: Actor, id: i64, mark_read: bool) -> AppRe
         .await
 }
 
-/// The list a thread was opened from, as its address or its form says: the list's
-/// query (`from`) and where the ticket stood in it (`at`).
-struct Origin {
-    list: String,
-    at: String,
-}
-
-impl Origin {
-    fn read(p: impl Fn(&str) -> String) -> Origin {
-        Origin { list: p("from"), at: p("at") }
-    }
-}
-
-/// The list a manager came from and its next ticket after this one's place.
-async fn list_context(
-    state: &AppState,
-    staff: &StaffSession,
-    from: &Origin,
-    thread: &Thread,
-) -> AppResult<ListContext> {
-    let mut context = ListContext { from: from.list.clone(), at: None, next: None };
-    let request = context.request();
-    context.from = super::ticket_list::query_string(&request.filter_pairs());
-    let at = Cursor::decode(&from.at).unwrap_or_else(|| ticket_list::place(request.sort, &thread.ticket));
-    context.at = Some(at);
-    let actor = staff.actor();
-    context.next =
-        state.db(move |conn| ticket_list::next_after(conn, &actor, &request.filter, request.sort, at)).await?;
-    Ok(context)
-}
-
-/// Everything a manager's thread page shows, loaded.
-async fn manager_view(
-    state: &AppState,
-    staff: &StaffSession,
-    id: i64,
-    from: &Origin,
-    mark_read: bool,
-    mut form: ReplyForm,
-) -> AppResult<View> {
-    let (thread, templates) = load(state, staff.actor(), id, mark_read).await?;
-    let list = list_context(state, staff, from, &thread).await?;
-    let mut ctx = staff.page("tickets");
-    ctx.live = Some(super::live::url(state, "admin", &format!("ticket={id}")).await?);
-    form.typing_url = Some(format!("/admin/tickets/{id}/typing"));
-    Ok(View { ctx, thread, templates, form, list })
-}
-
-const DRAFT_KEY: &str = "reply_draft";
-
-/// A reply being written, kept across an action's redirect (without JavaScript).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct KeptDraft {
-    ticket: i64,
-    body: String,
-}
-
-fn take_draft(staff: &StaffSession, id: i64) -> Option<String> {
-    if !staff.session.contains_key(DRAFT_KEY) {
-        return None;
-    }
-    let draft = staff.session.remove_as::<KeptDraft>(DRAFT_KEY).and_then(|r| r.ok())?;
-    (draft.ticket == id).then_some(draft.body)
-}
-
-/// `GET /admin/tickets/{id}[?from=<list query>]`: the thread; opening it marks the
-/// affiliate's messages read.
-pub async fn admin_show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: StaffSession,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&path)?;
-    let query = Params::from_query(req.query_string());
-    let mut form = ReplyForm::default();
-    if let Some(body) = take_draft(&staff, id) {
-        form.body = body;
-    }
-    let from = Origin::read(|name| query.one(name).unwrap_or("").to_string());
-    manager_view(&state, &staff, id, &from, true, form).await?.respond(false, StatusCode::OK)
-}
-
-/// Puts a template's text into the form (replacing what is there: the page asks
-/// before it replaces typed text), and says which variables it could not fill.
-fn apply_template(form: &mut ReplyForm, chosen: Option<(ReplyTemplate, Filled)>) {
-    let Some((template, Filled { text, missing })) = chosen else {
-        form.errors.push(("template_id", "Choose a template.".into()));
-        return;
-    };
-    form.body = text.clone();
-    form.template_text = Some(text);
-    form.template_id = Some(template.id);
-    if !missing.is_empty() {
-        form.warning = Some(format!(
-            "This ticket has no value for {}: replace {} before sending.",
-            missing.join(", "),
-            if missing.len() == 1 { "it" } else { "them" }
-        ));
-    }
-}
-
-async fn fill(
-    state: &AppState,
-    staff: &StaffSession,
-    id: i64,
-    template_id: Option<i64>,
-) -> AppResult<Option<(ReplyTemplate, Filled)>> {
-    let actor = staff.actor();
-    state.db(move |conn| reply_templates::fill_for_ticket(conn, &actor, id, template_id)).await
-}
-
-#[derive(Deserialize)]
-pub struct TemplateQuery {
-    template_id: Option<String>,
-}
-
-/// `GET /admin/tickets/{id}/template?template_id=N`: the reply box with the
-/// template filled in (htmx swaps it into the form).
-pub async fn admin_template(
-    state: web::Data<AppState>,
-    staff: StaffSession,
-    path: web::Path<String>,
-    query: web::Query<TemplateQuery>,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&path)?;
-    let mut form = ReplyForm { typing_url: Some(format!("/admin/tickets/{id}/typing")), ..Default::default() };
-    let chosen = fill(&state, &staff, id, query.into_inner().template_id.and_then(|v| v.trim().parse().ok())).await?;
-    apply_template(&mut form, chosen);
-    let body = ReplyBodyField { form }.render().map_err(AppError::internal)?;
-    Ok(html(StatusCode::OK, body))
-}
-
-/// What the manager's thread form was sent to do.
-enum Intent {
-    /// Fill a template in (without JavaScript); `replace` once asked.
-    UseTemplate { replace: bool },
-    /// Send the text, then stay, close, or decide the request.
-    Send(Then),
-    /// Act on the ticket without sending: the text stays in the box.
-    Act(SingleAction),
-}
-
-impl Intent {
-    fn of(upload: &Upload) -> Intent {
-        if upload.fields.contains_key("use_template") {
-            return Intent::UseTemplate { replace: upload.text("use_template") == "replace" };
-        }
-        if let Some(action) = SingleAction::parse(&upload.text("action")) {
-            return Intent::Act(action);
-        }
-        match upload.text("then").as_str() {
-            "close" => Intent::Send(Then::Close),
-            "approve" => Intent::Send(Then::Decide(Decision::Approve)),
-            "reject" => Intent::Send(Then::Decide(Decision::Reject)),
-            _ if upload.fields.contains_key("close") => Intent::Send(Then::Close),
-            _ => Intent::Send(Then::Stay),
-        }
-    }
-}
-
-/// What the form saw of the thread, sent back with it.
-fn seen(upload: &Upload) -> Option<Seen> {
-    Some(Seen {
-        last_message: upload.text("seen_message").trim().parse().ok()?,
-        status: TicketStatus::parse(upload.text("seen_status").trim())?,
-        request_state: RequestState::parse(upload.text("seen_request").trim()),
-    })
-}
-
-/// `POST /admin/tickets/{id}/messages`: a reply or internal note, with files; or
-/// an action on the ticket (close, reopen, activate, reject) that keeps the text.
-pub async fn admin_reply(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    staff: StaffSession,
-    path: web::Path<String>,
-    payload: Multipart,
-) -> AppResult<HttpResponse> {
-    let id = path_id(&path)?;
-    let upload = upload::read(&req, payload, state.storage.as_ref()).await?;
-    let htmx = is_htmx(&req);
-    let from = Origin::read(|name| upload.text(name));
-    let mut form = ReplyForm { internal: upload.checked("internal"), ..ReplyForm::sent(&upload) };
-    let then = match Intent::of(&upload) {
-        Intent::UseTemplate { replace } => {
-            let template_id = upload.text("template_id").trim().parse().ok();
-            if form.body.trim().is_empty() || replace {
-                apply_template(&mut form, fill(&state, &staff, id, template_id).await?);
-            } else if let Some(template_id) = template_id {
-                form.question = Some(Question::ReplaceText(template_id));
-            } else {
-                form.errors.push(("template_id", "Choose a template.".into()));
-            }
-            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::OK);
-        }
-        Intent::Act(action) => {
-            return act(&state, &staff, id, &from, htmx, action, upload.checked("confirm"), form).await;
-        }
-        Intent::Send(then) => then,
-    };
-    if !checked(&upload, &mut form, true) {
-        return manager_view(&state, &staff, id, &from, false, form)
-            .await?
-            .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    let internal = form.internal;
-    let actor = staff.actor();
-    let (body, submission, seen) = (form.body.clone(), upload.text("submission"), seen(&upload));
-    let files = upload.files;
-    let replied = state
-        .db_with_store(move |conn, store| {
-            let draft = Draft::from_form(&body, &submission).seen(seen);
-            if internal {
-                messages::add_note(conn, store, &actor, id, draft, files)
-            } else {
-                messages::reply(conn, store, &actor, id, draft, then, files)
-            }
-        })
-        .await;
-    let replied: Replied = match replied {
-        Ok(replied) => replied,
-        // Someone changed the thread meanwhile, or the decision could not be made:
-        // the form comes back with the text and what happened.
-        Err(AppError::Conflict(what)) => {
-            form.warning = Some(format!("{what} Your text is kept: send it again as it is, or edit it first."));
-            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::CONFLICT);
-        }
-        Err(e) => return Err(e),
-    };
-    let done = match then {
-        _ if replied.message.internal => "Internal note added.",
-        Then::Decide(Decision::Approve) => "Reply sent and request approved.",
-        Then::Decide(Decision::Reject) => "Reply sent and request rejected.",
-        _ if replied.status != replied.status_before => "Reply sent and ticket closed.",
-        _ => "Reply sent.",
-    };
-    if htmx {
-        let mut view = manager_view(&state, &staff, id, &from, false, ReplyForm::default()).await?;
-        view.ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
-        return view.respond(true, StatusCode::OK);
-    }
-    set_flash(&staff.session, FlashKind::Success, done);
-    Ok(redirect(&thread_url(id, &from)))
-}
-
-/// The thread's address, with the list it came from.
-fn thread_url(id: i64, from: &Origin) -> String {
-    let request = ListRequest::parse(Params::from_query(&from.list));
-    super::ticket_list::thread_url(id, &request.filter_pairs(), Cursor::decode(&from.at))
-}
-
-/// Close, Reopen, Activate or Reject from the thread: the typed reply stays.
-/// Closing a pending request asks first whether to reject it.
-#[allow(clippy::too_many_arguments)]
-async fn act(
-    state: &AppState,
-    staff: &StaffSession,
-    id: i64,
-    from: &Origin,
-    htmx: bool,
-    action: SingleAction,
-    confirmed: bool,
-    mut form: ReplyForm,
-) -> AppResult<HttpResponse> {
-    if action == SingleAction::Close && !confirmed {
-        let (actor, pending) = (staff.actor(), id);
-        let ticket = state.db(move |conn| Ticket::find_visible(conn, &actor.scope(), pending)).await?;
-        if ticket.is_pending_request() {
-            form.question = Some(Question::ClosePending);
-            return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);
-        }
-    }
-    let outcome = super::admin_tickets::perform(state, staff.actor(), id, action).await?;
-    let flash = match outcome {
-        Outcome::Done => super::Flash { kind: FlashKind::Success, text: action.done_text(id) },
-        Outcome::Skipped(why) => {
-            super::Flash { kind: FlashKind::Warning, text: format!("Ticket {id} was not changed: {}.", why.reason()) }
-        }
-    };
-    if htmx {
-        let mut view =
-            manager_view(state, staff, id, from, false, ReplyForm { body: form.body, ..Default::default() }).await?;
-        view.ctx.flash = Some(flash);
-        return view.respond(true, StatusCode::OK);
-    }
-    set_flash(&staff.session, flash.kind, flash.text);
-    if !form.body.trim().is_empty() {
-        let _ = staff.session.insert(DRAFT_KEY, KeptDraft { ticket: id, body: form.body });
-    }
-    Ok(redirect(&thread_url(id, from)))
-}
-
 /// Whether the reply text and the files are acceptable; if not, the form learns
 /// why. A manager's text may not hold a quick reply's unfilled variables.
-fn checked(upload: &Upload, form: &mut ReplyForm, by_manager: bool) -> bool {
+pub(super) fn checked(upload: &Upload, form: &mut ReplyForm, by_manager: bool) -> bool {
     if let Err(e) = messages::check_body(&form.body) {
         form.errors.push(("body", e));
     } else if by_manager && !form.internal {
