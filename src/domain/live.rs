@@ -70,6 +70,18 @@ impl LiveEvent {
     }
 }
 
+thread_local! {
+    /// Whether this thread wrote an event since it last asked (see `take_written`).
+    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the work just done on this thread wrote an event: the request's
+/// database call then wakes this instance's live bus (other instances hear of it
+/// through `NOTIFY`). Reading clears it.
+pub fn take_written() -> bool {
+    WROTE.with(|w| w.replace(false))
+}
+
 /// Writes an event, in the caller's transaction.
 pub fn record(
     conn: &mut AnyConnection,
@@ -92,6 +104,7 @@ pub fn record(
             live_events::created_at.eq(super::now()),
         ))
         .execute(conn)?;
+    WROTE.with(|w| w.set(true));
     if conn.is_postgres() {
         // Delivered at commit to every instance listening (see web/live.rs).
         diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;

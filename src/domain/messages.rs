@@ -299,10 +299,9 @@ fn changes_since(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, seen:
         .order(messages::id.asc())
         .select((messages::author_kind, messages::author_id, messages::internal, users::name.nullable()))
         .load(conn)?;
-    let mine = NewMessage::by(actor, ticket.id, "", now());
     let mut changes: Vec<String> = Vec::new();
     for (kind, author, internal, name) in newer {
-        if kind == mine.author_kind && author == mine.author_id {
+        if kind == author_kind(actor) && author == actor.id() {
             continue;
         }
         let who = match kind {
@@ -323,6 +322,15 @@ fn changes_since(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, seen:
     Ok(changes)
 }
 
+/// How a message by `actor` is signed.
+fn author_kind(actor: &Actor) -> AuthorKind {
+    match actor.who {
+        Who::Staff(_) => AuthorKind::Manager,
+        Who::Affiliate(_) => AuthorKind::Affiliate,
+        Who::System => AuthorKind::System,
+    }
+}
+
 /// A message about to be written.
 pub(crate) struct NewMessage<'a> {
     pub ticket_id: i64,
@@ -337,11 +345,7 @@ pub(crate) struct NewMessage<'a> {
 impl<'a> NewMessage<'a> {
     /// What `actor` writes to a ticket (a reply, unless said otherwise).
     pub(crate) fn by(actor: &Actor, ticket_id: i64, body: &'a str, at: NaiveDateTime) -> NewMessage<'a> {
-        let author_kind = match actor.who {
-            Who::Staff(_) => AuthorKind::Manager,
-            Who::Affiliate(_) => AuthorKind::Affiliate,
-            Who::System => AuthorKind::System,
-        };
+        let author_kind = author_kind(actor);
         NewMessage { ticket_id, author_kind, author_id: actor.id(), body, internal: false, at, submission: None }
     }
 

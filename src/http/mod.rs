@@ -69,11 +69,14 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let status = self.db_status.clone();
-        // Whatever this writes may be a live event: the bus reads soon after.
         let bus = self.live.clone();
-        let result = web::block(move || {
+        web::block(move || {
             let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
             let result = f(&mut conn);
+            // A live event written here: this instance's bus reads it at once.
+            if crate::domain::live::take_written() {
+                bus.poke();
+            }
             // A statement that failed on a dead connection is an outage (503), and
             // the connection must not serve another request.
             if let Err(AppError::Internal(_) | AppError::Unavailable(_)) = &result
@@ -84,9 +87,7 @@ impl AppState {
             }
             result
         })
-        .await?;
-        bus.poke();
-        result
+        .await?
     }
 
     /// Runs `f` with a pooled connection and the attachment store, as `db` does.

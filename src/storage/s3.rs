@@ -164,16 +164,10 @@ impl AttachmentStore for S3Store {
         let s3 = self.s3.clone();
         // The body arrives in chunks over a small channel: at most a few in memory.
         let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<bytes::Bytes>>(4);
-        let first = self.run(async { s3.get(&object).await.map_err(io_error) })?;
-        let result = match first {
+        let result = match self.run(async { s3.get(&object).await })? {
             Ok(r) => r,
-            Err(e) => {
-                return Err(if e.to_string().contains("not found") || e.to_string().contains("NotFound") {
-                    io::Error::new(io::ErrorKind::NotFound, e)
-                } else {
-                    e
-                });
-            }
+            Err(e @ object_store::Error::NotFound { .. }) => return Err(io::Error::new(io::ErrorKind::NotFound, e)),
+            Err(e) => return Err(io_error(e)),
         };
         self.rt()?.spawn_blocking(move || {
             let handle = tokio::runtime::Handle::current();

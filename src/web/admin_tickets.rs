@@ -246,10 +246,7 @@ const MARKED_KEY: &str = "marked_tickets";
 
 /// The rows the last action touched, shown marked once after its redirect.
 fn take_marked(session: &actix_session::Session) -> Vec<i64> {
-    if !session.contains_key(MARKED_KEY) {
-        return Vec::new();
-    }
-    session.remove_as::<Vec<i64>>(MARKED_KEY).and_then(|r| r.ok()).unwrap_or_default()
+    super::take_once(session, MARKED_KEY).unwrap_or_default()
 }
 
 /// After a bulk action: htmx gets the fresh results and a banner; a plain form post

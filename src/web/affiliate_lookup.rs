@@ -21,12 +21,7 @@ pub async fn suggest(req: HttpRequest, state: web::Data<AppState>, staff: StaffS
     let found = state.db(move |conn| affiliates::suggest(conn, &actor, &text, SUGGESTIONS)).await?;
     let mut body = String::new();
     for a in found {
-        body.push_str(&format!(
-            "<option value=\"{}\">{} #{}</option>",
-            a.id,
-            askama::filters::escape(&a.name, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default(),
-            a.id
-        ));
+        body.push_str(&format!("<option value=\"{}\">{} #{}</option>", a.id, super::escape_html(&a.name), a.id));
     }
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }

@@ -49,10 +49,6 @@ struct Listener {
     greeted: bool,
 }
 
-fn escape(s: &str) -> String {
-    askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
-}
-
 fn message(id: Option<i64>, event: &str, data: &str) -> String {
     let mut out = String::new();
     if let Some(id) = id {
@@ -91,7 +87,7 @@ impl Listener {
         match &self.view {
             View::Thread(ticket) if *ticket != event.ticket_id => String::new(),
             View::Thread(_) if event.is_typing() && !mine => {
-                let who = escape(&event.actor_name);
+                let who = super::escape_html(&event.actor_name);
                 message(id, "typing", &format!("<span class=\"typing-note\">{who} is replying…</span>"))
             }
             View::Thread(_) if event.is_typing() => String::new(),
@@ -104,7 +100,8 @@ impl Listener {
                     if n == 1 { "1 new or updated ticket".to_string() } else { format!("{n} new or updated tickets") };
                 let href =
                     if query.is_empty() { "/admin/tickets".to_string() } else { format!("/admin/tickets?{query}") };
-                let banner = format!("<a class=\"live-banner\" href=\"{}\">{words} — show</a>", escape(&href));
+                let banner =
+                    format!("<a class=\"live-banner\" href=\"{}\">{words} — show</a>", super::escape_html(&href));
                 let json = serde_json::json!({ "ticket": event.ticket_id, "by": event.actor_name }).to_string();
                 let mut out = message(id, "ticket", &json);
                 out.push_str(&message(None, "changes", &banner));

@@ -112,10 +112,7 @@ struct KeptDraft {
 }
 
 fn take_draft(staff: &StaffSession, id: i64) -> Option<String> {
-    if !staff.session.contains_key(DRAFT_KEY) {
-        return None;
-    }
-    let draft = staff.session.remove_as::<KeptDraft>(DRAFT_KEY).and_then(|r| r.ok())?;
+    let draft: KeptDraft = super::take_once(&staff.session, DRAFT_KEY)?;
     (draft.ticket == id).then_some(draft.body)
 }
 

@@ -69,13 +69,24 @@ pub fn set_flash(session: &Session, kind: FlashKind, text: impl Into<String>) {
     let _ = session.insert(FLASH_KEY, Flash { kind, text: text.into() });
 }
 
-/// The banner to show once. Only touches the session when there is one: a removal
-/// marks the session changed, which would cost a write on every page view.
+/// The banner to show once.
 pub fn take_flash(session: &Session) -> Option<Flash> {
-    if !session.contains_key(FLASH_KEY) {
+    take_once(session, FLASH_KEY)
+}
+
+/// A value kept in the session for the next page only (a banner, the rows an action
+/// marked, a draft). Only touches the session when there is one: a removal marks
+/// the session changed, which would cost a write on every page view.
+pub fn take_once<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -> Option<T> {
+    if !session.contains_key(key) {
         return None;
     }
-    session.remove_as::<Flash>(FLASH_KEY).and_then(|r| r.ok())
+    session.remove_as::<T>(key).and_then(|r| r.ok())
+}
+
+/// Text made safe to put into HTML built outside a template.
+pub fn escape_html(s: &str) -> String {
+    askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
 }
 
 /// The frame of every logged-in page: navigation, user menu, CSRF token, flash.
@@ -194,10 +205,7 @@ pub async fn htmx_errors(
     let Some(message) = message else { return Ok(res) };
     let status = res.status();
     let (req, _) = res.into_parts();
-    let body = format!(
-        "<div class=\"flash flash-error\" role=\"alert\">{}</div>",
-        askama::filters::escape(&message, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()
-    );
+    let body = format!("<div class=\"flash flash-error\" role=\"alert\">{}</div>", escape_html(&message));
     let resp = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header(("HX-Retarget", "#flash"))
