@@ -12,62 +12,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-backend=${1:-sqlite}
-duration=${DURATION:-15s}
 mixed=${MIXED:-300}
-port=18181
-base="http://127.0.0.1:$port"
-
-case "$backend" in
-  sqlite) export DATABASE_URL="sqlite://$PWD/bench/data-sqlite/affdesk.db"; data_dir="$PWD/bench/data-sqlite" ;;
-  postgres) export DATABASE_URL="${2:?give the PostgreSQL URL}"; data_dir="$PWD/bench/data-postgres" ;;
-  *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
-esac
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-
+source bench/common.sh
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB, $(uname -sr); backend $backend"
-cargo build --release --quiet
-bin=target/release/affdesk
-mkdir -p "$data_dir"
 seed_start=$(date +%s.%N)
-"$bin" --data-dir "$data_dir" demo --tickets "${TICKETS:-1000000}" | tail -n 2
+seed 2
 printf 'demo (or nothing when seeded already): %.1f s\n' "$(echo "$(date +%s.%N) - $seed_start" | bc)"
 
-RUST_LOG=warn "$bin" --data-dir "$data_dir" serve --bind "127.0.0.1:$port" \
-  --secret "benchmark-secret-benchmark-secret-0123" --api-rate-limit 100000000 >/dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+start_server --api-rate-limit 100000000
 rss() { awk '/VmRSS/ { print int($2 / 1024) }' "/proc/$server/status"; }
 hwm() { awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$server/status"; }
 
-jar=$(mktemp)
-token=$(curl -fs -c "$jar" -b "$jar" "$base/admin/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)
-curl -fs -c "$jar" -b "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
-  --data-urlencode "email=admin@affdesk.test" --data-urlencode "password=demo-password" "$base/admin/login"
-cookie=$(awk '$6 == "affdesk_session" { print $6 "=" $7 }' "$jar")
+log_in
 csrf=$(curl -fs -b "$cookie" "$base/admin/profile" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)
 key=$("$bin" --data-dir "$data_dir" apikey --email admin@affdesk.test | tail -n 1)
 
 manager=$(curl -fs -b "$cookie" "$base/admin/tickets" | sed -n 's/.*<option value="\([0-9]*\)">Maria Keller.*/\1/p' | head -n 1)
-# A thread with 5 messages and 2 attachments: the newest ticket with 5 messages gets 2 files.
+# The thread measured: an open ticket the API lists, given two attachments.
 thread=$(curl -fs -H "API-Key: $key" "$base/3.0/admin/tickets?limit=1&status[]=open" | sed -n 's/.*"id":"\{0,1\}\([0-9]*\).*/\1/p' | head -n 1)
 printf 'PK\005\006%018d' 0 | head -c 22 > /tmp/bench-a.zip
 for n in 1 2; do
   curl -fs -o /dev/null -b "$cookie" -F "csrf_token=$csrf" -F "body=Bench file $n" -F "files=@/tmp/bench-a.zip;filename=b$n.zip" \
     "$base/admin/tickets/$thread/messages"
 done
-
-run() {
-  local name=$1; shift
-  local out; out=$(wrk -t2 -c4 -d"$duration" --latency "$@")
-  local rps p50 p99 non2xx
-  rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
-  p50=$(echo "$out" | awk '$1 == "50%" { print $2 }')
-  p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
-  non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
-  printf '%-10s %-28s %10s req/s   p50 %8s   p99 %8s   %s\n' "$backend" "$name" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
-}
 
 run "list page 1" -H "Cookie: $cookie" "$base/admin/tickets"
 run "list filtered" -H "Cookie: $cookie" "$base/admin/tickets?status=open&type=general&type=technical&manager_id=$manager"
