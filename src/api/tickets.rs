@@ -34,20 +34,36 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
         return Err(bad(e.message));
     }
     let actor = staff.actor();
-    let request = PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: limit as u32 };
+    let request =
+        PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: limit as u32, previews: false };
     let (objects, total, has_next) = state
         .db(move |conn| {
             let page = ticket_list::list(conn, &actor, &filter, request)?;
             let tickets: Vec<Ticket> = page.rows.into_iter().map(|r| r.ticket).collect();
-            Ok((objects::tickets(conn, &tickets)?, page.total.value(), page.has_next))
+            Ok((objects::ticket_objects(conn, &tickets)?, page.total.value(), page.has_next))
         })
         .await?;
-    let mut pagination = json!({ "per_page": limit, "total_count": total, "page": page });
     // Affise's lists name the next page, and leave it out on the last one.
-    if has_next {
-        pagination["next_page"] = json!(page + 1);
-    }
-    Ok(ok(json!({ "tickets": objects, "pagination": pagination })))
+    let next_page = has_next.then_some(page + 1);
+    let pagination = Pagination { next_page, page, per_page: limit, total_count: total };
+    Ok(HttpResponse::Ok().json(TicketList { pagination, status: 1, tickets: objects }))
+}
+
+/// The list's answer, serialised as it stands (keys in the order the other answers' maps have).
+#[derive(serde::Serialize)]
+struct TicketList {
+    pagination: Pagination,
+    status: i32,
+    tickets: Vec<objects::TicketObject>,
+}
+
+#[derive(serde::Serialize)]
+struct Pagination {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page: Option<u32>,
+    page: u32,
+    per_page: i64,
+    total_count: i64,
 }
 
 /// `GET /3.0/admin/tickets/export`: every ticket matching the list's filter, as CSV.

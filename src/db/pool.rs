@@ -83,6 +83,7 @@ impl ConnectionManager {
     fn connect(&self) -> Result<AnyConnection, ConnectError> {
         match &self.url {
             DbUrl::Sqlite(path) => {
+                super::configure_sqlite_library();
                 let path_str = path.to_string_lossy();
                 let mut conn = diesel::SqliteConnection::establish(&path_str)
                     .map_err(|e| ConnectError(format!("cannot open SQLite database {}: {e}", path.display())))?;

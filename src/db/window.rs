@@ -89,3 +89,145 @@ impl<C: QueryFragment<Db>, Q: QueryFragment<Db>> QueryFragment<Db> for InWindow<
         Ok(())
     }
 }
+
+/// A fixed piece of SQL used as an expression of type `ST`. Unlike diesel's `sql()`
+/// literal, which cannot know that its text never changes, it keeps the statement it
+/// is part of prepared: the text is a constant of the program, never built at run time.
+pub struct FixedSql<ST> {
+    sql: &'static str,
+    sql_type: std::marker::PhantomData<ST>,
+}
+
+pub const fn fixed_sql<ST>(sql: &'static str) -> FixedSql<ST> {
+    FixedSql { sql, sql_type: std::marker::PhantomData }
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> Expression for FixedSql<ST> {
+    type SqlType = ST;
+}
+
+impl<ST, QS> AppearsOnTable<QS> for FixedSql<ST> where Self: Expression {}
+
+impl<ST, QS> diesel::expression::SelectableExpression<QS> for FixedSql<ST> where Self: Expression {}
+
+impl<ST, GB> ValidGrouping<GB> for FixedSql<ST> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<ST> QueryId for FixedSql<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST> QueryFragment<Db> for FixedSql<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        out.push_sql(self.sql);
+        Ok(())
+    }
+}
+
+/// Lists of up to this many values are kept prepared: one statement per length,
+/// so a connection keeps at most this many of each.
+const PREPARED_LIST: usize = 16;
+
+/// `column IN (?, ?, …)`. Diesel's `eq_any` never keeps its statement prepared, as
+/// it cannot bound how many lengths it will see; filters pick a few types, states or
+/// managers, so short lists are kept and only long ones are prepared each time.
+pub struct AnyOf<C, T> {
+    column: C,
+    values: Vec<T>,
+}
+
+pub fn any_of<C, T>(column: C, values: Vec<T>) -> AnyOf<C, T> {
+    AnyOf { column, values }
+}
+
+impl<C: Expression, T> Expression for AnyOf<C, T> {
+    type SqlType = Bool;
+}
+
+impl<C: AppearsOnTable<QS>, T, QS> AppearsOnTable<QS> for AnyOf<C, T> {}
+
+impl<C, T, GB> ValidGrouping<GB> for AnyOf<C, T> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<C, T> QueryId for AnyOf<C, T> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, T> QueryFragment<Db> for AnyOf<C, T>
+where
+    C: Expression + QueryFragment<Db>,
+    Db: diesel::sql_types::HasSqlType<C::SqlType>,
+    T: diesel::serialize::ToSql<C::SqlType, Db>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        if self.values.is_empty() {
+            out.push_sql("1 = 0");
+            return Ok(());
+        }
+        if self.values.len() > PREPARED_LIST {
+            out.unsafe_to_cache_prepared();
+        }
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (");
+        for (i, value) in self.values.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<C::SqlType, T>(value)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `column IN (the ids)`, kept prepared whatever their number: on SQLite the ids are
+/// one bound JSON array read by `json_each`, so the statement text never changes; on
+/// PostgreSQL one placeholder per id (`any_of`), which keeps short lists prepared.
+pub struct IdIn<C> {
+    list: AnyOf<C, i64>,
+    json: Option<String>,
+}
+
+pub fn id_in<C>(column: C, ids: &[i64], postgres: bool) -> IdIn<C> {
+    let json = (!postgres).then(|| format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
+    IdIn { list: any_of(column, if postgres { ids.to_vec() } else { Vec::new() }), json }
+}
+
+impl<C: Expression> Expression for IdIn<C> {
+    type SqlType = Bool;
+}
+
+impl<C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for IdIn<C> {}
+
+impl<C, GB> ValidGrouping<GB> for IdIn<C> {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<C> QueryId for IdIn<C> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C> QueryFragment<Db> for IdIn<C>
+where
+    C: Expression + QueryFragment<Db>,
+    Db: diesel::sql_types::HasSqlType<C::SqlType>,
+    i64: diesel::serialize::ToSql<C::SqlType, Db>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        match &self.json {
+            Some(json) => {
+                self.list.column.walk_ast(out.reborrow())?;
+                out.push_sql(" IN (SELECT value FROM json_each(");
+                out.push_bind_param::<diesel::sql_types::Text, String>(json)?;
+                out.push_sql("))");
+                Ok(())
+            }
+            None => self.list.walk_ast(out),
+        }
+    }
+}

@@ -113,7 +113,7 @@ fn is_invisible_mark(c: char) -> bool {
 /// The attachments of some messages, in upload order.
 pub fn for_messages(conn: &mut AnyConnection, message_ids: &[i64]) -> AppResult<Vec<Attachment>> {
     Ok(attachments::table
-        .filter(attachments::message_id.eq_any(message_ids))
+        .filter(crate::db::id_in(attachments::message_id, message_ids, conn.is_postgres()))
         .order(attachments::id)
         .select(Attachment::as_select())
         .load(conn)?)

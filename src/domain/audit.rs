@@ -26,3 +26,32 @@ pub fn record(
         .execute(conn)?;
     Ok(())
 }
+
+/// One entry per ticket for the same action (a bulk action's), in one statement per
+/// few hundred.
+pub fn record_many(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    action: &str,
+    ticket_ids: &[i64],
+    detail: &str,
+) -> AppResult<()> {
+    let at = now();
+    for chunk in ticket_ids.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|id| {
+                (
+                    audit_log::actor_kind.eq(actor.kind()),
+                    audit_log::actor_id.eq(actor.id()),
+                    audit_log::action.eq(action),
+                    audit_log::ticket_id.eq(Some(*id)),
+                    audit_log::detail.eq(detail),
+                    audit_log::created_at.eq(at),
+                )
+            })
+            .collect();
+        crate::db::insert_rows!(conn, audit_log::table, rows)?;
+    }
+    Ok(())
+}

@@ -112,6 +112,43 @@ pub fn record(
     Ok(())
 }
 
+/// Records the same change of many tickets (a bulk action's), one row each, in one
+/// statement and with one notification.
+pub fn record_many(
+    conn: &mut AnyConnection,
+    kind: LiveKind,
+    tickets: &[Ticket],
+    actor: &Actor,
+    actor_name: &str,
+) -> AppResult<()> {
+    if tickets.is_empty() {
+        return Ok(());
+    }
+    let at = super::now();
+    let rows: Vec<_> = tickets
+        .iter()
+        .map(|ticket| {
+            (
+                live_events::kind.eq(kind.as_str()),
+                live_events::ticket_id.eq(ticket.id),
+                live_events::affiliate_id.eq(ticket.affiliate_id),
+                live_events::manager_id.eq(ticket.manager_id),
+                live_events::staff_only.eq(false),
+                live_events::actor_kind.eq(actor.kind()),
+                live_events::actor_id.eq(actor.id()),
+                live_events::actor_name.eq(actor_name),
+                live_events::created_at.eq(at),
+            )
+        })
+        .collect();
+    crate::db::insert_rows!(conn, live_events::table, rows)?;
+    WROTE.with(|w| w.set(true));
+    if conn.is_postgres() {
+        diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The PostgreSQL channel every instance listens on.
 pub const CHANNEL: &str = "affdesk_live";
 

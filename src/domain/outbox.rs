@@ -86,6 +86,36 @@ pub fn enqueue(conn: &mut AnyConnection, mail: &NewMail, at: NaiveDateTime) -> A
     Ok(())
 }
 
+/// Puts many emails into the outbox in one statement (a bulk change's).
+pub fn enqueue_many(conn: &mut AnyConnection, mails: &[NewMail], at: NaiveDateTime) -> AppResult<()> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = mails
+        .iter()
+        .map(|mail| {
+            (
+                outbox::event.eq(mail.event.as_str()),
+                outbox::ticket_id.eq(mail.ticket_id),
+                outbox::ticket_title.eq(mail.ticket_title),
+                outbox::recipient_kind.eq(mail.recipient.kind()),
+                outbox::recipient_id.eq(mail.recipient.id()),
+                outbox::recipient_name.eq(mail.recipient_name),
+                outbox::recipient_email.eq(mail.recipient_email),
+                outbox::actor_name.eq(mail.actor_name),
+                outbox::body.eq(mail.body),
+                outbox::link_path.eq(mail.link_path),
+                outbox::state.eq(PENDING),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(at),
+                outbox::created_at.eq(at),
+            )
+        })
+        .collect();
+    crate::db::insert_rows!(conn, outbox::table, rows)?;
+    Ok(())
+}
+
 /// Takes up to `limit` due emails for this sender for `lease`: another sender (on
 /// this or another instance) skips them until the lease ends. On PostgreSQL the
 /// rows are picked with `FOR UPDATE SKIP LOCKED`, so senders never wait for each

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use super::search;
 use super::states::{RequestState, TicketKind, TicketStatus};
 use super::tickets::Scope;
-use crate::db::Db;
 use crate::db::schema::tickets;
+use crate::db::{Db, any_of};
 use crate::params::Params;
 
 /// A value a person or client sent that could not be used, and why, in words.
@@ -149,8 +149,9 @@ impl TicketFilter {
         !self.text.is_empty() && TicketFilter { text: Vec::new(), ..self.clone() }.is_empty()
     }
 
-    /// Single values are compared with `=` rather than `IN (...)`: the same SQL text
-    /// every time, so the database keeps the prepared statement.
+    /// Single values are compared with `=`, short lists with `IN (?, …)` kept
+    /// prepared (`any_of`): the same SQL text every time, so the database keeps the
+    /// prepared statement.
     pub(crate) fn apply<'a>(&self, mut q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
         if let Some(id) = self.id {
             q = q.filter(tickets::id.eq(id));
@@ -161,27 +162,27 @@ impl TicketFilter {
         match self.kinds.as_slice() {
             [] => {}
             [k] => q = q.filter(tickets::kind.eq(*k)),
-            kinds => q = q.filter(tickets::kind.eq_any(kinds.to_vec())),
+            kinds => q = q.filter(any_of(tickets::kind, kinds.to_vec())),
         }
         match self.request_states.as_slice() {
             [] => {}
             [s] => q = q.filter(tickets::request_state.eq(*s)),
-            states => q = q.filter(tickets::request_state.eq_any(states.to_vec())),
+            states => q = q.filter(any_of(tickets::request_state, states.to_vec())),
         }
         match self.affiliate_ids.as_slice() {
             [] => {}
             [a] => q = q.filter(tickets::affiliate_id.eq(*a)),
-            ids => q = q.filter(tickets::affiliate_id.eq_any(ids.to_vec())),
+            ids => q = q.filter(any_of(tickets::affiliate_id, ids.to_vec())),
         }
         match self.manager_ids.as_slice() {
             [] => {}
             [m] => q = q.filter(tickets::manager_id.eq(*m)),
-            ids => q = q.filter(tickets::manager_id.eq_any(ids.to_vec())),
+            ids => q = q.filter(any_of(tickets::manager_id, ids.to_vec())),
         }
         match self.offer_ids.as_slice() {
             [] => {}
             [o] => q = q.filter(tickets::offer_id.eq(*o)),
-            ids => q = q.filter(tickets::offer_id.eq_any(ids.to_vec())),
+            ids => q = q.filter(any_of(tickets::offer_id, ids.to_vec())),
         }
         if let Some(name) = &self.affiliate_name {
             use crate::db::schema::affiliates;

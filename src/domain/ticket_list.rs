@@ -64,7 +64,7 @@ pub struct ListedTicket {
     pub ticket: Ticket,
     pub affiliate_name: String,
     pub manager_name: Option<String>,
-    /// The last public message, when the caller asked for it (`with_last_messages`).
+    /// The last public message, when the caller asked for it (`PageRequest::previews`).
     pub last: Option<LastMessage>,
 }
 
@@ -88,32 +88,15 @@ impl LastMessage {
 /// Characters of the last message the list shows.
 const PREVIEW_CHARS: usize = 140;
 
-/// Fills in each row's last public message: one query for the whole page, each
-/// ticket's newest message found by the (ticket, id) index.
-pub fn with_last_messages(conn: &mut AnyConnection, rows: &mut [ListedTicket]) -> AppResult<()> {
-    use crate::db::schema::messages;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i64> = rows.iter().map(|r| r.ticket.id).collect();
-    let newest = diesel::alias!(messages as newest);
-    let newest = newest
-        .filter(newest.field(messages::ticket_id).eq_any(ids))
-        .filter(newest.field(messages::internal).eq(false))
-        .group_by(newest.field(messages::ticket_id))
-        .select(diesel::dsl::max(newest.field(messages::id)));
-    let found: Vec<(i64, AuthorKind, String)> = messages::table
-        .filter(messages::id.nullable().eq_any(newest))
-        .select((messages::ticket_id, messages::author_kind, messages::body))
-        .load(conn)?;
-    let mut by_ticket: std::collections::HashMap<i64, LastMessage> = found
-        .into_iter()
-        .map(|(ticket, author, body)| (ticket, LastMessage { author, preview: preview(&body) }))
-        .collect();
-    for row in rows {
-        row.last = by_ticket.remove(&row.ticket.id);
-    }
-    Ok(())
+/// Each row's last public message, as `author_kind:start of the body`, read in the
+/// list's own statement: the (ticket, id) index finds it from the newest message
+/// back, and only the start of the body leaves the database.
+const LAST_PUBLIC_MESSAGE: &str = "(SELECT m.author_kind || ':' || substr(m.body, 1, 600) FROM messages m \
+     WHERE m.ticket_id = tickets.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1)";
+
+fn last_message(column: Option<String>) -> Option<LastMessage> {
+    let (author, body) = column?.split_once(':').map(|(a, b)| (a.to_string(), b.to_string()))?;
+    Some(LastMessage { author: AuthorKind::parse(&author)?, preview: preview(&body) })
 }
 
 /// The start of a message on one line.
@@ -172,6 +155,8 @@ pub struct PageRequest {
     pub sort: Sort,
     pub at: PageAt,
     pub per_page: u32,
+    /// Each row with its last public message (the managers' list shows it).
+    pub previews: bool,
 }
 
 /// The page of the panels' lists: one asked for past the end (a bookmark, a stale
@@ -201,7 +186,7 @@ pub fn list(
     request: PageRequest,
 ) -> AppResult<TicketPage> {
     let scope = actor.scope();
-    let PageRequest { sort, at, per_page } = request;
+    let PageRequest { sort, at, per_page, previews } = request;
     let per_page = per_page.max(1) as i64;
     let text_ids = text_matches(conn, filter)?;
     // Reading backwards (the page before a cursor, or the last page) flips the order.
@@ -224,7 +209,7 @@ pub fn list(
     let page = window(q.select(tickets::id), take + 1, offset)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
     // Back in reading order (the database does not keep the inner order).
-    let mut rows = with_names(conn, in_window(tickets::id, page))?;
+    let mut rows = with_names(conn, in_window(tickets::id, page), previews)?;
     rows.sort_by_key(|r| (key(sort, &r.ticket), r.ticket.id));
     if key_desc {
         rows.reverse();
@@ -291,40 +276,40 @@ impl TextMatches {
     /// Narrows a query to these tickets with one bound value rather than thousands of
     /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
     fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
-        if self.postgres { q.filter(tickets::id.eq_any(self.ids.clone())) } else { q.filter(sqlite_id_in(&self.ids)) }
+        if self.postgres {
+            q.filter(tickets::id.eq_any(self.ids.clone()))
+        } else {
+            q.filter(crate::db::id_in(tickets::id, &self.ids, false))
+        }
     }
 }
 
-/// `tickets.id IN (...)` for SQLite with the ids as one JSON array: one statement
-/// text for any number of ids, so it is parsed once and kept.
-type SqliteIdIn = diesel::expression::SqlLiteral<
-    diesel::sql_types::Bool,
-    diesel::expression::UncheckedBind<
-        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
-        diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
-    >,
->;
-
-fn sqlite_id_in(ids: &[i64]) -> SqliteIdIn {
-    let json = format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-    diesel::dsl::sql::<diesel::sql_types::Bool>("`tickets`.`id` IN (SELECT value FROM json_each(")
-        .bind::<diesel::sql_types::Text, _>(json)
-        .sql("))")
-}
-
-/// The tickets a window of the list found, with their affiliate's and manager's names.
-fn with_names<Q>(conn: &mut AnyConnection, page: InWindow<tickets::id, Q>) -> AppResult<Vec<ListedTicket>>
+/// The tickets a window of the list found, with their affiliate's and manager's
+/// names, and (`previews`) their last public message.
+fn with_names<Q>(
+    conn: &mut AnyConnection,
+    page: InWindow<tickets::id, Q>,
+    previews: bool,
+) -> AppResult<Vec<ListedTicket>>
 where
     Q: QueryFragment<Db>,
 {
-    Ok(tickets::table
+    use diesel::sql_types::{Nullable, Text};
+    let joined = tickets::table
         .inner_join(affiliates::table)
         .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
-        .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
-        .filter(page)
-        .load::<(Ticket, String, Option<String>)>(conn)?
+        .filter(page);
+    let last = crate::db::fixed_sql::<Nullable<Text>>(if previews { LAST_PUBLIC_MESSAGE } else { "NULL" });
+    Ok(joined
+        .select((Ticket::as_select(), affiliates::name, users::name.nullable(), last))
+        .load::<(Ticket, String, Option<String>, Option<String>)>(conn)?
         .into_iter()
-        .map(|(ticket, affiliate_name, manager_name)| ListedTicket { ticket, affiliate_name, manager_name, last: None })
+        .map(|(ticket, affiliate_name, manager_name, last)| ListedTicket {
+            ticket,
+            affiliate_name,
+            manager_name,
+            last: last_message(last),
+        })
         .collect())
 }
 
@@ -416,7 +401,7 @@ pub fn export_chunk(
     }
     let page = window(q.select(tickets::id), i64::from(size.max(1)), 0)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
-    let mut rows = with_names(conn, in_window(tickets::id, page))?;
+    let mut rows = with_names(conn, in_window(tickets::id, page), false)?;
     rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
     Ok(rows)
 }

@@ -144,8 +144,11 @@ impl User {
 
 /// Names of users by id, for lists and threads that only hold ids (one query).
 pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     Ok(users::table
-        .filter(users::id.eq_any(ids))
+        .filter(crate::db::id_in(users::id, &ids, conn.is_postgres()))
         .select((users::id, users::name))
         .load::<(i64, String)>(conn)?
         .into_iter()

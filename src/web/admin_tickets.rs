@@ -137,8 +137,7 @@ async fn load(
     let csrf = super::csrf::token(&staff.session);
     state
         .db(move |conn| {
-            let mut page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
-            ticket_list::with_last_messages(conn, &mut page.rows)?;
+            let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
             let managers = if need_managers { User::list_staff(conn)? } else { Vec::new() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })

@@ -57,7 +57,8 @@ pub async fn support(
     let actor = affiliate.actor();
     let f = filter.clone();
     // An affiliate has tens of tickets, not millions: page numbers are fine here.
-    let request = PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE };
+    let request =
+        PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE, previews: false };
     let list = state.db(move |conn| ticket_list::page_or_last(conn, &actor, &f, request)).await?;
     let total = list.total.value();
     let pages = ((total + PER_PAGE as i64 - 1) / PER_PAGE as i64).max(1) as u32;

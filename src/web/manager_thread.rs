@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::admin_tickets::SingleAction;
 use super::auth::StaffSession;
-use super::thread::{Question, ReplyBodyField, ReplyForm, View, checked, html, load};
+use super::thread::{Question, ReplyBodyField, ReplyForm, View, checked, html, thread_and_templates};
 use super::ticket_list::ListRequest;
 use super::{AppState, FlashKind, is_htmx, path_id, redirect, set_flash};
 use crate::domain::access::Decision;
@@ -18,7 +18,6 @@ use crate::domain::lifecycle::Outcome;
 use crate::domain::messages::{self, Draft, Replied, Seen, Then};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
 use crate::domain::states::{RequestState, TicketStatus};
-use crate::domain::threads::Thread;
 use crate::domain::ticket_list::{self, Cursor};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
@@ -67,24 +66,6 @@ impl Origin {
     }
 }
 
-/// The list a manager came from and its next ticket after this one's place.
-async fn list_context(
-    state: &AppState,
-    staff: &StaffSession,
-    from: &Origin,
-    thread: &Thread,
-) -> AppResult<ListContext> {
-    let mut context = ListContext { from: from.list.clone(), at: None, next: None };
-    let request = context.request();
-    context.from = super::ticket_list::query_string(&request.filter_pairs());
-    let at = Cursor::decode(&from.at).unwrap_or_else(|| ticket_list::place(request.sort, &thread.ticket));
-    context.at = Some(at);
-    let actor = staff.actor();
-    context.next =
-        state.db(move |conn| ticket_list::next_after(conn, &actor, &request.filter, request.sort, at)).await?;
-    Ok(context)
-}
-
 /// Everything a manager's thread page shows, loaded.
 async fn manager_view(
     state: &AppState,
@@ -94,8 +75,21 @@ async fn manager_view(
     mark_read: bool,
     mut form: ReplyForm,
 ) -> AppResult<View> {
-    let (thread, templates) = load(state, staff.actor(), id, mark_read).await?;
-    let list = list_context(state, staff, from, &thread).await?;
+    // The list it came from: its query (filter and order) and the ticket's place in
+    // it, to find the next ticket after this one, in the same round trip as the thread.
+    let request = ListRequest::parse(Params::from_query(&from.list));
+    let list_query = super::ticket_list::query_string(&request.filter_pairs());
+    let given_at = Cursor::decode(&from.at);
+    let actor = staff.actor();
+    let (thread, templates, at, next) = state
+        .db(move |conn| {
+            let (thread, templates) = thread_and_templates(conn, &actor, id, mark_read)?;
+            let at = given_at.unwrap_or_else(|| ticket_list::place(request.sort, &thread.ticket));
+            let next = ticket_list::next_after(conn, &actor, &request.filter, request.sort, at)?;
+            Ok((thread, templates, at, next))
+        })
+        .await?;
+    let list = ListContext { from: list_query, at: Some(at), next };
     let mut ctx = staff.page("tickets");
     ctx.live = Some(super::live::url(state, "admin", &format!("ticket={id}")).await?);
     form.typing_url = Some(format!("/admin/tickets/{id}/typing"));

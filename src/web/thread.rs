@@ -10,6 +10,7 @@ use askama::Template;
 use super::auth::{AffiliateSession, StaffSession};
 use super::manager_thread::ListContext;
 use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash};
+use crate::db::AnyConnection;
 use crate::domain::Actor;
 use crate::domain::messages::{self, Draft};
 use crate::domain::reply_templates::{self, ReplyTemplate};
@@ -168,17 +169,22 @@ pub(super) async fn load(
     id: i64,
     mark_read: bool,
 ) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
-    state
-        .db(move |conn| {
-            let thread = threads::read(conn, &actor, id, mark_read)?;
-            let templates = if actor.is_affiliate() {
-                Vec::new()
-            } else {
-                reply_templates::list(conn)?.into_iter().map(|r| r.template).collect()
-            };
-            Ok((thread, templates))
-        })
-        .await
+    state.db(move |conn| thread_and_templates(conn, &actor, id, mark_read)).await
+}
+
+pub(super) fn thread_and_templates(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+    mark_read: bool,
+) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
+    let thread = threads::read(conn, actor, id, mark_read)?;
+    let templates = if actor.is_affiliate() {
+        Vec::new()
+    } else {
+        reply_templates::list(conn)?.into_iter().map(|r| r.template).collect()
+    };
+    Ok((thread, templates))
 }
 
 /// Whether the reply text and the files are acceptable; if not, the form learns

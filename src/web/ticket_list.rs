@@ -86,7 +86,7 @@ impl ListRequest {
     }
 
     pub fn page_request(&self) -> PageRequest {
-        PageRequest { sort: self.sort, at: self.at, per_page: self.per_page }
+        PageRequest { sort: self.sort, at: self.at, per_page: self.per_page, previews: true }
     }
 
     pub fn error_for(&self, field: &str) -> Option<&str> {
@@ -151,6 +151,8 @@ pub struct TicketListView {
     pub csrf: String,
     /// Rows the last action changed or skipped, marked in the table.
     pub marked: Vec<i64>,
+    /// The list's filter and order as a query string, for each row's link.
+    list_query: String,
 }
 
 impl TicketListView {
@@ -200,6 +202,7 @@ impl TicketListView {
             PageAt::Last => link(vec![("last", "1".to_string()), ("page", number.to_string())]),
         };
         TicketListView {
+            list_query: query_string(&base),
             total: page.total,
             rows: page.rows,
             page: number,
@@ -309,7 +312,7 @@ impl TicketListView {
     /// place) for "next ticket".
     pub fn thread_url(&self, ticket: &crate::domain::tickets::Ticket) -> String {
         let place = crate::domain::ticket_list::place(self.request.sort, ticket);
-        thread_url(ticket.id, &self.request.filter_pairs(), Some(place))
+        thread_url_from(ticket.id, &self.list_query, Some(place))
     }
 
     /// Every ticket of this filter as CSV.
@@ -325,9 +328,14 @@ pub use crate::domain::group_digits;
 /// the list it was opened from and where in it the ticket stood, so it can offer
 /// the next ticket and the way back.
 pub fn thread_url(id: i64, list_pairs: &[(&str, String)], place: Option<Cursor>) -> String {
+    thread_url_from(id, &query_string(list_pairs), place)
+}
+
+/// `thread_url` with the list's query already encoded (a page's rows share it).
+fn thread_url_from(id: i64, list_query: &str, place: Option<Cursor>) -> String {
     let mut pairs = Vec::new();
-    if !list_pairs.is_empty() {
-        pairs.push(("from", query_string(list_pairs)));
+    if !list_query.is_empty() {
+        pairs.push(("from", list_query.to_string()));
     }
     if let Some(place) = place {
         pairs.push(("at", place.encode()));

@@ -271,18 +271,45 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
         assert!(ok && !failed.contains("affiliate1@affdesk.test"), "{failed}");
     }
     // The bulk close of many tickets writes one email per closed ticket, in one go
-    // (banned affiliates get none).
+    // (banned affiliates get none, nor those who switched closing emails off), one
+    // live event and one audit entry each.
+    let open = ids_where(&app, "status = 'open' AND type = 'general'");
+    let quiet = scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {}", open[0]));
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.conn();
+        diesel::sql_query(format!(
+            "INSERT INTO notification_optouts (recipient_kind, recipient_id, event) VALUES ('affiliate', {quiet}, 'ticket_closed')"
+        ))
+        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        .unwrap();
+    }
     let before = scalar(&app, "SELECT COUNT(*) AS n FROM outbox");
+    let events_before = scalar(&app, "SELECT COUNT(*) AS n FROM live_events");
+    let audits_before = scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close'");
     let told = scalar(
         &app,
-        "SELECT COUNT(*) AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
-         WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned'",
+        &format!(
+            "SELECT COUNT(*) AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
+             WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned' AND a.id <> {quiet}"
+        ),
     );
-    let open = ids_where(&app, "status = 'open' AND type = 'general'");
+    assert!(told > 0 && told < open.len() as i64, "{told} of {}", open.len());
     let mut form: Vec<(&str, String)> = vec![("action", "close".into())];
     form.extend(open.iter().map(|id| ("ids", id.to_string())));
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     admin.get("/admin/tickets").await;
     admin.post("/admin/tickets/bulk", &fields).await;
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox"), before + told);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM live_events"), events_before + open.len() as i64);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close'"),
+        audits_before + open.len() as i64
+    );
+    assert_eq!(ids_where(&app, "status = 'open' AND type = 'general'"), Vec::<i64>::new());
+    let mailed = scalar(
+        &app,
+        &format!("SELECT COUNT(*) AS n FROM outbox WHERE event = 'ticket_closed' AND recipient_id = {quiet}"),
+    );
+    assert_eq!(mailed, 0, "an affiliate who switched closing emails off got one");
 });

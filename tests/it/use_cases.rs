@@ -258,7 +258,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
         &mut conn,
         &admin,
         &filter,
-        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10 },
+        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10, previews: false },
     )
     .unwrap();
     for at in [PageAt::Number(999_999), PageAt::Number(u32::MAX)] {
@@ -266,7 +266,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
             &mut conn,
             &admin,
             &filter,
-            PageRequest { sort: Default::default(), at, per_page: 10 },
+            PageRequest { sort: Default::default(), at, per_page: 10, previews: false },
         )
         .unwrap();
         assert_eq!(page.at, PageAt::Last);
