@@ -113,7 +113,7 @@ fn is_invisible_mark(c: char) -> bool {
 /// The attachments of some messages, in upload order.
 pub fn for_messages(conn: &mut AnyConnection, message_ids: &[i64]) -> AppResult<Vec<Attachment>> {
     Ok(attachments::table
-        .filter(crate::db::id_in(attachments::message_id, message_ids, conn.is_postgres()))
+        .filter(crate::db::any_of(attachments::message_id, message_ids.to_vec()))
         .order(attachments::id)
         .select(Attachment::as_select())
         .load(conn)?)

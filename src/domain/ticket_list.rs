@@ -138,11 +138,15 @@ fn descending(sort: Sort) -> bool {
 }
 
 fn key(sort: Sort, t: &Ticket) -> NaiveDateTime {
+    key_of(sort, t.updated_at, t.created_at, t.waiting_since)
+}
+
+fn key_of(sort: Sort, updated: NaiveDateTime, created: NaiveDateTime, waiting: Option<NaiveDateTime>) -> NaiveDateTime {
     match sort {
-        Sort::UpdatedDesc | Sort::UpdatedAsc => t.updated_at,
-        Sort::CreatedDesc | Sort::CreatedAsc => t.created_at,
+        Sort::UpdatedDesc | Sort::UpdatedAsc => updated,
+        Sort::CreatedDesc | Sort::CreatedAsc => created,
         // The waiting sort lists waiting tickets only, which all have the time.
-        Sort::WaitingLongest => t.waiting_since.unwrap_or(t.updated_at),
+        Sort::WaitingLongest => waiting.unwrap_or(updated),
     }
 }
 
@@ -425,8 +429,12 @@ pub fn next_after(
     let text_ids = text_matches(conn, filter)?;
     let desc = descending(sort);
     let q = ordered(narrowed(&actor.scope(), filter, text_ids.as_ref()), sort, desc);
-    let next: Option<Ticket> = past_cursor(q, sort, place, desc).select(Ticket::as_select()).first(conn).optional()?;
-    Ok(next.map(|t| (t.id, self::place(sort, &t))))
+    // Only what its place needs: the id and the sort keys, read from the index.
+    let next: Option<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> = past_cursor(q, sort, place, desc)
+        .select((tickets::id, tickets::updated_at, tickets::created_at, tickets::waiting_since))
+        .first(conn)
+        .optional()?;
+    Ok(next.map(|(id, updated, created, waiting)| (id, Cursor { at: key_of(sort, updated, created, waiting), id })))
 }
 
 /// How many of `ids` the actor may see are pending access requests.

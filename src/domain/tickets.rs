@@ -73,7 +73,7 @@ impl Ticket {
             lock(conn, chunk)?;
             found.extend(
                 tickets::table
-                    .filter(tickets::id.eq_any(chunk))
+                    .filter(crate::db::id_in(tickets::id, chunk, conn.is_postgres()))
                     .order(tickets::id)
                     .select(Ticket::as_select())
                     .load::<Ticket>(conn)?,

@@ -148,7 +148,7 @@ pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collection
     ids.sort_unstable();
     ids.dedup();
     Ok(users::table
-        .filter(crate::db::id_in(users::id, &ids, conn.is_postgres()))
+        .filter(crate::db::any_of(users::id, ids))
         .select((users::id, users::name))
         .load::<(i64, String)>(conn)?
         .into_iter()
