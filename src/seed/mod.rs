@@ -145,9 +145,9 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         }
         AnyConnection::Sqlite(c) => crate::db::refresh_sqlite_statistics(c)?,
     }
-    if !conn.is_postgres() {
-        diesel::sql_query("PRAGMA synchronous = NORMAL").execute(conn)?;
-        diesel::sql_query("PRAGMA cache_size = -65536").execute(conn)?;
+    // Back to the settings every connection has.
+    if let AnyConnection::Sqlite(c) = conn {
+        crate::db::prepare_sqlite(c)?;
     }
     Ok(DemoSummary {
         seeded: true,
