@@ -91,25 +91,7 @@ pub fn record(
     actor_name: &str,
     staff_only: bool,
 ) -> AppResult<()> {
-    diesel::insert_into(live_events::table)
-        .values((
-            live_events::kind.eq(kind.as_str()),
-            live_events::ticket_id.eq(ticket.id),
-            live_events::affiliate_id.eq(ticket.affiliate_id),
-            live_events::manager_id.eq(ticket.manager_id),
-            live_events::staff_only.eq(staff_only),
-            live_events::actor_kind.eq(actor.kind()),
-            live_events::actor_id.eq(actor.id()),
-            live_events::actor_name.eq(actor_name),
-            live_events::created_at.eq(super::now()),
-        ))
-        .execute(conn)?;
-    WROTE.with(|w| w.set(true));
-    if conn.is_postgres() {
-        // Delivered at commit to every instance listening (see web/live.rs).
-        diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;
-    }
-    Ok(())
+    record_many(conn, kind, std::slice::from_ref(ticket), actor, actor_name, staff_only)
 }
 
 /// Records the same change of many tickets (a bulk action's), one row each, in one
@@ -120,6 +102,7 @@ pub fn record_many(
     tickets: &[Ticket],
     actor: &Actor,
     actor_name: &str,
+    staff_only: bool,
 ) -> AppResult<()> {
     if tickets.is_empty() {
         return Ok(());
@@ -133,7 +116,7 @@ pub fn record_many(
                 live_events::ticket_id.eq(ticket.id),
                 live_events::affiliate_id.eq(ticket.affiliate_id),
                 live_events::manager_id.eq(ticket.manager_id),
-                live_events::staff_only.eq(false),
+                live_events::staff_only.eq(staff_only),
                 live_events::actor_kind.eq(actor.kind()),
                 live_events::actor_id.eq(actor.id()),
                 live_events::actor_name.eq(actor_name),

@@ -179,7 +179,7 @@ pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]
     };
     let pg = conn.is_postgres();
     for chunk in closed.chunks(500) {
-        live::record_many(conn, LiveKind::Ticket, chunk, actor, &staff.name)?;
+        live::record_many(conn, LiveKind::Ticket, chunk, actor, &staff.name, false)?;
         let mut ids: Vec<i64> = chunk.iter().map(|t| t.affiliate_id).collect();
         ids.sort_unstable();
         ids.dedup();

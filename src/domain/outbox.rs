@@ -65,25 +65,7 @@ impl Mail {
 
 /// Writes an email into the outbox, in the caller's transaction.
 pub fn enqueue(conn: &mut AnyConnection, mail: &NewMail, at: NaiveDateTime) -> AppResult<()> {
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::event.eq(mail.event.as_str()),
-            outbox::ticket_id.eq(mail.ticket_id),
-            outbox::ticket_title.eq(mail.ticket_title),
-            outbox::recipient_kind.eq(mail.recipient.kind()),
-            outbox::recipient_id.eq(mail.recipient.id()),
-            outbox::recipient_name.eq(mail.recipient_name),
-            outbox::recipient_email.eq(mail.recipient_email),
-            outbox::actor_name.eq(mail.actor_name),
-            outbox::body.eq(mail.body),
-            outbox::link_path.eq(mail.link_path),
-            outbox::state.eq(PENDING),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(at),
-            outbox::created_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    enqueue_many(conn, std::slice::from_ref(mail), at)
 }
 
 /// Puts many emails into the outbox in one statement (a bulk change's).
