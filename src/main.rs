@@ -104,7 +104,9 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { tickets } => {
             let url = config::database_url(&cli.store)?;
-            let pool = affdesk::open_database(&url, 2)?;
+            // One connection: the load may switch the file out of WAL mode only
+            // while no other connection has it open.
+            let pool = affdesk::open_database(&url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();
             let summary = demo::seed(&mut conn, &demo::DemoOptions { tickets }, &mut |line| println!("{line}"))

@@ -98,7 +98,7 @@ pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<V
 
 /// Remembers the words of new documents (words are never forgotten: a word no
 /// document has any more only widens a search by a word that matches nothing).
-fn add_terms<'a>(conn: &mut AnyConnection, words: impl Iterator<Item = &'a str>) -> AppResult<()> {
+pub fn remember_words<'a>(conn: &mut AnyConnection, words: impl Iterator<Item = &'a str>) -> AppResult<()> {
     // Sorted, so concurrent writers take the rows' locks in the same order.
     let words: std::collections::BTreeSet<&str> = words.filter(|w| !w.is_empty()).collect();
     let words: Vec<&str> = words.into_iter().collect();
@@ -155,7 +155,7 @@ fn tsvector_text(document: &str) -> String {
 
 fn set_document(conn: &mut AnyConnection, ticket_id: i64, document: &str) -> AppResult<()> {
     remove(conn, &[ticket_id])?;
-    add_terms(conn, document.split(' '))?;
+    remember_words(conn, document.split(' '))?;
     let (sql, text) = if conn.is_postgres() {
         ("INSERT INTO ticket_search (ticket_id, document) VALUES ($1, CAST($2 AS tsvector))", tsvector_text(document))
     } else {
@@ -189,25 +189,9 @@ mod pg {
     }
 }
 
-mod sqlite {
-    diesel::table! {
-        ticket_search (rowid) {
-            rowid -> BigInt,
-            body -> Text,
-        }
-    }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = sqlite::ticket_search, treat_none_as_default_value = false)]
-struct SqliteDocument<'a> {
-    rowid: i64,
-    body: &'a str,
-}
-
-/// Writes many documents at once (demo data): `(ticket_id, document)`.
-pub fn insert_many(conn: &mut AnyConnection, docs: &[(i64, String)]) -> AppResult<()> {
-    add_terms(conn, docs.iter().flat_map(|(_, doc)| doc.split(' ')))?;
+/// Writes many documents at once (demo data): `(ticket_id, document)`. Their words
+/// must already be remembered (`remember_words`).
+pub fn insert_documents(conn: &mut AnyConnection, docs: &[(i64, String)]) -> AppResult<()> {
     match conn {
         AnyConnection::Postgresql(c) => {
             use diesel::pg::CopyFormat;
@@ -229,10 +213,15 @@ pub fn insert_many(conn: &mut AnyConnection, docs: &[(i64, String)]) -> AppResul
                 .execute(c)?;
         }
         AnyConnection::Sqlite(c) => {
-            let rows: Vec<_> = docs.iter().map(|(id, body)| SqliteDocument { rowid: *id, body }).collect();
-            for part in rows.chunks(500) {
-                diesel::insert_into(sqlite::ticket_search::table).values(part).execute(c)?;
-            }
+            // One statement for the whole batch, as a JSON array of [id, document]:
+            // FTS5 writes its pending words out as a new segment at every statement
+            // that changes it, and each segment is merged again later.
+            let rows = serde_json::to_string(docs).map_err(|e| crate::error::AppError::internal(e.to_string()))?;
+            diesel::sql_query(
+                "INSERT INTO ticket_search (rowid, body) SELECT value ->> 0, value ->> 1 FROM json_each(?)",
+            )
+            .bind::<Text, _>(rows)
+            .execute(c)?;
         }
     }
     Ok(())

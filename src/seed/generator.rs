@@ -42,6 +42,9 @@ pub(super) struct Generator {
     pub(super) pending: HashSet<(&'static str, i64, i64)>,
     pub(super) pending_offer_requests: usize,
     pub(super) pending_smartlink_requests: usize,
+    /// Words already sent to the search vocabulary: the demo's words come from a
+    /// small fixed set, so after the first chunk hardly any are new.
+    pub(super) words_seen: HashSet<String>,
 }
 
 impl Generator {
@@ -65,6 +68,7 @@ impl Generator {
             pending: HashSet::new(),
             pending_offer_requests: 0,
             pending_smartlink_requests: 0,
+            words_seen: HashSet::new(),
         })
     }
 
@@ -385,7 +389,18 @@ impl Generator {
             });
         }
         self.messages_written += messages_out.len();
-        Chunk { tickets: tickets_out, messages: messages_out, documents }
+        // Found here, on the making thread, so the writing thread only stores them.
+        let mut new_words: Vec<String> = Vec::new();
+        for (_, doc) in &documents {
+            for w in doc.split(' ') {
+                if !w.is_empty() && !self.words_seen.contains(w) {
+                    self.words_seen.insert(w.to_string());
+                    new_words.push(w.to_string());
+                }
+            }
+        }
+        new_words.sort_unstable();
+        Chunk { tickets: tickets_out, messages: messages_out, documents, new_words }
     }
 
     pub(super) fn pick_kind(&self, k: usize, rng: &mut StdRng) -> &'static str {

@@ -102,12 +102,15 @@ pub(super) struct Chunk {
     pub(super) tickets: Vec<TicketRow>,
     pub(super) messages: Vec<MessageRow>,
     pub(super) documents: Vec<(i64, String)>,
+    /// The documents' words not in an earlier chunk, sorted.
+    pub(super) new_words: Vec<String>,
 }
 
 pub(super) fn insert_chunk(conn: &mut AnyConnection, chunk: Chunk) -> AppResult<()> {
     bulk_insert!(conn, tickets::table, chunk.tickets);
     bulk_insert!(conn, messages::table, chunk.messages);
-    crate::domain::search::insert_many(conn, &chunk.documents)
+    crate::domain::search::remember_words(conn, chunk.new_words.iter().map(String::as_str))?;
+    crate::domain::search::insert_documents(conn, &chunk.documents)
 }
 
 #[derive(QueryableByName)]

@@ -71,6 +71,13 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         // A bulk load either finishes or is run again on a fresh file: skip the
         // syncs, and give the index builds room.
         diesel::sql_query("PRAGMA synchronous = OFF").execute(conn)?;
+        // Through a rollback journal the load's pages are written once, into the
+        // database file; in WAL mode they would go to the log and be copied over
+        // again at the checkpoint, and every read in between would look them up in
+        // a log of gigabytes. A new database's pages are not journaled at all.
+        // When another connection has the file open (`serve --demo`), SQLite refuses
+        // the switch and the load goes through WAL as usual.
+        let _ = diesel::sql_query("PRAGMA journal_mode = DELETE").execute(conn);
         diesel::sql_query("PRAGMA cache_size = -524288").execute(conn)?;
     }
     let started = std::time::Instant::now();
@@ -124,12 +131,19 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         progress(&format!("seeded daily statistics ({:.0}s)", started.elapsed().as_secs_f64()));
         if !deferred.is_empty() {
             progress(&format!("building indexes ({:.0}s)", started.elapsed().as_secs_f64()));
+            if !conn.is_postgres() {
+                // Sort each index's keys with a helper thread as well.
+                diesel::sql_query("PRAGMA threads = 2").execute(conn)?;
+            }
             for sql in &deferred {
                 let t0 = std::time::Instant::now();
                 diesel::sql_query(sql.as_str()).execute(conn)?;
                 if std::env::var("AFFDESK_DEMO_TIMINGS").is_ok() {
                     progress(&format!("  {:.1}s {sql}", t0.elapsed().as_secs_f64()));
                 }
+            }
+            if !conn.is_postgres() {
+                diesel::sql_query("PRAGMA threads = 0").execute(conn)?;
             }
         }
         reset_sequences(conn)?;
