@@ -131,19 +131,12 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         progress(&format!("seeded daily statistics ({:.0}s)", started.elapsed().as_secs_f64()));
         if !deferred.is_empty() {
             progress(&format!("building indexes ({:.0}s)", started.elapsed().as_secs_f64()));
-            if !conn.is_postgres() {
-                // Sort each index's keys with a helper thread as well.
-                diesel::sql_query("PRAGMA threads = 2").execute(conn)?;
-            }
             for sql in &deferred {
                 let t0 = std::time::Instant::now();
                 diesel::sql_query(sql.as_str()).execute(conn)?;
                 if std::env::var("AFFDESK_DEMO_TIMINGS").is_ok() {
                     progress(&format!("  {:.1}s {sql}", t0.elapsed().as_secs_f64()));
                 }
-            }
-            if !conn.is_postgres() {
-                diesel::sql_query("PRAGMA threads = 0").execute(conn)?;
             }
         }
         reset_sequences(conn)?;
