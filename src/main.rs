@@ -198,7 +198,7 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn serve_command(store: &StoreArgs, serve: &ServeArgs) -> Result<(), String> {
     let config = Config::for_serve(store, serve)?;
-    let pool = affdesk::open_database(&config.database, config.pool_size)?;
+    let pool = affdesk::open_server_database(&config.database, config.pool_size)?;
     if serve.demo {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
         if demo::database_is_empty(&mut conn).map_err(|e| e.to_string())? {

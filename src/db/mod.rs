@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use pool::{DbPool, DbStatus, DbUrl, PooledConn, build_pool, discard_if_dead};
+pub use pool::{Checkpoints, DbPool, DbStatus, DbUrl, PooledConn, build_pool, build_pool_with, discard_if_dead};
 pub use window::{AnyOf, FixedSql, IdIn, InWindow, any_of, fixed_sql, id_in, in_window, window};
 
 #[derive(diesel::MultiConnection)]
@@ -152,6 +152,15 @@ pub fn without_memory_map<T>(
     let result = f(conn);
     conn.batch_execute(&format!("PRAGMA mmap_size = {SQLITE_MMAP_SIZE}"))?;
     result
+}
+
+/// Copies what SQLite's write-ahead log holds back into the database file, as far
+/// as no reader still needs the log (a passive checkpoint). Nothing on PostgreSQL.
+pub fn checkpoint(conn: &mut AnyConnection) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
+        AnyConnection::Postgresql(_) => Ok(()),
+    }
 }
 
 /// How much of the database file SQLite maps (its largest, 2 GB less 64 KB).

@@ -71,13 +71,25 @@ impl fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
+/// Who copies SQLite's write-ahead log back into the database file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// The connection whose commit takes the log past 1,000 pages (SQLite's
+    /// default): right for the command line, whose runs are short.
+    OnCommit,
+    /// The server's background task (`db::checkpoint`): a request that commits
+    /// never waits for the copy and its sync.
+    InBackground,
+}
+
 pub struct ConnectionManager {
     url: DbUrl,
+    checkpoints: Checkpoints,
 }
 
 impl ConnectionManager {
     pub fn new(url: DbUrl) -> Self {
-        ConnectionManager { url }
+        ConnectionManager { url, checkpoints: Checkpoints::OnCommit }
     }
 
     fn connect(&self) -> Result<AnyConnection, ConnectError> {
@@ -88,6 +100,13 @@ impl ConnectionManager {
                 let mut conn = diesel::SqliteConnection::establish(&path_str)
                     .map_err(|e| ConnectError(format!("cannot open SQLite database {}: {e}", path.display())))?;
                 prepare_sqlite(&mut conn)
+                    .and_then(|()| match self.checkpoints {
+                        Checkpoints::OnCommit => Ok(()),
+                        Checkpoints::InBackground => diesel::connection::SimpleConnection::batch_execute(
+                            &mut conn,
+                            "PRAGMA wal_autocheckpoint = 0",
+                        ),
+                    })
                     .map_err(|e| ConnectError(format!("cannot prepare SQLite database {}: {e}", path.display())))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -149,7 +168,12 @@ pub fn discard_if_dead(conn: &mut AnyConnection) -> bool {
 /// Opens the pool. The first connection is made here, so a wrong URL, password or
 /// unreachable server is reported at start with the real cause.
 pub fn build_pool(url: &DbUrl, max_size: u32) -> Result<DbPool, String> {
-    let manager = ConnectionManager::new(url.clone());
+    build_pool_with(url, max_size, Checkpoints::OnCommit)
+}
+
+/// `build_pool`, saying who checkpoints SQLite's log (the server: `InBackground`).
+pub fn build_pool_with(url: &DbUrl, max_size: u32, checkpoints: Checkpoints) -> Result<DbPool, String> {
+    let manager = ConnectionManager { url: url.clone(), checkpoints };
     // Fail fast with the real error instead of r2d2's generic timeout.
     let probe = manager.connect().map_err(|e| e.to_string())?;
     drop(probe);
