@@ -339,3 +339,73 @@ fn database_urls_are_checked() {
     assert!(err.contains("unsupported database URL") && !err.contains("secret"), "{err}");
     assert!(DbUrl::parse("sqlite://").is_err());
 }
+
+#[derive(QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    journal_mode: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct AutoCheckpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    wal_autocheckpoint: i32,
+}
+
+/// `affdesk demo` on its one connection loads through a rollback journal and
+/// leaves the file in WAL mode again, with every document searchable.
+#[test]
+fn the_demo_load_leaves_a_searchable_database_in_wal_mode() {
+    use affdesk::db::AnyConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = affdesk::db::DbUrl::Sqlite(dir.path().join("affdesk.db"));
+    let pool = affdesk::open_database(&url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let options = affdesk::seed::DemoOptions { tickets: 300 };
+    let summary = affdesk::seed::seed(&mut conn, &options, &mut |_| {}).unwrap();
+    assert!(summary.seeded);
+    let c: &mut AnyConnection = &mut conn;
+    let mode: JournalMode = diesel::sql_query("PRAGMA journal_mode").get_result(c).unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+    let documents: Count = diesel::sql_query("SELECT count(*) AS n FROM ticket_search").get_result(c).unwrap();
+    assert_eq!(documents.n, 300);
+    let words: Count = diesel::sql_query("SELECT count(*) AS n FROM search_terms").get_result(c).unwrap();
+    assert!(words.n > 50, "the vocabulary holds the documents' words: {}", words.n);
+    let hits = affdesk::domain::search::newest_matches(c, &["postback".to_string()]).unwrap();
+    assert!(!hits.is_empty());
+}
+
+/// The server's SQLite connections never checkpoint on commit; its background task
+/// copies the log into the database file within seconds.
+#[actix_web::test]
+async fn the_server_checkpoints_sqlite_in_the_background() {
+    use affdesk::db::AnyConnection;
+    let app = TestApp::start(crate::harness::Backend::Sqlite).await;
+    {
+        let mut conn = app.conn();
+        let c: &mut AnyConnection = &mut conn;
+        let auto: AutoCheckpoint = diesel::sql_query("PRAGMA wal_autocheckpoint").get_result(c).unwrap();
+        assert_eq!(auto.wal_autocheckpoint, 0);
+    }
+    let file = match &app.database {
+        affdesk::db::DbUrl::Sqlite(path) => path.clone(),
+        _ => unreachable!(),
+    };
+    let before = std::fs::metadata(&file).unwrap().len();
+    app.seed_demo();
+    let mut grown = false;
+    for _ in 0..50 {
+        if std::fs::metadata(&file).unwrap().len() > before {
+            grown = true;
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(grown, "the demo's pages reached the database file from the log");
+}
