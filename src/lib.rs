@@ -27,19 +27,19 @@ use crate::db::{DbPool, DbUrl};
 /// Opens the database (creating a SQLite file and its folder if needed) and applies
 /// pending migrations.
 pub fn open_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
-    config::ensure_sqlite_parent(url)?;
-    let pool = db::build_pool(url, pool_size)?;
-    let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
-    db::run_migrations(&mut conn)?;
-    Ok(pool)
+    open_pool(url, pool_size, db::Checkpoints::OnCommit)
 }
 
 /// Opens the database for the server: as `open_database`, and on SQLite the
 /// server's own task checkpoints the log (`checkpoint_in_background`), not the
 /// request whose commit happens to take it past 1,000 pages.
 pub fn open_server_database(url: &DbUrl, pool_size: u32) -> Result<DbPool, String> {
+    open_pool(url, pool_size, db::Checkpoints::InBackground)
+}
+
+fn open_pool(url: &DbUrl, pool_size: u32, checkpoints: db::Checkpoints) -> Result<DbPool, String> {
     config::ensure_sqlite_parent(url)?;
-    let pool = db::build_pool_with(url, pool_size, db::Checkpoints::InBackground)?;
+    let pool = db::build_pool_with(url, pool_size, checkpoints)?;
     let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
     db::run_migrations(&mut conn)?;
     Ok(pool)

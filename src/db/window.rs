@@ -54,6 +54,28 @@ impl<Q: QueryFragment<Db>> QueryFragment<Db> for Window<Q> {
     }
 }
 
+/// What diesel asks of a condition on one column `C` (the first parameter): a
+/// boolean expression, usable wherever `C` is, never an aggregate, with no static
+/// query id.
+macro_rules! column_condition {
+    ($name:ident<$c:ident $(, $rest:ident)*>) => {
+        impl<$c: Expression $(, $rest)*> Expression for $name<$c $(, $rest)*> {
+            type SqlType = Bool;
+        }
+
+        impl<$c: AppearsOnTable<QS> $(, $rest)*, QS> AppearsOnTable<QS> for $name<$c $(, $rest)*> {}
+
+        impl<$c $(, $rest)*, GB> ValidGrouping<GB> for $name<$c $(, $rest)*> {
+            type IsAggregate = is_aggregate::Never;
+        }
+
+        impl<$c $(, $rest)*> QueryId for $name<$c $(, $rest)*> {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+    };
+}
+
 /// `column IN (window)`: narrows a query to the rows a window of another query
 /// found, in the same statement, so a page and what it joins are one round trip.
 pub struct InWindow<C, Q> {
@@ -65,20 +87,7 @@ pub fn in_window<C, Q>(column: C, window: Window<Q>) -> InWindow<C, Q> {
     InWindow { column, window }
 }
 
-impl<C: Expression, Q> Expression for InWindow<C, Q> {
-    type SqlType = Bool;
-}
-
-impl<C: AppearsOnTable<QS>, Q, QS> AppearsOnTable<QS> for InWindow<C, Q> {}
-
-impl<C, Q, GB> ValidGrouping<GB> for InWindow<C, Q> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl<C, Q> QueryId for InWindow<C, Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
+column_condition!(InWindow<C, Q>);
 
 impl<C: QueryFragment<Db>, Q: QueryFragment<Db>> QueryFragment<Db> for InWindow<C, Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
@@ -142,20 +151,7 @@ pub fn any_of<C, T>(column: C, values: Vec<T>) -> AnyOf<C, T> {
     AnyOf { column, values }
 }
 
-impl<C: Expression, T> Expression for AnyOf<C, T> {
-    type SqlType = Bool;
-}
-
-impl<C: AppearsOnTable<QS>, T, QS> AppearsOnTable<QS> for AnyOf<C, T> {}
-
-impl<C, T, GB> ValidGrouping<GB> for AnyOf<C, T> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl<C, T> QueryId for AnyOf<C, T> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
+column_condition!(AnyOf<C, T>);
 
 impl<C, T> QueryFragment<Db> for AnyOf<C, T>
 where
@@ -197,20 +193,7 @@ pub fn id_in<C>(column: C, ids: &[i64], postgres: bool) -> IdIn<C> {
     IdIn { list: any_of(column, if postgres { ids.to_vec() } else { Vec::new() }), json }
 }
 
-impl<C: Expression> Expression for IdIn<C> {
-    type SqlType = Bool;
-}
-
-impl<C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for IdIn<C> {}
-
-impl<C, GB> ValidGrouping<GB> for IdIn<C> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl<C> QueryId for IdIn<C> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
+column_condition!(IdIn<C>);
 
 impl<C> QueryFragment<Db> for IdIn<C>
 where

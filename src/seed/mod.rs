@@ -1,7 +1,8 @@
 //! Demonstration and benchmark data (kept apart from the business rules): `serve --demo` and `affdesk demo [--tickets N]`.
 //!
 //! Rows are generated in Rust with explicit ids and written in large batches inside
-//! transactions (PostgreSQL: binary COPY), so a million tickets load in about a minute.
+//! transactions (PostgreSQL: binary COPY); a million tickets take one and a half minutes
+//! on two cores (`docs/benchmarks.md`).
 
 use diesel::prelude::*;
 use rand::SeedableRng;
