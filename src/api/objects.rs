@@ -19,11 +19,30 @@ use crate::domain::states::{AffiliateStatus, Privacy, Role};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 
-/// "YYYY-MM-DD HH:MM:SS" (written out: a hundred tickets have three hundred dates,
-/// and chrono's `format` reads its pattern each time).
+/// "YYYY-MM-DD HH:MM:SS", digit by digit: a page of a hundred tickets writes four
+/// hundred dates, and `format!` with padding took 8 % of the page's time.
 pub fn date(t: NaiveDateTime) -> String {
     use chrono::{Datelike, Timelike};
-    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return t.format("%Y-%m-%d %H:%M:%S").to_string();
+    }
+    let mut out = *b"0000-00-00 00:00:00";
+    let fields = [
+        (0, 4, year as u32),
+        (5, 2, t.month()),
+        (8, 2, t.day()),
+        (11, 2, t.hour()),
+        (14, 2, t.minute()),
+        (17, 2, t.second()),
+    ];
+    for (at, width, mut value) in fields {
+        for digit in out[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Affise writes statuses with spaces: "not active", "on moderation".
@@ -190,4 +209,21 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
             updated: t.changed_at().map(date),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Written digit by digit, a date reads as chrono writes it.
+        #[test]
+        fn dates_as_chrono_writes_them(secs in -70_000_000_000i64..260_000_000_000) {
+            if let Some(t) = chrono::DateTime::from_timestamp(secs, 0).map(|d| d.naive_utc()) {
+                prop_assert_eq!(date(t), t.format("%Y-%m-%d %H:%M:%S").to_string());
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod pool;
 pub mod schema;
+mod stamp;
 mod window;
 
 use diesel::connection::SimpleConnection;
@@ -9,6 +10,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use pool::{Checkpoints, DbPool, DbStatus, DbUrl, PooledConn, build_pool, build_pool_with, discard_if_dead};
+pub use stamp::{MaybeStamp, Stamp};
 pub use window::{AnyOf, FixedSql, IdIn, InWindow, any_of, fixed_sql, id_in, in_window, window};
 
 #[derive(diesel::MultiConnection)]
@@ -89,8 +91,9 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {
 /// (a new database, or indexes a migration added) it guesses, and can walk 400,000
 /// entries of the status index to find an affiliate's 20 tickets. Refreshed at every
 /// start from a bounded sample (milliseconds at any size). The value samples of
-/// `sqlite_stat4` are dropped again: with them every statement that binds a value
-/// to an indexed column is planned anew at each run.
+/// `sqlite_stat4` are dropped again: a plan is made once for whatever values get
+/// bound (SQLite is built with `SQLITE_ENABLE_QPSG`, see `.cargo/config.toml`), so
+/// the samples could not serve it.
 pub fn refresh_sqlite_statistics(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
     // Read through the small cache, not the memory map: ANALYZE visits every index
     // once, and through the map all of it would count as the server's memory.

@@ -23,7 +23,9 @@ pub struct Affiliate {
     pub manager_id: Option<i64>,
     #[serde(skip, default)]
     pub password_hash: String,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
 }
 

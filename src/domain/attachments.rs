@@ -24,6 +24,7 @@ pub struct Attachment {
     pub size: i64,
     pub sha256: String,
     pub storage_key: String,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
 }
 

@@ -25,6 +25,7 @@ pub struct Message {
     pub author_id: Option<i64>,
     pub body: String,
     pub internal: bool,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
 }
 

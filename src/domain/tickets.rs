@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub use super::states::{RequestState, TicketKind, TicketStatus};
-use crate::db::AnyConnection;
 use crate::db::schema::tickets;
+use crate::db::{AnyConnection, MaybeStamp, Stamp};
 use crate::error::{AppError, AppResult};
 
 #[derive(Queryable, Selectable, Identifiable, Debug, Clone, PartialEq)]
@@ -21,13 +21,16 @@ pub struct Ticket {
     pub smartlink_id: Option<i64>,
     pub title: String,
     pub description: String,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
     pub manager_answers: i32,
     pub affiliate_messages: i32,
     pub unread_by_manager: i32,
     pub unread_by_affiliate: i32,
     /// Since when the affiliate has been waiting for an answer (open tickets only).
+    #[diesel(deserialize_as = MaybeStamp)]
     pub waiting_since: Option<NaiveDateTime>,
 }
 

@@ -23,7 +23,9 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub sees_all_tickets: bool,
+    #[diesel(deserialize_as = crate::db::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub last_login_at: Option<NaiveDateTime>,
 }
 

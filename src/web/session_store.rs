@@ -10,11 +10,10 @@ use std::time::Duration as StdDuration;
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
 use actix_web::web;
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{affiliates, sessions, users};
-use crate::db::{AnyConnection, DbPool, DbStatus};
+use crate::db::{AnyConnection, DbPool, DbStatus, Stamp};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
 use crate::domain::{now, random_token, secrets::sha256_hex};
@@ -51,7 +50,7 @@ impl SessionStore for DbSessionStore {
         let id = sha256_hex(session_key.as_ref().as_bytes());
         let (pool, status, idle) = (self.pool.clone(), self.status.clone(), self.idle);
         // The session and the account it belongs to, in one statement.
-        type Row = (String, NaiveDateTime, NaiveDateTime, Option<User>, Option<Affiliate>);
+        type Row = (String, Stamp, Stamp, Option<User>, Option<Affiliate>);
         let found = web::block(move || {
             run(&pool, &status, |conn| {
                 let row: Option<Row> = sessions::table
@@ -65,9 +64,11 @@ impl SessionStore for DbSessionStore {
                         Option::<User>::as_select(),
                         Option::<Affiliate>::as_select(),
                     ))
-                    .first(conn)
+                    // The id is the key: at most one row, so no `LIMIT`.
+                    .get_result(conn)
                     .optional()?;
                 let Some((state, last_seen, expires, user, affiliate)) = row else { return Ok(None) };
+                let (last_seen, expires) = (last_seen.0, expires.0);
                 let t = now();
                 if t >= expires || t - last_seen >= idle {
                     diesel::delete(sessions::table.find(&id)).execute(conn)?;

@@ -409,3 +409,25 @@ async fn the_server_checkpoints_sqlite_in_the_background() {
     }
     assert!(grown, "the demo's pages reached the database file from the log");
 }
+
+#[derive(QueryableByName)]
+struct CompileOption {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    n: i32,
+}
+
+/// SQLite is built to plan a statement once, whatever values it is run with: with
+/// its default it planned every statement with a bound `LIMIT` (each `.first()`,
+/// the session's lookup on every request) anew at every run.
+#[actix_web::test]
+async fn sqlite_plans_stay_prepared_whatever_the_bound_values() {
+    use affdesk::db::AnyConnection;
+    let app = TestApp::start(crate::harness::Backend::Sqlite).await;
+    let mut conn = app.conn();
+    let c: &mut AnyConnection = &mut conn;
+    let found: CompileOption =
+        diesel::sql_query("SELECT count(*) AS n FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'")
+            .get_result(c)
+            .unwrap();
+    assert_eq!(found.n, 1, "SQLite built with SQLITE_ENABLE_QPSG (.cargo/config.toml)");
+}
