@@ -95,6 +95,8 @@ diesel::table! {
         unread_by_manager -> Integer,
         unread_by_affiliate -> Integer,
         waiting_since -> Nullable<Timestamp>,
+        last_author_kind -> Nullable<Text>,
+        last_preview -> Nullable<Text>,
     }
 }
 

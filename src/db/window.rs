@@ -99,42 +99,6 @@ impl<C: QueryFragment<Db>, Q: QueryFragment<Db>> QueryFragment<Db> for InWindow<
     }
 }
 
-/// A fixed piece of SQL used as an expression of type `ST`. Unlike diesel's `sql()`
-/// literal, which cannot know that its text never changes, it keeps the statement it
-/// is part of prepared: the text is a constant of the program, never built at run time.
-pub struct FixedSql<ST> {
-    sql: &'static str,
-    sql_type: std::marker::PhantomData<ST>,
-}
-
-pub const fn fixed_sql<ST>(sql: &'static str) -> FixedSql<ST> {
-    FixedSql { sql, sql_type: std::marker::PhantomData }
-}
-
-impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> Expression for FixedSql<ST> {
-    type SqlType = ST;
-}
-
-impl<ST, QS> AppearsOnTable<QS> for FixedSql<ST> where Self: Expression {}
-
-impl<ST, QS> diesel::expression::SelectableExpression<QS> for FixedSql<ST> where Self: Expression {}
-
-impl<ST, GB> ValidGrouping<GB> for FixedSql<ST> {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl<ST> QueryId for FixedSql<ST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<ST> QueryFragment<Db> for FixedSql<ST> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
-        out.push_sql(self.sql);
-        Ok(())
-    }
-}
-
 /// Lists of up to this many values are kept prepared: one statement per length,
 /// so a connection keeps at most this many of each.
 const PREPARED_LIST: usize = 16;

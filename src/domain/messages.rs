@@ -364,7 +364,17 @@ impl<'a> NewMessage<'a> {
     }
 }
 
-/// Writes a message with its files' rows, in the caller's transaction.
+/// How much of a message the ticket keeps as its last message's start (the list
+/// shows the first words of it).
+const PREVIEW_SOURCE_CHARS: usize = 600;
+
+/// The first `PREVIEW_SOURCE_CHARS` characters of a message.
+pub(crate) fn start_of(body: &str) -> &str {
+    body.char_indices().nth(PREVIEW_SOURCE_CHARS).map_or(body, |(end, _)| &body[..end])
+}
+
+/// Writes a message with its files' rows, in the caller's transaction; a public
+/// message becomes the ticket's last message.
 pub(crate) fn insert_message(
     conn: &mut AnyConnection,
     new: &NewMessage,
@@ -383,6 +393,11 @@ pub(crate) fn insert_message(
         ))
         .returning(messages::id)
         .get_result(conn)?;
+    if !new.internal {
+        diesel::update(tickets::table.find(ticket_id))
+            .set((tickets::last_author_kind.eq(new.author_kind), tickets::last_preview.eq(start_of(new.body))))
+            .execute(conn)?;
+    }
     for f in files {
         diesel::insert_into(attachment_rows::table)
             .values((

@@ -88,15 +88,10 @@ impl LastMessage {
 /// Characters of the last message the list shows.
 const PREVIEW_CHARS: usize = 140;
 
-/// Each row's last public message, as `author_kind:start of the body`, read in the
-/// list's own statement: the (ticket, id) index finds it from the newest message
-/// back, and only the start of the body leaves the database.
-const LAST_PUBLIC_MESSAGE: &str = "(SELECT m.author_kind || ':' || substr(m.body, 1, 600) FROM messages m \
-     WHERE m.ticket_id = tickets.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1)";
-
-fn last_message(column: Option<String>) -> Option<LastMessage> {
-    let (author, body) = column?.split_once(':').map(|(a, b)| (a.to_string(), b.to_string()))?;
-    Some(LastMessage { author: AuthorKind::parse(&author)?, preview: preview(&body) })
+/// The ticket's last public message as the row keeps it: who wrote it, and its start
+/// (written with each message, `messages::insert_message`).
+fn last_message(author: Option<AuthorKind>, start: Option<String>) -> Option<LastMessage> {
+    Some(LastMessage { author: author?, preview: preview(&start?) })
 }
 
 /// The start of a message on one line.
@@ -298,23 +293,41 @@ fn with_names<Q>(
 where
     Q: QueryFragment<Db>,
 {
-    use diesel::sql_types::{Nullable, Text};
     let joined = tickets::table
         .inner_join(affiliates::table)
         .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
         .filter(page);
-    let last = crate::db::fixed_sql::<Nullable<Text>>(if previews { LAST_PUBLIC_MESSAGE } else { "NULL" });
-    Ok(joined
-        .select((Ticket::as_select(), affiliates::name, users::name.nullable(), last))
-        .load::<(Ticket, String, Option<String>, Option<String>)>(conn)?
-        .into_iter()
-        .map(|(ticket, affiliate_name, manager_name, last)| ListedTicket {
-            ticket,
-            affiliate_name,
-            manager_name,
-            last: last_message(last),
-        })
-        .collect())
+    Ok(if previews {
+        joined
+            .select((
+                Ticket::as_select(),
+                affiliates::name,
+                users::name.nullable(),
+                tickets::last_author_kind,
+                tickets::last_preview,
+            ))
+            .load::<(Ticket, String, Option<String>, Option<AuthorKind>, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(ticket, affiliate_name, manager_name, author, start)| ListedTicket {
+                ticket,
+                affiliate_name,
+                manager_name,
+                last: last_message(author, start),
+            })
+            .collect()
+    } else {
+        joined
+            .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
+            .load::<(Ticket, String, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(ticket, affiliate_name, manager_name)| ListedTicket {
+                ticket,
+                affiliate_name,
+                manager_name,
+                last: None,
+            })
+            .collect()
+    })
 }
 
 /// Rows strictly past the cursor in the direction of reading. Written as

@@ -368,6 +368,7 @@ impl Generator {
             }
             let thread = messages_out.iter().rev().take_while(|m: &&MessageRow| m.ticket_id == id).collect::<Vec<_>>();
             documents.push((id, crate::domain::search::document(&title, thread.iter().rev().map(|m| m.body.as_str()))));
+            let last = thread.iter().find(|m| !m.internal);
             tickets_out.push(TicketRow {
                 id,
                 affiliate_id,
@@ -386,6 +387,8 @@ impl Generator {
                 unread_by_manager: unread_m,
                 unread_by_affiliate: unread_a.min(1),
                 waiting_since,
+                last_author_kind: last.map(|m| m.author_kind),
+                last_preview: last.map(|m| crate::domain::messages::start_of(&m.body).to_string()),
             });
         }
         self.messages_written += messages_out.len();

@@ -30,6 +30,8 @@ pub(super) struct TicketRow {
     pub(super) unread_by_manager: i32,
     pub(super) unread_by_affiliate: i32,
     pub(super) waiting_since: Option<NaiveDateTime>,
+    pub(super) last_author_kind: Option<&'static str>,
+    pub(super) last_preview: Option<String>,
 }
 
 #[derive(Insertable, Clone)]

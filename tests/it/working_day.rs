@@ -474,6 +474,48 @@ db_test!(waiting_tickets_sort_longest_first_and_leave_when_answered, |app| {
     assert!(page.contains("<b>Affiliate:</b> Thanks, one more thing"), "{}", page.body);
 });
 
+db_test!(each_row_shows_the_last_public_message_kept_on_the_ticket, |app| {
+    app.seed_demo();
+    // The demo load keeps every ticket's last public message as the messages say.
+    let differing = scalar(
+        &app,
+        "SELECT count(*) AS n FROM tickets t WHERE t.last_preview IS DISTINCT FROM (SELECT substr(m.body, 1, 600) \
+         FROM messages m WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1) \
+         OR t.last_author_kind IS DISTINCT FROM (SELECT m.author_kind FROM messages m \
+         WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1)",
+    );
+    assert_eq!(differing, 0);
+    let id = scalar(&app, "SELECT MAX(id) AS n FROM tickets WHERE status = 'open'");
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    c.get(&format!("/admin/tickets/{id}")).await;
+    let reply = c
+        .post_multipart(&format!("/admin/tickets/{id}/messages"), &[("body", "We raised the cap to 500 a day.")], &[])
+        .await;
+    assert_eq!(reply.status, 303);
+    // A note is not the conversation: the row still shows the reply.
+    let note = c
+        .post_multipart(
+            &format!("/admin/tickets/{id}/messages"),
+            &[("body", "Check their traffic source first"), ("internal", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(note.status, 303);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM messages WHERE ticket_id = {id} AND internal \
+             AND body = 'Check their traffic source first'"
+            )
+        ),
+        1
+    );
+    let page = c.get(&format!("/admin/tickets?id={id}")).await;
+    assert!(page.contains("<b>Manager:</b> We raised the cap to 500 a day."), "{}", page.body);
+    assert!(!page.contains("Check their traffic source"), "a note never shows in the list");
+});
+
 db_test!(affiliates_are_found_by_name_in_every_affiliate_field, |app| {
     app.seed_demo();
     let (id, name) = {
