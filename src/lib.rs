@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod memory;
 pub mod params;
 pub mod seed;
 pub mod storage;
