@@ -142,21 +142,22 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
-/// Runs `f` reading SQLite through the connection's own bounded cache instead of the
-/// memory map. For reads that walk most of a table once (an export): through the map
-/// every page they touch would stay counted in the server's memory until the map
-/// goes; through the cache it stays as small as the cache.
-pub fn without_memory_map<T>(
-    conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> crate::error::AppResult<T>,
-) -> crate::error::AppResult<T> {
-    if conn.is_postgres() {
-        return f(conn);
+/// Drops the pages of the database file this connection has mapped (SQLite;
+/// nothing on PostgreSQL). SQLite reads the file through a memory map, and every
+/// page a statement touched stays counted in the server's memory while the map
+/// lasts: after a text search (thousands of tickets), "all matching" or an export
+/// chunk, each pooled connection would hold its own hundreds of megabytes of the
+/// file. The pages stay in the kernel's cache; the next read on this connection
+/// maps the file again and finds its hot pages there for a page fault each.
+pub fn release_memory_map(conn: &mut AnyConnection) -> QueryResult<()> {
+    match conn {
+        // Lowering the limit unmaps at once (unless a statement still holds a
+        // mapped page); raising it again maps lazily, at the next read.
+        AnyConnection::Sqlite(c) => {
+            c.batch_execute(&format!("PRAGMA mmap_size = 0; PRAGMA mmap_size = {SQLITE_MMAP_SIZE}"))
+        }
+        AnyConnection::Postgresql(_) => Ok(()),
     }
-    conn.batch_execute("PRAGMA mmap_size = 0")?;
-    let result = f(conn);
-    conn.batch_execute(&format!("PRAGMA mmap_size = {SQLITE_MMAP_SIZE}"))?;
-    result
 }
 
 /// Copies what SQLite's write-ahead log holds back into the database file, as far

@@ -337,6 +337,11 @@ pub fn bulk(
         tally.write(conn)?;
         Ok::<_, crate::error::AppError>(Vec::new())
     })?;
+    // Thousands of tickets read and written: their pages are not kept mapped. The
+    // action is committed by now, so a failure here is only logged.
+    if let Err(e) = crate::db::release_memory_map(conn) {
+        log::warn!("could not release the database map after a bulk action: {e}");
+    }
     attachments::delete_files(store, &files);
     summary.not_allowed.sort_unstable();
     Ok(summary)

@@ -224,6 +224,10 @@ pub fn list(
         PageAt::Before(_) => (true, more),
         PageAt::Last => (false, more),
     };
+    if text_ids.is_some() {
+        // A search reads thousands of tickets: their pages are not kept mapped.
+        crate::db::release_memory_map(conn)?;
+    }
     Ok(TicketPage { rows, has_next, has_prev, total, at })
 }
 
@@ -420,6 +424,8 @@ pub fn export_chunk(
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
     let mut rows = with_names(conn, in_window(tickets::id, page), false)?;
     rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
+    // Chunk after chunk an export reads the whole table: none of it kept mapped.
+    crate::db::release_memory_map(conn)?;
     Ok(rows)
 }
 
@@ -470,10 +476,13 @@ pub fn pending_requests_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i6
 /// Every id matching (for "apply to all N matching"), in list order.
 pub fn matching_ids(conn: &mut AnyConnection, actor: &Actor, filter: &TicketFilter) -> AppResult<Vec<i64>> {
     let text_ids = text_matches(conn, filter)?;
-    Ok(narrowed(&actor.scope(), filter, text_ids.as_ref())
+    let ids = narrowed(&actor.scope(), filter, text_ids.as_ref())
         .order((tickets::updated_at.desc(), tickets::id.desc()))
         .select(tickets::id)
-        .load(conn)?)
+        .load(conn)?;
+    // Tens of thousands of tickets' index entries: not kept mapped.
+    crate::db::release_memory_map(conn)?;
+    Ok(ids)
 }
 
 #[cfg(test)]

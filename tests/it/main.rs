@@ -14,6 +14,7 @@ mod fuzz;
 mod hardening;
 mod instances;
 mod live;
+mod memory_map;
 mod notifications;
 mod openapi;
 mod shutdown;
