@@ -453,6 +453,10 @@ pub fn next_after(
         .select((tickets::id, tickets::updated_at, tickets::created_at, tickets::waiting_since))
         .first(conn)
         .optional()?;
+    if text_ids.is_some() {
+        // The search read thousands of tickets: their pages are not kept mapped.
+        crate::db::release_memory_map(conn)?;
+    }
     Ok(next.map(|(id, updated, created, waiting)| (id, Cursor { at: key_of(sort, updated, created, waiting), id })))
 }
 
@@ -470,6 +474,8 @@ pub fn pending_requests_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i6
             .load(conn)?;
         n += found.len();
     }
+    // "All matching" names up to tens of thousands of tickets: not kept mapped.
+    crate::db::release_memory_map(conn)?;
     Ok(n)
 }
 

@@ -62,6 +62,19 @@ fn wide_reads_leave_none_of_the_file_mapped() {
     assert_eq!(mapped_kb(&file), 0, "every id matching a filter");
 
     list_page(&mut conn, &filter(""));
+    let n = ticket_list::pending_requests_among(&mut conn, &admin, &ids).unwrap();
+    assert!(n <= ids.len());
+    assert_eq!(mapped_kb(&file), 0, "the pending requests among all matching");
+
+    // A thread opened from a search finds the next ticket of that search.
+    let search = filter("q=postback");
+    let first = ticket_list::list(&mut conn, &admin, &search, request).unwrap().rows.remove(0).ticket;
+    list_page(&mut conn, &filter(""));
+    let sort = Default::default();
+    ticket_list::next_after(&mut conn, &admin, &search, sort, ticket_list::place(sort, &first)).unwrap();
+    assert_eq!(mapped_kb(&file), 0, "the next ticket of a search");
+
+    list_page(&mut conn, &filter(""));
     let chunk = ticket_list::export_chunk(&mut conn, &admin, &filter(""), None, 501).unwrap();
     assert!(!chunk.is_empty());
     assert_eq!(mapped_kb(&file), 0, "a chunk of an export");
