@@ -108,6 +108,23 @@ struct OfferObject {
     title: String,
 }
 
+/// A manager as read beside an affiliate: id, name, email, role.
+type ManagerRow = (i64, String, String, Role);
+
+fn manager_object(id: i64, name: String, email: String, kind: Role) -> ManagerObject {
+    let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
+    let roles: &'static [&'static str] =
+        if kind == Role::Admin { &["admin", "affiliate_manager"] } else { &["affiliate_manager"] };
+    ManagerObject {
+        email,
+        first_name: first.to_string(),
+        id: id.to_string(),
+        last_name: last.to_string(),
+        roles,
+        kind: "affiliate_manager",
+    }
+}
+
 /// The ticket objects of `tickets`, in the same order, as JSON values.
 pub fn tickets(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult<Vec<Value>> {
     ticket_objects(conn, tickets)?.iter().map(|t| serde_json::to_value(t).map_err(AppError::internal)).collect()
@@ -123,40 +140,25 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
         ids
     };
     let affiliate_ids = distinct(tickets.iter().map(|t| t.affiliate_id).collect());
-    let partners: Vec<Affiliate> = affiliates::table
+    // The affiliates with their managers, in one statement: each manager is built once.
+    let rows: Vec<(Affiliate, Option<ManagerRow>)> = affiliates::table
+        .left_join(users::table.on(affiliates::manager_id.eq(users::id.nullable())))
         .filter(id_in(affiliates::id, &affiliate_ids, pg))
-        .select(Affiliate::as_select())
+        .select((Affiliate::as_select(), (users::id, users::name, users::email, users::kind).nullable()))
         .load(conn)?;
-    let manager_ids = distinct(partners.iter().filter_map(|a| a.manager_id).collect());
-    let managers: HashMap<i64, Arc<ManagerObject>> = users::table
-        .filter(id_in(users::id, &manager_ids, pg))
-        .select((users::id, users::name, users::email, users::kind))
-        .load::<(i64, String, String, Role)>(conn)?
+    let mut managers: HashMap<i64, Arc<ManagerObject>> = HashMap::new();
+    let partners: HashMap<i64, Arc<PartnerObject>> = rows
         .into_iter()
-        .map(|(id, name, email, kind)| {
-            let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
-            let roles: &'static [&'static str] =
-                if kind == Role::Admin { &["admin", "affiliate_manager"] } else { &["affiliate_manager"] };
-            let manager = ManagerObject {
-                email,
-                first_name: first.to_string(),
-                id: id.to_string(),
-                last_name: last.to_string(),
-                roles,
-                kind: "affiliate_manager",
-            };
-            (id, Arc::new(manager))
-        })
-        .collect();
-    let partners: HashMap<i64, Arc<PartnerObject>> = partners
-        .into_iter()
-        .map(|a| {
+        .map(|(a, manager)| {
+            let manager = manager.map(|(id, name, email, kind)| {
+                managers.entry(id).or_insert_with(|| Arc::new(manager_object(id, name, email, kind))).clone()
+            });
             let partner = PartnerObject {
                 created_at: date(a.created_at),
                 email: a.email,
                 id: a.id,
                 login: a.login,
-                manager: a.manager_id.and_then(|m| managers.get(&m).cloned()),
+                manager,
                 name: a.name,
                 status: partner_status(a.status),
                 updated_at: date(a.updated_at),

@@ -9,7 +9,7 @@ use crate::domain::access::{self, Decision};
 use crate::domain::lifecycle::{Outcome, Skip};
 use crate::domain::requests::{self, Target};
 use crate::domain::ticket_filter::{Sort, TicketFilter};
-use crate::domain::ticket_list::{self, PageAt, PageRequest};
+use crate::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::AppError;
 use crate::http::{AppState, download};
@@ -34,8 +34,12 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
         return Err(bad(e.message));
     }
     let actor = staff.actor();
-    let request =
-        PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: limit as u32, previews: false };
+    let request = PageRequest {
+        sort: Sort::UpdatedDesc,
+        at: PageAt::Number(page),
+        per_page: limit as u32,
+        detail: Detail::Ticket,
+    };
     let (objects, total, has_next) = state
         .db(move |conn| {
             let page = ticket_list::list(conn, &actor, &filter, request)?;

@@ -144,37 +144,31 @@ where
     }
 }
 
-/// `column IN (the ids)`, kept prepared whatever their number: on SQLite the ids are
-/// one bound JSON array read by `json_each`, so the statement text never changes; on
-/// PostgreSQL one placeholder per id (`any_of`), which keeps short lists prepared.
+/// `column IN (the ids)`, kept prepared whatever their number: the ids travel as one
+/// bound text, so the statement's text never changes with their count. SQLite reads
+/// it as a JSON array (`json_each`), PostgreSQL as an array literal (`= ANY`); one
+/// placeholder per id made PostgreSQL parse and plan a page's long lists afresh at
+/// every request.
 pub struct IdIn<C> {
-    list: AnyOf<C, i64>,
-    json: Option<String>,
+    column: C,
+    postgres: bool,
+    ids: String,
 }
 
 pub fn id_in<C>(column: C, ids: &[i64], postgres: bool) -> IdIn<C> {
-    let json = (!postgres).then(|| format!("[{}]", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")));
-    IdIn { list: any_of(column, if postgres { ids.to_vec() } else { Vec::new() }), json }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let ids = if postgres { format!("{{{list}}}") } else { format!("[{list}]") };
+    IdIn { column, postgres, ids }
 }
 
 column_condition!(IdIn<C>);
 
-impl<C> QueryFragment<Db> for IdIn<C>
-where
-    C: Expression + QueryFragment<Db>,
-    Db: diesel::sql_types::HasSqlType<C::SqlType>,
-    i64: diesel::serialize::ToSql<C::SqlType, Db>,
-{
+impl<C: QueryFragment<Db>> QueryFragment<Db> for IdIn<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
-        match &self.json {
-            Some(json) => {
-                self.list.column.walk_ast(out.reborrow())?;
-                out.push_sql(" IN (SELECT value FROM json_each(");
-                out.push_bind_param::<diesel::sql_types::Text, String>(json)?;
-                out.push_sql("))");
-                Ok(())
-            }
-            None => self.list.walk_ast(out),
-        }
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(if self.postgres { " = ANY(CAST(" } else { " IN (SELECT value FROM json_each(" });
+        out.push_bind_param::<diesel::sql_types::Text, String>(&self.ids)?;
+        out.push_sql(if self.postgres { " AS BIGINT[]))" } else { "))" });
+        Ok(())
     }
 }

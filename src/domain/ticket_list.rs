@@ -64,7 +64,7 @@ pub struct ListedTicket {
     pub ticket: Ticket,
     pub affiliate_name: String,
     pub manager_name: Option<String>,
-    /// The last public message, when the caller asked for it (`PageRequest::previews`).
+    /// The last public message, when the caller asked for it (`Detail::NamesAndLast`).
     pub last: Option<LastMessage>,
 }
 
@@ -154,8 +154,20 @@ pub struct PageRequest {
     pub sort: Sort,
     pub at: PageAt,
     pub per_page: u32,
-    /// Each row with its last public message (the managers' list shows it).
-    pub previews: bool,
+    pub detail: Detail,
+}
+
+/// What a list reads of each row besides the ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// The ticket alone, for callers that show no names (the affiliate's list) or
+    /// load the people themselves (the API): the names are left empty, and the
+    /// statement joins nothing.
+    Ticket,
+    /// With the affiliate's and the manager's names.
+    Names,
+    /// With the names and the last public message (the managers' list shows it).
+    NamesAndLast,
 }
 
 /// The page of the panels' lists: one asked for past the end (a bookmark, a stale
@@ -185,7 +197,7 @@ pub fn list(
     request: PageRequest,
 ) -> AppResult<TicketPage> {
     let scope = actor.scope();
-    let PageRequest { sort, at, per_page, previews } = request;
+    let PageRequest { sort, at, per_page, detail } = request;
     let per_page = per_page.max(1) as i64;
     let text_ids = text_matches(conn, filter)?;
     // Reading backwards (the page before a cursor, or the last page) flips the order.
@@ -208,7 +220,7 @@ pub fn list(
     let page = window(q.select(tickets::id), take + 1, offset)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
     // Back in reading order (the database does not keep the inner order).
-    let mut rows = with_names(conn, in_window(tickets::id, page), previews)?;
+    let mut rows = with_detail(conn, in_window(tickets::id, page), detail)?;
     rows.sort_by_key(|r| (key(sort, &r.ticket), r.ticket.id));
     if key_desc {
         rows.reverse();
@@ -287,22 +299,40 @@ impl TextMatches {
     }
 }
 
-/// The tickets a window of the list found, with their affiliate's and manager's
-/// names, and (`previews`) their last public message.
-fn with_names<Q>(
+/// The tickets a window of the list found, with what `detail` asks for of each.
+fn with_detail<Q>(
     conn: &mut AnyConnection,
     page: InWindow<tickets::id, Q>,
-    previews: bool,
+    detail: Detail,
 ) -> AppResult<Vec<ListedTicket>>
 where
     Q: QueryFragment<Db>,
 {
     let joined = tickets::table
         .inner_join(affiliates::table)
-        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
-        .filter(page);
-    Ok(if previews {
-        joined
+        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())));
+    Ok(match detail {
+        Detail::Ticket => tickets::table
+            .filter(page)
+            .select(Ticket::as_select())
+            .load::<Ticket>(conn)?
+            .into_iter()
+            .map(|ticket| ListedTicket { ticket, affiliate_name: String::new(), manager_name: None, last: None })
+            .collect(),
+        Detail::Names => joined
+            .filter(page)
+            .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
+            .load::<(Ticket, String, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(ticket, affiliate_name, manager_name)| ListedTicket {
+                ticket,
+                affiliate_name,
+                manager_name,
+                last: None,
+            })
+            .collect(),
+        Detail::NamesAndLast => joined
+            .filter(page)
             .select((
                 Ticket::as_select(),
                 affiliates::name,
@@ -318,19 +348,7 @@ where
                 manager_name,
                 last: last_message(author, start),
             })
-            .collect()
-    } else {
-        joined
-            .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
-            .load::<(Ticket, String, Option<String>)>(conn)?
-            .into_iter()
-            .map(|(ticket, affiliate_name, manager_name)| ListedTicket {
-                ticket,
-                affiliate_name,
-                manager_name,
-                last: None,
-            })
-            .collect()
+            .collect(),
     })
 }
 
@@ -422,7 +440,7 @@ pub fn export_chunk(
     }
     let page = window(q.select(tickets::id), i64::from(size.max(1)), 0)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
-    let mut rows = with_names(conn, in_window(tickets::id, page), false)?;
+    let mut rows = with_detail(conn, in_window(tickets::id, page), Detail::Names)?;
     rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
     // Chunk after chunk an export reads the whole table: none of it kept mapped.
     crate::db::release_memory_map(conn)?;

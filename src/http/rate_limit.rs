@@ -8,8 +8,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Double, Integer, Text};
 
-use crate::db::AnyConnection;
+use crate::db::{AnyConnection, Db};
 use crate::error::{AppError, AppResult};
 
 pub struct RateLimiter {
@@ -19,13 +21,37 @@ pub struct RateLimiter {
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-#[derive(QueryableByName)]
-struct Usage {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    n: i32,
-    #[diesel(sql_type = diesel::sql_types::Double)]
-    age: f64,
+/// The window and count of a key, bumped: a new window when the last one is a
+/// minute old, else one more. Its own statement type rather than `sql_query`, which
+/// diesel parses and plans afresh at every run; this one runs on every API request.
+struct Bump<'a>(&'a str);
+
+const BUMP: &str = "INSERT INTO api_usage (key_hash, window_start, n) VALUES ($1, clock_timestamp(), 1) \
+     ON CONFLICT (key_hash) DO UPDATE SET \
+       n = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' THEN 1 ELSE api_usage.n + 1 END, \
+       window_start = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' \
+                      THEN clock_timestamp() ELSE api_usage.window_start END \
+     RETURNING n, CAST(EXTRACT(EPOCH FROM clock_timestamp() - window_start) AS DOUBLE PRECISION) AS age";
+
+impl QueryFragment<Db> for Bump<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        out.push_sql(BUMP);
+        out.push_bind_param::<Text, str>(self.0)
+    }
 }
+
+impl QueryId for Bump<'_> {
+    type QueryId = ();
+    // Cached by its text, which never changes.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Bump<'_> {
+    /// `n` and the window's age in seconds.
+    type SqlType = (Integer, Double);
+}
+
+impl RunQueryDsl<AnyConnection> for Bump<'_> {}
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> RateLimiter {
@@ -44,21 +70,12 @@ impl RateLimiter {
         AppError::TooManyRequests { retry_after_secs: wait }
     }
 
-    /// The window and count in one statement: a new window when the last one is a
-    /// minute old, else one more. The row lock orders concurrent requests of a key.
+    /// The window and count in one statement (`Bump`). The row lock orders
+    /// concurrent requests of a key.
     fn check_shared(&self, conn: &mut AnyConnection, id: &str) -> AppResult<()> {
-        let usage: Usage = diesel::sql_query(
-            "INSERT INTO api_usage (key_hash, window_start, n) VALUES ($1, clock_timestamp(), 1) \
-             ON CONFLICT (key_hash) DO UPDATE SET \
-               n = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' THEN 1 ELSE api_usage.n + 1 END, \
-               window_start = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' \
-                              THEN clock_timestamp() ELSE api_usage.window_start END \
-             RETURNING n, CAST(EXTRACT(EPOCH FROM clock_timestamp() - window_start) AS DOUBLE PRECISION) AS age",
-        )
-        .bind::<diesel::sql_types::Text, _>(id)
-        .get_result(conn)?;
-        if usage.n as i64 > self.per_minute as i64 {
-            return Err(self.refuse(usage.age));
+        let (n, age): (i32, f64) = Bump(id).get_result(conn)?;
+        if n as i64 > self.per_minute as i64 {
+            return Err(self.refuse(age));
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::requests::{self, AccessState, OfferRow, SmartlinkRow, Target};
 use crate::domain::states::Privacy;
 use crate::domain::ticket_filter::{Sort, TicketFilter};
-use crate::domain::ticket_list::{self, PageAt, PageRequest};
+use crate::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
 use crate::params::Params;
@@ -58,7 +58,7 @@ pub async fn support(
     let f = filter.clone();
     // An affiliate has tens of tickets, not millions: page numbers are fine here.
     let request =
-        PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE, previews: false };
+        PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE, detail: Detail::Ticket };
     let list = state.db(move |conn| ticket_list::page_or_last(conn, &actor, &f, request)).await?;
     let total = list.total.value();
     let pages = ((total + PER_PAGE as i64 - 1) / PER_PAGE as i64).max(1) as u32;

@@ -2,7 +2,7 @@
 //! is the domain's), and what the template needs to show one page of it.
 
 use crate::domain::ticket_filter::{FieldError, Sort, TicketFilter};
-use crate::domain::ticket_list::{Cursor, ListedTicket, PageAt, PageRequest, TicketPage, Total};
+use crate::domain::ticket_list::{Cursor, Detail, ListedTicket, PageAt, PageRequest, TicketPage, Total};
 use crate::domain::tickets::{RequestState, TicketKind, TicketStatus};
 use crate::domain::users::UserSummary;
 use crate::params::Params;
@@ -86,7 +86,7 @@ impl ListRequest {
     }
 
     pub fn page_request(&self) -> PageRequest {
-        PageRequest { sort: self.sort, at: self.at, per_page: self.per_page, previews: true }
+        PageRequest { sort: self.sort, at: self.at, per_page: self.per_page, detail: Detail::NamesAndLast }
     }
 
     pub fn error_for(&self, field: &str) -> Option<&str> {

@@ -163,13 +163,20 @@ async fn two_instances_serve_as_one() {
     };
     let http = reqwest::Client::new();
     let mut codes = Vec::new();
+    let mut waits = Vec::new();
     for n in 0..7 {
         let base = if n % 2 == 0 { &a.base } else { &b.base };
         let resp = http.get(format!("{base}/3.0/admin/tickets?limit=1")).header("API-Key", &key).send().await.unwrap();
         codes.push(resp.status().as_u16());
+        if let Some(wait) = resp.headers().get("Retry-After") {
+            waits.push(wait.to_str().unwrap().parse::<u64>().unwrap());
+        }
     }
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 5, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 429).count(), 2, "{codes:?}");
+    // Refused within the minute that began with the first request: the rest of it.
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits.iter().all(|w| (55..=60).contains(w)), "{waits:?}");
 
     // A reply through A reaches a browser listening on B.
     let mut resp = on_a.http.get(b.url(&format!("/admin/events?ticket={ticket}"))).send().await.unwrap();

@@ -6,7 +6,7 @@
 use affdesk::db::DbUrl;
 use affdesk::domain::lifecycle::{self, BulkAction, Selection};
 use affdesk::domain::ticket_filter::TicketFilter;
-use affdesk::domain::ticket_list::{self, PageAt, PageRequest};
+use affdesk::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use affdesk::domain::users::User;
 use affdesk::domain::{Actor, Via};
 use affdesk::params::Params;
@@ -43,7 +43,8 @@ fn wide_reads_leave_none_of_the_file_mapped() {
     let mut conn = pool.get().unwrap();
     affdesk::seed::seed(&mut conn, &Default::default(), &mut |_| {}).unwrap();
     let admin: Actor = User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap().actor(Via::Panel);
-    let request = PageRequest { sort: Default::default(), at: PageAt::Number(1), per_page: 25, previews: true };
+    let request =
+        PageRequest { sort: Default::default(), at: PageAt::Number(1), per_page: 25, detail: Detail::NamesAndLast };
     let list_page = |conn: &mut affdesk::db::PooledConn, f: &TicketFilter| {
         ticket_list::list(conn, &admin, f, request).unwrap().rows.len()
     };

@@ -10,7 +10,7 @@ use affdesk::domain::opening::{self, NewQuestion, OpenRefused};
 use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{AccessGrant, RequestState, TicketKind, TicketStatus};
 use affdesk::domain::ticket_filter::TicketFilter;
-use affdesk::domain::ticket_list::{self, PageAt, PageRequest};
+use affdesk::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
 use affdesk::domain::{Actor, Via, attachments, messages, reply_templates, stats, threads};
@@ -258,7 +258,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
         &mut conn,
         &admin,
         &filter,
-        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10, previews: false },
+        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10, detail: Detail::Names },
     )
     .unwrap();
     for at in [PageAt::Number(999_999), PageAt::Number(u32::MAX)] {
@@ -266,7 +266,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
             &mut conn,
             &admin,
             &filter,
-            PageRequest { sort: Default::default(), at, per_page: 10, previews: false },
+            PageRequest { sort: Default::default(), at, per_page: 10, detail: Detail::Names },
         )
         .unwrap();
         assert_eq!(page.at, PageAt::Last);
