@@ -113,8 +113,9 @@ fn is_invisible_mark(c: char) -> bool {
 
 /// The attachments of some messages, in upload order.
 pub fn for_messages(conn: &mut AnyConnection, message_ids: &[i64]) -> AppResult<Vec<Attachment>> {
+    let pg = conn.is_postgres();
     Ok(attachments::table
-        .filter(crate::db::any_of(attachments::message_id, message_ids.to_vec()))
+        .filter(crate::db::id_in(attachments::message_id, message_ids, pg))
         .order(attachments::id)
         .select(Attachment::as_select())
         .load(conn)?)

@@ -149,8 +149,9 @@ pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collection
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
+    let pg = conn.is_postgres();
     Ok(users::table
-        .filter(crate::db::any_of(users::id, ids))
+        .filter(crate::db::id_in(users::id, &ids, pg))
         .select((users::id, users::name))
         .load::<(i64, String)>(conn)?
         .into_iter()
