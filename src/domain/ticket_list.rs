@@ -203,21 +203,30 @@ pub fn list(
     // Reading backwards (the page before a cursor, or the last page) flips the order.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
     let key_desc = descending(sort) != backwards;
-    let mut q = ordered(narrowed(&scope, filter, text_ids.as_ref()), sort, key_desc);
+    let list = || ordered(narrowed(&scope, filter, text_ids.as_ref()), sort, key_desc);
+    let mut q = list();
     if let PageAt::After(c) | PageAt::Before(c) = at {
         q = past_cursor(q, sort, c, key_desc);
     }
-    let offset = match at {
-        PageAt::Number(n) => (n.max(1) as i64 - 1).saturating_mul(per_page),
-        _ => 0,
-    };
     let total = count(conn, &scope, filter, text_ids.as_ref())?;
+    if let PageAt::Number(n) = at
+        && n > 1
+    {
+        // A numbered page is read from the row before it, found by its place alone,
+        // so the page's own statement (joins and all) stays prepared at any depth.
+        let before = (n as i64 - 1).saturating_mul(per_page) - 1;
+        match row_at(conn, list(), sort, before)? {
+            Some(c) => q = past_cursor(q, sort, c, key_desc),
+            // Past the end: an empty page (the panels show the last one instead).
+            None => return Ok(TicketPage { rows: Vec::new(), has_next: false, has_prev: true, total, at }),
+        }
+    }
     // The last page holds what is left over, not a full page.
     let take = match (at, total) {
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
         _ => per_page,
     };
-    let page = window(q.select(tickets::id), take + 1, offset)
+    let page = window(q.select(tickets::id), take + 1, 0)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
     // Back in reading order (the database does not keep the inner order).
     let mut rows = with_detail(conn, in_window(tickets::id, page), detail)?;
@@ -241,6 +250,32 @@ pub fn list(
         crate::db::release_memory_map(conn)?;
     }
     Ok(TicketPage { rows, has_next, has_prev, total, at })
+}
+
+/// The place of the row `index` rows into the list (counting from 0), if it has
+/// that many: the rows before it are walked in the sort's index, reading only the
+/// sort key and the id, which the index holds. One small statement, kept prepared.
+fn row_at(
+    conn: &mut AnyConnection,
+    list: tickets::BoxedQuery<'_, Db>,
+    sort: Sort,
+    index: i64,
+) -> AppResult<Option<Cursor>> {
+    let list = list.offset(index);
+    let row = match sort {
+        Sort::UpdatedDesc | Sort::UpdatedAsc => {
+            list.select((tickets::id, tickets::updated_at.nullable())).first::<(i64, Option<NaiveDateTime>)>(conn)
+        }
+        Sort::CreatedDesc | Sort::CreatedAsc => {
+            list.select((tickets::id, tickets::created_at.nullable())).first::<(i64, Option<NaiveDateTime>)>(conn)
+        }
+        Sort::WaitingLongest => {
+            list.select((tickets::id, tickets::waiting_since)).first::<(i64, Option<NaiveDateTime>)>(conn)
+        }
+    }
+    .optional()?;
+    // The waiting sort lists waiting tickets only, which all have the time.
+    Ok(row.and_then(|(id, at)| Some(Cursor { at: at?, id })))
 }
 
 /// The query in the order of `sort`, read forwards (`key_desc`) or backwards.

@@ -105,6 +105,25 @@ db_test!(pages_walk_the_whole_list_both_ways, |app| {
     assert_eq!(row_ids(&page.body), all[10..20].to_vec());
 });
 
+db_test!(numbered_pages_are_slices_of_the_whole_list_in_every_order, |app| {
+    app.seed_demo();
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    for sort in ["updated_desc", "updated_asc", "created_desc", "created_asc", "waiting"] {
+        for filter in ["", "&status=open", "&q=postback"] {
+            let whole = row_ids(&c.get(&format!("/admin/tickets?per_page=500&sort={sort}{filter}")).await.body);
+            assert!(whole.len() > 10, "more than one page: sort={sort}{filter}");
+            let mut paged = Vec::new();
+            for n in 1..=whole.len().div_ceil(10) {
+                let page = c.get(&format!("/admin/tickets?per_page=10&sort={sort}{filter}&page={n}")).await;
+                assert_eq!(page.status, 200);
+                assert!(page.contains(&format!("Page {n} of ")), "page {n}, sort={sort}{filter}");
+                paged.extend(row_ids(&page.body));
+            }
+            assert_eq!(paged, whole, "pages by number, sort={sort}{filter}");
+        }
+    }
+});
+
 db_test!(bad_filter_values_are_explained_not_fatal, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
