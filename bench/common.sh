@@ -28,7 +28,8 @@ start_server() {
   RUST_LOG=warn "$bin" --data-dir "$data_dir" serve --bind "127.0.0.1:$port" \
     --secret "benchmark-secret-benchmark-secret-0123" "$@" >/dev/null 2>"$data_dir/server.log" &
   server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
+  # Waits for the server to exit, so a run right after finds the port free.
+  trap 'kill $server 2>/dev/null && wait $server 2>/dev/null; true' EXIT
   for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
   kill -0 "$server" 2>/dev/null || { echo "the server did not start: $(cat "$data_dir/server.log")" >&2; exit 1; }
 }
