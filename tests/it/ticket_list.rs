@@ -505,6 +505,45 @@ db_test!(add_puts_the_ticket_on_top, |app| {
     assert_counts_consistent(&app);
 });
 
+db_test!(a_search_of_several_words_finds_the_newest_across_id_ranges, |app| {
+    app.seed_demo();
+    let mut affiliate = app.login_affiliate("affiliate2@affdesk.test").await;
+    // New tickets far apart in id: PostgreSQL's search index is split by ranges of
+    // 65,536 ids, read newest first, a few one by one and then the rest at once.
+    let mut made = Vec::new();
+    for (n, next_id) in [(1, 70_000), (2, 300_000), (3, 900_000), (4, 0)] {
+        if app.backend == crate::harness::Backend::Postgres && next_id > 0 {
+            let mut conn = app.conn();
+            let setval = diesel::sql_query(format!("SELECT setval('tickets_id_seq', {next_id})"));
+            diesel::RunQueryDsl::execute(setval, &mut *conn as &mut affdesk::db::AnyConnection).unwrap();
+        }
+        let title = format!("Postback check {n}");
+        affiliate.get("/affiliate/tickets/new").await;
+        let page = affiliate
+            .post_multipart(
+                "/affiliate/tickets",
+                &[("type", "technical"), ("title", &title), ("body", "No payout.")],
+                &[],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        made.push(scalar(&app, "SELECT MAX(id) AS n FROM tickets"));
+    }
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    let has = |word: &str| {
+        format!(
+            "(lower(title) LIKE '%{word}%' OR id IN (SELECT ticket_id FROM messages WHERE lower(body) LIKE '%{word}%'))"
+        )
+    };
+    let expected = ids_where(&app, &format!("{} AND {}", has("payout"), has("postback")));
+    assert!(made.iter().all(|id| expected.contains(id)));
+    assert!(expected.len() > made.len(), "demo tickets match too");
+    for q in ["payout postback", "postback payout", "payou postb"] {
+        let page = c.get(&format!("/admin/tickets?per_page=500&q={q}")).await;
+        assert_eq!(row_ids(&page.body), expected, "q={q}");
+    }
+});
+
 db_test!(text_search_expands_word_starts_and_learns_new_words, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
