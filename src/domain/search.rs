@@ -54,14 +54,16 @@ fn expansions(conn: &mut AnyConnection, term: &str) -> AppResult<Option<Vec<Stri
     Ok((words.len() <= MAX_EXPANSION).then_some(words))
 }
 
+/// A matching ticket, as the search statements return it.
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
 /// The newest `MAX_MATCHES` tickets whose document has every term (as a word or the
 /// start of one), newest first.
 pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Hit {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
     let pg = conn.is_postgres();
     let mut groups = Vec::new();
     for term in terms {
@@ -78,16 +80,14 @@ pub fn newest_matches(conn: &mut AnyConnection, terms: &[String]) -> AppResult<V
         };
         groups.push(group);
     }
-    // tsquery input syntax, not to_tsquery: the words are already split.
-    if pg {
-        // One word: the planner's own choice (walking the documents newest first
-        // for a common word, the index for a rare one) is the fastest. Several: it
-        // cannot tell how often they meet, so the newest ranges are read first.
-        if groups.len() > 1 {
-            return newest_by_range(conn, &groups.join(" & "));
-        }
+    // One word: the planner's own choice (walking the documents newest first for a
+    // common word, the index for a rare one) is the fastest. Several: it cannot
+    // tell how often they meet, so the newest ranges are read first.
+    if pg && groups.len() > 1 {
+        return newest_by_range(conn, &groups.join(" & "));
     }
     let hits: Vec<Hit> = if pg {
+        // tsquery input syntax, not to_tsquery: the words are already split.
         diesel::sql_query(format!(
             "SELECT ticket_id AS id FROM ticket_search WHERE document @@ CAST($1 AS tsquery) \
              ORDER BY ticket_id DESC LIMIT {MAX_MATCHES}"
@@ -118,11 +118,6 @@ const RANGES_READ: i64 = 8;
 /// a test of every document newest first). Rare words fill no range: after a few,
 /// the rest is one statement, which the index answers for them.
 fn newest_by_range(conn: &mut AnyConnection, query: &str) -> AppResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Hit {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
     #[derive(QueryableByName)]
     struct Newest {
         #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
