@@ -198,6 +198,7 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn serve_command(store: &StoreArgs, serve: &ServeArgs) -> Result<(), String> {
     affdesk::memory::return_large_blocks();
+    affdesk::memory::give_back_freed_periodically();
     let config = Config::for_serve(store, serve)?;
     let pool = affdesk::open_server_database(&config.database, config.pool_size)?;
     if serve.demo {
