@@ -204,10 +204,10 @@ pub fn list(
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last);
     let key_desc = descending(sort) != backwards;
     let list = || ordered(narrowed(&scope, filter, text_ids.as_ref()), sort, key_desc);
-    let mut q = list();
-    if let PageAt::After(c) | PageAt::Before(c) = at {
-        q = past_cursor(q, sort, c, key_desc);
-    }
+    let mut cursor = match at {
+        PageAt::After(c) | PageAt::Before(c) => Some(c),
+        _ => None,
+    };
     let total = count(conn, &scope, filter, text_ids.as_ref())?;
     if let PageAt::Number(n) = at
         && n > 1
@@ -216,7 +216,7 @@ pub fn list(
         // so the page's own statement (joins and all) stays prepared at any depth.
         let before = (n as i64 - 1).saturating_mul(per_page) - 1;
         match row_at(conn, list(), sort, before)? {
-            Some(c) => q = past_cursor(q, sort, c, key_desc),
+            Some(c) => cursor = Some(c),
             // Past the end: an empty page (the panels show the last one instead).
             None => return Ok(TicketPage { rows: Vec::new(), has_next: false, has_prev: true, total, at }),
         }
@@ -226,10 +226,29 @@ pub fn list(
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
         _ => per_page,
     };
-    let page = window(q.select(tickets::id), take + 1, 0)
-        .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
+    let plan_each_time = text_ids.as_ref().is_some_and(TextMatches::plan_each_time);
+    let mut rows = Vec::new();
+    let mut q = list();
+    if let Some(c) = cursor {
+        // The rows that share the cursor's time come first, then those past it. As
+        // one condition ("at or past the time, and past the id when tied") both
+        // databases walk every tied row before the cursor: a bulk action gives
+        // thousands of tickets one `updated_at`, and each page deep into them cost
+        // that walk. Apart, each is one index range.
+        let tied = || tied_past(list(), sort, c, key_desc);
+        let any_tied = tied().select(tickets::id).first::<i64>(conn).optional()?.is_some();
+        if any_tied {
+            let page = window(tied().select(tickets::id), take + 1, 0).plan_each_time(plan_each_time);
+            rows = with_detail(conn, in_window(tickets::id, page), detail)?;
+        }
+        q = strictly_past(q, sort, c.at, key_desc);
+    }
+    let wanted = take + 1 - rows.len() as i64;
+    if wanted > 0 {
+        let page = window(q.select(tickets::id), wanted, 0).plan_each_time(plan_each_time);
+        rows.extend(with_detail(conn, in_window(tickets::id, page), detail)?);
+    }
     // Back in reading order (the database does not keep the inner order).
-    let mut rows = with_detail(conn, in_window(tickets::id, page), detail)?;
     rows.sort_by_key(|r| (key(sort, &r.ticket), r.ticket.id));
     if key_desc {
         rows.reverse();
@@ -409,6 +428,33 @@ fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending
         (Sort::WaitingLongest, false) => q
             .filter(tickets::waiting_since.ge(c.at))
             .filter(tickets::waiting_since.gt(c.at).or(tickets::id.gt(c.id).nullable())),
+    }
+}
+
+/// The rows of `q` that share the cursor's sort key and come after it in the list.
+fn tied_past(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
+    let q = match sort {
+        Sort::UpdatedDesc | Sort::UpdatedAsc => q.filter(tickets::updated_at.eq(c.at)),
+        Sort::CreatedDesc | Sort::CreatedAsc => q.filter(tickets::created_at.eq(c.at)),
+        Sort::WaitingLongest => q.filter(tickets::waiting_since.eq(c.at)),
+    };
+    if descending { q.filter(tickets::id.lt(c.id)) } else { q.filter(tickets::id.gt(c.id)) }
+}
+
+/// The rows of `q` whose sort key comes after `at` in the list.
+fn strictly_past(
+    q: tickets::BoxedQuery<'_, Db>,
+    sort: Sort,
+    at: NaiveDateTime,
+    descending: bool,
+) -> tickets::BoxedQuery<'_, Db> {
+    match (sort, descending) {
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.filter(tickets::updated_at.lt(at)),
+        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.filter(tickets::updated_at.gt(at)),
+        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.filter(tickets::created_at.lt(at)),
+        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.filter(tickets::created_at.gt(at)),
+        (Sort::WaitingLongest, true) => q.filter(tickets::waiting_since.lt(at)),
+        (Sort::WaitingLongest, false) => q.filter(tickets::waiting_since.gt(at)),
     }
 }
 

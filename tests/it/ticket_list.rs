@@ -124,6 +124,50 @@ db_test!(numbered_pages_are_slices_of_the_whole_list_in_every_order, |app| {
     }
 });
 
+db_test!(pages_run_through_tickets_that_share_a_time, |app| {
+    app.seed_demo();
+    // A bulk action gives many tickets one time: 35 closed tickets here share one
+    // updated, created and waiting time, so pages start and end inside the group.
+    let tied: Vec<i64> = ids_where(&app, "status = 'closed'")[5..40].to_vec();
+    let ids = tied.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let from = format!("(SELECT updated_at FROM tickets WHERE id = {})", tied[0]);
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.conn();
+        diesel::sql_query(format!(
+            "UPDATE tickets SET updated_at = {from}, created_at = {from}, waiting_since = {from} WHERE id IN ({ids})"
+        ))
+        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+        .unwrap();
+    }
+    let mut c = app.login_admin("admin@affdesk.test").await;
+    for sort in ["updated_desc", "updated_asc", "created_desc", "created_asc", "waiting"] {
+        for filter in ["", "&status=closed"] {
+            let whole = row_ids(&c.get(&format!("/admin/tickets?per_page=500&sort={sort}{filter}")).await.body);
+            let mut by_number = Vec::new();
+            for n in 1..=whole.len().div_ceil(10) {
+                let page = c.get(&format!("/admin/tickets?per_page=10&sort={sort}{filter}&page={n}")).await;
+                by_number.extend(row_ids(&page.body));
+            }
+            assert_eq!(by_number, whole, "pages by number, sort={sort}{filter}");
+            let mut by_link = Vec::new();
+            let mut url = format!("/admin/tickets?per_page=10&sort={sort}{filter}");
+            loop {
+                let page = c.get(&url).await;
+                assert_eq!(page.status, 200);
+                by_link.extend(row_ids(&page.body));
+                match link_with_text(&page.body, "Next ›") {
+                    Some(next) if by_link.len() < whole.len() => url = next,
+                    _ => break,
+                }
+            }
+            assert_eq!(by_link, whole, "pages by Next, sort={sort}{filter}");
+        }
+    }
+    let closed = row_ids(&c.get("/admin/tickets?per_page=500&sort=updated_desc&status=closed").await.body);
+    assert!(tied.iter().all(|id| closed.contains(id)), "the tied tickets are in the list walked");
+});
+
 db_test!(bad_filter_values_are_explained_not_fatal, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
