@@ -172,3 +172,42 @@ impl<C: QueryFragment<Db>> QueryFragment<Db> for IdIn<C> {
         Ok(())
     }
 }
+
+/// `(key, id) < (?, ?)`, or `>` read ascending: the rows past a place in a list
+/// ordered by a key and then the id. PostgreSQL reads the row value as one range of
+/// an index that ends in the key and the id, however many rows share the place's
+/// key (SQLite does not when the id is the table's rowid).
+pub struct RowPast<K, I, T> {
+    key: K,
+    id: I,
+    at: T,
+    at_id: i64,
+    descending: bool,
+}
+
+pub fn row_past<K, I, T>(key: K, id: I, at: T, at_id: i64, descending: bool) -> RowPast<K, I, T> {
+    RowPast { key, id, at, at_id, descending }
+}
+
+column_condition!(RowPast<K, I, T>);
+
+impl<K, I, T> QueryFragment<Db> for RowPast<K, I, T>
+where
+    K: Expression + QueryFragment<Db>,
+    I: QueryFragment<Db>,
+    Db: diesel::sql_types::HasSqlType<K::SqlType>,
+    T: diesel::serialize::ToSql<K::SqlType, Db>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        out.push_sql("(");
+        self.key.walk_ast(out.reborrow())?;
+        out.push_sql(", ");
+        self.id.walk_ast(out.reborrow())?;
+        out.push_sql(if self.descending { ") < (" } else { ") > (" });
+        out.push_bind_param::<K::SqlType, T>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.at_id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}

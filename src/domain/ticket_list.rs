@@ -229,12 +229,16 @@ pub fn list(
     let plan_each_time = text_ids.as_ref().is_some_and(TextMatches::plan_each_time);
     let mut rows = Vec::new();
     let mut q = list();
-    if let Some(c) = cursor {
+    if let Some(c) = cursor
+        && conn.is_postgres()
+    {
+        q = row_past(q, sort, c, key_desc);
+    } else if let Some(c) = cursor {
         // The rows that share the cursor's time come first, then those past it. As
-        // one condition ("at or past the time, and past the id when tied") both
-        // databases walk every tied row before the cursor: a bulk action gives
-        // thousands of tickets one `updated_at`, and each page deep into them cost
-        // that walk. Apart, each is one index range.
+        // one condition ("at or past the time, and past the id when tied") SQLite
+        // walks every tied row before the cursor: a bulk action gives thousands of
+        // tickets one `updated_at`, and each page deep into them cost that walk.
+        // Apart, each is one index range.
         let tied = || tied_past(list(), sort, c, key_desc);
         let any_tied = tied().select(tickets::id).first::<i64>(conn).optional()?.is_some();
         if any_tied {
@@ -431,6 +435,20 @@ fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending
     }
 }
 
+/// The rows of `q` after the cursor in the list, as one row value (PostgreSQL).
+fn row_past(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
+    use crate::db::row_past as past;
+    match sort {
+        Sort::UpdatedDesc | Sort::UpdatedAsc => {
+            q.filter(past(tickets::updated_at, tickets::id, c.at, c.id, descending))
+        }
+        Sort::CreatedDesc | Sort::CreatedAsc => {
+            q.filter(past(tickets::created_at, tickets::id, c.at, c.id, descending))
+        }
+        Sort::WaitingLongest => q.filter(past(tickets::waiting_since, tickets::id, c.at, c.id, descending)),
+    }
+}
+
 /// The rows of `q` that share the cursor's sort key and come after it in the list.
 fn tied_past(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
     let q = match sort {
@@ -548,7 +566,8 @@ pub fn next_after(
     let desc = descending(sort);
     let q = ordered(narrowed(&actor.scope(), filter, text_ids.as_ref()), sort, desc);
     // Only what its place needs: the id and the sort keys, read from the index.
-    let next: Option<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> = past_cursor(q, sort, place, desc)
+    let q = if conn.is_postgres() { row_past(q, sort, place, desc) } else { past_cursor(q, sort, place, desc) };
+    let next: Option<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> = q
         .select((tickets::id, tickets::updated_at, tickets::created_at, tickets::waiting_since))
         .first(conn)
         .optional()?;

@@ -166,6 +166,17 @@ db_test!(pages_run_through_tickets_that_share_a_time, |app| {
     }
     let closed = row_ids(&c.get("/admin/tickets?per_page=500&sort=updated_desc&status=closed").await.body);
     assert!(tied.iter().all(|id| closed.contains(id)), "the tied tickets are in the list walked");
+    // The thread's "Next ticket" walks the same order through the tied group.
+    let list = c.get("/admin/tickets?status=closed").await;
+    let marker = format!("/admin/tickets/{}?from=", closed[0]);
+    let rest = list.body.split(&marker).nth(1).expect("the first row links its thread");
+    let mut url = format!("{marker}{}", rest.split('"').next().unwrap_or("")).replace("&#38;", "&");
+    for expected in closed.iter().take(50) {
+        assert!(url.starts_with(&format!("/admin/tickets/{expected}?")), "{url} is not ticket {expected}");
+        let thread = c.get(&url).await;
+        assert_eq!(thread.status, 200);
+        url = link_with_text(&thread.body, "Next ticket ›").expect("a next ticket").replace("&#38;", "&");
+    }
 });
 
 db_test!(bad_filter_values_are_explained_not_fatal, |app| {
