@@ -21,9 +21,19 @@ impl Drop for SmtpSink {
     }
 }
 
-/// A loopback port nobody listens on (yet).
+/// A loopback port nobody listens on (yet), never the same twice in this process.
+/// The kernel may hand a port out again once its probe is closed, and a test that
+/// keeps its port dark on purpose (SMTP down) received another test's emails when
+/// that test's sink was started on the same port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Whether Debian's aiosmtpd is there. Without it the email tests are skipped with
