@@ -42,9 +42,9 @@ pub fn give_back_freed() -> bool {
 }
 
 /// Every 10 seconds, for the life of the process: `give_back_freed`. A trim walks
-/// the arenas' free blocks (well under a millisecond at the server's size), and
-/// what it gives back is what the next burst faults in again, so a longer period
-/// would only let freed memory sit longer.
+/// the arenas' free blocks under each arena's lock, and what it gives back is
+/// what the next burst faults in again: often enough that freed memory does not
+/// sit for long, rare enough that neither cost shows.
 pub fn give_back_freed_periodically() {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
     let started = std::thread::Builder::new().name("memory-trim".into()).spawn(|| {

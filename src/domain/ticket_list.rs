@@ -13,25 +13,10 @@ use crate::db::schema::{affiliates, tickets, users};
 use crate::db::{AnyConnection, Db, InWindow, in_window, window};
 use crate::error::AppResult;
 
-/// A position in the sorted list: the sort value and id of a boundary row. Pages
-/// are read from it by an index range scan, so a deep page costs what page 1 does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cursor {
-    pub at: NaiveDateTime,
-    pub id: i64,
-}
+mod places;
 
-impl Cursor {
-    pub fn encode(&self) -> String {
-        format!("{}.{}", self.at.and_utc().timestamp_micros(), self.id)
-    }
-
-    pub fn decode(s: &str) -> Option<Cursor> {
-        let (micros, id) = s.split_once('.')?;
-        let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-        Some(Cursor { at, id: id.parse().ok()? })
-    }
-}
+pub use places::{Cursor, place};
+use places::{descending, key, key_of, ordered, past_cursor, row_past, strictly_past, tied_past};
 
 /// Which page to read: by cursor (after / before a row, or the last page), or by
 /// number (small numbers only make sense without a cursor: first visits, old links).
@@ -128,23 +113,6 @@ impl TicketPage {
     }
 }
 
-fn descending(sort: Sort) -> bool {
-    matches!(sort, Sort::UpdatedDesc | Sort::CreatedDesc)
-}
-
-fn key(sort: Sort, t: &Ticket) -> NaiveDateTime {
-    key_of(sort, t.updated_at, t.created_at, t.waiting_since)
-}
-
-fn key_of(sort: Sort, updated: NaiveDateTime, created: NaiveDateTime, waiting: Option<NaiveDateTime>) -> NaiveDateTime {
-    match sort {
-        Sort::UpdatedDesc | Sort::UpdatedAsc => updated,
-        Sort::CreatedDesc | Sort::CreatedAsc => created,
-        // The waiting sort lists waiting tickets only, which all have the time.
-        Sort::WaitingLongest => waiting.unwrap_or(updated),
-    }
-}
-
 /// Counting stops here for filters the totals table cannot answer.
 const COUNT_CAP: i64 = 10_000;
 
@@ -229,23 +197,23 @@ pub fn list(
     let plan_each_time = text_ids.as_ref().is_some_and(TextMatches::plan_each_time);
     let mut rows = Vec::new();
     let mut q = list();
-    if let Some(c) = cursor
-        && conn.is_postgres()
-    {
-        q = row_past(q, sort, c, key_desc);
-    } else if let Some(c) = cursor {
-        // The rows that share the cursor's time come first, then those past it. As
-        // one condition ("at or past the time, and past the id when tied") SQLite
-        // walks every tied row before the cursor: a bulk action gives thousands of
-        // tickets one `updated_at`, and each page deep into them cost that walk.
-        // Apart, each is one index range.
-        let tied = || tied_past(list(), sort, c, key_desc);
-        let any_tied = tied().select(tickets::id).first::<i64>(conn).optional()?.is_some();
-        if any_tied {
-            let page = window(tied().select(tickets::id), take + 1, 0).plan_each_time(plan_each_time);
-            rows = with_detail(conn, in_window(tickets::id, page), detail)?;
+    match cursor {
+        // PostgreSQL reads `(time, id) < (?, ?)` as one range of the index.
+        Some(c) if conn.is_postgres() => q = row_past(q, sort, c, key_desc),
+        Some(c) => {
+            // SQLite reads that row value as a range on the time only (the id is
+            // its rowid), and so walked every row tied with the cursor before it:
+            // a bulk action gives thousands of tickets one `updated_at`. So the
+            // tied rows past the cursor are read first, then those past its time;
+            // each is one index range.
+            let tied = || tied_past(list(), sort, c, key_desc);
+            if tied().select(tickets::id).first::<i64>(conn).optional()?.is_some() {
+                let page = window(tied().select(tickets::id), take + 1, 0).plan_each_time(plan_each_time);
+                rows = with_detail(conn, in_window(tickets::id, page), detail)?;
+            }
+            q = strictly_past(q, sort, c.at, key_desc);
         }
-        q = strictly_past(q, sort, c.at, key_desc);
+        None => {}
     }
     let wanted = take + 1 - rows.len() as i64;
     if wanted > 0 {
@@ -299,18 +267,6 @@ fn row_at(
     .optional()?;
     // The waiting sort lists waiting tickets only, which all have the time.
     Ok(row.and_then(|(id, at)| Some(Cursor { at: at?, id })))
-}
-
-/// The query in the order of `sort`, read forwards (`key_desc`) or backwards.
-fn ordered(q: tickets::BoxedQuery<'_, Db>, sort: Sort, key_desc: bool) -> tickets::BoxedQuery<'_, Db> {
-    match (sort, key_desc) {
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.order((tickets::updated_at.desc(), tickets::id.desc())),
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.order((tickets::updated_at.asc(), tickets::id.asc())),
-        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.order((tickets::created_at.desc(), tickets::id.desc())),
-        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.order((tickets::created_at.asc(), tickets::id.asc())),
-        (Sort::WaitingLongest, true) => q.order((tickets::waiting_since.desc(), tickets::id.desc())),
-        (Sort::WaitingLongest, false) => q.order((tickets::waiting_since.asc(), tickets::id.asc())),
-    }
 }
 
 /// The tickets of `scope` matching `filter`, as a query to add order and paging to.
@@ -410,72 +366,6 @@ where
     })
 }
 
-/// Rows strictly past the cursor in the direction of reading. Written as
-/// `key <= c AND (key < c OR id < c.id)` so both databases bound an index range.
-fn past_cursor(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
-    match (sort, descending) {
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => {
-            q.filter(tickets::updated_at.le(c.at)).filter(tickets::updated_at.lt(c.at).or(tickets::id.lt(c.id)))
-        }
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => {
-            q.filter(tickets::updated_at.ge(c.at)).filter(tickets::updated_at.gt(c.at).or(tickets::id.gt(c.id)))
-        }
-        (Sort::CreatedDesc | Sort::CreatedAsc, true) => {
-            q.filter(tickets::created_at.le(c.at)).filter(tickets::created_at.lt(c.at).or(tickets::id.lt(c.id)))
-        }
-        (Sort::CreatedDesc | Sort::CreatedAsc, false) => {
-            q.filter(tickets::created_at.ge(c.at)).filter(tickets::created_at.gt(c.at).or(tickets::id.gt(c.id)))
-        }
-        (Sort::WaitingLongest, true) => q
-            .filter(tickets::waiting_since.le(c.at))
-            .filter(tickets::waiting_since.lt(c.at).or(tickets::id.lt(c.id).nullable())),
-        (Sort::WaitingLongest, false) => q
-            .filter(tickets::waiting_since.ge(c.at))
-            .filter(tickets::waiting_since.gt(c.at).or(tickets::id.gt(c.id).nullable())),
-    }
-}
-
-/// The rows of `q` after the cursor in the list, as one row value (PostgreSQL).
-fn row_past(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
-    use crate::db::row_past as past;
-    match sort {
-        Sort::UpdatedDesc | Sort::UpdatedAsc => {
-            q.filter(past(tickets::updated_at, tickets::id, c.at, c.id, descending))
-        }
-        Sort::CreatedDesc | Sort::CreatedAsc => {
-            q.filter(past(tickets::created_at, tickets::id, c.at, c.id, descending))
-        }
-        Sort::WaitingLongest => q.filter(past(tickets::waiting_since, tickets::id, c.at, c.id, descending)),
-    }
-}
-
-/// The rows of `q` that share the cursor's sort key and come after it in the list.
-fn tied_past(q: tickets::BoxedQuery<'_, Db>, sort: Sort, c: Cursor, descending: bool) -> tickets::BoxedQuery<'_, Db> {
-    let q = match sort {
-        Sort::UpdatedDesc | Sort::UpdatedAsc => q.filter(tickets::updated_at.eq(c.at)),
-        Sort::CreatedDesc | Sort::CreatedAsc => q.filter(tickets::created_at.eq(c.at)),
-        Sort::WaitingLongest => q.filter(tickets::waiting_since.eq(c.at)),
-    };
-    if descending { q.filter(tickets::id.lt(c.id)) } else { q.filter(tickets::id.gt(c.id)) }
-}
-
-/// The rows of `q` whose sort key comes after `at` in the list.
-fn strictly_past(
-    q: tickets::BoxedQuery<'_, Db>,
-    sort: Sort,
-    at: NaiveDateTime,
-    descending: bool,
-) -> tickets::BoxedQuery<'_, Db> {
-    match (sort, descending) {
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, true) => q.filter(tickets::updated_at.lt(at)),
-        (Sort::UpdatedDesc | Sort::UpdatedAsc, false) => q.filter(tickets::updated_at.gt(at)),
-        (Sort::CreatedDesc | Sort::CreatedAsc, true) => q.filter(tickets::created_at.lt(at)),
-        (Sort::CreatedDesc | Sort::CreatedAsc, false) => q.filter(tickets::created_at.gt(at)),
-        (Sort::WaitingLongest, true) => q.filter(tickets::waiting_since.lt(at)),
-        (Sort::WaitingLongest, false) => q.filter(tickets::waiting_since.gt(at)),
-    }
-}
-
 /// How many tickets match: from the totals table when the filter is only scope,
 /// manager, status and type (instant at any size); otherwise counted, up to a cap.
 /// `text_ids` are the search's matches, found once for the page and its count.
@@ -546,11 +436,6 @@ pub fn export_chunk(
     Ok(rows)
 }
 
-/// A ticket's place in a list of this order.
-pub fn place(sort: Sort, ticket: &Ticket) -> Cursor {
-    Cursor { at: key(sort, ticket), id: ticket.id }
-}
-
 /// The ticket after `place` in a list of this filter and order, with its own place:
 /// the thread's "next ticket". The place is where the ticket stood when the list
 /// was read: answering it moves it to the top of "last updated first", and the
@@ -607,28 +492,4 @@ pub fn matching_ids(conn: &mut AnyConnection, actor: &Actor, filter: &TicketFilt
     // Tens of thousands of tickets' index entries: not kept mapped.
     crate::db::release_memory_map(conn)?;
     Ok(ids)
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    proptest! {
-        /// A page link's cursor reads back as itself; any other text is no cursor or
-        /// some cursor, never a panic.
-        #[test]
-        fn cursors_round_trip(micros in -8_000_000_000_000_000i64..8_000_000_000_000_000, id in any::<i64>()) {
-            if let Some(at) = chrono::DateTime::from_timestamp_micros(micros) {
-                let c = Cursor { at: at.naive_utc(), id };
-                prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));
-            }
-        }
-
-        #[test]
-        fn any_text_decodes_or_not(s in ".{0,60}") {
-            let _ = Cursor::decode(&s);
-        }
-    }
 }
