@@ -156,9 +156,13 @@ pub struct IdIn<C> {
 }
 
 pub fn id_in<C>(column: C, ids: &[i64], postgres: bool) -> IdIn<C> {
+    IdIn { column, postgres, ids: encoded(ids, postgres) }
+}
+
+/// Ids as one bound text: a JSON array for SQLite, an array literal for PostgreSQL.
+fn encoded(ids: &[i64], postgres: bool) -> String {
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let ids = if postgres { format!("{{{list}}}") } else { format!("[{list}]") };
-    IdIn { column, postgres, ids }
+    if postgres { format!("{{{list}}}") } else { format!("[{list}]") }
 }
 
 column_condition!(IdIn<C>);
@@ -169,6 +173,27 @@ impl<C: QueryFragment<Db>> QueryFragment<Db> for IdIn<C> {
         out.push_sql(if self.postgres { " = ANY(CAST(" } else { " IN (SELECT value FROM json_each(" });
         out.push_bind_param::<diesel::sql_types::Text, String>(&self.ids)?;
         out.push_sql(if self.postgres { " AS BIGINT[]))" } else { "))" });
+        Ok(())
+    }
+}
+
+/// `SELECT` of the ids given, one row each, from one bound text: in a window
+/// (`in_window(column, window(ids(..), n, 0))`) it narrows a page's statement to
+/// rows found beforehand, kept prepared whatever their number.
+pub struct Ids {
+    postgres: bool,
+    ids: String,
+}
+
+pub fn ids(ids: &[i64], postgres: bool) -> Ids {
+    Ids { postgres, ids: encoded(ids, postgres) }
+}
+
+impl QueryFragment<Db> for Ids {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        out.push_sql(if self.postgres { "SELECT unnest(CAST(" } else { "SELECT value FROM json_each(" });
+        out.push_bind_param::<diesel::sql_types::Text, String>(&self.ids)?;
+        out.push_sql(if self.postgres { " AS BIGINT[]))" } else { ")" });
         Ok(())
     }
 }

@@ -13,8 +13,10 @@ use crate::db::schema::{affiliates, tickets, users};
 use crate::db::{AnyConnection, Db, InWindow, in_window, window};
 use crate::error::AppResult;
 
+mod matches;
 mod places;
 
+use matches::{TextMatches, text_matches};
 pub use places::{Cursor, place};
 use places::{descending, key, key_of, ordered, past_cursor, row_past, strictly_past, tied_past};
 
@@ -213,7 +215,18 @@ pub fn list(
             }
             q = strictly_past(q, sort, c.at, key_desc);
         }
-        None => {}
+        // The first page of a search for common words, found in the list's order.
+        None => {
+            if let Some(text) = &text_ids {
+                let plain = ordered(narrowed(&scope, filter, None), sort, key_desc);
+                if let Some(ids) =
+                    text.first_page_by_walk(conn, plain, sort, key_desc, take as usize + 1, total.value())?
+                {
+                    let page = window(crate::db::ids(&ids, conn.is_postgres()), take + 1, 0);
+                    rows = with_detail(conn, in_window(tickets::id, page), detail)?;
+                }
+            }
+        }
     }
     let wanted = take + 1 - rows.len() as i64;
     if wanted > 0 {
@@ -275,41 +288,6 @@ fn narrowed<'a>(scope: &Scope, filter: &TicketFilter, text: Option<&TextMatches>
     match text {
         Some(text) => text.apply(q),
         None => q,
-    }
-}
-
-/// The tickets whose text matches, when the filter searches text: found once per
-/// request, so the page and its count do not each search again.
-fn text_matches(conn: &mut AnyConnection, filter: &TicketFilter) -> AppResult<Option<TextMatches>> {
-    if filter.text.is_empty() {
-        return Ok(None);
-    }
-    let ids = search::newest_matches(conn, &filter.text)?;
-    Ok(Some(TextMatches { ids, postgres: conn.is_postgres() }))
-}
-
-/// The tickets a text search found (at most `search::MAX_MATCHES`, newest first).
-struct TextMatches {
-    ids: Vec<i64>,
-    postgres: bool,
-}
-
-impl TextMatches {
-    /// PostgreSQL's one plan for any list of ids looks each of them up; when they
-    /// are the newest tickets, walking the time index finds a page in a fraction of
-    /// that. Only a plan made for the ids at hand knows which.
-    fn plan_each_time(&self) -> bool {
-        self.postgres
-    }
-
-    /// Narrows a query to these tickets with one bound value rather than thousands of
-    /// placeholders: an array on PostgreSQL (`= ANY($1)`), a JSON array on SQLite.
-    fn apply<'a>(&self, q: tickets::BoxedQuery<'a, Db>) -> tickets::BoxedQuery<'a, Db> {
-        if self.postgres {
-            q.filter(tickets::id.eq_any(self.ids.clone()))
-        } else {
-            q.filter(crate::db::id_in(tickets::id, &self.ids, false))
-        }
     }
 }
 

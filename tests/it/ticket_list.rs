@@ -703,3 +703,70 @@ db_test!(access_requests_filter_by_their_state, |app| {
         body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
     assert_eq!(ids, ids_where(&app, "request_state = 'pending'"));
 });
+
+db_test!(the_first_page_of_a_common_search_is_the_newest_matches_in_order, |app| {
+    {
+        let mut conn = app.conn();
+        let options = affdesk::seed::DemoOptions { tickets: 6_000 };
+        affdesk::seed::seed(&mut conn, &options, &mut |_| {}).expect("demo seed");
+    }
+    // "the" is in nearly every demo ticket: the search keeps its newest matches,
+    // and SQLite finds their first page by walking the list's own order.
+    let newest = {
+        let mut conn = app.conn();
+        let terms = affdesk::domain::search::terms("the");
+        affdesk::domain::search::newest_matches(&mut conn, &terms).unwrap()
+    };
+    assert_eq!(newest.len() as i64, affdesk::domain::search::MAX_MATCHES, "a common word");
+    let matches = newest.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let expected = |condition: &str, order: &str, n: usize| {
+        let mut ids = ids_where(&app, &format!("id IN ({matches}) AND {condition}"));
+        if order == "created" {
+            use diesel::RunQueryDsl;
+            let mut conn = app.conn();
+            #[derive(diesel::QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            ids = diesel::sql_query(format!(
+                "SELECT id FROM tickets WHERE id IN ({matches}) AND {condition} ORDER BY created_at DESC, id DESC"
+            ))
+            .load::<Id>(&mut *conn as &mut affdesk::db::AnyConnection)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        }
+        ids.truncate(n);
+        ids
+    };
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let few = scalar(&app, &format!("SELECT MIN(affiliate_id) AS n FROM tickets WHERE id IN ({matches})"));
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    let mut manager = app.login_admin("manager1@affdesk.test").await;
+    let cases = [
+        ("q=the", "1 = 1", "updated", 25),
+        ("q=the&per_page=500", "1 = 1", "updated", 500),
+        ("q=the&sort=created_desc", "1 = 1", "created", 25),
+        ("q=the&status=open", "status = 'open'", "updated", 25),
+        ("q=the&type=financial&status=closed", "type = 'financial' AND status = 'closed'", "updated", 25),
+        // An affiliate's few matches: the walk does not find a page; they are looked up.
+        (&format!("q=the&affiliate_id={few}") as &str, &format!("affiliate_id = {few}") as &str, "updated", 25),
+    ];
+    for (query, condition, order, n) in cases {
+        let page = admin.get(&format!("/admin/tickets?{query}")).await;
+        assert_eq!(page.status, 200, "{query}");
+        assert_eq!(row_ids(&page.body), expected(condition, order, n), "rows for ?{query}");
+    }
+    // A manager's search: their affiliates' newest matches only.
+    let page = manager.get("/admin/tickets?q=the").await;
+    assert_eq!(row_ids(&page.body), expected(&format!("manager_id = {m1}"), "updated", 25));
+    // The next page follows on from the walked one.
+    let first = admin.get("/admin/tickets?q=the&per_page=10").await;
+    let next = link_with_text(&first.body, "Next ›").expect("a next link");
+    let second = admin.get(&next).await;
+    let mut both = row_ids(&first.body);
+    both.extend(row_ids(&second.body));
+    assert_eq!(both, expected("1 = 1", "updated", 20));
+});
