@@ -6,18 +6,18 @@
 //! planned once per connection and reused, which is a large share of the database's
 //! work for a page of 25 rows.
 
-use diesel::QueryResult;
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::Bool;
+use diesel::{QueryResult, RunQueryDsl};
 
 use super::Db;
 
 /// The page sizes the panels offer (10, 25, 50, 100, 500; the API's default is 100),
-/// each with the one row more that tells whether there is a next page. Only these
-/// are kept prepared, so odd sizes cannot grow a connection's statement cache
-/// without bound.
-const PREPARED_LIMITS: [i64; 5] = [11, 26, 51, 101, 501];
+/// each with the one row more that tells whether there is a next page, and the one
+/// row of a lookup. Only these are kept prepared, so odd sizes cannot grow a
+/// connection's statement cache without bound.
+const PREPARED_LIMITS: [i64; 6] = [1, 11, 26, 51, 101, 501];
 
 /// `query LIMIT limit OFFSET offset`, with both numbers literal; used as a subquery
 /// (`in_window`).
@@ -53,6 +53,20 @@ impl<Q: QueryFragment<Db>> QueryFragment<Db> for Window<Q> {
         Ok(())
     }
 }
+
+/// A window is also a statement of its own, read like the query it limits: a
+/// lookup of one row (`window(q, 1, 0)`) kept prepared where `first()` would bind
+/// its limit and be planned at every run.
+impl<Q: Query> Query for Window<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> QueryId for Window<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Window<Q> {}
 
 /// What diesel asks of a condition on one column `C` (the first parameter): a
 /// boolean expression, usable wherever `C` is, never an aggregate, with no static

@@ -161,13 +161,13 @@ pub fn current_grant(conn: &mut AnyConnection, target: Target, affiliate: i64) -
             .find((id, affiliate))
             .filter(offer_access::state.eq(AccessGrant::Enabled))
             .select(offer_access::source)
-            .first(conn)
+            .get_result(conn)
             .optional()?,
         Target::Smartlink(id) => smartlink_access::table
             .find((id, affiliate))
             .filter(smartlink_access::state.eq(AccessGrant::Enabled))
             .select(smartlink_access::source)
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     })
 }

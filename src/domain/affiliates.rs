@@ -49,14 +49,14 @@ impl Affiliate {
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Affiliate>> {
-        Ok(affiliates::table.find(id).select(Affiliate::as_select()).first(conn).optional()?)
+        Ok(affiliates::table.find(id).select(Affiliate::as_select()).get_result(conn).optional()?)
     }
 
     pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<Affiliate>> {
         Ok(affiliates::table
             .filter(affiliates::email.eq(super::users::normalize_email(email)))
             .select(Affiliate::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 
@@ -64,7 +64,7 @@ impl Affiliate {
         Ok(affiliates::table
             .filter(affiliates::api_key_hash.eq(secrets::hash_api_key(key)))
             .select(Affiliate::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 

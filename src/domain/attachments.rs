@@ -129,7 +129,7 @@ pub fn for_download(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResu
         .inner_join(messages::table)
         .filter(attachments::id.eq(id))
         .select((Attachment::as_select(), messages::ticket_id, messages::internal))
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
     if internal && actor.is_affiliate() {

@@ -24,7 +24,7 @@ pub struct Offer {
 
 impl Offer {
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Offer>> {
-        Ok(offers::table.find(id).select(Offer::as_select()).first(conn).optional()?)
+        Ok(offers::table.find(id).select(Offer::as_select()).get_result(conn).optional()?)
     }
     /// "12.50 USD".
     pub fn payout_text(&self) -> String {
@@ -43,7 +43,7 @@ pub struct Smartlink {
 
 impl Smartlink {
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Smartlink>> {
-        Ok(smartlinks::table.find(id).select(Smartlink::as_select()).first(conn).optional()?)
+        Ok(smartlinks::table.find(id).select(Smartlink::as_select()).get_result(conn).optional()?)
     }
 }
 

@@ -161,7 +161,7 @@ pub fn since(conn: &mut AnyConnection, after: i64, limit: i64) -> AppResult<Vec<
 
 /// The id of the newest event (0 without any): where a new page starts listening.
 pub fn last_id(conn: &mut AnyConnection) -> AppResult<i64> {
-    Ok(live_events::table.select(diesel::dsl::max(live_events::id)).first::<Option<i64>>(conn)?.unwrap_or(0))
+    Ok(live_events::table.select(diesel::dsl::max(live_events::id)).get_result::<Option<i64>>(conn)?.unwrap_or(0))
 }
 
 /// Drops events older than `KEPT`.

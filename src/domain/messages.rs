@@ -131,7 +131,7 @@ fn already_sent(conn: &mut AnyConnection, ticket_id: i64, draft: &Draft) -> AppR
         .filter(messages::ticket_id.eq(ticket_id))
         .filter(messages::submission.eq(token))
         .select(Message::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -411,7 +411,7 @@ pub(crate) fn insert_message(
             ))
             .execute(conn)?;
     }
-    Ok(messages::table.find(id).select(Message::as_select()).first(conn)?)
+    Ok(messages::table.find(id).select(Message::as_select()).get_result(conn)?)
 }
 
 /// The thread in order, oldest first; without internal notes for affiliates.

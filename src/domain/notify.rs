@@ -131,7 +131,7 @@ pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, 
     let recipient = if to_staff {
         let Some(manager) = ticket.manager_id else { return Ok(()) };
         let found: Option<(String, String)> =
-            users::table.find(manager).select((users::name, users::email)).first(conn).optional()?;
+            users::table.find(manager).select((users::name, users::email)).get_result(conn).optional()?;
         found.map(|(name, email)| (Recipient::User(manager), name, email))
     } else {
         affiliate

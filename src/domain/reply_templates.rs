@@ -133,7 +133,7 @@ fn not_yours() -> AppError {
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<ReplyTemplate>> {
-    Ok(reply_templates::table.find(id).select(ReplyTemplate::as_select()).first(conn).optional()?)
+    Ok(reply_templates::table.find(id).select(ReplyTemplate::as_select()).get_result(conn).optional()?)
 }
 
 /// Use case: fill a template for a reply to a ticket the manager may see, with the
@@ -222,7 +222,7 @@ fn check(conn: &mut AnyConnection, id: Option<i64>, title: &str, body: &str) -> 
         if let Some(id) = id {
             same = same.filter(reply_templates::id.ne(id));
         }
-        if same.first::<i64>(conn).optional()?.is_some() {
+        if same.get_result::<i64>(conn).optional()?.is_some() {
             duplicate_title = true;
             errors.push(FieldError::new("title", format!("A template called \"{title}\" already exists.")));
         }

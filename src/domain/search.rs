@@ -184,7 +184,7 @@ pub fn remember_words<'a>(conn: &mut AnyConnection, words: impl Iterator<Item = 
 
 /// Rebuilds the search document of one ticket from its current text.
 pub fn reindex(conn: &mut AnyConnection, ticket_id: i64) -> AppResult<()> {
-    let title: String = tickets::table.find(ticket_id).select(tickets::title).first(conn)?;
+    let title: String = tickets::table.find(ticket_id).select(tickets::title).get_result(conn)?;
     let bodies: Vec<String> = messages::table
         .filter(messages::ticket_id.eq(ticket_id))
         .order(messages::id)

@@ -1,17 +1,20 @@
 //! A ticket's thread as people read it: messages with their authors' names and
 //! attachments, loaded with a fixed number of queries whatever its length.
 
-use std::collections::HashMap;
+use diesel::prelude::*;
 
 use super::access::{self, Target};
 use super::actor::Actor;
 use super::affiliates::Affiliate;
-use super::attachments::{self, Attachment};
+use super::attachments::Attachment;
 use super::catalogue::{Offer, Smartlink};
 use super::messages::{self, Message, Seen};
 use super::states::{AccessSource, AuthorKind};
 use super::tickets::Ticket;
 use crate::db::AnyConnection;
+use crate::db::schema::{
+    affiliates, attachments as attachment_rows, messages as message_rows, offers, smartlinks, tickets, users,
+};
 use crate::error::{AppError, AppResult};
 
 pub struct ThreadEntry {
@@ -78,54 +81,18 @@ impl Thread {
 
 /// Use case: read a ticket's thread, as the actor may see it (internal notes only
 /// for managers); `mark_read` marks the other side's messages read, as opening it does.
+///
+/// Two statements, whatever the thread holds: the ticket with its affiliate, manager
+/// and target, then the messages with their attachments and authors. Over a network
+/// each statement is a round trip that costs more than the rows it reads.
 pub fn read(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, mark_read: bool) -> AppResult<Thread> {
-    let ticket = Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
+    let head = head(conn, ticket_id)?.filter(|h| actor.scope().allows(&h.0)).ok_or(AppError::NotFound)?;
+    let (ticket, affiliate, manager_name, offer, smartlink) = head;
     let for_manager = !actor.is_affiliate();
     if mark_read {
         messages::mark_read(conn, &ticket, for_manager)?;
     }
-    load(conn, ticket, for_manager)
-}
-
-/// Loads a ticket's thread; internal notes only for managers.
-fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResult<Thread> {
-    let affiliate = Affiliate::find(conn, ticket.affiliate_id)?.ok_or(AppError::NotFound)?;
-    let offer = match ticket.offer_id {
-        Some(id) => Offer::find(conn, id)?,
-        None => None,
-    };
-    let smartlink = match ticket.smartlink_id {
-        Some(id) => Smartlink::find(conn, id)?,
-        None => None,
-    };
-    let messages = messages::thread(conn, ticket.id, for_manager)?;
-    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    let mut files: HashMap<i64, Vec<Attachment>> = HashMap::new();
-    for a in attachments::for_messages(conn, &ids)? {
-        files.entry(a.message_id).or_default().push(a);
-    }
-    let mut staff_ids: Vec<i64> =
-        messages.iter().filter(|m| m.author_kind != AuthorKind::Affiliate).filter_map(|m| m.author_id).collect();
-    staff_ids.extend(ticket.manager_id);
-    let names = super::users::names(conn, &staff_ids)?;
-    let entries = messages
-        .into_iter()
-        .map(|m| {
-            let author = match m.author_kind {
-                AuthorKind::Affiliate => affiliate.name.clone(),
-                AuthorKind::System => "System".to_string(),
-                AuthorKind::Manager if for_manager => {
-                    m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Manager".into())
-                }
-                // Affiliates see their manager's name, as in a mail from them.
-                AuthorKind::Manager => {
-                    m.author_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "Support".into())
-                }
-            };
-            ThreadEntry { attachments: files.remove(&m.id).unwrap_or_default(), author, message: m }
-        })
-        .collect();
-    let manager_name = ticket.manager_id.and_then(|id| names.get(&id).cloned());
+    let entries = entries(conn, &ticket, &affiliate, for_manager)?;
     let target = match (ticket.offer_id, ticket.smartlink_id) {
         (Some(o), _) => Some(Target::Offer(o)),
         (_, Some(s)) => Some(Target::Smartlink(s)),
@@ -138,6 +105,69 @@ fn load(conn: &mut AnyConnection, ticket: Ticket, for_manager: bool) -> AppResul
         _ => None,
     };
     Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, access, entries })
+}
+
+/// A ticket with its affiliate, its manager's name and the offer or Smartlink it asks for.
+type Head = (Ticket, Affiliate, Option<String>, Option<Offer>, Option<Smartlink>);
+
+fn head(conn: &mut AnyConnection, ticket_id: i64) -> AppResult<Option<Head>> {
+    Ok(tickets::table
+        .inner_join(affiliates::table)
+        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
+        .left_join(offers::table)
+        .left_join(smartlinks::table)
+        .filter(tickets::id.eq(ticket_id))
+        .select((
+            Ticket::as_select(),
+            Affiliate::as_select(),
+            users::name.nullable(),
+            Option::<Offer>::as_select(),
+            Option::<Smartlink>::as_select(),
+        ))
+        .get_result::<Head>(conn)
+        .optional()?)
+}
+
+/// The thread's messages in order with their attachments and authors' names;
+/// internal notes only for managers.
+fn entries(
+    conn: &mut AnyConnection,
+    ticket: &Ticket,
+    affiliate: &Affiliate,
+    for_manager: bool,
+) -> AppResult<Vec<ThreadEntry>> {
+    // A message with two files comes back twice, once with each.
+    let staff = users::table
+        .on(users::id.nullable().eq(message_rows::author_id).and(message_rows::author_kind.ne(AuthorKind::Affiliate)));
+    let mut q = message_rows::table
+        .left_join(attachment_rows::table)
+        .left_join(staff)
+        .filter(message_rows::ticket_id.eq(ticket.id))
+        .into_boxed();
+    if !for_manager {
+        q = q.filter(message_rows::internal.eq(false));
+    }
+    let rows: Vec<(Message, Option<Attachment>, Option<String>)> = q
+        .order((message_rows::id.asc(), attachment_rows::id.asc()))
+        .select((Message::as_select(), Option::<Attachment>::as_select(), users::name.nullable()))
+        .load(conn)?;
+    let mut entries: Vec<ThreadEntry> = Vec::new();
+    for (message, attachment, staff_name) in rows {
+        if entries.last().is_none_or(|e| e.message.id != message.id) {
+            let author = match message.author_kind {
+                AuthorKind::Affiliate => affiliate.name.clone(),
+                AuthorKind::System => "System".to_string(),
+                AuthorKind::Manager if for_manager => staff_name.unwrap_or_else(|| "Manager".into()),
+                // Affiliates see their manager's name, as in a mail from them.
+                AuthorKind::Manager => staff_name.unwrap_or_else(|| "Support".into()),
+            };
+            entries.push(ThreadEntry { message, author, attachments: Vec::new() });
+        }
+        if let (Some(a), Some(entry)) = (attachment, entries.last_mut()) {
+            entry.attachments.push(a);
+        }
+    }
+    Ok(entries)
 }
 
 /// A piece of message text: plain text, or a web address to show as a link.

@@ -430,10 +430,11 @@ pub fn next_after(
     let q = ordered(narrowed(&actor.scope(), filter, text_ids.as_ref()), sort, desc);
     // Only what its place needs: the id and the sort keys, read from the index.
     let q = if conn.is_postgres() { row_past(q, sort, place, desc) } else { past_cursor(q, sort, place, desc) };
-    let next: Option<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> = q
-        .select((tickets::id, tickets::updated_at, tickets::created_at, tickets::waiting_since))
-        .first(conn)
-        .optional()?;
+    let next: Option<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>)> =
+        window(q.select((tickets::id, tickets::updated_at, tickets::created_at, tickets::waiting_since)), 1, 0)
+            .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time))
+            .get_result(conn)
+            .optional()?;
     if text_ids.is_some() {
         // The search read thousands of tickets: their pages are not kept mapped.
         crate::db::release_memory_map(conn)?;

@@ -53,7 +53,7 @@ impl Ticket {
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Ticket>> {
-        Ok(tickets::table.find(id).select(Ticket::as_select()).first(conn).optional()?)
+        Ok(tickets::table.find(id).select(Ticket::as_select()).get_result(conn).optional()?)
     }
 
     /// The ticket if `scope` may see it; otherwise `None`, as if it did not exist.

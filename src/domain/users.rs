@@ -57,14 +57,14 @@ impl User {
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<User>> {
-        Ok(users::table.find(id).select(User::as_select()).first(conn).optional()?)
+        Ok(users::table.find(id).select(User::as_select()).get_result(conn).optional()?)
     }
 
     pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<User>> {
         Ok(users::table
             .filter(users::email.eq(normalize_email(email)))
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 
@@ -72,7 +72,7 @@ impl User {
         Ok(users::table
             .filter(users::api_key_hash.eq(secrets::hash_api_key(key)))
             .select(User::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     }
 

@@ -1,0 +1,2 @@
+-- Nothing to change: a SQLite instance counts API requests in memory. (PostgreSQL's
+-- migration of this version takes its request counts out of the write-ahead log.)
