@@ -17,6 +17,7 @@ mod live;
 mod memory_map;
 mod notifications;
 mod openapi;
+mod search;
 mod shutdown;
 mod thread;
 mod ticket_list;
