@@ -11,8 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::db::schema::{affiliates, attachments, messages, offers, users};
-use crate::db::{AnyConnection, id_in};
-use crate::domain::affiliates::Affiliate;
+use crate::db::{AnyConnection, Stamp, id_in};
 use crate::domain::catalogue::Offer;
 use crate::domain::states::TicketStatus;
 use crate::domain::states::{AffiliateStatus, Privacy, Role};
@@ -111,6 +110,10 @@ struct OfferObject {
 /// A manager as read beside an affiliate: id, name, email, role.
 type ManagerRow = (i64, String, String, Role);
 
+/// An affiliate as its partner object shows it: id, email, login, name, status,
+/// created and updated.
+type PartnerRow = (i64, String, String, String, AffiliateStatus, Stamp, Stamp);
+
 fn manager_object(id: i64, name: String, email: String, kind: Role) -> ManagerObject {
     let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
     let roles: &'static [&'static str] =
@@ -140,30 +143,42 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
         ids
     };
     let affiliate_ids = distinct(tickets.iter().map(|t| t.affiliate_id).collect());
-    // The affiliates with their managers, in one statement: each manager is built once.
-    let rows: Vec<(Affiliate, Option<ManagerRow>)> = affiliates::table
+    // The affiliates with their managers, in one statement: each manager is built
+    // once. Only what the object shows is read (not the password hash).
+    let rows: Vec<(PartnerRow, Option<ManagerRow>)> = affiliates::table
         .left_join(users::table.on(affiliates::manager_id.eq(users::id.nullable())))
         .filter(id_in(affiliates::id, &affiliate_ids, pg))
-        .select((Affiliate::as_select(), (users::id, users::name, users::email, users::kind).nullable()))
+        .select((
+            (
+                affiliates::id,
+                affiliates::email,
+                affiliates::login,
+                affiliates::name,
+                affiliates::status,
+                affiliates::created_at,
+                affiliates::updated_at,
+            ),
+            (users::id, users::name, users::email, users::kind).nullable(),
+        ))
         .load(conn)?;
     let mut managers: HashMap<i64, Arc<ManagerObject>> = HashMap::new();
     let partners: HashMap<i64, Arc<PartnerObject>> = rows
         .into_iter()
-        .map(|(a, manager)| {
+        .map(|((id, email, login, name, status, created_at, updated_at), manager)| {
             let manager = manager.map(|(id, name, email, kind)| {
                 managers.entry(id).or_insert_with(|| Arc::new(manager_object(id, name, email, kind))).clone()
             });
             let partner = PartnerObject {
-                created_at: date(a.created_at),
-                email: a.email,
-                id: a.id,
-                login: a.login,
+                created_at: date(created_at.0),
+                email,
+                id,
+                login,
                 manager,
-                name: a.name,
-                status: partner_status(a.status),
-                updated_at: date(a.updated_at),
+                name,
+                status: partner_status(status),
+                updated_at: date(updated_at.0),
             };
-            (a.id, Arc::new(partner))
+            (id, Arc::new(partner))
         })
         .collect();
     let offer_ids = distinct(tickets.iter().filter_map(|t| t.offer_id).collect());
