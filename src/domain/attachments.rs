@@ -111,16 +111,6 @@ fn is_invisible_mark(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// The attachments of some messages, in upload order.
-pub fn for_messages(conn: &mut AnyConnection, message_ids: &[i64]) -> AppResult<Vec<Attachment>> {
-    let pg = conn.is_postgres();
-    Ok(attachments::table
-        .filter(crate::db::id_in(attachments::message_id, message_ids, pg))
-        .order(attachments::id)
-        .select(Attachment::as_select())
-        .load(conn)?)
-}
-
 /// Use case: download an attachment. Staff get the files of the tickets they may
 /// see; an affiliate those of their own tickets, never a file of an internal note.
 /// Anything else is not found, as if it did not exist.

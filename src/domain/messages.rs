@@ -414,15 +414,6 @@ pub(crate) fn insert_message(
     Ok(messages::table.find(id).select(Message::as_select()).get_result(conn)?)
 }
 
-/// The thread in order, oldest first; without internal notes for affiliates.
-pub fn thread(conn: &mut AnyConnection, ticket_id: i64, include_internal: bool) -> AppResult<Vec<Message>> {
-    let mut q = messages::table.filter(messages::ticket_id.eq(ticket_id)).into_boxed();
-    if !include_internal {
-        q = q.filter(messages::internal.eq(false));
-    }
-    Ok(q.order(messages::id.asc()).select(Message::as_select()).load(conn)?)
-}
-
 /// Opening a thread marks the other side's messages as read.
 pub(crate) fn mark_read(conn: &mut AnyConnection, ticket: &Ticket, by_manager: bool) -> AppResult<()> {
     if by_manager && ticket.unread_by_manager > 0 {

@@ -144,20 +144,6 @@ impl User {
     }
 }
 
-/// Names of users by id, for lists and threads that only hold ids (one query).
-pub fn names(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    let pg = conn.is_postgres();
-    Ok(users::table
-        .filter(crate::db::id_in(users::id, &ids, pg))
-        .select((users::id, users::name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect())
-}
-
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
