@@ -1,0 +1,1 @@
+ALTER TABLE tickets RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_insert_scale_factor);

@@ -1,0 +1,2 @@
+-- Nothing to change: SQLite has no vacuum to schedule for reading from indexes alone.
+-- (PostgreSQL's migration of this version has autovacuum visit tickets sooner.)
