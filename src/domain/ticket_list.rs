@@ -5,12 +5,12 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 
 use super::actor::Actor;
-use super::states::AuthorKind;
+use super::states::{AuthorKind, RequestState, TicketKind, TicketStatus};
 use super::ticket_filter::{Sort, TicketFilter};
 use super::tickets::{Scope, Ticket};
 use super::{search, ticket_counts};
 use crate::db::schema::{affiliates, tickets, users};
-use crate::db::{AnyConnection, Db, InWindow, in_window, window};
+use crate::db::{AnyConnection, Db, InWindow, Stamp, in_window, window};
 use crate::error::AppResult;
 
 mod matches;
@@ -388,6 +388,31 @@ fn count(
     })
 }
 
+/// What an export writes of a ticket: its columns of the CSV and no more (the
+/// description and the counters stay in the table).
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = tickets)]
+pub struct ExportedTicket {
+    pub id: i64,
+    pub affiliate_id: i64,
+    pub kind: TicketKind,
+    pub status: TicketStatus,
+    pub request_state: Option<RequestState>,
+    pub title: String,
+    #[diesel(deserialize_as = Stamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
+    pub updated_at: NaiveDateTime,
+}
+
+/// One row of an export: the ticket with its affiliate's and manager's names.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub ticket: ExportedTicket,
+    pub affiliate_name: String,
+    pub manager_name: Option<String>,
+}
+
 /// A chunk of every ticket matching, newest activity first, after `after` (the last
 /// ticket of the previous chunk): an export reads the whole list this way, one
 /// index range at a time, without holding it in memory.
@@ -397,7 +422,7 @@ pub fn export_chunk(
     filter: &TicketFilter,
     after: Option<Cursor>,
     size: u32,
-) -> AppResult<Vec<ListedTicket>> {
+) -> AppResult<Vec<ExportRow>> {
     actor.as_staff()?;
     let text_ids = text_matches(conn, filter)?;
     let mut q =
@@ -407,7 +432,15 @@ pub fn export_chunk(
     }
     let page = window(q.select(tickets::id), i64::from(size.max(1)), 0)
         .plan_each_time(text_ids.as_ref().is_some_and(TextMatches::plan_each_time));
-    let mut rows = with_detail(conn, in_window(tickets::id, page), Detail::Names)?;
+    let mut rows: Vec<ExportRow> = tickets::table
+        .inner_join(affiliates::table)
+        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
+        .filter(in_window(tickets::id, page))
+        .select((ExportedTicket::as_select(), affiliates::name, users::name.nullable()))
+        .load::<(ExportedTicket, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(ticket, affiliate_name, manager_name)| ExportRow { ticket, affiliate_name, manager_name })
+        .collect();
     rows.sort_by_key(|r| std::cmp::Reverse((r.ticket.updated_at, r.ticket.id)));
     // Chunk after chunk an export reads the whole table: none of it kept mapped.
     crate::db::release_memory_map(conn)?;

@@ -10,7 +10,7 @@ use super::AppState;
 use crate::api::objects::date;
 use crate::domain::Actor;
 use crate::domain::ticket_filter::TicketFilter;
-use crate::domain::ticket_list::{self, Cursor, ListedTicket};
+use crate::domain::ticket_list::{self, Cursor, ExportRow};
 use crate::error::AppError;
 
 /// Rows read per chunk: the list's largest page plus one, a statement kept prepared.
@@ -59,7 +59,7 @@ pub fn csv(state: &AppState, actor: Actor, filter: TicketFilter) -> HttpResponse
 
 /// One ticket's row. Cells are written straight into the chunk's text: an export
 /// writes ten of them for each of 100,000 rows or more.
-fn line(out: &mut String, r: &ListedTicket) {
+fn line(out: &mut String, r: &ExportRow) {
     let t = &r.ticket;
     let (id, affiliate_id) = (t.id.to_string(), t.affiliate_id.to_string());
     let fields = [
