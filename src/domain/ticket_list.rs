@@ -134,8 +134,6 @@ pub enum Detail {
     /// load the people themselves (the API): the names are left empty, and the
     /// statement joins nothing.
     Ticket,
-    /// With the affiliate's and the manager's names.
-    Names,
     /// With the names and the last public message (the managers' list shows it).
     NamesAndLast,
 }
@@ -300,9 +298,6 @@ fn with_detail<Q>(
 where
     Q: QueryFragment<Db>,
 {
-    let joined = tickets::table
-        .inner_join(affiliates::table)
-        .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())));
     Ok(match detail {
         Detail::Ticket => tickets::table
             .filter(page)
@@ -311,19 +306,9 @@ where
             .into_iter()
             .map(|ticket| ListedTicket { ticket, affiliate_name: String::new(), manager_name: None, last: None })
             .collect(),
-        Detail::Names => joined
-            .filter(page)
-            .select((Ticket::as_select(), affiliates::name, users::name.nullable()))
-            .load::<(Ticket, String, Option<String>)>(conn)?
-            .into_iter()
-            .map(|(ticket, affiliate_name, manager_name)| ListedTicket {
-                ticket,
-                affiliate_name,
-                manager_name,
-                last: None,
-            })
-            .collect(),
-        Detail::NamesAndLast => joined
+        Detail::NamesAndLast => tickets::table
+            .inner_join(affiliates::table)
+            .left_join(users::table.on(tickets::manager_id.eq(users::id.nullable())))
             .filter(page)
             .select((
                 Ticket::as_select(),

@@ -278,7 +278,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
         &mut conn,
         &admin,
         &filter,
-        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10, detail: Detail::Names },
+        PageRequest { sort: Default::default(), at: PageAt::Last, per_page: 10, detail: Detail::Ticket },
     )
     .unwrap();
     for at in [PageAt::Number(999_999), PageAt::Number(u32::MAX)] {
@@ -286,7 +286,7 @@ db_test!(a_page_past_the_end_is_the_last_page, |app| {
             &mut conn,
             &admin,
             &filter,
-            PageRequest { sort: Default::default(), at, per_page: 10, detail: Detail::Names },
+            PageRequest { sort: Default::default(), at, per_page: 10, detail: Detail::Ticket },
         )
         .unwrap();
         assert_eq!(page.at, PageAt::Last);
