@@ -148,7 +148,8 @@ impl Application {
         }
         mail::spawn_sender(pool.clone(), config.mail.clone());
         let live = http::live::LiveBus::new(&pool);
-        live.start(pool.clone(), &config.database);
+        let lookups = std::sync::Arc::new(http::lookups::Lookups::default());
+        live.start(pool.clone(), &config.database, lookups.clone());
         let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),
@@ -156,6 +157,7 @@ impl Application {
             storage: store,
             api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
             live,
+            lookups,
             lifecycle: Default::default(),
         };
         let lifecycle = state.lifecycle.clone();

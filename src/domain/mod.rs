@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod lifecycle;
 pub mod live;
 pub mod logins;
+pub mod lookups;
 pub mod messages;
 pub mod notify;
 pub mod opening;

@@ -196,6 +196,7 @@ pub fn save(
             Some(id) => update(conn, actor, id, title, body)?,
             None => create(conn, actor, title, body)?,
         };
+        super::lookups::changed(conn)?;
         Ok(Ok(saved))
     })
 }
@@ -204,7 +205,10 @@ pub fn save(
 pub fn delete(conn: &mut AnyConnection, actor: &Actor, id: i64) -> AppResult<()> {
     find_editable(conn, actor, id)?;
     let n = diesel::delete(reply_templates::table.find(id)).execute(conn)?;
-    if n == 0 { Err(AppError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    super::lookups::changed(conn)
 }
 
 /// Checked input of the editor: per-field messages for the form.

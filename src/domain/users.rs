@@ -119,6 +119,8 @@ impl User {
             ))
             .returning(users::id)
             .get_result(conn)?;
+        // A new name in the managers' filter.
+        super::lookups::changed(conn)?;
         User::find(conn, id)?.ok_or(AppError::NotFound)
     }
 

@@ -1,7 +1,8 @@
 //! The live bus of one instance: reads new live events from the database and hands
 //! them to every browser connected to this instance (`web::live`). It reads when
 //! poked: by this instance after its own writes, by PostgreSQL's `NOTIFY` after any
-//! instance's writes, and every two seconds in any case.
+//! instance's writes, and every two seconds in any case. The same listener hears
+//! when another instance (or the command line) changed the lookups.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 
+use super::lookups::Lookups;
 use crate::db::{DbPool, DbUrl};
 use crate::domain::live::{self, LiveEvent};
 
@@ -34,13 +36,14 @@ impl LiveBus {
     }
 
     /// Runs the bus on the current actix system, and on PostgreSQL a listener
-    /// thread for other instances' events. Both stop when the bus is dropped.
-    pub fn start(self: &Arc<LiveBus>, pool: DbPool, url: &DbUrl) {
+    /// thread for other instances' events and changes to `lookups`. Both stop when
+    /// the bus is dropped.
+    pub fn start(self: &Arc<LiveBus>, pool: DbPool, url: &DbUrl, lookups: Arc<Lookups>) {
         if actix_web::rt::System::try_current().is_none() {
             return;
         }
         if let DbUrl::Postgres(url) = url {
-            listen(Arc::downgrade(self), url.clone());
+            listen(Arc::downgrade(self), lookups, url.clone());
         }
         let bus = Arc::downgrade(self);
         actix_web::rt::spawn(async move {
@@ -99,9 +102,10 @@ impl LiveBus {
     }
 }
 
-/// PostgreSQL: a connection of its own that `LISTEN`s, and pokes the bus when any
-/// instance commits an event. Reconnects after a failure; ends with the bus.
-fn listen(bus: Weak<LiveBus>, url: String) {
+/// PostgreSQL: a connection of its own that `LISTEN`s, pokes the bus when any
+/// instance commits an event, and has `lookups` read again when someone changed
+/// them. Reconnects after a failure; ends with the bus.
+fn listen(bus: Weak<LiveBus>, lookups: Arc<Lookups>, url: String) {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     let spawned = std::thread::Builder::new().name("live-listen".into()).spawn(move || {
@@ -113,15 +117,19 @@ fn listen(bus: Weak<LiveBus>, url: String) {
                     continue;
                 }
             };
-            if conn.batch_execute(&format!("LISTEN {}", live::CHANNEL)).is_err() {
+            let channels = format!("LISTEN {}; LISTEN {}", live::CHANNEL, crate::domain::lookups::CHANNEL);
+            if conn.batch_execute(&channels).is_err() {
                 std::thread::sleep(Duration::from_secs(1));
                 continue;
             }
+            // A change made while no one listened went unheard.
+            lookups.forget();
             for round in 0u64.. {
                 let Some(this) = bus.upgrade() else { return };
                 let mut heard = false;
                 for n in conn.notifications_iter() {
                     match n {
+                        Ok(n) if n.channel == crate::domain::lookups::CHANNEL => lookups.forget(),
                         Ok(_) => heard = true,
                         Err(_) => break,
                     }

@@ -6,6 +6,7 @@ pub mod download;
 pub mod export;
 pub mod headers;
 pub mod live;
+pub mod lookups;
 pub mod params;
 pub mod rate_limit;
 pub mod upload;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
     pub api_limits: std::sync::Arc<rate_limit::RateLimiter>,
     pub live: std::sync::Arc<live::LiveBus>,
+    pub lookups: std::sync::Arc<lookups::Lookups>,
     pub lifecycle: std::sync::Arc<Lifecycle>,
 }
 
@@ -70,12 +72,18 @@ impl AppState {
         let pool = self.pool.clone();
         let status = self.db_status.clone();
         let bus = self.live.clone();
+        let lookups = self.lookups.clone();
         web::block(move || {
             let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
             let result = f(&mut conn);
             // A live event written here: this instance's bus reads it at once.
             if crate::domain::live::take_written() {
                 bus.poke();
+            }
+            // The staff or the quick replies changed here (and committed): this
+            // instance's next page reads them again.
+            if crate::domain::lookups::take_changed() {
+                lookups.forget();
             }
             // A statement that failed on a dead connection is an outage (503), and
             // the connection must not serve another request.

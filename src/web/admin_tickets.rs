@@ -9,7 +9,6 @@ use super::{AppState, Flash, FlashKind, PageCtx, is_htmx, redirect, set_flash};
 use crate::domain::access::{self, Decision};
 use crate::domain::lifecycle::{self, BulkAction, Outcome, Selection};
 use crate::domain::ticket_list;
-use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
 use crate::params::Params;
 
@@ -135,10 +134,11 @@ async fn load(
     let show_manager_filter = actor.scope() == crate::domain::tickets::Scope::All;
     let need_managers = show_manager_filter && with_form;
     let csrf = super::csrf::token(&staff.session);
+    let lookups = state.lookups.clone();
     state
         .db(move |conn| {
             let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
-            let managers = if need_managers { User::list_staff(conn)? } else { Vec::new() };
+            let managers = if need_managers { lookups.staff(conn)?.to_vec() } else { Vec::new() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
         .await

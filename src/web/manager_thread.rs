@@ -81,9 +81,10 @@ async fn manager_view(
     let list_query = super::ticket_list::query_string(&request.filter_pairs());
     let given_at = Cursor::decode(&from.at);
     let actor = staff.actor();
+    let lookups = state.lookups.clone();
     let (thread, templates, at, next) = state
         .db(move |conn| {
-            let (thread, templates) = thread_and_templates(conn, &actor, id, mark_read)?;
+            let (thread, templates) = thread_and_templates(conn, &lookups, &actor, id, mark_read)?;
             let at = given_at.unwrap_or_else(|| ticket_list::place(request.sort, &thread.ticket));
             let next = ticket_list::next_after(conn, &actor, &request.filter, request.sort, at)?;
             Ok((thread, templates, at, next))

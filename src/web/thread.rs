@@ -13,10 +13,11 @@ use super::{AppState, FlashKind, PageCtx, is_htmx, path_id, redirect, set_flash}
 use crate::db::AnyConnection;
 use crate::domain::Actor;
 use crate::domain::messages::{self, Draft};
-use crate::domain::reply_templates::{self, ReplyTemplate};
+use crate::domain::reply_templates::ReplyTemplate;
 use crate::domain::threads::{self, Segment, Thread};
 use crate::error::{AppError, AppResult};
 use crate::http::download;
+use crate::http::lookups::Lookups;
 use crate::http::upload::{self, Upload};
 
 /// What the reply form shows: the text so far, and what is wrong with it.
@@ -169,21 +170,19 @@ pub(super) async fn load(
     id: i64,
     mark_read: bool,
 ) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
-    state.db(move |conn| thread_and_templates(conn, &actor, id, mark_read)).await
+    let lookups = state.lookups.clone();
+    state.db(move |conn| thread_and_templates(conn, &lookups, &actor, id, mark_read)).await
 }
 
 pub(super) fn thread_and_templates(
     conn: &mut AnyConnection,
+    lookups: &Lookups,
     actor: &Actor,
     id: i64,
     mark_read: bool,
 ) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
     let thread = threads::read(conn, actor, id, mark_read)?;
-    let templates = if actor.is_affiliate() {
-        Vec::new()
-    } else {
-        reply_templates::list(conn)?.into_iter().map(|r| r.template).collect()
-    };
+    let templates = if actor.is_affiliate() { Vec::new() } else { lookups.templates(conn)?.to_vec() };
     Ok((thread, templates))
 }
 

@@ -172,6 +172,12 @@ db_test!(inactive_affiliates_cannot_open_tickets, |app| {
 db_test!(templates_tab_crud, |app| {
     app.seed_demo();
     let mut c = app.login_admin("manager1@affdesk.test").await;
+    // A thread's quick-reply picker offers every change as soon as it is saved
+    // (the instance keeps the templates between pages).
+    let ticket = ids_where(&app, "manager_id = (SELECT id FROM users WHERE email = 'manager1@affdesk.test')")[0];
+    let thread = format!("/admin/tickets/{ticket}");
+    let option = |id: i64, title: &str| format!("<option value=\"{id}\">{title}</option>");
+    assert!(c.get(&thread).await.contains(">Looking into it</option>"));
     let page = c.get("/admin/templates").await;
     assert!(page.contains("Looking into it"));
     c.get("/admin/templates/new").await;
@@ -185,18 +191,23 @@ db_test!(templates_tab_crud, |app| {
         .await;
     assert_eq!(page.status, 303);
     let id = scalar(&app, "SELECT id AS n FROM reply_templates WHERE title = 'Weekend'");
+    assert!(c.get(&thread).await.contains(&option(id, "Weekend")), "a new template is offered at once");
     let list = c.get("/admin/templates").await;
     assert!(list.contains("Weekend") && list.contains("Maria Keller"), "edited by");
     c.get(&format!("/admin/templates/{id}/edit")).await;
     let page = c.post(&format!("/admin/templates/{id}"), &[("title", "Weekend reply"), ("body", "Changed")]).await;
     assert_eq!(page.status, 303);
     assert_eq!(text(&app, &format!("SELECT body AS t FROM reply_templates WHERE id = {id}")), "Changed");
+    assert!(c.get(&thread).await.contains(&option(id, "Weekend reply")), "a renamed one under its new title");
     let ask = c.post(&format!("/admin/templates/{id}/delete"), &[]).await;
     assert_eq!(ask.status, 200);
     assert!(ask.contains("Delete the template"));
     assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM reply_templates WHERE id = {id}")), 1);
     c.post(&format!("/admin/templates/{id}/delete"), &[("confirm", "1")]).await;
     assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM reply_templates WHERE id = {id}")), 0);
+    let page = c.get(&thread).await;
+    assert!(!page.contains(&format!("<option value=\"{id}\">")), "a deleted one is gone");
+    assert!(page.contains(">Looking into it</option>"));
 });
 
 db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {

@@ -201,6 +201,50 @@ async fn two_instances_serve_as_one() {
     reader.abort();
 }
 
+/// The staff and the quick replies, which each instance keeps between pages: a
+/// template saved through one instance, and a manager added from the command line,
+/// show on the other instance's next pages.
+#[actix_web::test]
+async fn lookups_changed_elsewhere_show_on_every_instance() {
+    let Some(a) = TestApp::start_postgres().await else { return };
+    a.seed_demo();
+    let b = a.another_instance(|_| {}).await;
+    let mut on_a = a.login_admin("admin@affdesk.test").await;
+    let mut on_b = b.client();
+    on_b.http = on_a.http.clone();
+    let ticket = ids_where(&a, "status = 'open'")[0];
+    let thread = format!("/admin/tickets/{ticket}");
+    // B reads (and keeps) both lists, once its listener is surely up (connecting, it
+    // forgets what it kept: a change may have gone unheard).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!on_b.get(&thread).await.contains(">Sent from A</option>"));
+    assert!(!on_b.get("/admin/tickets").await.contains(">Newly Hired ("));
+
+    on_a.get("/admin/templates/new").await;
+    let saved = on_a.post("/admin/templates", &[("title", "Sent from A"), ("body", "Hello")]).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    {
+        // As `affdesk user add` does it: no instance is involved.
+        let mut conn = a.conn();
+        let role = affdesk::domain::states::Role::Manager;
+        affdesk::domain::users::User::create(&mut conn, "hired@affdesk.test", "Newly Hired", role, "long-password")
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let template = on_b.get(&thread).await.contains(">Sent from A</option>");
+        let manager = on_b.get("/admin/tickets").await.contains(">Newly Hired (");
+        if template && manager {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "B still shows the old lists: template {template}, manager {manager}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Instances started at the same moment on an empty database: one runs the
 /// migrations, the other waits for it; both serve.
 #[actix_web::test]
