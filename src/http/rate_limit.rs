@@ -26,7 +26,9 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// diesel parses and plans afresh at every run; this one runs on every API request.
 struct Bump<'a>(&'a str);
 
-const BUMP: &str = "INSERT INTO api_usage (key_hash, window_start, n) VALUES ($1, clock_timestamp(), 1) \
+/// The statement, around the key's placeholder (diesel writes that one itself).
+const BUMP_BEFORE_KEY: &str = "INSERT INTO api_usage (key_hash, window_start, n) VALUES (";
+const BUMP_AFTER_KEY: &str = ", clock_timestamp(), 1) \
      ON CONFLICT (key_hash) DO UPDATE SET \
        n = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' THEN 1 ELSE api_usage.n + 1 END, \
        window_start = CASE WHEN api_usage.window_start <= clock_timestamp() - interval '60 seconds' \
@@ -35,8 +37,10 @@ const BUMP: &str = "INSERT INTO api_usage (key_hash, window_start, n) VALUES ($1
 
 impl QueryFragment<Db> for Bump<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
-        out.push_sql(BUMP);
-        out.push_bind_param::<Text, str>(self.0)
+        out.push_sql(BUMP_BEFORE_KEY);
+        out.push_bind_param::<Text, str>(self.0)?;
+        out.push_sql(BUMP_AFTER_KEY);
+        Ok(())
     }
 }
 

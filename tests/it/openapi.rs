@@ -227,8 +227,22 @@ db_test!(real_responses_match_the_document, |app| {
 });
 
 #[actix_web::test]
-async fn rate_limit_answers_429_with_retry_after() {
-    let app = TestApp::start_with(crate::harness::Backend::Sqlite, |c| c.api_rate_limit = 3).await;
+async fn rate_limit_answers_429_with_retry_after_sqlite() {
+    rate_limit_answers_429_with_retry_after(crate::harness::Backend::Sqlite).await;
+}
+
+/// PostgreSQL counts in the database, for every instance together.
+#[actix_web::test]
+async fn rate_limit_answers_429_with_retry_after_postgres() {
+    if std::env::var("TEST_POSTGRES_URL").is_err() {
+        assert!(std::env::var("CI").is_err(), "CI must set TEST_POSTGRES_URL");
+        return;
+    }
+    rate_limit_answers_429_with_retry_after(crate::harness::Backend::Postgres).await;
+}
+
+async fn rate_limit_answers_429_with_retry_after(backend: crate::harness::Backend) {
+    let app = TestApp::start_with(backend, |c| c.api_rate_limit = 3).await;
     app.seed_demo();
     let key = {
         let mut conn = app.conn();
