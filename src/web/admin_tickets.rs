@@ -138,7 +138,7 @@ async fn load(
     state
         .db(move |conn| {
             let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
-            let managers = if need_managers { lookups.staff(conn)?.to_vec() } else { Vec::new() };
+            let managers = if need_managers { lookups.staff(conn)? } else { Default::default() };
             Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
         })
         .await

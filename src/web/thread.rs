@@ -2,6 +2,8 @@
 //! with attachments, and attachment downloads (the manager's side of the form is in
 //! manager_thread.rs).
 
+use std::sync::Arc;
+
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -104,7 +106,7 @@ impl ReplyForm {
 struct ThreadPage {
     ctx: PageCtx,
     thread: Thread,
-    templates: Vec<ReplyTemplate>,
+    templates: Arc<Vec<ReplyTemplate>>,
     form: ReplyForm,
     for_manager: bool,
     list: ListContext,
@@ -115,7 +117,7 @@ struct ThreadPage {
 struct Conversation {
     ctx: PageCtx,
     thread: Thread,
-    templates: Vec<ReplyTemplate>,
+    templates: Arc<Vec<ReplyTemplate>>,
     form: ReplyForm,
     for_manager: bool,
     list: ListContext,
@@ -140,7 +142,8 @@ pub(super) fn html(status: StatusCode, body: String) -> HttpResponse {
 pub(super) struct View {
     pub(super) ctx: PageCtx,
     pub(super) thread: Thread,
-    pub(super) templates: Vec<ReplyTemplate>,
+    /// Shared with the instance's kept copy (`http::lookups`), not copied per page.
+    pub(super) templates: Arc<Vec<ReplyTemplate>>,
     pub(super) form: ReplyForm,
     pub(super) list: ListContext,
 }
@@ -169,7 +172,7 @@ pub(super) async fn load(
     actor: Actor,
     id: i64,
     mark_read: bool,
-) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
+) -> AppResult<(Thread, Arc<Vec<ReplyTemplate>>)> {
     let lookups = state.lookups.clone();
     state.db(move |conn| thread_and_templates(conn, &lookups, &actor, id, mark_read)).await
 }
@@ -180,9 +183,9 @@ pub(super) fn thread_and_templates(
     actor: &Actor,
     id: i64,
     mark_read: bool,
-) -> AppResult<(Thread, Vec<ReplyTemplate>)> {
+) -> AppResult<(Thread, Arc<Vec<ReplyTemplate>>)> {
     let thread = threads::read(conn, actor, id, mark_read)?;
-    let templates = if actor.is_affiliate() { Vec::new() } else { lookups.templates(conn)?.to_vec() };
+    let templates = if actor.is_affiliate() { Default::default() } else { lookups.templates(conn)? };
     Ok((thread, templates))
 }
 
@@ -225,7 +228,8 @@ pub async fn affiliate_show(
     let id = path_id(&path)?;
     let (thread, _) = load(&state, affiliate.actor(), id, true).await?;
     let (ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
-    View { ctx, thread, templates: Vec::new(), form, list: ListContext::default() }.respond(false, StatusCode::OK)
+    View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }
+        .respond(false, StatusCode::OK)
 }
 
 /// `POST /affiliate/tickets/{id}/messages`: replying reopens a closed ticket.
@@ -243,7 +247,7 @@ pub async fn affiliate_reply(
     if !checked(&upload, &mut form, false) {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let (ctx, form) = affiliate_live(&state, &affiliate, id, form).await?;
-        return View { ctx, thread, templates: Vec::new(), form, list: ListContext::default() }
+        return View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }
             .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let actor = affiliate.actor();
@@ -258,7 +262,7 @@ pub async fn affiliate_reply(
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let (mut ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
         ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: "Message sent.".into() });
-        let (templates, list) = (Vec::new(), ListContext::default());
+        let (templates, list) = (Default::default(), ListContext::default());
         return View { ctx, thread, templates, form, list }.respond(true, StatusCode::OK);
     }
     set_flash(&affiliate.session, FlashKind::Success, "Message sent.");

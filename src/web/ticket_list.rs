@@ -1,6 +1,8 @@
 //! The managers' ticket list: reading its page and sort from the URL (the filter
 //! is the domain's), and what the template needs to show one page of it.
 
+use std::sync::Arc;
+
 use crate::domain::ticket_filter::{FieldError, Sort, TicketFilter};
 use crate::domain::ticket_list::{Cursor, Detail, ListedTicket, PageAt, PageRequest, TicketPage, Total};
 use crate::domain::tickets::{RequestState, TicketKind, TicketStatus};
@@ -146,7 +148,8 @@ pub struct TicketListView {
     pub next_url: Option<String>,
     pub last_url: Option<String>,
     pub self_url: String,
-    pub managers: Vec<UserSummary>,
+    /// Shared with the instance's kept copy (`http::lookups`), not copied per page.
+    pub managers: Arc<Vec<UserSummary>>,
     pub show_manager_filter: bool,
     pub csrf: String,
     /// Rows the last action changed or skipped, marked in the table.
@@ -159,7 +162,7 @@ impl TicketListView {
     pub fn build(
         request: ListRequest,
         page: TicketPage,
-        managers: Vec<UserSummary>,
+        managers: Arc<Vec<UserSummary>>,
         show_manager_filter: bool,
         csrf: String,
     ) -> TicketListView {
