@@ -130,16 +130,15 @@ fn newest_by_range(conn: &mut AnyConnection, query: &str) -> AppResult<Vec<i64>>
     let oldest_read = range - RANGES_READ;
     while range > oldest_read && range >= 0 && (ids.len() as i64) < MAX_MATCHES {
         let left = MAX_MATCHES - ids.len() as i64;
-        // The id bounds keep any plan within the range; the range's number is what
-        // the index is split by.
+        // Only the range's number, no id bounds: both indexes it may use are keyed
+        // by it (`ticket_search_bucket` for rarer words, `ticket_search_range` newest
+        // first for very common ones), and id bounds would have PostgreSQL AND the
+        // matches with a bitmap of the whole range.
         let hits: Vec<Hit> = diesel::sql_query(format!(
             "SELECT ticket_id AS id FROM ticket_search WHERE ticket_id / {ID_RANGE} = CAST($1 AS BIGINT) \
-             AND ticket_id >= $2 AND ticket_id < $3 AND document @@ CAST($4 AS tsquery) \
-             ORDER BY ticket_id DESC LIMIT {left}"
+             AND document @@ CAST($2 AS tsquery) ORDER BY ticket_id DESC LIMIT {left}"
         ))
         .bind::<BigInt, _>(range)
-        .bind::<BigInt, _>(range * ID_RANGE)
-        .bind::<BigInt, _>((range + 1) * ID_RANGE)
         .bind::<Text, _>(query)
         .load(conn)?;
         ids.extend(hits.into_iter().map(|h| h.id));

@@ -1,0 +1,2 @@
+-- Nothing to change: SQLite's full-text index finds the newest matches by itself.
+-- (PostgreSQL's migration of this version indexes its search ranges by their number.)
