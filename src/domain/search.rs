@@ -20,9 +20,11 @@ const MAX_WORD_CHARS: usize = 64;
 
 /// The words of a text: runs of letters and digits, lower-cased.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().take(MAX_WORD_CHARS).collect::<String>().to_lowercase())
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| {
+        // Cut at the character, then lower-cased into one new string.
+        let end = w.char_indices().nth(MAX_WORD_CHARS).map_or(w.len(), |(i, _)| i);
+        w[..end].to_lowercase()
+    })
 }
 
 /// The words of a search. Empty when the text has none.
@@ -196,7 +198,7 @@ pub fn reindex(conn: &mut AnyConnection, ticket_id: i64) -> AppResult<()> {
 /// The searchable words of a ticket: the distinct words of its title and every
 /// message (the first message is the ticket's description), space-separated.
 pub fn document<'a>(title: &str, bodies: impl Iterator<Item = &'a str>) -> String {
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen: foldhash::HashSet<String> = foldhash::HashSet::default();
     let mut doc = String::new();
     for w in words(title).chain(bodies.flat_map(words)) {
         if !seen.contains(&w) {
@@ -213,6 +215,40 @@ pub fn document<'a>(title: &str, bodies: impl Iterator<Item = &'a str>) -> Strin
 /// The document in tsvector input syntax: `'word' 'other'` (words hold no quotes).
 fn tsvector_text(document: &str) -> String {
     document.split(' ').filter(|w| !w.is_empty()).map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" ")
+}
+
+/// Documents as PostgreSQL's binary COPY data for `(ticket_id, document)`: each
+/// document a tsvector whose words are already in the order PostgreSQL keeps them
+/// (byte order, then length: a word before the longer words it begins), which it
+/// takes as they are. Sent as text, PostgreSQL parsed and sorted every document's
+/// words itself: a third of its work in a demo load.
+fn binary_copy_of_documents(docs: &[(i64, String)]) -> AppResult<Vec<u8>> {
+    let too_long = || crate::error::AppError::internal("a search document too long for a tsvector");
+    let mut rows = Vec::with_capacity(19 + docs.iter().map(|(_, d)| d.len() * 2 + 22).sum::<usize>() + 2);
+    rows.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    rows.extend_from_slice(&0i32.to_be_bytes()); // flags
+    rows.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    let mut words: Vec<&str> = Vec::new();
+    for (id, doc) in docs {
+        words.clear();
+        words.extend(doc.split(' ').filter(|w| !w.is_empty()));
+        words.sort_unstable();
+        words.dedup();
+        rows.extend_from_slice(&2i16.to_be_bytes()); // fields
+        rows.extend_from_slice(&8i32.to_be_bytes());
+        rows.extend_from_slice(&id.to_be_bytes());
+        // The tsvector: its word count, then each word NUL-terminated with no positions.
+        let size = 4 + words.iter().map(|w| w.len() + 3).sum::<usize>();
+        rows.extend_from_slice(&i32::try_from(size).map_err(|_| too_long())?.to_be_bytes());
+        rows.extend_from_slice(&i32::try_from(words.len()).map_err(|_| too_long())?.to_be_bytes());
+        for w in &words {
+            rows.extend_from_slice(w.as_bytes());
+            rows.push(0);
+            rows.extend_from_slice(&0u16.to_be_bytes());
+        }
+    }
+    rows.extend_from_slice(&(-1i16).to_be_bytes()); // trailer
+    Ok(rows)
 }
 
 fn set_document(conn: &mut AnyConnection, ticket_id: i64, document: &str) -> AppResult<()> {
@@ -245,7 +281,7 @@ mod pg {
     diesel::table! {
         ticket_search (ticket_id) {
             ticket_id -> BigInt,
-            // A tsvector; written only as COPY text, which PostgreSQL parses itself.
+            // A tsvector; written only as binary COPY data (`binary_copy_of_documents`).
             document -> Text,
         }
     }
@@ -257,21 +293,17 @@ pub fn insert_documents(conn: &mut AnyConnection, docs: &[(i64, String)]) -> App
     match conn {
         AnyConnection::Postgresql(c) => {
             use diesel::pg::CopyFormat;
-            use std::io::Write;
-            // COPY in text format with tsvector input syntax: no parsing on the server.
             use pg::ticket_search::dsl as t;
+            use std::io::Write;
+            let rows = binary_copy_of_documents(docs)?;
             diesel::copy_from(t::ticket_search)
                 .from_raw_data(
                     (t::ticket_id, t::document),
                     |out: &mut dyn Write| -> Result<(), diesel::result::Error> {
-                        for (id, doc) in docs {
-                            writeln!(out, "{id}\t{}", tsvector_text(doc))
-                                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                        }
-                        Ok(())
+                        out.write_all(&rows).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
                     },
                 )
-                .with_format(CopyFormat::Text)
+                .with_format(CopyFormat::Binary)
                 .execute(c)?;
         }
         AnyConnection::Sqlite(c) => {
@@ -287,4 +319,30 @@ pub fn insert_documents(conn: &mut AnyConnection, docs: &[(i64, String)]) -> App
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_cut_at_the_character_and_lower_cased() {
+        let long = "Ä".repeat(70);
+        assert_eq!(terms(&format!("Payout-{long}, payout")), vec!["payout".to_string(), "ä".repeat(64)]);
+        assert_eq!(document("Postback", ["no POSTBACK, no payout"].into_iter()), "postback no payout");
+    }
+
+    #[test]
+    fn documents_are_copied_as_sorted_tsvectors() {
+        let rows = binary_copy_of_documents(&[(7, "payout postback pay 2fa".to_string())]).unwrap_or_default();
+        let mut want = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0".to_vec();
+        want.extend_from_slice(&[0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7]);
+        want.extend_from_slice(&[0, 0, 0, 36, 0, 0, 0, 4]);
+        for w in ["2fa", "pay", "payout", "postback"] {
+            want.extend_from_slice(w.as_bytes());
+            want.extend_from_slice(&[0, 0, 0]);
+        }
+        want.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(rows, want);
+    }
 }

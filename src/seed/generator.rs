@@ -44,7 +44,7 @@ pub(super) struct Generator {
     pub(super) pending_smartlink_requests: usize,
     /// Words already sent to the search vocabulary: the demo's words come from a
     /// small fixed set, so after the first chunk hardly any are new.
-    pub(super) words_seen: HashSet<String>,
+    pub(super) words_seen: foldhash::HashSet<String>,
 }
 
 impl Generator {
@@ -68,7 +68,7 @@ impl Generator {
             pending: HashSet::new(),
             pending_offer_requests: 0,
             pending_smartlink_requests: 0,
-            words_seen: HashSet::new(),
+            words_seen: foldhash::HashSet::default(),
         })
     }
 
