@@ -101,6 +101,7 @@ impl Generator {
         }
         let count = 20.max(self.total_tickets / 50);
         let statuses = ["active", "active", "active", "active", "active", "not_active", "on_moderation", "banned"];
+        let mut rows = Vec::with_capacity(count);
         for i in 1..=count {
             // The first three are always active so every demo login works.
             let status = if i <= 3 { "active" } else { *statuses.choose(rng).unwrap() };
@@ -111,20 +112,38 @@ impl Generator {
                 AFFILIATE_LAST[(i / 3) % AFFILIATE_LAST.len()]
             );
             let created = t + Duration::hours(i as i64);
-            let id: i64 = diesel::insert_into(affiliates::table)
-                .values((
-                    affiliates::email.eq(format!("affiliate{i}@affdesk.test")),
-                    affiliates::login.eq(format!("affiliate{i}")),
-                    affiliates::name.eq(&name),
-                    affiliates::status.eq(status),
-                    affiliates::manager_id.eq(Some(manager.0)),
-                    affiliates::password_hash.eq(password_hash),
-                    affiliates::created_at.eq(created),
-                    affiliates::updated_at.eq(created),
-                ))
-                .returning(affiliates::id)
-                .get_result(conn)?;
-            self.affiliates.push(DemoAffiliate { id, manager_id: manager.0, name });
+            rows.push(AffiliateRow {
+                email: format!("affiliate{i}@affdesk.test"),
+                login: format!("affiliate{i}"),
+                name,
+                status,
+                manager_id: Some(manager.0),
+                password_hash: password_hash.to_string(),
+                created_at: created,
+                updated_at: created,
+            });
+        }
+        // A thousand a statement (20,000 affiliates at a million tickets); the ids
+        // come back by login, as RETURNING gives no order.
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(count);
+        for part in rows.chunks(1000) {
+            let returned: Vec<(i64, String)> = match conn {
+                AnyConnection::Postgresql(c) => diesel::insert_into(affiliates::table)
+                    .values(part)
+                    .returning((affiliates::id, affiliates::login))
+                    .get_results(c)?,
+                AnyConnection::Sqlite(c) => diesel::insert_into(affiliates::table)
+                    .values(part)
+                    .returning((affiliates::id, affiliates::login))
+                    .get_results(c)?,
+            };
+            ids.extend(returned.into_iter().map(|(id, login)| (login, id)));
+        }
+        for row in rows {
+            let id = ids.get(&row.login).copied().ok_or_else(|| {
+                crate::error::AppError::internal(format!("the new affiliate {} came back without its id", row.login))
+            })?;
+            self.affiliates.push(DemoAffiliate { id, manager_id: row.manager_id.unwrap_or_default(), name: row.name });
         }
         Ok(())
     }

@@ -35,6 +35,19 @@ pub(super) struct TicketRow {
 }
 
 #[derive(Insertable, Clone)]
+#[diesel(table_name = affiliates, treat_none_as_default_value = false)]
+pub(super) struct AffiliateRow {
+    pub(super) email: String,
+    pub(super) login: String,
+    pub(super) name: String,
+    pub(super) status: &'static str,
+    pub(super) manager_id: Option<i64>,
+    pub(super) password_hash: String,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable, Clone)]
 #[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(super) struct MessageRow {
     pub(super) id: i64,
