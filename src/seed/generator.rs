@@ -117,7 +117,7 @@ impl Generator {
                 login: format!("affiliate{i}"),
                 name,
                 status,
-                manager_id: Some(manager.0),
+                manager_id: manager.0,
                 password_hash: password_hash.to_string(),
                 created_at: created,
                 updated_at: created,
@@ -143,7 +143,7 @@ impl Generator {
             let id = ids.get(&row.login).copied().ok_or_else(|| {
                 crate::error::AppError::internal(format!("the new affiliate {} came back without its id", row.login))
             })?;
-            self.affiliates.push(DemoAffiliate { id, manager_id: row.manager_id.unwrap_or_default(), name: row.name });
+            self.affiliates.push(DemoAffiliate { id, manager_id: row.manager_id, name: row.name });
         }
         Ok(())
     }

@@ -41,7 +41,7 @@ pub(super) struct AffiliateRow {
     pub(super) login: String,
     pub(super) name: String,
     pub(super) status: &'static str,
-    pub(super) manager_id: Option<i64>,
+    pub(super) manager_id: i64,
     pub(super) password_hash: String,
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
