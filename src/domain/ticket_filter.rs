@@ -167,7 +167,13 @@ impl TicketFilter {
         match self.request_states.as_slice() {
             [] => {}
             [s] => q = q.filter(tickets::request_state.eq(*s)),
-            states => q = q.filter(any_of(tickets::request_state, states.to_vec())),
+            // The partial index holds only set states; naming that lets both
+            // databases use it for a list of values as they do for one.
+            states => {
+                q = q
+                    .filter(any_of(tickets::request_state, states.to_vec()))
+                    .filter(tickets::request_state.is_not_null())
+            }
         }
         match self.affiliate_ids.as_slice() {
             [] => {}
@@ -182,7 +188,7 @@ impl TicketFilter {
         match self.offer_ids.as_slice() {
             [] => {}
             [o] => q = q.filter(tickets::offer_id.eq(*o)),
-            ids => q = q.filter(any_of(tickets::offer_id, ids.to_vec())),
+            ids => q = q.filter(any_of(tickets::offer_id, ids.to_vec())).filter(tickets::offer_id.is_not_null()),
         }
         if let Some(name) = &self.affiliate_name {
             use crate::db::schema::affiliates;

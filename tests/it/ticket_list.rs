@@ -13,6 +13,7 @@ db_test!(every_filter_matches_the_database, |app| {
     let mut c = app.login_admin("admin@affdesk.test").await;
     let m2 = user_id(&app, "manager2@affdesk.test");
     let offer = scalar(&app, "SELECT MIN(offer_id) AS n FROM tickets WHERE offer_id IS NOT NULL");
+    let other_offer = scalar(&app, "SELECT MAX(offer_id) AS n FROM tickets WHERE offer_id IS NOT NULL");
     let some_id = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
     let cases: Vec<(String, String)> = vec![
         ("".into(), "1 = 1".into()),
@@ -23,6 +24,7 @@ db_test!(every_filter_matches_the_database, |app| {
         ("affiliate_id=3".into(), "affiliate_id = 3".into()),
         (format!("manager_id={m2}"), format!("manager_id = {m2}")),
         (format!("offer_id={offer}"), format!("offer_id = {offer}")),
+        (format!("offer_id={offer}&offer_id={other_offer}"), format!("offer_id IN ({offer}, {other_offer})")),
         (format!("id={some_id}"), format!("id = {some_id}")),
         (format!("status=open&type=general&type=other&manager_id={m2}"), format!("status = 'open' AND type IN ('general', 'other') AND manager_id = {m2}")),
         ("q=POSTBACK".into(), "(lower(title) LIKE '%postback%' OR id IN (SELECT ticket_id FROM messages WHERE lower(body) LIKE '%postback%'))".into()),
