@@ -167,13 +167,7 @@ impl TicketFilter {
         match self.request_states.as_slice() {
             [] => {}
             [s] => q = q.filter(tickets::request_state.eq(*s)),
-            // The partial index holds only set states; naming that lets both
-            // databases use it for a list of values as they do for one.
-            states => {
-                q = q
-                    .filter(any_of(tickets::request_state, states.to_vec()))
-                    .filter(tickets::request_state.is_not_null())
-            }
+            states => q = q.filter(any_of(tickets::request_state, states.to_vec())),
         }
         match self.affiliate_ids.as_slice() {
             [] => {}
@@ -188,7 +182,7 @@ impl TicketFilter {
         match self.offer_ids.as_slice() {
             [] => {}
             [o] => q = q.filter(tickets::offer_id.eq(*o)),
-            ids => q = q.filter(any_of(tickets::offer_id, ids.to_vec())).filter(tickets::offer_id.is_not_null()),
+            ids => q = q.filter(any_of(tickets::offer_id, ids.to_vec())),
         }
         if let Some(name) = &self.affiliate_name {
             use crate::db::schema::affiliates;
