@@ -1,5 +1,5 @@
 -- Only access requests name an offer, a Smartlink or a request state (one ticket in
--- seven of a typical desk), and every filter or lookup on these columns asks for a
+-- seven in the demo data), and every filter or lookup on these columns asks for a
 -- value, never for NULL. Indexed whole, every question ticket still kept an entry
 -- in each of the three, written again at every change of the ticket (a bulk close
 -- of 22,485 tickets wrote 14 index entries per ticket); indexed only where set, a
