@@ -8,7 +8,7 @@
 
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool};
 use diesel::{QueryResult, RunQueryDsl};
 
 use super::Db;
@@ -67,6 +67,56 @@ impl<Q> QueryId for Window<Q> {
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Window<Q> {}
+
+/// `query LIMIT 1 OFFSET (SELECT n)`: the row `n` rows into `query` (counting from 0).
+///
+/// The offset is bound, but inside a subquery, so no plan knows it: PostgreSQL
+/// plans a bare bound offset for the number given, afresh at every run (its
+/// generic plan, made for an unknown number, always looks worse), and a numbered
+/// page's walk was planned at every deep page. This way it is planned once per
+/// connection like the page's own statement; the plan is the same walk of the
+/// sort's index. SQLite reads the subquery once, as it would the number.
+pub struct NthRow<Q> {
+    query: Q,
+    index: i64,
+    plan_each_time: bool,
+}
+
+pub fn nth_row<Q>(query: Q, index: i64) -> NthRow<Q> {
+    NthRow { query, index: index.max(0), plan_each_time: false }
+}
+
+impl<Q> NthRow<Q> {
+    /// Not kept prepared, as `Window::plan_each_time`.
+    pub fn plan_each_time(mut self, yes: bool) -> Self {
+        self.plan_each_time = yes;
+        self
+    }
+}
+
+impl<Q: QueryFragment<Db>> QueryFragment<Db> for NthRow<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
+        if self.plan_each_time {
+            out.unsafe_to_cache_prepared();
+        }
+        self.query.walk_ast(out.reborrow())?;
+        out.push_sql(" LIMIT 1 OFFSET (SELECT ");
+        out.push_bind_param::<BigInt, _>(&self.index)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Q: Query> Query for NthRow<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> QueryId for NthRow<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for NthRow<Q> {}
 
 /// What diesel asks of a condition on one column `C` (the first parameter): a
 /// boolean expression, usable wherever `C` is, never an aggregate, with no static

@@ -10,7 +10,7 @@ use super::ticket_filter::{Sort, TicketFilter};
 use super::tickets::{Scope, Ticket};
 use super::{search, ticket_counts};
 use crate::db::schema::{affiliates, tickets, users};
-use crate::db::{AnyConnection, Db, InWindow, Stamp, in_window, window};
+use crate::db::{AnyConnection, Db, InWindow, Stamp, in_window, nth_row, window};
 use crate::error::AppResult;
 
 mod matches;
@@ -177,13 +177,14 @@ pub fn list(
         _ => None,
     };
     let total = count(conn, &scope, filter, text_ids.as_ref())?;
+    let plan_each_time = text_ids.as_ref().is_some_and(TextMatches::plan_each_time);
     if let PageAt::Number(n) = at
         && n > 1
     {
         // A numbered page is read from the row before it, found by its place alone,
         // so the page's own statement (joins and all) stays prepared at any depth.
         let before = (n as i64 - 1).saturating_mul(per_page) - 1;
-        match row_at(conn, list(), sort, before)? {
+        match row_at(conn, list(), sort, before, plan_each_time)? {
             Some(c) => cursor = Some(c),
             // Past the end: an empty page (the panels show the last one instead).
             None => return Ok(TicketPage { rows: Vec::new(), has_next: false, has_prev: true, total, at }),
@@ -194,7 +195,6 @@ pub fn list(
         (PageAt::Last, Total::Exact(n)) if n % per_page != 0 => n % per_page,
         _ => per_page,
     };
-    let plan_each_time = text_ids.as_ref().is_some_and(TextMatches::plan_each_time);
     let mut rows = Vec::new();
     let mut q = list();
     match cursor {
@@ -256,24 +256,29 @@ pub fn list(
 
 /// The place of the row `index` rows into the list (counting from 0), if it has
 /// that many: the rows before it are walked in the sort's index, reading only the
-/// sort key and the id, which the index holds. One small statement, kept prepared.
+/// sort key and the id, which the index holds. One small statement, kept prepared
+/// (and planned once) unless the list is a search planned at each run.
 fn row_at(
     conn: &mut AnyConnection,
     list: tickets::BoxedQuery<'_, Db>,
     sort: Sort,
     index: i64,
+    plan_each_time: bool,
 ) -> AppResult<Option<Cursor>> {
-    let list = list.offset(index);
     let row = match sort {
         Sort::UpdatedDesc | Sort::UpdatedAsc => {
-            list.select((tickets::id, tickets::updated_at.nullable())).first::<(i64, Option<NaiveDateTime>)>(conn)
+            nth_row(list.select((tickets::id, tickets::updated_at.nullable())), index)
+                .plan_each_time(plan_each_time)
+                .get_result::<(i64, Option<NaiveDateTime>)>(conn)
         }
         Sort::CreatedDesc | Sort::CreatedAsc => {
-            list.select((tickets::id, tickets::created_at.nullable())).first::<(i64, Option<NaiveDateTime>)>(conn)
+            nth_row(list.select((tickets::id, tickets::created_at.nullable())), index)
+                .plan_each_time(plan_each_time)
+                .get_result::<(i64, Option<NaiveDateTime>)>(conn)
         }
-        Sort::WaitingLongest => {
-            list.select((tickets::id, tickets::waiting_since)).first::<(i64, Option<NaiveDateTime>)>(conn)
-        }
+        Sort::WaitingLongest => nth_row(list.select((tickets::id, tickets::waiting_since)), index)
+            .plan_each_time(plan_each_time)
+            .get_result::<(i64, Option<NaiveDateTime>)>(conn),
     }
     .optional()?;
     // The waiting sort lists waiting tickets only, which all have the time.
