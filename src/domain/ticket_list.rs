@@ -257,7 +257,9 @@ pub fn list(
 /// The place of the row `index` rows into the list (counting from 0), if it has
 /// that many: the rows before it are walked in the sort's index, reading only the
 /// sort key and the id, which the index holds. One small statement, kept prepared
-/// (and planned once) unless the list is a search planned at each run.
+/// (and planned once) unless the list is a search planned at each run. The columns
+/// are asked for in the index's own order, so PostgreSQL hands on each entry of an
+/// unfiltered list's walk as it is, without building a row of its own for each.
 fn row_at(
     conn: &mut AnyConnection,
     list: tickets::BoxedQuery<'_, Db>,
@@ -267,22 +269,22 @@ fn row_at(
 ) -> AppResult<Option<Cursor>> {
     let row = match sort {
         Sort::UpdatedDesc | Sort::UpdatedAsc => {
-            nth_row(list.select((tickets::id, tickets::updated_at.nullable())), index)
+            nth_row(list.select((tickets::updated_at.nullable(), tickets::id)), index)
                 .plan_each_time(plan_each_time)
-                .get_result::<(i64, Option<NaiveDateTime>)>(conn)
+                .get_result::<(Option<NaiveDateTime>, i64)>(conn)
         }
         Sort::CreatedDesc | Sort::CreatedAsc => {
-            nth_row(list.select((tickets::id, tickets::created_at.nullable())), index)
+            nth_row(list.select((tickets::created_at.nullable(), tickets::id)), index)
                 .plan_each_time(plan_each_time)
-                .get_result::<(i64, Option<NaiveDateTime>)>(conn)
+                .get_result::<(Option<NaiveDateTime>, i64)>(conn)
         }
-        Sort::WaitingLongest => nth_row(list.select((tickets::id, tickets::waiting_since)), index)
+        Sort::WaitingLongest => nth_row(list.select((tickets::waiting_since, tickets::id)), index)
             .plan_each_time(plan_each_time)
-            .get_result::<(i64, Option<NaiveDateTime>)>(conn),
+            .get_result::<(Option<NaiveDateTime>, i64)>(conn),
     }
     .optional()?;
     // The waiting sort lists waiting tickets only, which all have the time.
-    Ok(row.and_then(|(id, at)| Some(Cursor { at: at?, id })))
+    Ok(row.and_then(|(at, id)| Some(Cursor { at: at?, id })))
 }
 
 /// The tickets of `scope` matching `filter`, as a query to add order and paging to.
