@@ -11,7 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use pool::{Checkpoints, DbPool, DbStatus, DbUrl, PooledConn, build_pool, build_pool_with, discard_if_dead};
 pub use stamp::{MaybeStamp, Stamp};
-pub use window::{AnyOf, IdIn, Ids, InWindow, RowPast, any_of, id_in, ids, in_window, nth_row, row_past, window};
+pub use window::{AnyOf, IdIn, Ids, InWindow, RowPast, any_of, id_in, ids, in_window, row_past, window};
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {

@@ -4,7 +4,8 @@
 //! with `LIMIT $n` is planned again at every run (its generic plan always looks
 //! worse than a custom one). With the numbers in the text the list's statements are
 //! planned once per connection and reused, which is a large share of the database's
-//! work for a page of 25 rows.
+//! work for a page of 25 rows. A deep page's offset is the exception: bound, but
+//! inside a subquery (`Window::bind_offset`).
 
 use diesel::expression::{AppearsOnTable, Expression, ValidGrouping, is_aggregate};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -19,21 +20,33 @@ use super::Db;
 /// connection's statement cache without bound.
 const PREPARED_LIMITS: [i64; 6] = [1, 11, 26, 51, 101, 501];
 
-/// `query LIMIT limit OFFSET offset`, with both numbers literal; used as a subquery
-/// (`in_window`).
+/// `query LIMIT limit OFFSET offset`, with both numbers literal (or the offset bound,
+/// `bind_offset`); used as a subquery (`in_window`).
 pub struct Window<Q> {
     query: Q,
     limit: i64,
     offset: i64,
+    bind_offset: bool,
     plan_each_time: bool,
 }
 
 /// Reads at most `limit` rows of `query`, skipping `offset`.
 pub fn window<Q>(query: Q, limit: i64, offset: i64) -> Window<Q> {
-    Window { query, limit: limit.max(0), offset: offset.max(0), plan_each_time: false }
+    Window { query, limit: limit.max(0), offset: offset.max(0), bind_offset: false, plan_each_time: false }
 }
 
 impl<Q> Window<Q> {
+    /// The offset bound inside a subquery (`OFFSET (SELECT $n)`), so the statement is
+    /// kept prepared whatever the offset. A literal offset is a new statement for
+    /// each number, and a bare bound one PostgreSQL plans for the number given, at
+    /// every run (its generic plan, made for an unknown one, always looks worse); in
+    /// a subquery no plan knows it, and the generic plan is kept. SQLite reads the
+    /// subquery once, as it would the number.
+    pub fn bind_offset(mut self) -> Self {
+        self.bind_offset = true;
+        self
+    }
+
     /// Not kept prepared: planned for the values bound at each run. For statements
     /// whose best plan depends on those values more than planning costs.
     pub fn plan_each_time(mut self, yes: bool) -> Self {
@@ -44,12 +57,19 @@ impl<Q> Window<Q> {
 
 impl<Q: QueryFragment<Db>> QueryFragment<Db> for Window<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
-        if self.plan_each_time || self.offset != 0 || !PREPARED_LIMITS.contains(&self.limit) {
+        let literal_offset = !self.bind_offset && self.offset != 0;
+        if self.plan_each_time || literal_offset || !PREPARED_LIMITS.contains(&self.limit) {
             out.unsafe_to_cache_prepared();
         }
         self.query.walk_ast(out.reborrow())?;
         // Both are integers formatted here, never text from outside.
-        out.push_sql(&format!(" LIMIT {} OFFSET {}", self.limit, self.offset));
+        if self.bind_offset {
+            out.push_sql(&format!(" LIMIT {} OFFSET (SELECT ", self.limit));
+            out.push_bind_param::<BigInt, _>(&self.offset)?;
+            out.push_sql(")");
+        } else {
+            out.push_sql(&format!(" LIMIT {} OFFSET {}", self.limit, self.offset));
+        }
         Ok(())
     }
 }
@@ -67,56 +87,6 @@ impl<Q> QueryId for Window<Q> {
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Window<Q> {}
-
-/// `query LIMIT 1 OFFSET (SELECT n)`: the row `n` rows into `query` (counting from 0).
-///
-/// The offset is bound, but inside a subquery, so no plan knows it: PostgreSQL
-/// plans a bare bound offset for the number given, afresh at every run (its
-/// generic plan, made for an unknown number, always looks worse), and a numbered
-/// page's walk was planned at every deep page. This way it is planned once per
-/// connection like the page's own statement; the plan is the same walk of the
-/// sort's index. SQLite reads the subquery once, as it would the number.
-pub struct NthRow<Q> {
-    query: Q,
-    index: i64,
-    plan_each_time: bool,
-}
-
-pub fn nth_row<Q>(query: Q, index: i64) -> NthRow<Q> {
-    NthRow { query, index: index.max(0), plan_each_time: false }
-}
-
-impl<Q> NthRow<Q> {
-    /// Not kept prepared, as `Window::plan_each_time`.
-    pub fn plan_each_time(mut self, yes: bool) -> Self {
-        self.plan_each_time = yes;
-        self
-    }
-}
-
-impl<Q: QueryFragment<Db>> QueryFragment<Db> for NthRow<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Db>) -> QueryResult<()> {
-        if self.plan_each_time {
-            out.unsafe_to_cache_prepared();
-        }
-        self.query.walk_ast(out.reborrow())?;
-        out.push_sql(" LIMIT 1 OFFSET (SELECT ");
-        out.push_bind_param::<BigInt, _>(&self.index)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl<Q: Query> Query for NthRow<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q> QueryId for NthRow<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q, Conn> RunQueryDsl<Conn> for NthRow<Q> {}
 
 /// What diesel asks of a condition on one column `C` (the first parameter): a
 /// boolean expression, usable wherever `C` is, never an aggregate, with no static

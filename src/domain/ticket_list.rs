@@ -10,7 +10,7 @@ use super::ticket_filter::{Sort, TicketFilter};
 use super::tickets::{Scope, Ticket};
 use super::{search, ticket_counts};
 use crate::db::schema::{affiliates, tickets, users};
-use crate::db::{AnyConnection, Db, InWindow, Stamp, in_window, nth_row, window};
+use crate::db::{AnyConnection, Db, InWindow, Stamp, in_window, window};
 use crate::error::AppResult;
 
 mod matches;
@@ -269,16 +269,19 @@ fn row_at(
 ) -> AppResult<Option<Cursor>> {
     let row = match sort {
         Sort::UpdatedDesc | Sort::UpdatedAsc => {
-            nth_row(list.select((tickets::updated_at.nullable(), tickets::id)), index)
+            window(list.select((tickets::updated_at.nullable(), tickets::id)), 1, index)
+                .bind_offset()
                 .plan_each_time(plan_each_time)
                 .get_result::<(Option<NaiveDateTime>, i64)>(conn)
         }
         Sort::CreatedDesc | Sort::CreatedAsc => {
-            nth_row(list.select((tickets::created_at.nullable(), tickets::id)), index)
+            window(list.select((tickets::created_at.nullable(), tickets::id)), 1, index)
+                .bind_offset()
                 .plan_each_time(plan_each_time)
                 .get_result::<(Option<NaiveDateTime>, i64)>(conn)
         }
-        Sort::WaitingLongest => nth_row(list.select((tickets::waiting_since, tickets::id)), index)
+        Sort::WaitingLongest => window(list.select((tickets::waiting_since, tickets::id)), 1, index)
+            .bind_offset()
             .plan_each_time(plan_each_time)
             .get_result::<(Option<NaiveDateTime>, i64)>(conn),
     }
