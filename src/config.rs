@@ -118,10 +118,50 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    #[command(flatten)]
+    pub affise: AffiseArgs,
+
     /// After SIGTERM: seconds /readyz answers 503 (so a load balancer moves away)
     /// before the server stops taking connections and finishes those in flight.
     #[arg(long, env = "AFFDESK_DRAIN", default_value_t = 3)]
     pub drain: u64,
+}
+
+/// The network's Affise: where it is and its admin API key. Off when either is unset.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AffiseArgs {
+    /// The network's Affise API address, e.g. https://api-network.affise.com: partners,
+    /// managers, offers and Smartlinks are pulled from it, and access decisions pushed.
+    #[arg(long, env = "AFFDESK_AFFISE_URL")]
+    pub affise_url: Option<String>,
+
+    /// An Affise admin API key (sent in the API-Key header).
+    #[arg(long, env = "AFFDESK_AFFISE_KEY", hide_env_values = true)]
+    pub affise_key: Option<String>,
+
+    /// Seconds between pulls of the directory from Affise (0: only `affdesk sync`).
+    #[arg(long, env = "AFFDESK_AFFISE_SYNC_EVERY", default_value_t = 300)]
+    pub affise_sync_every: u64,
+
+    /// Seconds before a decision Affise did not take is pushed again; the pause doubles each time.
+    #[arg(long, env = "AFFDESK_AFFISE_RETRY", default_value_t = 30)]
+    pub affise_retry: u64,
+}
+
+impl AffiseArgs {
+    /// The Affise settings, or `None` when the sync is off.
+    pub fn config(&self) -> Option<crate::affise::AffiseConfig> {
+        let url = self.affise_url.as_deref().map(str::trim).filter(|u| !u.is_empty())?;
+        let key = self.affise_key.as_deref().map(str::trim).filter(|k| !k.is_empty())?;
+        Some(crate::affise::AffiseConfig {
+            url: url.to_string(),
+            key: key.to_string(),
+            sync_every: (self.affise_sync_every > 0).then(|| Duration::from_secs(self.affise_sync_every)),
+            retry_after: Duration::from_secs(self.affise_retry.max(1)),
+            timeout: Duration::from_secs(30),
+            poll: Duration::from_secs(2),
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +186,8 @@ pub struct Config {
     /// After SIGTERM, how long `/readyz` says 503 before connections stop being taken.
     pub drain: Duration,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The network's Affise, when the sync is on.
+    pub affise: Option<crate::affise::AffiseConfig>,
 }
 
 impl Config {
@@ -176,6 +218,7 @@ impl Config {
             storage: store.storage.clone(),
             drain: Duration::from_secs(serve.drain),
             trusted_proxies: serve.trusted_proxies.clone(),
+            affise: serve.affise.config(),
             mail: crate::mail::MailConfig {
                 smtp_url: serve.smtp_url.clone().filter(|u| !u.trim().is_empty()),
                 from: serve.mail_from.clone(),
@@ -207,6 +250,7 @@ impl Config {
             storage: None,
             drain: Duration::from_secs(0),
             trusted_proxies: Vec::new(),
+            affise: None,
             mail: crate::mail::MailConfig {
                 smtp_url: None,
                 from: "affdesk <affdesk@localhost>".into(),

@@ -1,5 +1,6 @@
 //! affdesk: the support desk of an affiliate network.
 
+pub mod affise;
 pub mod api;
 pub mod config;
 pub mod db;
@@ -147,6 +148,7 @@ impl Application {
             checkpoint_in_background(pool.clone());
         }
         mail::spawn_sender(pool.clone(), config.mail.clone());
+        affise::spawn(pool.clone(), config.affise.clone());
         let live = http::live::LiveBus::new(&pool);
         let lookups = std::sync::Arc::new(http::lookups::Lookups::default());
         live.start(pool.clone(), &config.database, lookups.clone());

@@ -58,6 +58,25 @@ struct HtmlPart<'a> {
     settings: String,
 }
 
+#[derive(Template)]
+#[template(path = "mail/account.txt")]
+struct AccountText<'a> {
+    mail: &'a Mail,
+    headline: String,
+    action: &'a str,
+    link: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/account.html")]
+struct AccountHtml<'a> {
+    mail: &'a Mail,
+    subject: &'a str,
+    headline: String,
+    action: &'a str,
+    link: String,
+}
+
 /// The subject and the sentence that says what happened.
 fn words(mail: &Mail) -> (String, String) {
     let t = format!("#{} {}", mail.ticket_id, mail.ticket_title);
@@ -69,6 +88,12 @@ fn words(mail: &Mail) -> (String, String) {
         Some(MailEvent::TicketForYou) => (format!("A ticket for you: {t}"), format!("{who} opened a ticket for you:")),
         Some(MailEvent::TicketClosed) => (format!("Ticket closed: {t}"), format!("{who} closed your ticket.")),
         Some(MailEvent::RequestDecided) => (format!("Your request {t}"), format!("{who} decided your request.")),
+        Some(MailEvent::Invitation) => {
+            ("You are invited to the support desk".into(), "An account is waiting for you: set your password.".into())
+        }
+        Some(MailEvent::PasswordReset) => {
+            ("Reset your password".into(), "Set a new password with the link below.".into())
+        }
         None => (t, "Your ticket changed.".into()),
     }
 }
@@ -83,10 +108,18 @@ pub fn compose(mail: &Mail, config: &MailConfig) -> Result<Message, String> {
         format!("{base}/affiliate/profile")
     };
     let (subject, headline) = words(mail);
-    let text = TextPart { mail, headline: headline.clone(), link: link.clone(), settings: settings.clone() }
-        .render()
-        .map_err(|e| e.to_string())?;
-    let html = HtmlPart { mail, subject: &subject, headline, link, settings }.render().map_err(|e| e.to_string())?;
+    let (text, html) = match mail.event() {
+        Some(event @ (MailEvent::Invitation | MailEvent::PasswordReset)) => {
+            let action = if event == MailEvent::Invitation { "Set your password" } else { "Set a new password" };
+            let text = AccountText { mail, headline: headline.clone(), action, link: link.clone() }
+                .render()
+                .map_err(|e| e.to_string())?;
+            let html =
+                AccountHtml { mail, subject: &subject, headline, action, link }.render().map_err(|e| e.to_string())?;
+            (text, html)
+        }
+        _ => ticket_parts(mail, &subject, headline, link, settings)?,
+    };
     let host = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or("affdesk".into());
     let to: Mailbox = format!("{} <{}>", mail.recipient_name.replace(['<', '>', '"'], ""), mail.recipient_email)
         .parse()
@@ -100,6 +133,21 @@ pub fn compose(mail: &Mail, config: &MailConfig) -> Result<Message, String> {
         .message_id(Some(mail.message_id(&host)))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())
+}
+
+/// A ticket email's plain text and HTML.
+fn ticket_parts(
+    mail: &Mail,
+    subject: &str,
+    headline: String,
+    link: String,
+    settings: String,
+) -> Result<(String, String), String> {
+    let text = TextPart { mail, headline: headline.clone(), link: link.clone(), settings: settings.clone() }
+        .render()
+        .map_err(|e| e.to_string())?;
+    let html = HtmlPart { mail, subject, headline, link, settings }.render().map_err(|e| e.to_string())?;
+    Ok((text, html))
 }
 
 /// The transport for an `--smtp-url`; `tls=starttls` is read as lettre's `tls=required`.

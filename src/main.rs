@@ -59,6 +59,16 @@ enum Command {
         #[arg(long, value_name = "ID")]
         retry: Option<i64>,
     },
+    /// Pull managers, partners, offers, Smartlinks and offer access from the network's
+    /// Affise once (--affise-url and --affise-key, or their environment variables).
+    Sync {
+        #[command(flatten)]
+        affise: config::AffiseArgs,
+        /// Read every record (not only those changed since the last pull), and disable
+        /// affiliates and offers that Affise no longer has.
+        #[arg(long)]
+        full: bool,
+    },
     /// Issue a new API key for a user or affiliate and print it once (the old key stops working).
     Apikey {
         /// Email of the user or affiliate.
@@ -177,6 +187,19 @@ fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             Ok(())
+        }
+        Command::Sync { affise, full } => {
+            let settings = affise
+                .config()
+                .ok_or("give --affise-url and --affise-key (or AFFDESK_AFFISE_URL and AFFDESK_AFFISE_KEY)")?;
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 2)?;
+            let client = affdesk::affise::Client::new(&settings)?;
+            let report = actix_web::rt::System::new().block_on(affdesk::affise::sync_once(&pool, &client, full));
+            for line in report.lines() {
+                println!("{line}");
+            }
+            if report.is_ok() { Ok(()) } else { Err("some parts of the sync failed (above)".into()) }
         }
         Command::Apikey { email } => {
             let url = config::database_url(&cli.store)?;

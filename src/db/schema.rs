@@ -13,6 +13,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        affise_id -> Nullable<Text>,
     }
 }
 
@@ -28,6 +29,8 @@ diesel::table! {
         api_key_hash -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        affise_id -> Nullable<Text>,
+        disabled -> Bool,
     }
 }
 
@@ -41,6 +44,7 @@ diesel::table! {
         currency -> Text,
         preview_url -> Text,
         created_at -> Timestamp,
+        affise_id -> Nullable<Text>,
     }
 }
 
@@ -50,6 +54,7 @@ diesel::table! {
         name -> Text,
         privacy -> Text,
         created_at -> Timestamp,
+        affise_id -> Nullable<Text>,
     }
 }
 
@@ -278,5 +283,51 @@ diesel::table! {
         actor_id -> Nullable<BigInt>,
         actor_name -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Invitations and password resets (domain/accounts.rs).
+    account_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        account_kind -> Text,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Access decisions on their way to Affise (domain/affise_push.rs).
+    affise_pushes (id) {
+        id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        action -> Text,
+        offer_id -> BigInt,
+        affiliate_id -> BigInt,
+        affise_offer_id -> Text,
+        affise_partner_id -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Where each part of the directory sync stands (domain/directory_sync.rs).
+    affise_sync (part) {
+        part -> Text,
+        last_started_at -> Nullable<Timestamp>,
+        last_ok_at -> Nullable<Timestamp>,
+        last_full_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        items -> BigInt,
     }
 }

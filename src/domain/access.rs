@@ -7,7 +7,7 @@ use super::actor::Actor;
 use super::lifecycle::{Outcome, Skip};
 use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, messages, notify, now, ticket_counts};
+use super::{affise_push, audit, messages, notify, now, ticket_counts};
 use crate::db::schema::tickets;
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
@@ -96,6 +96,13 @@ pub(crate) fn decide_locked(
         ))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, TicketStatus::Closed);
+    if let Target::Offer(offer) = target {
+        let action = match decision {
+            Decision::Approve => affise_push::PushAction::Enable,
+            Decision::Reject => affise_push::PushAction::Disable,
+        };
+        affise_push::enqueue(conn, Some(ticket.id), action, offer, ticket.affiliate_id, t)?;
+    }
     let text = match decision {
         Decision::Approve => {
             set_grant(conn, target, ticket.affiliate_id, AccessGrant::Enabled, staff.id)?;
@@ -138,17 +145,19 @@ impl std::fmt::Display for Target {
 }
 
 impl AccessSource {
-    fn words(self) -> &'static str {
+    pub fn words(self) -> &'static str {
         match self {
             AccessSource::Manual => "manual",
             AccessSource::Ticket => "ticket",
+            AccessSource::Affise => "affise",
         }
     }
     /// How the access came about, for the message the affiliate reads.
-    fn how(self) -> &'static str {
+    pub fn how(self) -> &'static str {
         match self {
             AccessSource::Manual => "by hand",
             AccessSource::Ticket => "by an approved request",
+            AccessSource::Affise => "in Affise",
         }
     }
 }

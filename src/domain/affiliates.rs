@@ -27,6 +27,10 @@ pub struct Affiliate {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = crate::db::Stamp)]
     pub updated_at: NaiveDateTime,
+    /// The partner's id in the network's Affise, when it came from there.
+    pub affise_id: Option<String>,
+    /// Disabled by a manager or removed in Affise: no login, whatever the status.
+    pub disabled: bool,
 }
 
 impl Affiliate {
@@ -34,9 +38,9 @@ impl Affiliate {
         self.status == AffiliateStatus::Active
     }
 
-    /// Banned affiliates lose their panel and API access at once.
+    /// Banned and disabled affiliates lose their panel and API access at once.
     pub fn may_log_in(&self) -> bool {
-        self.status != AffiliateStatus::Banned
+        self.status != AffiliateStatus::Banned && !self.disabled
     }
 
     /// The affiliate as the actor of a use case.

@@ -3,11 +3,15 @@
 //! writes the audit entries and returns a typed outcome. No actix types here.
 
 pub mod access;
+pub mod accounts;
 pub mod actor;
 pub mod affiliates;
+pub mod affise_push;
 pub mod attachments;
 pub mod audit;
 pub mod catalogue;
+pub mod directory;
+pub mod directory_sync;
 pub mod lifecycle;
 pub mod live;
 pub mod logins;

@@ -32,10 +32,16 @@ pub enum MailEvent {
     TicketClosed,
     /// An access request was approved or rejected: to the affiliate.
     RequestDecided,
+    /// An account was made for someone: the link to set their password.
+    Invitation,
+    /// Someone asked to reset their password: the link to set a new one.
+    PasswordReset,
 }
 
 impl MailEvent {
     pub const FOR_STAFF: [MailEvent; 2] = [MailEvent::NewTicket, MailEvent::AffiliateReply];
+    /// Emails about an account, not a ticket: always sent (no opt-out).
+    pub const ACCOUNT: [MailEvent; 2] = [MailEvent::Invitation, MailEvent::PasswordReset];
     pub const FOR_AFFILIATES: [MailEvent; 4] =
         [MailEvent::ManagerReply, MailEvent::TicketForYou, MailEvent::TicketClosed, MailEvent::RequestDecided];
 
@@ -47,11 +53,18 @@ impl MailEvent {
             MailEvent::TicketForYou => "ticket_for_you",
             MailEvent::TicketClosed => "ticket_closed",
             MailEvent::RequestDecided => "request_decided",
+            MailEvent::Invitation => "invitation",
+            MailEvent::PasswordReset => "password_reset",
         }
     }
 
     pub fn parse(s: &str) -> Option<MailEvent> {
-        MailEvent::FOR_STAFF.iter().chain(MailEvent::FOR_AFFILIATES.iter()).copied().find(|e| e.as_str() == s)
+        MailEvent::FOR_STAFF
+            .iter()
+            .chain(MailEvent::FOR_AFFILIATES.iter())
+            .chain(MailEvent::ACCOUNT.iter())
+            .copied()
+            .find(|e| e.as_str() == s)
     }
 
     /// What the profile page's checkbox says.
@@ -63,6 +76,8 @@ impl MailEvent {
             MailEvent::TicketForYou => "My manager opens a ticket for me",
             MailEvent::TicketClosed => "A ticket of mine is closed",
             MailEvent::RequestDecided => "An access request of mine is approved or rejected",
+            MailEvent::Invitation => "An invitation to affdesk",
+            MailEvent::PasswordReset => "A password reset",
         }
     }
 }

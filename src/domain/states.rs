@@ -203,6 +203,44 @@ stored_as_text!(
     AccessSource {
         Manual = "manual",
         Ticket = "ticket",
+        /// Read from the network's Affise by the directory sync.
+        Affise = "affise",
+    }
+);
+
+stored_as_text!(
+    /// What an access decision asks of Affise (domain/affise_push.rs).
+    PushAction {
+        Enable = "enable",
+        Disable = "disable",
+    }
+);
+
+stored_as_text!(
+    /// Where a push to Affise stands.
+    PushState {
+        Pending = "pending",
+        Done = "done",
+        /// Attempts used up: shown, and sent again on "Retry now".
+        Failed = "failed",
+        /// A later decision on the same offer and affiliate replaced it before it was sent.
+        Superseded = "superseded",
+    }
+);
+
+stored_as_text!(
+    /// What an emailed account link is for (domain/accounts.rs).
+    TokenPurpose {
+        Invite = "invite",
+        Reset = "reset",
+    }
+);
+
+stored_as_text!(
+    /// Whose account: a user of the admin panel or an affiliate.
+    AccountKind {
+        User = "user",
+        Affiliate = "affiliate",
     }
 );
 

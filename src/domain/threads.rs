@@ -42,6 +42,8 @@ pub struct Thread {
     /// For a request, how the affiliate has access to its target now, if they do
     /// (managers only: it says what Reject would take away).
     pub access: Option<AccessSource>,
+    /// For an offer request, its decisions on their way to Affise (managers only).
+    pub pushes: Vec<super::affise_push::Push>,
     pub entries: Vec<ThreadEntry>,
 }
 
@@ -72,6 +74,9 @@ impl Thread {
             }
             Some(AccessSource::Ticket) => format!(
                 "Reject: the ticket closes and the access {who} has to {target} now, granted by an approved request, is revoked."
+            ),
+            Some(AccessSource::Affise) => format!(
+                "Reject: the ticket closes and the access {who} has to {target} now, granted in Affise, is revoked."
             ),
             None => format!("Reject: {who} gets no access to {target}, and the ticket closes."),
         };
@@ -104,7 +109,12 @@ pub fn read(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, mark_read: 
         }
         _ => None,
     };
-    Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, access, entries })
+    let pushes = if for_manager && ticket.kind == super::states::TicketKind::OfferRequest {
+        super::affise_push::of_ticket(conn, ticket.id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Thread { ticket, affiliate, manager_name, offer, smartlink, access, pushes, entries })
 }
 
 /// A ticket with its affiliate, its manager's name and the offer or Smartlink it asks for.

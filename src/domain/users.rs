@@ -27,6 +27,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = crate::db::MaybeStamp)]
     pub last_login_at: Option<NaiveDateTime>,
+    /// The user's id in the network's Affise (24 hex digits), when it came from there.
+    pub affise_id: Option<String>,
 }
 
 /// What lists and pickers show of a user.

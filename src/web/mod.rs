@@ -289,6 +289,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/profile/notifications" => profile::admin_notifications,
     GET "/outbox" => outbox::list,
     POST "/outbox/{id}/retry" => outbox::retry,
+    POST "/outbox/affise/{id}/retry" => outbox::retry_push,
     GET "/tickets" => admin_tickets::list,
     POST "/tickets" => new_ticket::admin_create,
     GET "/tickets/new" => new_ticket::admin_form,

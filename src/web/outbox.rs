@@ -6,6 +6,8 @@ use askama::Template;
 
 use super::auth::StaffSession;
 use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
+use crate::domain::affise_push::{self, Push};
+use crate::domain::directory_sync::{self, SyncPart};
 use crate::domain::outbox::{self, Mail};
 use crate::error::{AppError, AppResult};
 use crate::params::Params;
@@ -21,6 +23,9 @@ struct OutboxPage {
     counts: Vec<(String, i64)>,
     state: Option<&'static str>,
     email_on: bool,
+    pushes: Vec<Push>,
+    sync: Vec<SyncPart>,
+    affise_on: bool,
 }
 
 fn admin_only(staff: &StaffSession) -> AppResult<()> {
@@ -36,13 +41,25 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
         Some(outbox::FAILED) => Some(outbox::FAILED),
         _ => None,
     };
-    let (mails, counts) = state.db(move |conn| Ok((outbox::list(conn, shown, SHOWN)?, outbox::counts(conn)?))).await?;
+    let (mails, counts, pushes, sync) = state
+        .db(move |conn| {
+            Ok((
+                outbox::list(conn, shown, SHOWN)?,
+                outbox::counts(conn)?,
+                affise_push::list(conn, None, SHOWN)?,
+                directory_sync::sync_parts(conn)?,
+            ))
+        })
+        .await?;
     let page = OutboxPage {
         ctx: staff.page("outbox"),
         mails,
         counts,
         state: shown,
         email_on: state.config.mail.smtp_url.is_some(),
+        pushes,
+        sync: sync.into_iter().filter(|p| p.part != "run").collect(),
+        affise_on: state.config.affise.is_some(),
     };
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render().map_err(AppError::internal)?))
 }
@@ -62,4 +79,25 @@ pub async fn retry(
         set_flash(&staff.session, FlashKind::Warning, format!("Email {id} was already sent, or is not there."));
     }
     Ok(redirect("/admin/outbox"))
+}
+
+/// `POST /admin/outbox/affise/{id}/retry`: push a waiting or failed decision to Affise now.
+pub async fn retry_push(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    admin_only(&staff)?;
+    let id = path_id(&path)?;
+    let queued = state.db(move |conn| affise_push::retry_now(conn, id, crate::domain::now())).await?;
+    if queued {
+        set_flash(&staff.session, FlashKind::Success, format!("Decision {id} will be pushed to Affise again now."));
+    } else {
+        set_flash(
+            &staff.session,
+            FlashKind::Warning,
+            format!("Decision {id} was already taken by Affise, or is not there."),
+        );
+    }
+    Ok(redirect("/admin/outbox#affise"))
 }

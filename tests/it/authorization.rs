@@ -220,6 +220,7 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         | "POST /admin/profile/notifications"
         | "POST /affiliate/profile/notifications"
         | "POST /admin/outbox/{id}/retry"
+        | "POST /admin/outbox/affise/{id}/retry"
         | "POST /admin/tickets/{id}/typing"
         | "POST /affiliate/tickets/{id}/typing"
         | "POST /admin/templates/{id}/delete"

@@ -1,0 +1,13 @@
+DROP TABLE affise_sync;
+DROP TABLE affise_pushes;
+DROP TABLE account_tokens;
+DROP INDEX smartlinks_affise_id;
+ALTER TABLE smartlinks DROP COLUMN affise_id;
+DROP INDEX offers_affise_id;
+ALTER TABLE offers DROP COLUMN affise_id;
+DROP INDEX affiliates_name;
+ALTER TABLE affiliates DROP COLUMN disabled;
+DROP INDEX affiliates_affise_id;
+ALTER TABLE affiliates DROP COLUMN affise_id;
+DROP INDEX users_affise_id;
+ALTER TABLE users DROP COLUMN affise_id;

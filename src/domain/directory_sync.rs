@@ -1,0 +1,621 @@
+//! The network's directory as Affise has it, applied to affdesk's tables: partners
+//! with their manager, affiliate managers, offers, Smartlinks and who may run a
+//! private offer. Each record is matched by its Affise id (kept beside affdesk's
+//! own id), else by email for people, and inserted or updated; a page of records
+//! is applied in one transaction. Reading Affise is the caller's (`crate::affise`).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::states::{AccessGrant, AccessSource, AffiliateStatus, OfferStatus, Privacy, Role};
+use super::{Actor, audit, lookups, now, secrets, users};
+use crate::db::schema::{affiliates, affise_sync, offer_access, offers, sessions, smartlinks, users as users_t};
+use crate::db::{AnyConnection, write_transaction};
+use crate::error::AppResult;
+
+/// An affiliate manager of the network's Affise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagerRecord {
+    pub affise_id: String,
+    pub email: String,
+    pub name: String,
+}
+
+/// A partner (affiliate) of the network's Affise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartnerRecord {
+    pub affise_id: String,
+    pub email: String,
+    pub login: String,
+    pub name: String,
+    pub status: AffiliateStatus,
+    pub manager_affise_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferRecord {
+    pub affise_id: String,
+    pub title: String,
+    pub status: OfferStatus,
+    pub privacy: Privacy,
+    /// In cents.
+    pub payout: i64,
+    pub currency: String,
+    pub preview_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SmartlinkRecord {
+    pub affise_id: String,
+    pub name: String,
+}
+
+/// What a page of records did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct Applied {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Records left out, each with why ("partner 17: the email ... is another affiliate's").
+    pub skipped: Vec<String>,
+}
+
+impl Applied {
+    pub fn add(&mut self, other: Applied) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.skipped.extend(other.skipped);
+    }
+
+    pub fn summary(&self) -> String {
+        let mut s = format!("{} new, {} updated, {} unchanged", self.created, self.updated, self.unchanged);
+        if !self.skipped.is_empty() {
+            s.push_str(&format!(", {} skipped", self.skipped.len()));
+        }
+        s
+    }
+}
+
+/// A password nobody knows: an account made by a sync or an import logs in after
+/// an invitation or a password reset.
+fn unusable_password() -> String {
+    secrets::hash_password(&secrets::random_token(24))
+}
+
+/// Affise's words for privacy: public, protected (premoderated in affdesk), private.
+pub fn privacy_from_affise(word: &str) -> Option<Privacy> {
+    match word.trim().to_lowercase().as_str() {
+        "public" => Some(Privacy::Public),
+        "protected" | "premoderated" => Some(Privacy::Premoderated),
+        "private" => Some(Privacy::Private),
+        _ => None,
+    }
+}
+
+pub fn privacy_to_affise(p: Privacy) -> &'static str {
+    match p {
+        Privacy::Public => "public",
+        Privacy::Premoderated => "protected",
+        Privacy::Private => "private",
+    }
+}
+
+/// Affise's offer statuses: active, stopped, suspended.
+pub fn offer_status_from_affise(word: &str) -> Option<OfferStatus> {
+    match word.trim().to_lowercase().as_str() {
+        "active" => Some(OfferStatus::Active),
+        "suspended" | "paused" => Some(OfferStatus::Paused),
+        "stopped" | "disabled" | "deleted" => Some(OfferStatus::Disabled),
+        _ => None,
+    }
+}
+
+/// Affise writes partner statuses with a space ("not active", "on moderation").
+pub fn partner_status_from_affise(word: &str) -> Option<AffiliateStatus> {
+    AffiliateStatus::parse(&word.trim().to_lowercase().replace([' ', '-'], "_"))
+}
+
+/// Applies affiliate managers: a new one is a manager of affdesk with no password
+/// (invite them); one matched by email gets the Affise id. Never changes a role.
+pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> AppResult<Applied> {
+    write_transaction(conn, |conn| {
+        let mut applied = Applied::default();
+        let t = now();
+        for r in records {
+            let email = users::normalize_email(&r.email);
+            if !users::looks_like_email(&email) {
+                applied.skipped.push(format!("manager {}: {:?} is not an email address", r.affise_id, r.email));
+                continue;
+            }
+            let by_id: Option<(i64, String, String)> = users_t::table
+                .filter(users_t::affise_id.eq(&r.affise_id))
+                .select((users_t::id, users_t::email, users_t::name))
+                .first(conn)
+                .optional()?;
+            let by_email: Option<(i64, Option<String>)> = users_t::table
+                .filter(users_t::email.eq(&email))
+                .select((users_t::id, users_t::affise_id))
+                .first(conn)
+                .optional()?;
+            let name = if r.name.trim().is_empty() { email.clone() } else { r.name.trim().to_string() };
+            match (by_id, by_email) {
+                (Some((id, old_email, old_name)), other) => {
+                    if other.is_some_and(|(other_id, _)| other_id != id) {
+                        applied.skipped.push(format!("manager {}: the email {email} is another user's", r.affise_id));
+                        continue;
+                    }
+                    if old_email == email && old_name == name {
+                        applied.unchanged += 1;
+                        continue;
+                    }
+                    diesel::update(users_t::table.find(id))
+                        .set((users_t::email.eq(&email), users_t::name.eq(&name), users_t::updated_at.eq(t)))
+                        .execute(conn)?;
+                    applied.updated += 1;
+                }
+                (None, Some((id, None))) => {
+                    diesel::update(users_t::table.find(id))
+                        .set((users_t::affise_id.eq(&r.affise_id), users_t::updated_at.eq(t)))
+                        .execute(conn)?;
+                    applied.updated += 1;
+                }
+                (None, Some((_, Some(other)))) => {
+                    applied.skipped.push(format!(
+                        "manager {}: the email {email} belongs to the user with Affise id {other}",
+                        r.affise_id
+                    ));
+                }
+                (None, None) => {
+                    diesel::insert_into(users_t::table)
+                        .values((
+                            users_t::kind.eq(Role::Manager),
+                            users_t::email.eq(&email),
+                            users_t::name.eq(&name),
+                            users_t::password_hash.eq(unusable_password()),
+                            users_t::disabled.eq(false),
+                            users_t::sees_all_tickets.eq(false),
+                            users_t::created_at.eq(t),
+                            users_t::updated_at.eq(t),
+                            users_t::affise_id.eq(&r.affise_id),
+                        ))
+                        .execute(conn)?;
+                    applied.created += 1;
+                }
+            }
+        }
+        if applied.created + applied.updated > 0 {
+            lookups::changed(conn)?;
+        }
+        Ok(applied)
+    })
+}
+
+/// The affdesk user ids of managers by their Affise id.
+fn managers_by_affise_id(conn: &mut AnyConnection) -> AppResult<HashMap<String, i64>> {
+    let rows: Vec<(i64, Option<String>)> =
+        users_t::table.filter(users_t::affise_id.is_not_null()).select((users_t::id, users_t::affise_id)).load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, a)| Some((a?, id))).collect())
+}
+
+/// Applies partners: matched by Affise id, else by email (an affiliate made by hand
+/// gets the Affise id), else created without a password. The manager named by
+/// Affise id must be known (sync managers first); an unknown one leaves the
+/// affiliate's manager as it is and says so. A partner's tickets follow a change
+/// of manager, so filters by manager stay right.
+pub fn apply_partners(conn: &mut AnyConnection, records: &[PartnerRecord]) -> AppResult<Applied> {
+    write_transaction(conn, |conn| {
+        let managers = managers_by_affise_id(conn)?;
+        let mut applied = Applied::default();
+        let t = now();
+        for r in records {
+            let email = users::normalize_email(&r.email);
+            if !users::looks_like_email(&email) {
+                applied.skipped.push(format!("partner {}: {:?} is not an email address", r.affise_id, r.email));
+                continue;
+            }
+            let manager = match &r.manager_affise_id {
+                None => Some(None),
+                Some(m) => managers.get(m).map(|id| Some(*id)),
+            };
+            if manager.is_none() {
+                applied.skipped.push(format!(
+                    "partner {}: manager {} is not known here (the managers' sync has not seen them)",
+                    r.affise_id,
+                    r.manager_affise_id.as_deref().unwrap_or("")
+                ));
+            }
+            let login = if r.login.trim().is_empty() { email.clone() } else { r.login.trim().to_string() };
+            let name = if r.name.trim().is_empty() { login.clone() } else { r.name.trim().to_string() };
+            let by_id: Option<super::affiliates::Affiliate> = affiliates::table
+                .filter(affiliates::affise_id.eq(&r.affise_id))
+                .select(super::affiliates::Affiliate::as_select())
+                .first(conn)
+                .optional()?;
+            let by_email: Option<super::affiliates::Affiliate> = affiliates::table
+                .filter(affiliates::email.eq(&email))
+                .select(super::affiliates::Affiliate::as_select())
+                .first(conn)
+                .optional()?;
+            let existing = match (by_id, by_email) {
+                (Some(a), Some(b)) if a.id != b.id => {
+                    applied.skipped.push(format!("partner {}: the email {email} is another affiliate's", r.affise_id));
+                    continue;
+                }
+                (Some(a), _) => Some(a),
+                (None, Some(b)) if b.affise_id.is_some() => {
+                    applied.skipped.push(format!(
+                        "partner {}: the email {email} belongs to the affiliate with Affise id {}",
+                        r.affise_id,
+                        b.affise_id.as_deref().unwrap_or("")
+                    ));
+                    continue;
+                }
+                (None, b) => b,
+            };
+            match existing {
+                Some(a) => {
+                    let manager_id = manager.unwrap_or(a.manager_id);
+                    let same = a.email == email
+                        && a.login == login
+                        && a.name == name
+                        && a.status == r.status
+                        && a.manager_id == manager_id
+                        && a.affise_id.as_deref() == Some(&r.affise_id)
+                        && !a.disabled;
+                    if same {
+                        applied.unchanged += 1;
+                        continue;
+                    }
+                    diesel::update(affiliates::table.find(a.id))
+                        .set((
+                            affiliates::email.eq(&email),
+                            affiliates::login.eq(&login),
+                            affiliates::name.eq(&name),
+                            affiliates::status.eq(r.status),
+                            affiliates::manager_id.eq(manager_id),
+                            affiliates::affise_id.eq(&r.affise_id),
+                            affiliates::disabled.eq(false),
+                            affiliates::updated_at.eq(t),
+                        ))
+                        .execute(conn)?;
+                    if manager_id != a.manager_id {
+                        super::directory::move_tickets(conn, a.id, manager_id)?;
+                    }
+                    if r.status == AffiliateStatus::Banned {
+                        end_affiliate_sessions(conn, a.id)?;
+                    }
+                    applied.updated += 1;
+                }
+                None => {
+                    diesel::insert_into(affiliates::table)
+                        .values((
+                            affiliates::email.eq(&email),
+                            affiliates::login.eq(&login),
+                            affiliates::name.eq(&name),
+                            affiliates::status.eq(r.status),
+                            affiliates::manager_id.eq(manager.flatten()),
+                            affiliates::password_hash.eq(unusable_password()),
+                            affiliates::created_at.eq(t),
+                            affiliates::updated_at.eq(t),
+                            affiliates::affise_id.eq(&r.affise_id),
+                            affiliates::disabled.eq(false),
+                        ))
+                        .execute(conn)?;
+                    applied.created += 1;
+                }
+            }
+        }
+        Ok(applied)
+    })
+}
+
+/// Ends every session of an affiliate at once (disabled, banned or removed).
+pub fn end_affiliate_sessions(conn: &mut AnyConnection, affiliate_id: i64) -> AppResult<()> {
+    diesel::delete(sessions::table.filter(sessions::affiliate_id.eq(affiliate_id))).execute(conn)?;
+    Ok(())
+}
+
+/// After a full pull of partners: affiliates that came from Affise and are no
+/// longer there are disabled (kept, with their tickets) and logged out.
+pub fn disable_missing_partners(conn: &mut AnyConnection, seen: &HashSet<String>) -> AppResult<usize> {
+    write_transaction(conn, |conn| {
+        let synced: Vec<(i64, Option<String>)> = affiliates::table
+            .filter(affiliates::affise_id.is_not_null())
+            .filter(affiliates::disabled.eq(false))
+            .select((affiliates::id, affiliates::affise_id))
+            .load(conn)?;
+        let gone: Vec<i64> = synced
+            .into_iter()
+            .filter(|(_, a)| a.as_ref().is_some_and(|a| !seen.contains(a)))
+            .map(|(id, _)| id)
+            .collect();
+        for chunk in gone.chunks(500) {
+            diesel::update(affiliates::table.filter(affiliates::id.eq_any(chunk)))
+                .set((affiliates::disabled.eq(true), affiliates::updated_at.eq(now())))
+                .execute(conn)?;
+            diesel::delete(sessions::table.filter(sessions::affiliate_id.eq_any(chunk))).execute(conn)?;
+        }
+        for id in &gone {
+            audit::record(conn, &Actor::system(), "affiliate_removed_in_affise", None, &format!("affiliate #{id}"))?;
+        }
+        Ok(gone.len())
+    })
+}
+
+/// Applies offers, matched by Affise id.
+pub fn apply_offers(conn: &mut AnyConnection, records: &[OfferRecord]) -> AppResult<Applied> {
+    write_transaction(conn, |conn| {
+        let mut applied = Applied::default();
+        let t = now();
+        for r in records {
+            if r.title.trim().is_empty() {
+                applied.skipped.push(format!("offer {}: it has no title", r.affise_id));
+                continue;
+            }
+            let existing: Option<super::catalogue::Offer> = offers::table
+                .filter(offers::affise_id.eq(&r.affise_id))
+                .select(super::catalogue::Offer::as_select())
+                .first(conn)
+                .optional()?;
+            match existing {
+                Some(o) => {
+                    if o.title == r.title
+                        && o.status == r.status
+                        && o.privacy == r.privacy
+                        && o.payout == r.payout
+                        && o.currency == r.currency
+                        && o.preview_url == r.preview_url
+                    {
+                        applied.unchanged += 1;
+                        continue;
+                    }
+                    diesel::update(offers::table.find(o.id))
+                        .set((
+                            offers::title.eq(r.title.trim()),
+                            offers::status.eq(r.status),
+                            offers::privacy.eq(r.privacy),
+                            offers::payout.eq(r.payout),
+                            offers::currency.eq(&r.currency),
+                            offers::preview_url.eq(&r.preview_url),
+                        ))
+                        .execute(conn)?;
+                    applied.updated += 1;
+                }
+                None => {
+                    diesel::insert_into(offers::table)
+                        .values((
+                            offers::title.eq(r.title.trim()),
+                            offers::privacy.eq(r.privacy),
+                            offers::status.eq(r.status),
+                            offers::payout.eq(r.payout),
+                            offers::currency.eq(&r.currency),
+                            offers::preview_url.eq(&r.preview_url),
+                            offers::created_at.eq(t),
+                            offers::affise_id.eq(&r.affise_id),
+                        ))
+                        .execute(conn)?;
+                    applied.created += 1;
+                }
+            }
+        }
+        Ok(applied)
+    })
+}
+
+/// After a full pull of offers: offers that came from Affise and are gone there
+/// are disabled (their tickets keep them).
+pub fn disable_missing_offers(conn: &mut AnyConnection, seen: &HashSet<String>) -> AppResult<usize> {
+    write_transaction(conn, |conn| {
+        let synced: Vec<(i64, Option<String>)> = offers::table
+            .filter(offers::affise_id.is_not_null())
+            .filter(offers::status.ne(OfferStatus::Disabled))
+            .select((offers::id, offers::affise_id))
+            .load(conn)?;
+        let gone: Vec<i64> = synced
+            .into_iter()
+            .filter(|(_, a)| a.as_ref().is_some_and(|a| !seen.contains(a)))
+            .map(|(id, _)| id)
+            .collect();
+        for chunk in gone.chunks(500) {
+            diesel::update(offers::table.filter(offers::id.eq_any(chunk)))
+                .set(offers::status.eq(OfferStatus::Disabled))
+                .execute(conn)?;
+        }
+        Ok(gone.len())
+    })
+}
+
+pub fn apply_smartlinks(conn: &mut AnyConnection, records: &[SmartlinkRecord]) -> AppResult<Applied> {
+    write_transaction(conn, |conn| {
+        let mut applied = Applied::default();
+        for r in records {
+            if r.name.trim().is_empty() {
+                applied.skipped.push(format!("Smartlink {}: it has no name", r.affise_id));
+                continue;
+            }
+            let existing: Option<(i64, String)> = smartlinks::table
+                .filter(smartlinks::affise_id.eq(&r.affise_id))
+                .select((smartlinks::id, smartlinks::name))
+                .first(conn)
+                .optional()?;
+            match existing {
+                Some((_, name)) if name == r.name.trim() => applied.unchanged += 1,
+                Some((id, _)) => {
+                    diesel::update(smartlinks::table.find(id)).set(smartlinks::name.eq(r.name.trim())).execute(conn)?;
+                    applied.updated += 1;
+                }
+                None => {
+                    // Smartlinks are premoderated: affiliates ask for them.
+                    diesel::insert_into(smartlinks::table)
+                        .values((
+                            smartlinks::name.eq(r.name.trim()),
+                            smartlinks::privacy.eq(Privacy::Premoderated),
+                            smartlinks::created_at.eq(now()),
+                            smartlinks::affise_id.eq(&r.affise_id),
+                        ))
+                        .execute(conn)?;
+                    applied.created += 1;
+                }
+            }
+        }
+        Ok(applied)
+    })
+}
+
+/// Offers from Affise whose access is kept per affiliate (protected and private):
+/// (affdesk id, Affise id).
+pub fn offers_with_access_lists(conn: &mut AnyConnection) -> AppResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, Option<String>)> = offers::table
+        .filter(offers::affise_id.is_not_null())
+        .filter(offers::privacy.ne(Privacy::Public))
+        .filter(offers::status.ne(OfferStatus::Disabled))
+        .order(offers::id.asc())
+        .select((offers::id, offers::affise_id))
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|(id, a)| Some((id, a?))).collect())
+}
+
+/// Applies who may run an offer, as Affise lists it: those affiliates are enabled
+/// (source "affise", unless affdesk already enabled them itself); affiliates the
+/// sync enabled before and Affise no longer lists are disabled. A decision of
+/// affdesk's still on its way to Affise is left as it is: the pull must not undo it.
+pub fn apply_offer_access(
+    conn: &mut AnyConnection,
+    offer_id: i64,
+    partner_affise_ids: &[String],
+) -> AppResult<Applied> {
+    write_transaction(conn, |conn| {
+        let mut applied = Applied::default();
+        let t = now();
+        let waiting: HashSet<i64> = super::affise_push::pending_for_offer(conn, offer_id)?.into_iter().collect();
+        let mut listed: HashSet<i64> = HashSet::new();
+        for chunk in partner_affise_ids.chunks(500) {
+            let found: Vec<(i64, Option<String>)> = affiliates::table
+                .filter(affiliates::affise_id.eq_any(chunk))
+                .select((affiliates::id, affiliates::affise_id))
+                .load(conn)?;
+            let known: HashSet<String> = found.iter().filter_map(|(_, a)| a.clone()).collect();
+            for missing in chunk.iter().filter(|a| !known.contains(*a)) {
+                applied.skipped.push(format!("offer access: partner {missing} is not known here"));
+            }
+            listed.extend(found.into_iter().map(|(id, _)| id));
+        }
+        let current: Vec<(i64, AccessGrant, AccessSource)> = offer_access::table
+            .filter(offer_access::offer_id.eq(offer_id))
+            .select((offer_access::affiliate_id, offer_access::state, offer_access::source))
+            .load(conn)?;
+        let current: HashMap<i64, (AccessGrant, AccessSource)> =
+            current.into_iter().map(|(a, g, s)| (a, (g, s))).collect();
+        for affiliate in &listed {
+            if waiting.contains(affiliate) {
+                applied.unchanged += 1;
+                continue;
+            }
+            match current.get(affiliate) {
+                Some((AccessGrant::Enabled, _)) => applied.unchanged += 1,
+                Some((AccessGrant::Disabled, _)) => {
+                    diesel::update(offer_access::table.find((offer_id, *affiliate)))
+                        .set((
+                            offer_access::state.eq(AccessGrant::Enabled),
+                            offer_access::source.eq(AccessSource::Affise),
+                            offer_access::updated_at.eq(t),
+                            offer_access::updated_by.eq(None::<i64>),
+                        ))
+                        .execute(conn)?;
+                    applied.updated += 1;
+                }
+                None => {
+                    diesel::insert_into(offer_access::table)
+                        .values((
+                            offer_access::offer_id.eq(offer_id),
+                            offer_access::affiliate_id.eq(*affiliate),
+                            offer_access::state.eq(AccessGrant::Enabled),
+                            offer_access::source.eq(AccessSource::Affise),
+                            offer_access::updated_at.eq(t),
+                            offer_access::updated_by.eq(None::<i64>),
+                        ))
+                        .execute(conn)?;
+                    applied.created += 1;
+                }
+            }
+        }
+        for (affiliate, (grant, source)) in &current {
+            let dropped_in_affise = *grant == AccessGrant::Enabled && !listed.contains(affiliate);
+            if dropped_in_affise && !waiting.contains(affiliate) {
+                // Affise is where the offer runs: what it no longer lists, the affiliate no longer has.
+                diesel::update(offer_access::table.find((offer_id, *affiliate)))
+                    .set((
+                        offer_access::state.eq(AccessGrant::Disabled),
+                        offer_access::source.eq(*source),
+                        offer_access::updated_at.eq(t),
+                    ))
+                    .execute(conn)?;
+                applied.updated += 1;
+            }
+        }
+        Ok(applied)
+    })
+}
+
+/// One part of the sync (`managers`, `partners`, `offers`, `smartlinks`, `access`).
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
+#[diesel(table_name = affise_sync)]
+pub struct SyncPart {
+    pub part: String,
+    pub last_started_at: Option<NaiveDateTime>,
+    pub last_ok_at: Option<NaiveDateTime>,
+    pub last_full_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub items: i64,
+}
+
+pub fn sync_parts(conn: &mut AnyConnection) -> AppResult<Vec<SyncPart>> {
+    Ok(affise_sync::table.order(affise_sync::part.asc()).select(SyncPart::as_select()).load(conn)?)
+}
+
+pub fn sync_part(conn: &mut AnyConnection, part: &str) -> AppResult<Option<SyncPart>> {
+    Ok(affise_sync::table.find(part).select(SyncPart::as_select()).first(conn).optional()?)
+}
+
+/// Records how a part's run ended: `Ok(items)` or the error, in words.
+pub fn record_run(
+    conn: &mut AnyConnection,
+    part: &str,
+    started: NaiveDateTime,
+    full: bool,
+    outcome: Result<i64, &str>,
+) -> AppResult<()> {
+    let before = sync_part(conn, part)?;
+    let (ok_at, error, items) = match outcome {
+        Ok(n) => (Some(started), None, n),
+        Err(e) => (before.as_ref().and_then(|b| b.last_ok_at), Some(e.to_string()), 0),
+    };
+    let full_at = if full && outcome.is_ok() { Some(started) } else { before.as_ref().and_then(|b| b.last_full_at) };
+    if before.is_some() {
+        diesel::update(affise_sync::table.find(part))
+            .set((
+                affise_sync::last_started_at.eq(Some(started)),
+                affise_sync::last_ok_at.eq(ok_at),
+                affise_sync::last_full_at.eq(full_at),
+                affise_sync::last_error.eq(error),
+                affise_sync::items.eq(items),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(affise_sync::table)
+            .values((
+                affise_sync::part.eq(part),
+                affise_sync::last_started_at.eq(Some(started)),
+                affise_sync::last_ok_at.eq(ok_at),
+                affise_sync::last_full_at.eq(full_at),
+                affise_sync::last_error.eq(error),
+                affise_sync::items.eq(items),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
