@@ -150,6 +150,7 @@ impl AccessSource {
             AccessSource::Manual => "manual",
             AccessSource::Ticket => "ticket",
             AccessSource::Affise => "affise",
+            AccessSource::Import => "import",
         }
     }
     /// How the access came about, for the message the affiliate reads.
@@ -158,6 +159,7 @@ impl AccessSource {
             AccessSource::Manual => "by hand",
             AccessSource::Ticket => "by an approved request",
             AccessSource::Affise => "in Affise",
+            AccessSource::Import => "by an import",
         }
     }
 }

@@ -205,6 +205,8 @@ stored_as_text!(
         Ticket = "ticket",
         /// Read from the network's Affise by the directory sync.
         Affise = "affise",
+        /// From a CSV import.
+        Import = "import",
     }
 );
 

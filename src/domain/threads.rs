@@ -75,6 +75,9 @@ impl Thread {
             Some(AccessSource::Ticket) => format!(
                 "Reject: the ticket closes and the access {who} has to {target} now, granted by an approved request, is revoked."
             ),
+            Some(AccessSource::Import) => format!(
+                "Reject: the ticket closes and the access {who} has to {target} now, granted by an import, is revoked."
+            ),
             Some(AccessSource::Affise) => format!(
                 "Reject: the ticket closes and the access {who} has to {target} now, granted in Affise, is revoked."
             ),

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, every database test on SQLite and PostgreSQL.
 
+pub mod fake_affise;
 pub mod harness;
 pub mod s3;
 pub mod smtp;
@@ -8,6 +9,7 @@ pub mod support;
 mod affiliate_panel;
 mod api;
 mod authorization;
+mod directory_sync;
 mod export;
 mod foundation;
 mod fuzz;

@@ -59,3 +59,9 @@ CREATE TABLE affise_sync (
     last_error TEXT,
     items BIGINT NOT NULL DEFAULT 0
 );
+
+-- Access can also come from Affise (the sync) or from a CSV import.
+ALTER TABLE offer_access DROP CONSTRAINT offer_access_source_check;
+ALTER TABLE offer_access ADD CONSTRAINT offer_access_source_check CHECK (source IN ('manual', 'ticket', 'affise', 'import'));
+ALTER TABLE smartlink_access DROP CONSTRAINT smartlink_access_source_check;
+ALTER TABLE smartlink_access ADD CONSTRAINT smartlink_access_source_check CHECK (source IN ('manual', 'ticket', 'affise', 'import'));

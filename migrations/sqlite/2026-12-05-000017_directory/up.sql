@@ -59,3 +59,33 @@ CREATE TABLE affise_sync (
     last_error TEXT,
     items BIGINT NOT NULL DEFAULT 0
 );
+
+-- Access can also come from Affise (the sync) or from a CSV import. SQLite changes
+-- a CHECK only by building the table anew (nothing references these tables).
+CREATE TABLE offer_access_new (
+    offer_id BIGINT NOT NULL REFERENCES offers (id) ON DELETE CASCADE,
+    affiliate_id BIGINT NOT NULL REFERENCES affiliates (id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled')),
+    source TEXT NOT NULL CHECK (source IN ('manual', 'ticket', 'affise', 'import')),
+    updated_at TIMESTAMP NOT NULL,
+    updated_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    PRIMARY KEY (offer_id, affiliate_id)
+);
+INSERT INTO offer_access_new SELECT offer_id, affiliate_id, state, source, updated_at, updated_by FROM offer_access;
+DROP TABLE offer_access;
+ALTER TABLE offer_access_new RENAME TO offer_access;
+CREATE INDEX offer_access_affiliate_id ON offer_access (affiliate_id);
+
+CREATE TABLE smartlink_access_new (
+    smartlink_id BIGINT NOT NULL REFERENCES smartlinks (id) ON DELETE CASCADE,
+    affiliate_id BIGINT NOT NULL REFERENCES affiliates (id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('enabled', 'disabled')),
+    source TEXT NOT NULL CHECK (source IN ('manual', 'ticket', 'affise', 'import')),
+    updated_at TIMESTAMP NOT NULL,
+    updated_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    PRIMARY KEY (smartlink_id, affiliate_id)
+);
+INSERT INTO smartlink_access_new SELECT smartlink_id, affiliate_id, state, source, updated_at, updated_by FROM smartlink_access;
+DROP TABLE smartlink_access;
+ALTER TABLE smartlink_access_new RENAME TO smartlink_access;
+CREATE INDEX smartlink_access_affiliate_id ON smartlink_access (affiliate_id);
