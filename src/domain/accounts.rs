@@ -26,8 +26,13 @@ pub fn lifetime(purpose: TokenPurpose) -> Duration {
 pub const RESETS_PER_ACCOUNT_PER_HOUR: i64 = 3;
 pub const RESETS_PER_ADDRESS: i64 = 10;
 
-/// The path of the page where a link's owner sets their password.
-pub const SET_PASSWORD_PATH: &str = "/account/password";
+/// The path of the page where a link's owner sets their password, in their panel.
+pub fn set_password_path(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::User => "/admin/password",
+        AccountKind::Affiliate => "/affiliate/password",
+    }
+}
 
 /// Why a link no longer works, in words for the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +112,7 @@ fn send_link(
                 .to_string(),
         ),
     };
-    let link = format!("{SET_PASSWORD_PATH}?token={token}");
+    let link = format!("{}?token={token}", set_password_path(kind));
     let recipient = match kind {
         AccountKind::User => Recipient::User(id),
         AccountKind::Affiliate => Recipient::Affiliate(id),
@@ -134,20 +139,25 @@ fn send_link(
 /// or one made by a sync or an import). Admins invite anyone; a manager invites
 /// their own affiliates. Earlier links of the account stop working.
 pub fn invite(conn: &mut AnyConnection, actor: &Actor, kind: AccountKind, id: i64) -> AppResult<String> {
+    write_transaction(conn, |conn| invite_in(conn, actor, kind, id))
+}
+
+/// `invite`, in the caller's transaction.
+pub(crate) fn invite_in(conn: &mut AnyConnection, actor: &Actor, kind: AccountKind, id: i64) -> AppResult<String> {
     let staff = actor.as_staff()?;
-    write_transaction(conn, |conn| {
-        match kind {
-            AccountKind::User if !staff.is_admin => return Err(AppError::forbidden("Only admins invite people.")),
-            AccountKind::User => {}
-            AccountKind::Affiliate => {
-                super::affiliates::visible_to(conn, actor, id)?.ok_or(AppError::NotFound)?;
-            }
+    match kind {
+        AccountKind::User if !staff.is_admin => return Err(AppError::forbidden("Only admins invite people.")),
+        AccountKind::User => {
+            users_t::table.find(id).select(users_t::id).first::<i64>(conn).optional()?.ok_or(AppError::NotFound)?;
         }
-        retire_links(conn, kind, id)?;
-        let token = send_link(conn, kind, id, TokenPurpose::Invite, &staff.name)?;
-        audit::record(conn, actor, "invite", None, &format!("{} #{id}", kind.as_str()))?;
-        Ok(token)
-    })
+        AccountKind::Affiliate => {
+            super::affiliates::visible_to(conn, actor, id)?.ok_or(AppError::NotFound)?;
+        }
+    }
+    retire_links(conn, kind, id)?;
+    let token = send_link(conn, kind, id, TokenPurpose::Invite, &staff.name)?;
+    audit::record(conn, actor, "invite", None, &format!("{} #{id}", kind.as_str()))?;
+    Ok(token)
 }
 
 /// Every earlier link of the account stops working.
@@ -221,9 +231,14 @@ pub fn request_reset(
     })
 }
 
-/// Whose link this is, if it still works (the "set your password" page asks first).
-pub fn check_link(conn: &mut AnyConnection, token: &str) -> AppResult<Result<LinkOwner, LinkProblem>> {
-    check_link_at(conn, token, now())
+/// Whose link this is, if it still works and belongs to this panel's kind of
+/// account (the "set your password" page asks first).
+pub fn check_link(
+    conn: &mut AnyConnection,
+    kind: AccountKind,
+    token: &str,
+) -> AppResult<Result<LinkOwner, LinkProblem>> {
+    Ok(check_link_at(conn, token, now())?.and_then(|o| if o.kind == kind { Ok(o) } else { Err(LinkProblem::Unknown) }))
 }
 
 fn check_link_at(
@@ -274,12 +289,13 @@ pub fn password_problem(password: &str, repeat: &str) -> Option<&'static str> {
 /// (whoever was logged in with the old password is logged out).
 pub fn set_password_with_link(
     conn: &mut AnyConnection,
+    kind: AccountKind,
     token: &str,
     password: &str,
 ) -> AppResult<Result<LinkOwner, LinkProblem>> {
     let password_hash = secrets::hash_password(password);
     write_transaction(conn, |conn| {
-        let owner = match check_link_at(conn, token, now())? {
+        let owner = match check_link(conn, kind, token)? {
             Ok(owner) => owner,
             Err(problem) => return Ok(Err(problem)),
         };

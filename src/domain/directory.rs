@@ -116,7 +116,7 @@ pub fn invite_person(
             .get_result(conn)?;
         lookups::changed(conn)?;
         audit::record(conn, actor, "add_user", None, &format!("user #{id} {email} as {}", role.as_str()))?;
-        let token = accounts::invite(conn, actor, AccountKind::User, id)?;
+        let token = accounts::invite_in(conn, actor, AccountKind::User, id)?;
         Ok(Ok((id, token)))
     })
 }

@@ -1,8 +1,10 @@
 //! The panels: actix handlers, one file per area, and the pieces they share.
 
+pub mod accounts;
 pub mod admin_tickets;
 pub mod affiliate;
 pub mod affiliate_lookup;
+pub mod affiliates_admin;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -13,6 +15,7 @@ pub mod manager_thread;
 pub mod new_ticket;
 pub mod outbox;
 pub mod pages;
+pub mod people;
 pub mod profile;
 pub mod reply_templates;
 pub mod session_store;
@@ -284,6 +287,11 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/login" => auth::admin_login_form,
     POST "/login" => auth::admin_login,
     POST "/logout" => auth::admin_logout,
+    GET "/password" => accounts::admin_link,
+    POST "/password" => accounts::admin_set,
+    GET "/password/forgot" => accounts::admin_forgot_form,
+    POST "/password/forgot" => accounts::admin_forgot,
+    POST "/profile/password" => accounts::admin_change,
     GET "/profile" => profile::admin_show,
     POST "/profile/api-key" => profile::admin_new_key,
     POST "/profile/notifications" => profile::admin_notifications,
@@ -304,6 +312,20 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/events" => live::admin_events,
     GET "/attachments/{id}" => thread::admin_download,
     GET "/affiliates/suggest" => affiliate_lookup::suggest,
+    GET "/affiliates" => affiliates_admin::list,
+    POST "/affiliates" => affiliates_admin::create,
+    GET "/affiliates/new" => affiliates_admin::new_form,
+    GET "/affiliates/{id}" => affiliates_admin::edit_form,
+    POST "/affiliates/{id}" => affiliates_admin::update,
+    POST "/affiliates/{id}/disable" => affiliates_admin::disable,
+    POST "/affiliates/{id}/enable" => affiliates_admin::enable,
+    POST "/affiliates/{id}/invite" => affiliates_admin::invite,
+    GET "/people" => people::list,
+    POST "/people" => people::invite,
+    POST "/people/hand-over" => people::hand_over,
+    POST "/people/{id}/invite" => people::reinvite,
+    POST "/people/{id}/disable" => people::disable,
+    POST "/people/{id}/enable" => people::enable,
     GET "/templates" => reply_templates::list,
     POST "/templates" => reply_templates::create,
     GET "/templates/new" => reply_templates::new_form,
@@ -319,6 +341,11 @@ route_table!(AFFILIATE_ROUTES, affiliate_routes, "/affiliate", {
     GET "/login" => auth::affiliate_login_form,
     POST "/login" => auth::affiliate_login,
     POST "/logout" => auth::affiliate_logout,
+    GET "/password" => accounts::affiliate_link,
+    POST "/password" => accounts::affiliate_set,
+    GET "/password/forgot" => accounts::affiliate_forgot_form,
+    POST "/password/forgot" => accounts::affiliate_forgot,
+    POST "/profile/password" => accounts::affiliate_change,
     GET "/profile" => profile::affiliate_show,
     POST "/profile/api-key" => profile::affiliate_new_key,
     POST "/profile/notifications" => profile::affiliate_notifications,

@@ -73,6 +73,11 @@ struct World {
     template: i64,
     api_template: i64,
     affiliate_a: i64,
+    /// Manager A, and an affiliate of theirs who is banned (disabled and enabled by the matrix).
+    manager_a: i64,
+    banned: i64,
+    /// A user the People routes may disable and enable (the disabled caller).
+    spare_user: i64,
     offer: i64,
     smartlink: i64,
 }
@@ -105,6 +110,13 @@ fn panel(route: &str, c: Caller) -> Expect {
     if key_caller(c) && route.starts_with("POST") {
         return Expect::Exactly(403);
     }
+    // A password link's page: without a valid token the link does not work, for anyone.
+    if route.ends_with("/password") && !route.contains("/profile/") {
+        return Expect::Exactly(410);
+    }
+    if route.ends_with("/password/forgot") {
+        return Expect::Allowed;
+    }
     let public = [" /admin/login", " /affiliate/login", " /admin", " /admin/", " /affiliate", " /affiliate/"];
     if public.iter().any(|p| route.ends_with(p)) && route.starts_with("GET") {
         return Expect::Allowed;
@@ -129,6 +141,8 @@ fn panel(route: &str, c: Caller) -> Expect {
     match c {
         // The outbox is for admins.
         Caller::ManagerA | Caller::ManagerB if route.contains("/admin/outbox") => Expect::Forbidden,
+        // People are for admins.
+        Caller::ManagerA | Caller::ManagerB if route.contains("/admin/people") => Expect::Forbidden,
         Caller::ManagerB if templates => Expect::Forbidden,
         Caller::ManagerA if templates => Expect::Forbidden,
         Caller::ManagerB if route == "POST /admin/tickets" => Expect::Exactly(422),
@@ -177,6 +191,9 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         p if p.contains("/template/") => w.api_template,
         p if p.contains("/offers/") => w.offer,
         p if p.contains("/smartlinks/") => w.smartlink,
+        p if p.contains("/people/") => w.spare_user,
+        p if p.ends_with("/disable") || p.ends_with("/enable") || p.ends_with("/invite") => w.banned,
+        p if p.contains("/affiliates/") => w.affiliate_a,
         p if p.ends_with("/remove") && c == Caller::KeyAdmin => w.removable[0],
         p if p.ends_with("/remove") => w.removable[1],
         _ => w.ticket,
@@ -213,8 +230,52 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         "POST /3.0/partner/activation/offer" => {
             (f(&[("offer_id", &w.offer.to_string()), ("comment", "From the API")]), false)
         }
+        "POST /admin/password" | "POST /affiliate/password" => (
+            f(&[("token", "not-a-token"), ("password", "a long enough pass"), ("repeat", "a long enough pass")]),
+            false,
+        ),
+        "POST /admin/password/forgot" | "POST /affiliate/password/forgot" => {
+            (f(&[("email", "nobody@example.com")]), false)
+        }
+        "POST /admin/profile/password" | "POST /affiliate/profile/password" => (
+            f(&[
+                ("old_password", "wrong-password"),
+                ("new_password", "a new password"),
+                ("repeat_password", "a new password"),
+            ]),
+            false,
+        ),
+        "POST /admin/people" => {
+            (f(&[("email", &format!("matrix-{tag}@network.test")), ("name", "Matrix"), ("role", "manager")]), false)
+        }
+        "POST /admin/people/hand-over" => {
+            let spare = w.spare_user.to_string();
+            (f(&[("from", &spare), ("to", &spare)]), false)
+        }
+        "POST /admin/affiliates" => (
+            f(&[("email", &format!("new-{tag}@network.test")), ("name", "Matrix partner"), ("status", "active")]),
+            false,
+        ),
+        "POST /admin/affiliates/{id}" => {
+            let manager = w.manager_a.to_string();
+            (
+                f(&[
+                    ("email", &format!("affiliate-a-{tag}@network.test")),
+                    ("name", "Affiliate A"),
+                    ("status", "active"),
+                    ("manager_id", &manager),
+                ]),
+                false,
+            )
+        }
         "POST /admin/logout"
         | "POST /affiliate/logout"
+        | "POST /admin/people/{id}/invite"
+        | "POST /admin/people/{id}/disable"
+        | "POST /admin/people/{id}/enable"
+        | "POST /admin/affiliates/{id}/disable"
+        | "POST /admin/affiliates/{id}/enable"
+        | "POST /admin/affiliates/{id}/invite"
         | "POST /admin/profile/api-key"
         | "POST /affiliate/profile/api-key"
         | "POST /admin/profile/notifications"
@@ -335,6 +396,9 @@ async fn setup(app: &TestApp) -> (World, Callers) {
         template,
         api_template,
         affiliate_a,
+        manager_a: m1,
+        banned,
+        spare_user: user_id(app, "manager3@affdesk.test"),
         offer,
         smartlink,
     };

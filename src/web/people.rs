@@ -1,0 +1,158 @@
+//! The People page (admins): the desk's admins and managers, inviting someone by
+//! email, disabling and enabling, and handing a manager's affiliates and tickets
+//! to another in one step.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::StaffSession;
+use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
+use crate::domain::accounts::AccountKind;
+use crate::domain::directory::{self, NewPerson, Person};
+use crate::domain::ticket_filter::FieldError;
+use crate::error::{AppError, AppResult};
+
+#[derive(Template)]
+#[template(path = "admin/people.html")]
+struct PeoplePage {
+    ctx: PageCtx,
+    people: Vec<Person>,
+    form: NewPerson,
+    errors: Vec<FieldError>,
+}
+
+impl PeoplePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+}
+
+fn html<T: Template>(t: &T, status: StatusCode) -> AppResult<HttpResponse> {
+    let body = t.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+}
+
+async fn page(
+    state: &web::Data<AppState>,
+    staff: &StaffSession,
+    form: NewPerson,
+    errors: Vec<FieldError>,
+) -> AppResult<PeoplePage> {
+    let actor = staff.actor();
+    let people = state.db(move |conn| directory::people(conn, &actor)).await?;
+    Ok(PeoplePage { ctx: staff.page("people"), people, form, errors })
+}
+
+/// `GET /admin/people`.
+pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    let page = page(&state, &staff, NewPerson { role: "manager".into(), ..Default::default() }, Vec::new()).await?;
+    html(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/people`: invite someone; wrong fields come back next to the field.
+pub async fn invite(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    form: web::Form<InviteForm>,
+) -> AppResult<HttpResponse> {
+    let f = form.into_inner();
+    let person = NewPerson { email: f.email, name: f.name, role: f.role };
+    let actor = staff.actor();
+    let p = person.clone();
+    match state.db(move |conn| directory::invite_person(conn, &actor, &p)).await? {
+        Ok(_) => {
+            set_flash(&staff.session, FlashKind::Success, format!("Invitation sent to {}.", person.email.trim()));
+            Ok(redirect("/admin/people"))
+        }
+        Err(errors) => html(&page(&state, &staff, person, errors).await?, StatusCode::UNPROCESSABLE_ENTITY),
+    }
+}
+
+/// `POST /admin/people/{id}/invite`: send the invitation again (a new link).
+pub async fn reinvite(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    state.db(move |conn| crate::domain::accounts::invite(conn, &actor, AccountKind::User, id)).await?;
+    set_flash(&staff.session, FlashKind::Success, "A new invitation is on its way; earlier links no longer work.");
+    Ok(redirect("/admin/people"))
+}
+
+async fn set_disabled(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+    disabled: bool,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    let user = state.db(move |conn| directory::set_person_disabled(conn, &actor, id, disabled)).await?;
+    let text = if disabled {
+        format!("{} is disabled and logged out everywhere.", user.name)
+    } else {
+        format!("{} can log in again.", user.name)
+    };
+    set_flash(&staff.session, FlashKind::Success, text);
+    Ok(redirect("/admin/people"))
+}
+
+pub async fn disable(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_disabled(state, staff, path, true).await
+}
+
+pub async fn enable(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    set_disabled(state, staff, path, false).await
+}
+
+#[derive(Deserialize)]
+pub struct HandOverForm {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /admin/people/hand-over`: every affiliate and ticket of one manager to another.
+pub async fn hand_over(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    form: web::Form<HandOverForm>,
+) -> AppResult<HttpResponse> {
+    let (Ok(from), Ok(to)) = (form.from.trim().parse::<i64>(), form.to.trim().parse::<i64>()) else {
+        set_flash(&staff.session, FlashKind::Error, "Choose both managers: whose work, and who takes it.");
+        return Ok(redirect("/admin/people#hand-over"));
+    };
+    let actor = staff.actor();
+    match state.db(move |conn| directory::hand_over(conn, &actor, from, to)).await {
+        Ok(moved) => {
+            let text = format!("Handed over {} affiliates and {} tickets.", moved.affiliates, moved.tickets);
+            set_flash(&staff.session, FlashKind::Success, text);
+        }
+        Err(AppError::BadRequest(message)) => set_flash(&staff.session, FlashKind::Error, message),
+        Err(e) => return Err(e),
+    }
+    Ok(redirect("/admin/people"))
+}
