@@ -239,7 +239,7 @@ fn parse_user(v: &Value) -> Result<Option<ManagerRecord>, String> {
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if !roles.iter().any(|r| *r == "ROLE_MANAGER_AFFILIATE") {
+    if !roles.contains(&"ROLE_MANAGER_AFFILIATE") {
         return Ok(None);
     }
     let name = format!("{} {}", text(v, "first_name")?, text(v, "last_name")?).trim().to_string();

@@ -75,7 +75,7 @@ fn updated_from(last_ok: Option<NaiveDateTime>) -> Option<String> {
 /// part that fails is recorded with its error and the others still run.
 pub async fn sync_once(pool: &DbPool, client: &Client, full: bool) -> SyncReport {
     let mut report = SyncReport { full, parts: Vec::new() };
-    let last = db(pool, |conn| sync::sync_parts(conn)).await.unwrap_or_default();
+    let last = db(pool, sync::sync_parts).await.unwrap_or_default();
     let last_ok = |part: &str| last.iter().find(|p| p.part == part).and_then(|p| p.last_ok_at);
     let never_full = |part: &str| {
         last.iter()
@@ -192,7 +192,7 @@ async fn pull_smartlinks(pool: &DbPool, client: &Client) -> Result<Applied, Stri
 /// Who may run each protected or private offer: one call per such offer.
 async fn pull_access(pool: &DbPool, client: &Client) -> Result<Applied, String> {
     let mut applied = Applied::default();
-    let offers = db(pool, |conn| sync::offers_with_access_lists(conn)).await?;
+    let offers = db(pool, sync::offers_with_access_lists).await?;
     for (offer_id, affise_id) in offers {
         let partners = client.offer_privacy(&affise_id).await?;
         applied.add(db(pool, move |conn| sync::apply_offer_access(conn, offer_id, &partners)).await?);

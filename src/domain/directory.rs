@@ -486,7 +486,7 @@ pub fn set_affiliate_disabled(
         }
         let action = if disabled { "disable_affiliate" } else { "enable_affiliate" };
         audit::record(conn, actor, action, None, &format!("affiliate #{id} {}", a.email))?;
-        Ok(Affiliate::find(conn, id)?.ok_or(AppError::NotFound)?)
+        Affiliate::find(conn, id)?.ok_or(AppError::NotFound)
     })
 }
 
