@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use crate::db::DbPool;
 use crate::db::schema::affise_sync;
 use crate::domain::directory_sync::{self as sync, Applied};
-use crate::domain::{affise_push, now};
+use crate::domain::{affise_push, now, sync_state};
 pub use client::{AffiseConfig, Client};
 
 /// Pushes taken at once.
@@ -75,7 +75,7 @@ fn updated_from(last_ok: Option<NaiveDateTime>) -> Option<String> {
 /// part that fails is recorded with its error and the others still run.
 pub async fn sync_once(pool: &DbPool, client: &Client, full: bool) -> SyncReport {
     let mut report = SyncReport { full, parts: Vec::new() };
-    let last = db(pool, sync::sync_parts).await.unwrap_or_default();
+    let last = db(pool, sync_state::sync_parts).await.unwrap_or_default();
     let last_ok = |part: &str| last.iter().find(|p| p.part == part).and_then(|p| p.last_ok_at);
     let never_full = |part: &str| {
         last.iter()
@@ -121,7 +121,7 @@ async fn record(pool: &DbPool, part: &'static str, started: NaiveDateTime, full:
         Err(e) => Err(e.clone()),
     };
     let done = db(pool, move |conn| {
-        sync::record_run(conn, part, started, full, outcome.as_ref().map(|n| *n).map_err(String::as_str))
+        sync_state::record_run(conn, part, started, full, outcome.as_ref().map(|n| *n).map_err(String::as_str))
     })
     .await;
     if let Err(e) = done {

@@ -26,6 +26,7 @@ pub mod search;
 pub mod secrets;
 pub mod states;
 pub mod stats;
+pub mod sync_state;
 pub mod threads;
 pub mod ticket_counts;
 pub mod ticket_filter;

@@ -7,8 +7,8 @@ use askama::Template;
 use super::auth::StaffSession;
 use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
 use crate::domain::affise_push::{self, Push};
-use crate::domain::directory_sync::{self, SyncPart};
 use crate::domain::outbox::{self, Mail};
+use crate::domain::sync_state::{self, SyncPart};
 use crate::error::{AppError, AppResult};
 use crate::params::Params;
 
@@ -47,7 +47,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
                 outbox::list(conn, shown, SHOWN)?,
                 outbox::counts(conn)?,
                 affise_push::list(conn, None, SHOWN)?,
-                directory_sync::sync_parts(conn)?,
+                sync_state::sync_parts(conn)?,
             ))
         })
         .await?;
