@@ -69,6 +69,17 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Import affiliates, offers, Smartlinks or access from a CSV file, matched by the
+    /// external (Affise) id. Nothing is kept unless every line is right; running a
+    /// file again changes nothing. The columns are in the README.
+    Import {
+        #[arg(value_parser = ["affiliates", "offers", "smartlinks", "access"])]
+        kind: String,
+        file: std::path::PathBuf,
+        /// Check the file and say what it would do, keeping nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Issue a new API key for a user or affiliate and print it once (the old key stops working).
     Apikey {
         /// Email of the user or affiliate.
@@ -200,6 +211,26 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("{line}");
             }
             if report.is_ok() { Ok(()) } else { Err("some parts of the sync failed (above)".into()) }
+        }
+        Command::Import { kind, file, dry_run } => {
+            use affdesk::domain::import::{self, ImportKind};
+            let kind = ImportKind::parse(&kind).ok_or("the kind is affiliates, offers, smartlinks or access")?;
+            let input = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let url = config::database_url(&cli.store)?;
+            let pool = affdesk::open_database(&url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let actor = affdesk::domain::Actor::system();
+            let report = import::run(&mut conn, &actor, kind, std::io::BufReader::new(input), !dry_run)
+                .map_err(|e| e.to_string())?;
+            for e in &report.errors {
+                eprintln!("line {}: {}", e.line, e.message);
+            }
+            if report.error_count > report.errors.len() as u64 {
+                eprintln!("... and {} more lines in error", report.error_count - report.errors.len() as u64);
+            }
+            let verdict = if report.applied { "imported" } else { "nothing was changed" };
+            println!("{}: {}; {verdict}", kind.word(), report.summary());
+            if report.error_count > 0 { Err("the file has lines in error (above)".into()) } else { Ok(()) }
         }
         Command::Apikey { email } => {
             let url = config::database_url(&cli.store)?;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::domain::directory_sync::{
-    ManagerRecord, OfferRecord, PartnerRecord, SmartlinkRecord, offer_status_from_affise, partner_status_from_affise,
-    privacy_from_affise,
+    ManagerKey, ManagerRecord, OfferRecord, PartnerRecord, SmartlinkRecord, offer_status_from_affise,
+    partner_status_from_affise, privacy_from_affise,
 };
 
 /// Where the network's Affise is and how to reach it.
@@ -227,7 +227,7 @@ fn parse_partner(v: &Value) -> Result<PartnerRecord, String> {
         login: text(v, "login")?.to_string(),
         name: text(v, "name")?.to_string(),
         status,
-        manager_affise_id: manager,
+        manager: manager.map(ManagerKey::AffiseId),
         affise_id,
     })
 }
@@ -284,7 +284,7 @@ fn parse_smartlink(v: &Value) -> Result<SmartlinkRecord, String> {
         "" => text(v, "title")?,
         n => n,
     };
-    Ok(SmartlinkRecord { affise_id, name: name.to_string() })
+    Ok(SmartlinkRecord { affise_id, name: name.to_string(), privacy: None })
 }
 
 #[cfg(test)]
@@ -299,7 +299,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.affise_id, "17");
         assert_eq!(p.status, crate::domain::states::AffiliateStatus::NotActive);
-        assert_eq!(p.manager_affise_id.as_deref(), Some("5a0c0a5b3b7d9b0012345678"));
+        assert_eq!(p.manager, Some(ManagerKey::AffiseId("5a0c0a5b3b7d9b0012345678".into())));
         assert!(parse_partner(&json!({"id": 1, "email": "a@b.co", "status": "sleeping"})).is_err());
         assert!(parse_partner(&json!({"email": "a@b.co", "status": "active"})).is_err());
     }

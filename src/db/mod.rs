@@ -209,7 +209,7 @@ pub(crate) fn prepare_postgres(conn: &mut diesel::PgConnection) -> QueryResult<(
 }
 
 /// Runs `f` in a transaction that takes the write lock at once on SQLite
-/// (`BEGIN IMMEDIATE`): a deferred transaction that reads, then writes, fails with
+/// (`BEGIN IMMEDIATE`), or in a savepoint inside one already open: a deferred transaction that reads, then writes, fails with
 /// SQLITE_BUSY when another writer got there first, instead of waiting its turn.
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
@@ -218,6 +218,13 @@ where
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if !matches!(conn, AnyConnection::Sqlite(_)) {
+        return conn.transaction(f);
+    }
+    // Inside a transaction already (an import applies pages of records in one):
+    // the lock is held; a savepoint keeps this part undoable on its own.
+    if let AnyConnection::Sqlite(c) = conn
+        && AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_some()
+    {
         return conn.transaction(f);
     }
     if let AnyConnection::Sqlite(c) = conn {

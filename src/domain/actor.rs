@@ -92,6 +92,11 @@ impl Actor {
         }
     }
 
+    /// The command line or a background task, not a person.
+    pub fn is_system(&self) -> bool {
+        matches!(self.who, Who::System)
+    }
+
     pub fn is_affiliate(&self) -> bool {
         matches!(self.who, Who::Affiliate(_))
     }

@@ -232,3 +232,24 @@ pub fn pending_for_offer(conn: &mut AnyConnection, offer_id: i64) -> AppResult<V
         .select(affise_pushes::affiliate_id)
         .load(conn)?)
 }
+
+/// The newest push (replaced ones left out) of each of `affiliates` on an offer:
+/// the offer page shows it beside their access.
+pub fn latest_for_offer(conn: &mut AnyConnection, offer_id: i64, affiliates: &[i64]) -> AppResult<Vec<Push>> {
+    let mut latest: Vec<Push> = Vec::new();
+    for chunk in affiliates.chunks(500) {
+        let found: Vec<Push> = affise_pushes::table
+            .filter(affise_pushes::offer_id.eq(offer_id))
+            .filter(affise_pushes::affiliate_id.eq_any(chunk))
+            .filter(affise_pushes::state.ne(PushState::Superseded))
+            .order(affise_pushes::id.desc())
+            .select(Push::as_select())
+            .load(conn)?;
+        for p in found {
+            if !latest.iter().any(|l| l.affiliate_id == p.affiliate_id) {
+                latest.push(p);
+            }
+        }
+    }
+    Ok(latest)
+}

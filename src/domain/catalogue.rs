@@ -20,6 +20,8 @@ pub struct Offer {
     pub currency: String,
     pub preview_url: String,
     pub created_at: NaiveDateTime,
+    /// The offer's id in the network's Affise, when it came from there.
+    pub affise_id: Option<String>,
 }
 
 impl Offer {
@@ -39,6 +41,7 @@ pub struct Smartlink {
     pub name: String,
     pub privacy: Privacy,
     pub created_at: NaiveDateTime,
+    pub affise_id: Option<String>,
 }
 
 /// Cents as "1,234.50".

@@ -30,7 +30,24 @@ pub struct PartnerRecord {
     pub login: String,
     pub name: String,
     pub status: AffiliateStatus,
-    pub manager_affise_id: Option<String>,
+    pub manager: Option<ManagerKey>,
+}
+
+/// How a partner names their manager: Affise by the manager's Affise id, an import
+/// by the manager's email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManagerKey {
+    AffiseId(String),
+    Email(String),
+}
+
+impl std::fmt::Display for ManagerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManagerKey::AffiseId(id) => write!(f, "with Affise id {id}"),
+            ManagerKey::Email(email) => write!(f, "{email}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +66,8 @@ pub struct OfferRecord {
 pub struct SmartlinkRecord {
     pub affise_id: String,
     pub name: String,
+    /// An import says; Affise does not, and a new Smartlink from there is protected.
+    pub privacy: Option<Privacy>,
 }
 
 /// What a page of records did.
@@ -59,10 +78,27 @@ pub struct Applied {
     pub updated: usize,
     pub unchanged: usize,
     /// Records left out, each with why ("partner 17: the email ... is another affiliate's").
-    pub skipped: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A record left out: its place in the slice applied, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub at: usize,
+    pub why: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
 }
 
 impl Applied {
+    fn skip(&mut self, at: usize, why: String) {
+        self.skipped.push(Skipped { at, why });
+    }
+
     pub fn add(&mut self, other: Applied) {
         self.created += other.created;
         self.updated += other.updated;
@@ -124,10 +160,10 @@ pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> Ap
     write_transaction(conn, |conn| {
         let mut applied = Applied::default();
         let t = now();
-        for r in records {
+        for (at, r) in records.iter().enumerate() {
             let email = users::normalize_email(&r.email);
             if !users::looks_like_email(&email) {
-                applied.skipped.push(format!("manager {}: {:?} is not an email address", r.affise_id, r.email));
+                applied.skip(at, format!("manager {}: {:?} is not an email address", r.affise_id, r.email));
                 continue;
             }
             let by_id: Option<(i64, String, String)> = users_t::table
@@ -144,7 +180,7 @@ pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> Ap
             match (by_id, by_email) {
                 (Some((id, old_email, old_name)), other) => {
                     if other.is_some_and(|(other_id, _)| other_id != id) {
-                        applied.skipped.push(format!("manager {}: the email {email} is another user's", r.affise_id));
+                        applied.skip(at, format!("manager {}: the email {email} is another user's", r.affise_id));
                         continue;
                     }
                     if old_email == email && old_name == name {
@@ -163,10 +199,13 @@ pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> Ap
                     applied.updated += 1;
                 }
                 (None, Some((_, Some(other)))) => {
-                    applied.skipped.push(format!(
-                        "manager {}: the email {email} belongs to the user with Affise id {other}",
-                        r.affise_id
-                    ));
+                    applied.skip(
+                        at,
+                        format!(
+                            "manager {}: the email {email} belongs to the user with Affise id {other}",
+                            r.affise_id
+                        ),
+                    );
                 }
                 (None, None) => {
                     diesel::insert_into(users_t::table)
@@ -210,22 +249,24 @@ pub fn apply_partners(conn: &mut AnyConnection, records: &[PartnerRecord]) -> Ap
         let managers = managers_by_affise_id(conn)?;
         let mut applied = Applied::default();
         let t = now();
-        for r in records {
+        for (at, r) in records.iter().enumerate() {
             let email = users::normalize_email(&r.email);
             if !users::looks_like_email(&email) {
-                applied.skipped.push(format!("partner {}: {:?} is not an email address", r.affise_id, r.email));
+                applied.skip(at, format!("partner {}: {:?} is not an email address", r.affise_id, r.email));
                 continue;
             }
-            let manager = match &r.manager_affise_id {
+            let manager = match &r.manager {
                 None => Some(None),
-                Some(m) => managers.get(m).map(|id| Some(*id)),
+                Some(ManagerKey::AffiseId(m)) => managers.get(m).map(|id| Some(*id)),
+                Some(ManagerKey::Email(e)) => users_t::table
+                    .filter(users_t::email.eq(users::normalize_email(e)))
+                    .select(users_t::id)
+                    .first::<i64>(conn)
+                    .optional()?
+                    .map(Some),
             };
-            if manager.is_none() {
-                applied.skipped.push(format!(
-                    "partner {}: manager {} is not known here (the managers' sync has not seen them)",
-                    r.affise_id,
-                    r.manager_affise_id.as_deref().unwrap_or("")
-                ));
+            if let (None, Some(key)) = (manager, &r.manager) {
+                applied.skip(at, format!("partner {}: the manager {key} is not known here", r.affise_id));
             }
             let login = if r.login.trim().is_empty() { email.clone() } else { r.login.trim().to_string() };
             let name = if r.name.trim().is_empty() { login.clone() } else { r.name.trim().to_string() };
@@ -241,16 +282,19 @@ pub fn apply_partners(conn: &mut AnyConnection, records: &[PartnerRecord]) -> Ap
                 .optional()?;
             let existing = match (by_id, by_email) {
                 (Some(a), Some(b)) if a.id != b.id => {
-                    applied.skipped.push(format!("partner {}: the email {email} is another affiliate's", r.affise_id));
+                    applied.skip(at, format!("partner {}: the email {email} is another affiliate's", r.affise_id));
                     continue;
                 }
                 (Some(a), _) => Some(a),
                 (None, Some(b)) if b.affise_id.is_some() => {
-                    applied.skipped.push(format!(
-                        "partner {}: the email {email} belongs to the affiliate with Affise id {}",
-                        r.affise_id,
-                        b.affise_id.as_deref().unwrap_or("")
-                    ));
+                    applied.skip(
+                        at,
+                        format!(
+                            "partner {}: the email {email} belongs to the affiliate with Affise id {}",
+                            r.affise_id,
+                            b.affise_id.as_deref().unwrap_or("")
+                        ),
+                    );
                     continue;
                 }
                 (None, b) => b,
@@ -350,9 +394,9 @@ pub fn apply_offers(conn: &mut AnyConnection, records: &[OfferRecord]) -> AppRes
     write_transaction(conn, |conn| {
         let mut applied = Applied::default();
         let t = now();
-        for r in records {
+        for (at, r) in records.iter().enumerate() {
             if r.title.trim().is_empty() {
-                applied.skipped.push(format!("offer {}: it has no title", r.affise_id));
+                applied.skip(at, format!("offer {}: it has no title", r.affise_id));
                 continue;
             }
             let existing: Option<super::catalogue::Offer> = offers::table
@@ -431,28 +475,32 @@ pub fn disable_missing_offers(conn: &mut AnyConnection, seen: &HashSet<String>) 
 pub fn apply_smartlinks(conn: &mut AnyConnection, records: &[SmartlinkRecord]) -> AppResult<Applied> {
     write_transaction(conn, |conn| {
         let mut applied = Applied::default();
-        for r in records {
+        for (at, r) in records.iter().enumerate() {
             if r.name.trim().is_empty() {
-                applied.skipped.push(format!("Smartlink {}: it has no name", r.affise_id));
+                applied.skip(at, format!("Smartlink {}: it has no name", r.affise_id));
                 continue;
             }
-            let existing: Option<(i64, String)> = smartlinks::table
+            let existing: Option<(i64, String, Privacy)> = smartlinks::table
                 .filter(smartlinks::affise_id.eq(&r.affise_id))
-                .select((smartlinks::id, smartlinks::name))
+                .select((smartlinks::id, smartlinks::name, smartlinks::privacy))
                 .first(conn)
                 .optional()?;
             match existing {
-                Some((_, name)) if name == r.name.trim() => applied.unchanged += 1,
-                Some((id, _)) => {
-                    diesel::update(smartlinks::table.find(id)).set(smartlinks::name.eq(r.name.trim())).execute(conn)?;
+                Some((_, name, privacy)) if name == r.name.trim() && r.privacy.is_none_or(|p| p == privacy) => {
+                    applied.unchanged += 1
+                }
+                Some((id, _, privacy)) => {
+                    diesel::update(smartlinks::table.find(id))
+                        .set((smartlinks::name.eq(r.name.trim()), smartlinks::privacy.eq(r.privacy.unwrap_or(privacy))))
+                        .execute(conn)?;
                     applied.updated += 1;
                 }
                 None => {
-                    // Smartlinks are premoderated: affiliates ask for them.
+                    // Smartlinks are premoderated unless said otherwise: affiliates ask for them.
                     diesel::insert_into(smartlinks::table)
                         .values((
                             smartlinks::name.eq(r.name.trim()),
-                            smartlinks::privacy.eq(Privacy::Premoderated),
+                            smartlinks::privacy.eq(r.privacy.unwrap_or(Privacy::Premoderated)),
                             smartlinks::created_at.eq(now()),
                             smartlinks::affise_id.eq(&r.affise_id),
                         ))
@@ -492,14 +540,14 @@ pub fn apply_offer_access(
         let t = now();
         let waiting: HashSet<i64> = super::affise_push::pending_for_offer(conn, offer_id)?.into_iter().collect();
         let mut listed: HashSet<i64> = HashSet::new();
-        for chunk in partner_affise_ids.chunks(500) {
+        for (c, chunk) in partner_affise_ids.chunks(500).enumerate() {
             let found: Vec<(i64, Option<String>)> = affiliates::table
                 .filter(affiliates::affise_id.eq_any(chunk))
                 .select((affiliates::id, affiliates::affise_id))
                 .load(conn)?;
             let known: HashSet<String> = found.iter().filter_map(|(_, a)| a.clone()).collect();
-            for missing in chunk.iter().filter(|a| !known.contains(*a)) {
-                applied.skipped.push(format!("offer access: partner {missing} is not known here"));
+            for (i, missing) in chunk.iter().enumerate().filter(|(_, a)| !known.contains(*a)) {
+                applied.skip(c * 500 + i, format!("offer access: partner {missing} is not known here"));
             }
             listed.extend(found.into_iter().map(|(id, _)| id));
         }

@@ -3,6 +3,7 @@
 //! writes the audit entries and returns a typed outcome. No actix types here.
 
 pub mod access;
+pub mod access_grants;
 pub mod accounts;
 pub mod actor;
 pub mod affiliates;
@@ -10,8 +11,10 @@ pub mod affise_push;
 pub mod attachments;
 pub mod audit;
 pub mod catalogue;
+pub mod catalogue_admin;
 pub mod directory;
 pub mod directory_sync;
+pub mod import;
 pub mod lifecycle;
 pub mod live;
 pub mod logins;

@@ -85,6 +85,7 @@ pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<u
 /// Counts what is read of a body, and stops it at the cap or the deadline.
 struct Budget {
     used: usize,
+    cap: usize,
     deadline: tokio::time::Instant,
 }
 
@@ -95,7 +96,7 @@ impl Budget {
 
     fn take(&mut self, n: usize) -> AppResult<()> {
         self.used += n;
-        if self.used > MAX_UPLOAD_BYTES { Err(super::too_large(MAX_UPLOAD_BYTES)) } else { Ok(()) }
+        if self.used > self.cap { Err(super::too_large(self.cap)) } else { Ok(()) }
     }
 }
 
@@ -111,7 +112,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
     let mut token_ok = expected.is_none();
     let mut file_fields = 0usize;
     let mut parts = 0usize;
-    let mut budget = Budget { used: 0, deadline: super::body_deadline(req) };
+    let mut budget = Budget { used: 0, cap: MAX_UPLOAD_BYTES, deadline: super::body_deadline(req) };
     while let Some(field) = budget.next(&mut form).await? {
         let mut field = field.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
@@ -239,4 +240,91 @@ async fn receive_file(
         }
         _ => Ok(Err(format!("{display_name}: the content is not a JPEG, PNG, GIF or ZIP file matching its name."))),
     }
+}
+
+/// A form with one data file (a CSV import): its text fields, and the file streamed
+/// to a temporary file, unchecked (its reader checks it line by line).
+#[derive(Debug, Default)]
+pub struct DataUpload {
+    pub fields: HashMap<String, String>,
+    pub file: Option<TempFile>,
+}
+
+/// Reads a form whose file field is `file`, up to `cap` bytes in all; the CSRF
+/// token comes first, as in `read`.
+pub async fn read_data_file(
+    req: &HttpRequest,
+    mut form: Multipart,
+    store: &dyn AttachmentStore,
+    cap: usize,
+) -> AppResult<DataUpload> {
+    if declared_length(req.headers()).is_some_and(|n| n > cap) {
+        return Err(super::too_large(cap));
+    }
+    let expected = req.extensions().get::<ExpectedToken>().cloned();
+    let mut token_ok = expected.is_none();
+    let mut upload = DataUpload::default();
+    let mut budget = Budget { used: 0, cap, deadline: super::body_deadline(req) };
+    let mut parts = 0usize;
+    while let Some(field) = budget.next(&mut form).await? {
+        let mut field = field.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::TooLarge(format!("The form has more than {MAX_PARTS} fields.")));
+        }
+        if !token_ok && name != CSRF_FIELD {
+            return Err(csrf_refusal());
+        }
+        let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_string);
+        match file_name {
+            Some(file_name) if name == "file" && !file_name.is_empty() && upload.file.is_none() => {
+                let (path, file) = store.create_temp()?;
+                let mut temp = TempFile {
+                    path,
+                    file_name: attachments::clean_file_name(&file_name),
+                    content_type: "text/csv",
+                    size: 0,
+                    sha256: String::new(),
+                };
+                let mut out = tokio::fs::File::from_std(file);
+                let mut hasher = Sha256::new();
+                while let Some(chunk) = budget.next(&mut field).await? {
+                    let chunk = chunk.map_err(|e| AppError::bad_request(format!("The upload was interrupted: {e}")))?;
+                    budget.take(chunk.len())?;
+                    temp.size += chunk.len() as i64;
+                    hasher.update(&chunk);
+                    out.write_all(&chunk).await?;
+                }
+                out.flush().await?;
+                temp.sha256 = hex::encode(hasher.finalize());
+                upload.file = Some(temp);
+            }
+            Some(_) => drain(&mut field, &mut budget).await?,
+            None => {
+                let mut value = Vec::new();
+                while let Some(chunk) = budget.next(&mut field).await? {
+                    let chunk = chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
+                    budget.take(chunk.len())?;
+                    if value.len() + chunk.len() > MAX_FIELD_BYTES {
+                        return Err(AppError::bad_request(format!("The field {name} is too long.")));
+                    }
+                    value.extend_from_slice(&chunk);
+                }
+                let value =
+                    String::from_utf8(value).map_err(|_| AppError::bad_request("The form is not valid UTF-8 text."))?;
+                if name == CSRF_FIELD
+                    && let Some(expected) = &expected
+                {
+                    expected.check(&value)?;
+                    token_ok = true;
+                }
+                upload.fields.entry(name).or_insert(value);
+            }
+        }
+    }
+    if !token_ok {
+        return Err(csrf_refusal());
+    }
+    Ok(upload)
 }

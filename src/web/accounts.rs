@@ -7,9 +7,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, FlashKind, Panel, csrf, redirect, set_flash, take_flash};
+use super::{AppState, FlashKind, Panel, csrf, html, redirect, set_flash, take_flash};
 use crate::domain::accounts::{self, AccountKind, TokenPurpose};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 fn kind_of(panel: Panel) -> AccountKind {
     match panel {
@@ -55,11 +55,6 @@ struct ForgotPage {
     email: String,
     sent: bool,
     flash: Option<super::Flash>,
-}
-
-fn html<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-    let body = t.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
 #[derive(Deserialize)]

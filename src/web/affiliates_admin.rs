@@ -8,14 +8,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash, url_encode};
+use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash, url_encode};
 use crate::domain::accounts::{self, AccountKind};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::directory::{self, AffiliateForm, AffiliateRow};
 use crate::domain::states::AffiliateStatus;
 use crate::domain::ticket_filter::FieldError;
 use crate::domain::users::{User, UserSummary};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::params::Params;
 
 const PER_PAGE: i64 = 50;
@@ -60,11 +60,6 @@ impl FormPage {
             None => "/admin/affiliates".into(),
         }
     }
-}
-
-fn html<T: Template>(t: &T, status: StatusCode) -> AppResult<HttpResponse> {
-    let body = t.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
 /// `GET /admin/affiliates?q=&page=`.

@@ -7,9 +7,11 @@ pub mod affiliate_lookup;
 pub mod affiliates_admin;
 pub mod assets;
 pub mod auth;
+pub mod catalogue_admin;
 pub mod csrf;
 pub mod dates;
 pub mod forms;
+pub mod imports;
 pub mod live;
 pub mod manager_thread;
 pub mod new_ticket;
@@ -85,6 +87,12 @@ pub fn take_once<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -
         return None;
     }
     session.remove_as::<T>(key).and_then(|r| r.ok())
+}
+
+/// A rendered page with its status (422 for a form sent back with its errors).
+pub fn html<T: askama::Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
+    let body = t.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
 /// Text made safe to put into HTML built outside a template.
@@ -320,6 +328,21 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/affiliates/{id}/disable" => affiliates_admin::disable,
     POST "/affiliates/{id}/enable" => affiliates_admin::enable,
     POST "/affiliates/{id}/invite" => affiliates_admin::invite,
+    GET "/offers" => catalogue_admin::offers,
+    POST "/offers" => catalogue_admin::create_offer,
+    GET "/offers/new" => catalogue_admin::new_offer,
+    GET "/offers/{id}" => catalogue_admin::offer,
+    POST "/offers/{id}" => catalogue_admin::update_offer,
+    POST "/offers/{id}/access" => catalogue_admin::offer_access,
+    GET "/smartlinks" => catalogue_admin::smartlinks,
+    POST "/smartlinks" => catalogue_admin::create_smartlink,
+    GET "/smartlinks/new" => catalogue_admin::new_smartlink,
+    GET "/smartlinks/{id}" => catalogue_admin::smartlink,
+    POST "/smartlinks/{id}" => catalogue_admin::update_smartlink,
+    POST "/smartlinks/{id}/access" => catalogue_admin::smartlink_access,
+    GET "/import" => imports::form,
+    POST "/import" => imports::preview,
+    POST "/import/apply" => imports::apply,
     GET "/people" => people::list,
     POST "/people" => people::invite,
     POST "/people/hand-over" => people::hand_over,

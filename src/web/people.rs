@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
+use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash};
 use crate::domain::accounts::AccountKind;
 use crate::domain::directory::{self, NewPerson, Person};
 use crate::domain::ticket_filter::FieldError;
@@ -27,11 +27,6 @@ impl PeoplePage {
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
-}
-
-fn html<T: Template>(t: &T, status: StatusCode) -> AppResult<HttpResponse> {
-    let body = t.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
 async fn page(

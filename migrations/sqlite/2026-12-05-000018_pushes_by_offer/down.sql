@@ -1,0 +1,1 @@
+DROP INDEX affise_pushes_offer;
