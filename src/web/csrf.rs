@@ -37,9 +37,15 @@ pub fn rotate(session: &Session) -> String {
     token(session)
 }
 
-/// Only these forms carry files (multipart); every other form is url-encoded.
-fn takes_files(path: &str) -> bool {
-    matches!(path, "/admin/tickets" | "/affiliate/tickets") || path.ends_with("/messages")
+/// Only these forms carry files (multipart), up to the size returned; every other
+/// form is url-encoded.
+fn file_cap(path: &str) -> Option<usize> {
+    match path {
+        "/admin/tickets" | "/affiliate/tickets" => Some(upload::MAX_UPLOAD_BYTES),
+        "/admin/import" => Some(super::imports::MAX_FILE_BYTES),
+        p if p.ends_with("/messages") => Some(upload::MAX_UPLOAD_BYTES),
+        _ => None,
+    }
 }
 
 /// The middleware: wraps the `/admin` and `/affiliate` scopes. Every POST proves
@@ -61,10 +67,15 @@ pub async fn guard(
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let multipart = content_type.starts_with("multipart/form-data");
     let urlencoded = content_type.starts_with("application/x-www-form-urlencoded");
-    if multipart && !takes_files(req.path()) {
-        return Err(AppError::UnsupportedMediaType("This form is sent url-encoded, not as multipart.".into()).into());
-    }
-    let cap = if multipart { upload::MAX_UPLOAD_BYTES } else { MAX_FORM_BYTES };
+    let cap = match (multipart, file_cap(req.path())) {
+        (false, _) => MAX_FORM_BYTES,
+        (true, Some(cap)) => cap,
+        (true, None) => {
+            return Err(
+                AppError::UnsupportedMediaType("This form is sent url-encoded, not as multipart.".into()).into()
+            );
+        }
+    };
     if upload::declared_length(req.headers()).is_some_and(|n| n > cap) {
         return Err(crate::http::too_large(cap).into());
     }

@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::upload;
 
 /// The largest file taken: 100,000 lines of a wide affiliates file fit with room.
-const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 const PENDING_KEY: &str = "import_pending";
 
 /// A previewed file waiting for "Apply".

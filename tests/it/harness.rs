@@ -288,6 +288,17 @@ impl Client {
         self.read(resp).await
     }
 
+    /// A multipart form with one data file in the `file` field (an import).
+    pub async fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file_name: &str, bytes: Vec<u8>) -> Page {
+        let mut form = reqwest::multipart::Form::new().text("csrf_token", self.csrf.clone());
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()));
+        let resp = self.http.post(format!("{}{}", self.base, path)).multipart(form).send().await.expect("POST file");
+        self.read(resp).await
+    }
+
     /// A multipart form as htmx sends it (`hx-encoding="multipart/form-data"`).
     pub async fn htmx_multipart(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut form = reqwest::multipart::Form::new().text("csrf_token", self.csrf.clone());
