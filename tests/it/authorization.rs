@@ -138,7 +138,26 @@ fn panel(route: &str, c: Caller) -> Expect {
     if route.ends_with("/events") && matches!(c, Caller::ManagerB | Caller::AffiliateB) {
         return Expect::NotFound;
     }
+    // The catalogue is every staff member's to see; admins add and edit it and import.
+    let admin_only = route.contains("/admin/import")
+        || matches!(
+            route,
+            "GET /admin/offers/new"
+                | "POST /admin/offers"
+                | "POST /admin/offers/{id}"
+                | "GET /admin/smartlinks/new"
+                | "POST /admin/smartlinks"
+                | "POST /admin/smartlinks/{id}"
+        );
     match c {
+        Caller::ManagerA | Caller::ManagerB if admin_only => Expect::Forbidden,
+        // The matrix sends no file: the form comes back asking for one.
+        Caller::Admin if route == "POST /admin/import" => Expect::Exactly(422),
+        // Access to affiliate A is manager A's to change: B is told so, and nothing changes.
+        Caller::ManagerB if route.ends_with("/access") => Expect::Exactly(303),
+        Caller::ManagerB if route == "GET /admin/offers/{id}" || route == "GET /admin/smartlinks/{id}" => {
+            Expect::Allowed
+        }
         // The outbox is for admins.
         Caller::ManagerA | Caller::ManagerB if route.contains("/admin/outbox") => Expect::Forbidden,
         // People are for admins.
@@ -268,6 +287,23 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
                 false,
             )
         }
+        "POST /admin/offers" | "POST /admin/offers/{id}" | "POST /admin/smartlinks" | "POST /admin/smartlinks/{id}" => {
+            (
+                f(&[
+                    ("name", &format!("Matrix {tag}")),
+                    ("privacy", "protected"),
+                    ("status", "active"),
+                    ("payout", "1.00"),
+                    ("currency", "USD"),
+                ]),
+                false,
+            )
+        }
+        "POST /admin/offers/{id}/access" | "POST /admin/smartlinks/{id}/access" => {
+            (f(&[("affiliate_id", &affiliate), ("state", "enabled")]), false)
+        }
+        "POST /admin/import" => (f(&[("kind", "affiliates")]), true),
+        "POST /admin/import/apply" => (f(&[("kind", "affiliates")]), false),
         "POST /admin/logout"
         | "POST /affiliate/logout"
         | "POST /admin/people/{id}/invite"
