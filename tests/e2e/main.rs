@@ -8,6 +8,7 @@
 //! from `AFFDESK_SCREENSHOTS=docs/screenshots cargo test --test e2e`).
 
 mod browser;
+mod directory;
 mod journeys;
 mod pages;
 mod server;
@@ -109,6 +110,13 @@ async fn journeys_in_chromium() {
     working_day::phone_cards(&b).await;
     working_day::live_updates(&b, &server).await;
     working_day::form_buttons_line_up(&b).await;
+    directory::invite_set_password_log_in(&b, &server).await;
+    // The refused fields come back with 422 and the spent link with 410 (failed loads
+    // to Chromium); nothing else.
+    let problems = b.console_problems().await;
+    assert!(problems.iter().all(|p| p.contains("status of 422") || p.contains("status of 410")), "{problems:?}");
+    directory::hand_over(&b, &server).await;
+    b.assert_clean_console("hand-over").await;
 
     b.set_javascript(false).await;
     b.goto("/admin/login").await;
