@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// past it, logins are refused (429) until the oldest failure is 15 minutes old.
     #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,
+    /// Live event streams (open pages listening for changes) this instance keeps at
+    /// once; more are refused with 429. Each is a connection: the service's
+    /// open-file limit must be above it (see docs/deploy.md).
+    #[arg(long, env = "AFFDESK_MAX_STREAMS", default_value_t = 2000)]
+    pub max_streams: usize,
 
     /// Seconds a client has to send a request body, beyond what its size needs at
     /// 16 KB/s; a client trickling bytes is cut off then (408).
@@ -176,6 +181,7 @@ pub struct Config {
     pub session_absolute: Duration,
     pub api_rate_limit: u32,
     pub login_attempts: u32,
+    pub max_streams: usize,
     pub body_timeout: Duration,
     pub workers: Option<usize>,
     pub pool_size: u32,
@@ -212,6 +218,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: serve.api_rate_limit,
             login_attempts: serve.login_attempts,
+            max_streams: serve.max_streams,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
             currency: serve.currency.trim().to_uppercase(),
@@ -244,6 +251,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: 600,
             login_attempts: 10,
+            max_streams: 200,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),
             currency: "USD".into(),

@@ -152,6 +152,11 @@ impl Application {
         let live = http::live::LiveBus::new(&pool);
         let lookups = std::sync::Arc::new(http::lookups::Lookups::default());
         live.start(pool.clone(), &config.database, lookups.clone());
+        let streams = http::streams::Streams::new(config.max_streams);
+        streams.start_checks(
+            pool.clone(),
+            chrono::Duration::from_std(config.session_idle).unwrap_or(chrono::Duration::hours(2)),
+        );
         let state = http::AppState {
             pool: pool.clone(),
             config: config.clone(),
@@ -159,6 +164,7 @@ impl Application {
             storage: store,
             api_limits: std::sync::Arc::new(http::rate_limit::RateLimiter::new(config.api_rate_limit)),
             live,
+            streams,
             lookups,
             lifecycle: Default::default(),
         };
@@ -184,6 +190,7 @@ impl Application {
                 .app_data(aweb::Data::new(state.clone()))
                 .app_data(web::forms::form_config())
                 .app_data(web::forms::query_config())
+                .wrap(from_fn(http::params::nul_in_address))
                 .wrap(from_fn(web::htmx_errors))
                 .wrap(sessions)
                 .wrap(from_fn(web::error_pages))

@@ -130,8 +130,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let pool = affdesk::open_database(&url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();
-            let summary = demo::seed(&mut conn, &demo::DemoOptions { tickets }, &mut |line| println!("{line}"))
-                .map_err(|e| e.to_string())?;
+            let summary = affdesk::db::under_migration_lock(&mut conn, |conn| {
+                demo::seed(conn, &demo::DemoOptions { tickets }, &mut |line| println!("{line}"))
+                    .map_err(|e| e.to_string())
+            })?;
             if summary.seeded {
                 println!(
                     "seeded {} tickets with {} messages for {} affiliates in {:.1}s",
@@ -257,11 +259,16 @@ fn serve_command(store: &StoreArgs, serve: &ServeArgs) -> Result<(), String> {
     let pool = affdesk::open_server_database(&config.database, config.pool_size)?;
     if serve.demo {
         let mut conn = pool.get().map_err(|e| e.to_string())?;
-        if demo::database_is_empty(&mut conn).map_err(|e| e.to_string())? {
-            demo::seed(&mut conn, &demo::DemoOptions::default(), &mut |line| log::info!("{line}"))
-                .map_err(|e| e.to_string())?;
-            println!("demo data seeded");
-        }
+        // Instances started at once on one empty PostgreSQL seed one after another:
+        // the second finds the demo there.
+        affdesk::db::under_migration_lock(&mut conn, |conn| -> Result<(), String> {
+            if demo::database_is_empty(conn).map_err(|e| e.to_string())? {
+                demo::seed(conn, &demo::DemoOptions::default(), &mut |line| log::info!("{line}"))
+                    .map_err(|e| e.to_string())?;
+                println!("demo data seeded");
+            }
+            Ok(())
+        })?;
         println!("{}", demo::logins_text().replace("<host>", &config.bind));
     }
     let bind = config.bind.clone();

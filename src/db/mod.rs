@@ -64,6 +64,25 @@ pub fn exclusively<T>(
     Ok(Some(out))
 }
 
+/// Runs `f` holding the migration lock on PostgreSQL (waiting for it): work that
+/// instances started at once must do one after another, like seeding the demo
+/// into an empty database, finds the first one's result. SQLite: `f` runs.
+pub fn under_migration_lock<T, E: From<String>>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    if !conn.is_postgres() {
+        return f(conn);
+    }
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .map_err(|e| E::from(format!("cannot take the migration lock: {e}")))?;
+    let out = f(conn);
+    if let Err(e) = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")) {
+        log::warn!("could not release the migration lock: {e}");
+    }
+    out
+}
+
 /// Applies every pending migration of the connection's backend. On PostgreSQL one
 /// instance at a time: the others wait for the lock, then find nothing to do.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, String> {

@@ -146,8 +146,24 @@ pub fn typing(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> AppRes
         }
         Who::System => return Ok(()),
     };
+    // One notice per person every few seconds is all a "… is replying" needs; a
+    // client that sends more is not let to fill the table.
+    let recent: Option<i64> = live_events::table
+        .filter(live_events::kind.eq(LiveKind::Typing.as_str()))
+        .filter(live_events::actor_kind.eq(actor.kind()))
+        .filter(live_events::actor_id.eq(actor.id()))
+        .filter(live_events::created_at.gt(super::now() - TYPING_EVERY))
+        .select(live_events::id)
+        .first(conn)
+        .optional()?;
+    if recent.is_some() {
+        return Ok(());
+    }
     record(conn, LiveKind::Typing, &ticket, actor, &name, !actor.is_affiliate())
 }
+
+/// At most one typing notice per person in this time.
+pub const TYPING_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
 
 /// Events after `after`, oldest first, at most `limit`.
 pub fn since(conn: &mut AnyConnection, after: i64, limit: i64) -> AppResult<Vec<LiveEvent>> {

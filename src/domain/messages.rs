@@ -32,10 +32,14 @@ pub struct Message {
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 20_000;
 
-/// Checks a title; the message is for the person who typed it.
+/// Checks a title; the message is for the person who typed it. A title is one
+/// line: line breaks become spaces.
 pub fn check_title(title: &str) -> Result<String, String> {
-    let t = title.trim();
-    if t.is_empty() {
+    let one_line = title.replace("\r\n", " ").replace(['\r', '\n'], " ");
+    let t = one_line.trim();
+    if t.contains('\0') {
+        Err("The title holds a NUL character.".into())
+    } else if t.is_empty() {
         Err("Enter a title.".into())
     } else if t.chars().count() > MAX_TITLE {
         Err(format!("The title is too long (at most {MAX_TITLE} characters)."))
@@ -46,7 +50,9 @@ pub fn check_title(title: &str) -> Result<String, String> {
 
 pub fn check_body(body: &str) -> Result<String, String> {
     let b = body.trim_end();
-    if b.trim().is_empty() {
+    if b.contains('\0') {
+        Err("The message holds a NUL character.".into())
+    } else if b.trim().is_empty() {
         Err("Write a message.".into())
     } else if b.chars().count() > MAX_BODY {
         Err(format!("The message is too long (at most {MAX_BODY} characters)."))
@@ -124,15 +130,35 @@ pub fn unfilled_message(names: &[&str]) -> String {
     )
 }
 
-/// The message a form already added to a ticket, if it was sent before.
-fn already_sent(conn: &mut AnyConnection, ticket_id: i64, draft: &Draft) -> AppResult<Option<Message>> {
+/// A form's token as stored: its author's, so a token another person happens to
+/// send (or guesses) never finds their message.
+fn submission_key(actor: &Actor, token: &str) -> String {
+    format!("{}:{}:{token}", actor.kind(), actor.id().unwrap_or(0))
+}
+
+/// The message this author's form already added to a ticket, if it was sent
+/// before. The same token with other text is not a repeat: it is refused.
+fn already_sent(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket_id: i64,
+    draft: &Draft,
+    body: &str,
+) -> AppResult<Option<Message>> {
     let Some(token) = draft.submission else { return Ok(None) };
-    Ok(messages::table
+    let found = messages::table
         .filter(messages::ticket_id.eq(ticket_id))
-        .filter(messages::submission.eq(token))
+        .filter(messages::submission.eq(submission_key(actor, token)))
         .select(Message::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional()?;
+    match found {
+        Some(m) if m.body != body => Err(AppError::conflict(
+            "A message with other text was already sent under this key (the form's or the Idempotency-Key): \
+             reload the thread to see it, or send with a new key.",
+        )),
+        found => Ok(found),
+    }
 }
 
 /// What a reply did.
@@ -254,7 +280,7 @@ fn add_message(
     let body = check_body(draft.body).map_err(AppError::BadRequest)?;
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
-        if let Some(message) = already_sent(conn, ticket.id, &draft)? {
+        if let Some(message) = already_sent(conn, actor, ticket.id, &draft, &body)? {
             return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
         }
         if let Some(seen) = draft.seen {
@@ -264,7 +290,8 @@ fn add_message(
             }
         }
         let t = now();
-        let new = NewMessage { internal, submission: draft.submission, ..NewMessage::by(actor, ticket.id, &body, t) };
+        let key = draft.submission.map(|token| submission_key(actor, token));
+        let new = NewMessage { internal, submission: key.as_deref(), ..NewMessage::by(actor, ticket.id, &body, t) };
         let message = insert_message(conn, &new, new_files)?;
         let After { status, counted } = update(conn, &ticket, t)?;
         if status != ticket.status && !counted {

@@ -16,7 +16,7 @@ use crate::error::AppError;
 /// Rows read per chunk: the list's largest page plus one, a statement kept prepared.
 const CHUNK: u32 = 501;
 
-pub const HEADER: &str = "id,created,updated,status,type,request_state,affiliate_id,affiliate,manager,title\r\n";
+pub const HEADER: &str = "\"id\",\"created\",\"updated\",\"status\",\"type\",\"request_state\",\"affiliate_id\",\"affiliate\",\"manager\",\"title\"\r\n";
 
 /// The whole filter as CSV (`text/csv; charset=utf-8`, one header row).
 pub fn csv(state: &AppState, actor: Actor, filter: TicketFilter) -> HttpResponse {
@@ -83,23 +83,17 @@ fn line(out: &mut String, r: &ExportRow) {
     out.push_str("\r\n");
 }
 
-/// One CSV cell: quoted when it holds a comma, quote or line break; text a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is
-/// made plain text with a leading apostrophe.
+/// One CSV cell, always quoted: a spreadsheet whose locale separates cells with
+/// `;` would otherwise split `x;=1+1` and run the second half. Text a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is made plain text
+/// with a leading apostrophe.
 fn push_cell(out: &mut String, value: &str) {
-    let quoted = value.contains([',', '"', '\n', '\r']);
-    if quoted {
-        out.push('"');
-    }
+    out.push('"');
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         out.push('\'');
     }
-    if quoted {
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
+    out.push_str(&value.replace('"', "\"\""));
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -112,11 +106,12 @@ mod tests {
 
     #[test]
     fn cells_are_plain_text() {
-        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("plain"), "\"plain\"");
         assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("x;=1+1"), "\"x;=1+1\"");
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("-1+1"), "'-1+1");
+        assert_eq!(cell("-1+1"), "\"'-1+1\"");
         assert_eq!(cell("two\nlines"), "\"two\nlines\"");
     }
 }

@@ -9,6 +9,7 @@ pub mod live;
 pub mod lookups;
 pub mod params;
 pub mod rate_limit;
+pub mod streams;
 pub mod upload;
 
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub storage: std::sync::Arc<dyn crate::storage::AttachmentStore>,
     pub api_limits: std::sync::Arc<rate_limit::RateLimiter>,
     pub live: std::sync::Arc<live::LiveBus>,
+    pub streams: std::sync::Arc<streams::Streams>,
     pub lookups: std::sync::Arc<lookups::Lookups>,
     pub lifecycle: std::sync::Arc<Lifecycle>,
 }
@@ -109,22 +111,72 @@ impl AppState {
     }
 }
 
-/// The client's address: the TCP peer, or, when the peer is a trusted proxy (the
-/// load balancer), the last address the proxy added to `X-Forwarded-For`. Only a
-/// trusted proxy is believed: anyone else could write the header.
+/// The client's address. Walks `X-Forwarded-For` from the right, starting at the
+/// TCP peer, past every trusted proxy: the first address that is not a trusted
+/// proxy is the client. An entry that is not an address ends the walk at the
+/// nearest hop named so far: nothing to its left (anyone could have written it)
+/// is believed.
 pub fn client_address(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> String {
     let peer = req.peer_addr().map(|a| a.ip());
-    if let Some(peer) = peer.filter(|p| trusted.contains(p)) {
-        let forwarded = req
-            .headers()
-            .get_all("X-Forwarded-For")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
-            .next_back();
-        return forwarded.unwrap_or(peer).to_string();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("X-Forwarded-For")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    walk_forwarded(peer, &forwarded, trusted).map(|a| a.to_string()).unwrap_or_default()
+}
+
+fn walk_forwarded(
+    peer: Option<std::net::IpAddr>,
+    forwarded: &[&str],
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let mut hop = peer?;
+    for entry in forwarded.iter().rev() {
+        if !trusted.contains(&hop) {
+            break;
+        }
+        let parsed = entry
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()));
+        match parsed {
+            Some(address) => hop = address,
+            None => break,
+        }
     }
-    peer.map(|p| p.to_string()).unwrap_or_default()
+    Some(hop)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use std::net::IpAddr;
+
+    use super::walk_forwarded;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn walks_past_trusted_proxies_only() {
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let walk = |peer: &str, header: &[&str]| walk_forwarded(Some(ip(peer)), header, &proxies).unwrap().to_string();
+        // An untrusted peer's header is not read.
+        assert_eq!(walk("203.0.113.9", &["1.1.1.1"]), "203.0.113.9");
+        // One proxy, then two: the first untrusted hop from the right.
+        assert_eq!(walk("10.0.0.1", &["198.51.100.7"]), "198.51.100.7");
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7", "10.0.0.2"]), "198.51.100.7");
+        // A forged entry to the left of the real client is never used.
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7"]), "198.51.100.7");
+        // Not an address: the walk ends at the nearest hop named, nothing to its left.
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "garbage", "10.0.0.2"]), "10.0.0.2");
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "unknown"]), "10.0.0.1");
+        assert_eq!(walk("10.0.0.1", &["198.51.100.7:4711"]), "198.51.100.7");
+        assert_eq!(walk("10.0.0.1", &[]), "10.0.0.1");
+    }
 }
 
 pub fn url_encode(s: &str) -> String {

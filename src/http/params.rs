@@ -49,9 +49,20 @@ async fn read_multipart_fields(
     deadline: tokio::time::Instant,
 ) -> Result<(), AppError> {
     let mut total = 0usize;
+    let mut parts = 0usize;
     while let Some(field) = super::next_before(&mut form, deadline).await? {
         let mut field = field.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
+        // Every part costs: its name counts toward the cap, and there are at most
+        // MAX_PARTS of them, so a flood of empty parts is refused at once.
+        parts += 1;
+        if parts > super::upload::MAX_PARTS {
+            return Err(AppError::TooLarge(format!("The form has more than {} fields.", super::upload::MAX_PARTS)));
+        }
         let name = field.name().unwrap_or_default().to_string();
+        total += name.len();
+        if total > MAX_BODY {
+            return Err(super::too_large(MAX_BODY));
+        }
         let mut value = Vec::new();
         while let Some(chunk) = super::next_before(&mut field, deadline).await? {
             let chunk = chunk.map_err(|e| AppError::bad_request(format!("The form could not be read: {e}")))?;
@@ -61,6 +72,7 @@ async fn read_multipart_fields(
             }
             value.extend_from_slice(&chunk);
         }
+        refuse_nul(&value)?;
         params.add(&name, String::from_utf8_lossy(&value).into_owned());
     }
     Ok(())
@@ -77,5 +89,39 @@ pub async fn read_body(mut payload: Payload, cap: usize, deadline: tokio::time::
         }
         body.extend_from_slice(&chunk);
     }
+    refuse_nul(&body)?;
     Ok(body.freeze())
+}
+
+/// What a request that holds a NUL character gets. No text of ours holds one, and
+/// PostgreSQL refuses to store it: better a clear 400 than a failed write.
+pub const NUL_MESSAGE: &str = "The request holds a NUL character (%00), which no text may contain.";
+
+/// Whether raw or url-encoded bytes hold a NUL character.
+pub fn has_nul(bytes: &[u8]) -> bool {
+    bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00")
+}
+
+/// A 400 for text with a NUL character in it.
+pub fn refuse_nul(bytes: &[u8]) -> Result<(), AppError> {
+    if has_nul(bytes) { Err(AppError::bad_request(NUL_MESSAGE)) } else { Ok(()) }
+}
+
+/// The middleware that refuses an address (path or query) holding a NUL character,
+/// before any handler reads it: the API answers in its JSON, the panels with a page.
+pub async fn nul_in_address(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::ResponseError;
+    if has_nul(req.query_string().as_bytes()) || has_nul(req.path().as_bytes()) {
+        let error = AppError::bad_request(NUL_MESSAGE);
+        let response = if req.path().starts_with("/3.0") {
+            crate::api::ApiError(error).error_response()
+        } else {
+            error.error_response()
+        };
+        return Ok(req.into_response(response));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

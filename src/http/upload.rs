@@ -75,7 +75,7 @@ const MAX_FIELD_BYTES: usize = 256 * 1024;
 pub const MAX_UPLOAD_BYTES: usize = MAX_FILES * MAX_FILE_BYTES as usize + 1024 * 1024;
 /// No form of ours has more parts than this (text fields and up to 5 files, with
 /// room for the sixth file that is refused in words).
-const MAX_PARTS: usize = 32;
+pub const MAX_PARTS: usize = 32;
 
 /// The length the client declares, if any.
 pub fn declared_length(headers: &actix_web::http::header::HeaderMap) -> Option<usize> {
@@ -158,6 +158,7 @@ pub async fn read(req: &HttpRequest, mut form: Multipart, store: &dyn Attachment
                     }
                     value.extend_from_slice(&chunk);
                 }
+                super::params::refuse_nul(&value)?;
                 let value =
                     String::from_utf8(value).map_err(|_| AppError::bad_request("The form is not valid UTF-8 text."))?;
                 if name == CSRF_FIELD
@@ -311,6 +312,7 @@ pub async fn read_data_file(
                     }
                     value.extend_from_slice(&chunk);
                 }
+                super::params::refuse_nul(&value)?;
                 let value =
                     String::from_utf8(value).map_err(|_| AppError::bad_request("The form is not valid UTF-8 text."))?;
                 if name == CSRF_FIELD

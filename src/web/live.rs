@@ -16,12 +16,14 @@ use futures_util::stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::auth::{AffiliateSession, StaffSession};
+use super::session_store::SESSION_ID;
 use super::{AppState, path_id};
 use crate::domain::Actor;
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::threads::{self, Thread};
 use crate::domain::tickets::Scope;
 use crate::error::{AppError, AppResult};
+use crate::http::streams::{Owner, StreamGuard};
 use crate::params::Params;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
@@ -38,6 +40,8 @@ enum View {
 
 struct Listener {
     state: web::Data<AppState>,
+    /// Its place among the instance's streams; says when the stream must end.
+    guard: StreamGuard,
     viewer: Actor,
     view: View,
     rx: tokio::sync::broadcast::Receiver<Arc<LiveEvent>>,
@@ -132,7 +136,9 @@ impl Listener {
     /// The next piece of the stream: waits for an event or the keepalive.
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Listener)> {
         // The instance is going away: end the stream, the browser reconnects elsewhere.
-        if self.state.lifecycle.is_shutting_down() {
+        // Or the session is over (logged out, expired, the account disabled), or the
+        // person opened more streams than a session keeps: end it, telling nothing more.
+        if self.state.lifecycle.is_shutting_down() || self.guard.ended.is_set() {
             return None;
         }
         if !self.greeted {
@@ -146,6 +152,7 @@ impl Listener {
                 None => match tokio::select! {
                     received = tokio::time::timeout(KEEPALIVE, self.rx.recv()) => received,
                     _ = self.state.lifecycle.stopped() => return None,
+                    _ = self.guard.ended.wait() => return None,
                 } {
                     Err(_) => return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self)),
                     Ok(Ok(e)) => e,
@@ -175,8 +182,20 @@ fn start_at(req: &HttpRequest, params: &Params) -> Option<i64> {
     header.or_else(|| params.one("since").and_then(|v| v.parse().ok())).filter(|n: &i64| *n >= 0)
 }
 
-async fn stream(req: HttpRequest, state: web::Data<AppState>, viewer: Actor, view: View) -> AppResult<HttpResponse> {
+async fn stream(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Actor,
+    session: &actix_session::Session,
+    view: View,
+) -> AppResult<HttpResponse> {
     let params = Params::from_query(req.query_string());
+    // The stream is its session's: it ends when the session does (see http::streams).
+    let owner = Owner {
+        session_id: session.get::<String>(SESSION_ID).ok().flatten().unwrap_or_default(),
+        account: format!("{}:{}", viewer.kind(), viewer.id().unwrap_or(0)),
+    };
+    let guard = state.streams.open(owner).map_err(|_| AppError::TooManyRequests { retry_after_secs: 30 })?;
     let rx = state.live.subscribe();
     let start = start_at(&req, &params);
     let last = match start {
@@ -185,6 +204,7 @@ async fn stream(req: HttpRequest, state: web::Data<AppState>, viewer: Actor, vie
     };
     let mut listener = Listener {
         state,
+        guard,
         viewer,
         view,
         rx,
@@ -223,7 +243,7 @@ pub async fn admin_events(
     staff: StaffSession,
 ) -> AppResult<HttpResponse> {
     let view = view_of(&state, &staff.actor(), &Params::from_query(req.query_string())).await?;
-    stream(req, state, staff.actor(), view).await
+    stream(req, state, staff.actor(), &staff.session, view).await
 }
 
 /// `GET /affiliate/events?since=N&ticket=ID`: the affiliate's own thread.
@@ -233,7 +253,7 @@ pub async fn affiliate_events(
     affiliate: AffiliateSession,
 ) -> AppResult<HttpResponse> {
     let view = view_of(&state, &affiliate.actor(), &Params::from_query(req.query_string())).await?;
-    stream(req, state, affiliate.actor(), view).await
+    stream(req, state, affiliate.actor(), &affiliate.session, view).await
 }
 
 /// The listening address of a page, starting after the newest event.

@@ -48,6 +48,7 @@ const TOUCH_AFTER_SECS: i64 = 60;
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
         let id = sha256_hex(session_key.as_ref().as_bytes());
+        let session_id = id.clone();
         let (pool, status, idle) = (self.pool.clone(), self.status.clone(), self.idle);
         // The session and the account it belongs to, in one statement.
         type Row = (String, Stamp, Stamp, Option<User>, Option<Affiliate>);
@@ -95,6 +96,7 @@ impl SessionStore for DbSessionStore {
         if let Some((key, json)) = account {
             state.insert(key.to_string(), json.map_err(|e| LoadError::Deserialization(e.into()))?);
         }
+        state.insert(SESSION_ID.to_string(), serde_json::Value::String(session_id).to_string());
         Ok(Some(state))
     }
 
@@ -189,10 +191,14 @@ impl SessionStore for DbSessionStore {
 /// (`web::auth`). Never stored: `stored` takes them out again.
 pub const USER_ROW: &str = "_user_row";
 pub const AFFILIATE_ROW: &str = "_affiliate_row";
+/// Where `load` puts the session's own row id (the hash of its key): a live stream
+/// names its session by it, to learn when the session is over. Never stored.
+pub const SESSION_ID: &str = "_session_id";
 
 fn stored(mut state: State) -> State {
     state.remove(USER_ROW);
     state.remove(AFFILIATE_ROW);
+    state.remove(SESSION_ID);
     state
 }
 
@@ -224,4 +230,44 @@ fn run<T>(pool: &DbPool, status: &DbStatus, f: impl FnOnce(&mut AnyConnection) -
 
 fn anyhow_error(msg: String) -> anyhow::Error {
     anyhow::Error::msg(msg)
+}
+
+/// Of the sessions `ids` (row ids, the hashes of their keys), those still alive:
+/// not logged out, not expired, not idle past `idle`, and their account still let
+/// in (a user not disabled; an affiliate neither disabled nor banned). The live
+/// streams ask this every few seconds for all their sessions at once.
+pub fn alive_sessions(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    idle: chrono::Duration,
+) -> QueryResult<std::collections::HashSet<String>> {
+    use crate::domain::states::AffiliateStatus;
+    let t = now();
+    let mut alive = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, Option<bool>, Option<bool>, Option<AffiliateStatus>)> = sessions::table
+            .left_join(users::table)
+            .left_join(affiliates::table)
+            .filter(sessions::id.eq_any(chunk))
+            .filter(sessions::expires_at.gt(t))
+            .filter(sessions::last_seen_at.gt(t - idle))
+            .select((
+                sessions::id,
+                users::disabled.nullable(),
+                affiliates::disabled.nullable(),
+                affiliates::status.nullable(),
+            ))
+            .load(conn)?;
+        for (id, user_disabled, affiliate_disabled, status) in rows {
+            let let_in = match (user_disabled, affiliate_disabled) {
+                (Some(disabled), _) => !disabled,
+                (None, Some(disabled)) => !disabled && status != Some(AffiliateStatus::Banned),
+                (None, None) => false,
+            };
+            if let_in {
+                alive.insert(id);
+            }
+        }
+    }
+    Ok(alive)
 }

@@ -25,6 +25,17 @@ pub async fn check_main_pages(b: &Browser, ticket: i64, screenshots: &Path) {
         ("templates", "/admin/templates".to_string()),
         ("statistics", "/admin/stats/daily?affiliate_id=1".to_string()),
         ("add-ticket", "/admin/tickets/new".to_string()),
+        ("affiliates", "/admin/affiliates".to_string()),
+        ("offers", "/admin/offers".to_string()),
+        ("offer", "/admin/offers/1".to_string()),
+        ("smartlinks", "/admin/smartlinks".to_string()),
+    ];
+    // What only admins see.
+    let admin_only = [
+        ("people", "/admin/people".to_string()),
+        ("import", "/admin/import".to_string()),
+        ("new-offer", "/admin/offers/new".to_string()),
+        ("affiliate-edit", "/admin/affiliates/1".to_string()),
     ];
     let affiliate = [
         ("affiliate-support", "/affiliate/tickets".to_string()),
@@ -40,6 +51,10 @@ pub async fn check_main_pages(b: &Browser, ticket: i64, screenshots: &Path) {
     }
     b.log_in("admin", MANAGER).await;
     for (name, path) in &admin {
+        problems.extend(check_page(b, path, Some(name), screenshots).await);
+    }
+    b.log_in("admin", "admin@affdesk.test").await;
+    for (name, path) in &admin_only {
         problems.extend(check_page(b, path, Some(name), screenshots).await);
     }
     b.log_in("affiliate", AFFILIATE).await;

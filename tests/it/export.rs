@@ -13,16 +13,27 @@ db_test!(the_filter_exports_as_csv, |app| {
         .post_multipart("/affiliate/tickets", &[("type", "financial"), ("title", tricky), ("body", "x")], &[])
         .await;
     assert_eq!(page.status, 303);
+    // In a locale that separates cells with ';', an unquoted "x;=1+1" would be two cells.
+    affiliate.get("/affiliate/tickets/new").await;
+    let page = affiliate
+        .post_multipart("/affiliate/tickets", &[("type", "financial"), ("title", "x;=1+1"), ("body", "x")], &[])
+        .await;
+    assert_eq!(page.status, 303);
     let mut c = app.login_admin("manager1@affdesk.test").await;
     let resp = c.http.get(app.url("/admin/tickets/export?status=open&type=financial")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers().get("content-type").unwrap(), "text/csv; charset=utf-8");
     let csv = resp.text().await.unwrap();
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines[0], "id,created,updated,status,type,request_state,affiliate_id,affiliate,manager,title");
+    assert_eq!(
+        lines[0],
+        "\"id\",\"created\",\"updated\",\"status\",\"type\",\"request_state\",\"affiliate_id\",\"affiliate\",\"manager\",\"title\""
+    );
+    assert!(lines.iter().all(|l| l.starts_with('"') && l.ends_with('"')), "every cell is quoted");
     let m1 = user_id(&app, "manager1@affdesk.test");
     let expected = ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'financial'"));
-    let ids: Vec<i64> = lines[1..].iter().map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    let ids: Vec<i64> =
+        lines[1..].iter().map(|l| l.split(',').next().unwrap().trim_matches('"').parse().unwrap()).collect();
     assert_eq!(ids, expected, "the list's rows, in the list's order, only the manager's own");
     let list = c.get("/admin/tickets?status=open&type=financial").await;
     assert!(list.contains(&format!("{} tickets", expected.len())) || expected.len() == 1);
@@ -45,6 +56,7 @@ db_test!(the_filter_exports_as_csv, |app| {
     let all = ids_where(&app, "status = 'open' AND type = 'financial'");
     assert_eq!(body.split("\r\n").filter(|l| !l.is_empty()).count(), all.len() + 1);
     assert!(body.contains("\"'=HYPERLINK("), "the affiliate's ticket, escaped");
+    assert!(body.contains(",\"x;=1+1\"\r\n"), "a ';' in a cell stays inside its quotes");
     let bad = http.get(app.url("/3.0/admin/tickets/export?status=maybe")).header("API-Key", &key).send().await.unwrap();
     assert_eq!(bad.status().as_u16(), 400);
     // The whole desk: every ticket once.
@@ -54,7 +66,7 @@ db_test!(the_filter_exports_as_csv, |app| {
         .split("\r\n")
         .skip(1)
         .filter(|l| !l.is_empty())
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .map(|l| l.split(',').next().unwrap().trim_matches('"').parse().unwrap())
         .collect();
     let total = seen.len();
     seen.sort_unstable();

@@ -1,0 +1,268 @@
+//! What a security probe and Affise's own clients found: text with a NUL character,
+//! one-line titles, API multipart forms with too many parts or huge part names.
+
+use serde_json::Value;
+
+use crate::db_test;
+use crate::harness::TestApp;
+use crate::support::*;
+
+fn admin_key(app: &TestApp) -> String {
+    let mut conn = app.conn();
+    let u = affdesk::domain::users::User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap();
+    affdesk::domain::users::User::issue_api_key(&mut conn, u.id).unwrap()
+}
+
+async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+db_test!(text_with_a_nul_character_is_a_clear_400_everywhere, |app| {
+    app.seed_demo();
+    let key = admin_key(&app);
+    let http = reqwest::Client::new();
+    let tickets = app.count("tickets");
+    let messages = app.count("messages");
+    // The API: a form body, a query, a multipart field; each the documented error JSON.
+    let (status, body) = json_of(
+        http.post(app.url("/3.0/admin/ticket"))
+            .header("API-Key", &key)
+            .form(&[("pid", "1"), ("type", "common"), ("title", "Hello"), ("description", "a\0b")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["status"], 2);
+    assert!(body["error"].as_str().unwrap().contains("NUL"), "{body}");
+    let (status, body) =
+        json_of(http.get(app.url("/3.0/admin/tickets?q=x%00y")).header("API-Key", &key).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_i64()), (400, Some(2)), "{body}");
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let form = reqwest::multipart::Form::new().text("text", "evil\0text");
+    let (status, body) = json_of(
+        http.post(app.url(&format!("/3.0/admin/ticket/{ticket}/comment")))
+            .header("API-Key", &key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["status"].as_i64()), (400, Some(2)), "{body}");
+    // The panels: a multipart form, a url-encoded form, an address.
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    affiliate.get("/affiliate/tickets/new").await;
+    let page = affiliate
+        .post_multipart("/affiliate/tickets", &[("type", "general"), ("title", "Nul\0title"), ("body", "x")], &[])
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.contains("NUL character"), "{}", page.body);
+    let mut manager = app.login_admin("manager1@affdesk.test").await;
+    manager.get("/admin/templates/new").await;
+    let page = manager.post("/admin/templates", &[("title", "T"), ("body", "with \0 inside")]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.contains("NUL character"));
+    let page = manager.get("/admin/tickets?q=a%00b").await;
+    assert_eq!(page.status, 400);
+    assert!(page.contains("NUL character"));
+    assert_eq!((app.count("tickets"), app.count("messages")), (tickets, messages), "nothing was written");
+});
+
+db_test!(a_title_is_one_line, |app| {
+    app.seed_demo();
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    affiliate.get("/affiliate/tickets/new").await;
+    let page = affiliate
+        .post_multipart(
+            "/affiliate/tickets",
+            &[("type", "general"), ("title", "Line one\r\nLine two\rthree\nfour"), ("body", "x")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(text(&app, "SELECT title AS t FROM tickets ORDER BY id DESC LIMIT 1"), "Line one Line two three four");
+});
+
+db_test!(api_multipart_forms_have_a_part_count_and_names_count_toward_the_cap, |app| {
+    app.seed_demo();
+    let key = admin_key(&app);
+    let http = reqwest::Client::new();
+    let templates = app.count("reply_templates");
+    // 20,000 empty parts (about 1 MB): refused at the 33rd part.
+    let boundary = "xBOUNDARYx";
+    let mut body = String::new();
+    for i in 0..20_000 {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"p{i}\"\r\n\r\n\r\n"));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let body = body.into_bytes();
+    let started = std::time::Instant::now();
+    let resp = http
+        .post(app.url("/3.0/admin/template"))
+        .header("API-Key", &key)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            body.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+        )))
+        .send()
+        .await;
+    if let Ok(resp) = resp {
+        let (status, json) = json_of(resp).await;
+        assert_eq!(status, 413, "{json}");
+        assert!(json["error"].as_str().unwrap().contains("more than 32 fields"), "{json}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // Two parts whose names alone pass 1 MB, sent without a length.
+    let name = "n".repeat(600 * 1024);
+    let mut body = Vec::new();
+    for _ in 0..2 {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\nx\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let resp = http
+        .post(app.url("/3.0/admin/template"))
+        .header("API-Key", &key)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            body.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+        )))
+        .send()
+        .await;
+    if let Ok(resp) = resp {
+        let (status, json) = json_of(resp).await;
+        assert!(status == 413 || status == 400, "{status} {json}");
+        assert_eq!(json["status"], 2);
+    }
+    assert_eq!(app.count("reply_templates"), templates);
+    // A proper multipart form still works.
+    let form = reqwest::multipart::Form::new().text("title", "From multipart").text("text", "Body");
+    let (status, json) = json_of(
+        http.post(app.url("/3.0/admin/template")).header("API-Key", &key).multipart(form).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+});
+
+db_test!(an_idempotency_key_is_its_authors_and_its_texts, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let admin = admin_key(&app);
+    let manager = {
+        let mut conn = app.conn();
+        let m = affdesk::domain::users::User::find_by_email(&mut conn, "manager1@affdesk.test").unwrap().unwrap();
+        affdesk::domain::users::User::issue_api_key(&mut conn, m.id).unwrap()
+    };
+    let http = reqwest::Client::new();
+    let comment = |key: &str, path: String, text: &'static str| {
+        http.post(app.url(&path))
+            .header("API-Key", key)
+            .header("Idempotency-Key", "shared-key-123")
+            .form(&[("text", text)])
+            .send()
+    };
+    let (status, first) =
+        json_of(comment(&admin, format!("/3.0/admin/ticket/{ticket}/comment"), "The admin's").await.unwrap()).await;
+    assert_eq!(status, 200, "{first}");
+    // The affiliate's manager sends the same key: their own message, never the admin's.
+    let (status, theirs) =
+        json_of(comment(&manager, format!("/3.0/admin/ticket/{ticket}/comment"), "The manager's").await.unwrap()).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+    let body_of =
+        |v: &Value| text(&app, &format!("SELECT body AS t FROM messages WHERE id = {}", v["id"].as_str().unwrap()));
+    assert_eq!(body_of(&theirs), "The manager's");
+    assert_eq!(body_of(&first), "The admin's");
+    // The same author's repeat gets their own result; other text under the key is refused.
+    let (_, again) =
+        json_of(comment(&admin, format!("/3.0/admin/ticket/{ticket}/comment"), "The admin's").await.unwrap()).await;
+    assert_eq!(again["id"], first["id"]);
+    let before = app.count("messages");
+    let (status, other) =
+        json_of(comment(&admin, format!("/3.0/admin/ticket/{ticket}/comment"), "Something else").await.unwrap()).await;
+    assert_eq!(status, 409, "{other}");
+    assert_eq!(other["status"], 2);
+    assert_eq!(app.count("messages"), before);
+});
+
+db_test!(typing_notices_are_one_per_person_every_few_seconds, |app| {
+    app.seed_demo();
+    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    let mut manager = app.login_admin("manager1@affdesk.test").await;
+    affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
+    manager.get(&format!("/admin/tickets/{ticket}")).await;
+    for _ in 0..20 {
+        let page = affiliate.htmx_post(&format!("/affiliate/tickets/{ticket}/typing"), &[]).await;
+        assert!(page.status < 300, "{}", page.status);
+    }
+    manager.htmx_post(&format!("/admin/tickets/{ticket}/typing"), &[]).await;
+    let typing = |kind: &str| {
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM live_events WHERE kind = 'typing' AND actor_kind = '{kind}'"))
+    };
+    assert_eq!(typing("affiliate"), 1, "twenty notices in a burst are one row");
+    assert_eq!(typing("user"), 1, "another person's notice is their own");
+});
+
+/// Two instances started at once with `--demo` on one empty PostgreSQL database
+/// both come up: the seeding waits its turn under the migration lock.
+#[actix_web::test]
+async fn two_demo_instances_start_at_once_on_an_empty_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI must set TEST_POSTGRES_URL");
+        return;
+    };
+    let name = format!("affdesk_demo_{}", affdesk::domain::random_token(6));
+    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let port = crate::smtp::free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_affdesk"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--database-url", url.as_str()])
+            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--secret", "two-demo-instances-secret-0123456789ab"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        servers.push((child, dir));
+        bases.push(format!("http://127.0.0.1:{port}"));
+    }
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut up = [false, false];
+    while up.contains(&false) && started.elapsed() < Duration::from_secs(120) {
+        for (i, base) in bases.iter().enumerate() {
+            up[i] = up[i] || http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200);
+            if let Ok(Some(status)) = servers[i].0.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = servers[i].0.stderr.take() {
+                    std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+                }
+                panic!("instance {i} exited with {status}: {err}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (child, _) in &mut servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(up, [true, true], "both instances came up");
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+}
