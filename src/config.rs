@@ -74,10 +74,17 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_API_RATE_LIMIT", default_value_t = 600)]
     pub api_rate_limit: u32,
 
-    /// Failed logins allowed per account and per client address in 15 minutes;
-    /// past it, logins are refused (429) until the oldest failure is 15 minutes old.
+    /// Failed logins allowed per account in 15 minutes; past it, the account's
+    /// logins are refused (429) until the oldest failure is 15 minutes old, except
+    /// with the unlock link its owner can have emailed.
     #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS", default_value_t = 10)]
     pub login_attempts: u32,
+
+    /// Failed logins allowed per client address and panel in 15 minutes, whatever
+    /// the accounts: higher, so one account's guesser does not lock out the others
+    /// who log in from the same office or proxy.
+    #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 100)]
+    pub login_attempts_per_address: u32,
     /// Live event streams (open pages listening for changes) this instance keeps at
     /// once; more are refused with 429. Each is a connection: the service's
     /// open-file limit must be above it (see docs/deploy.md).
@@ -181,6 +188,7 @@ pub struct Config {
     pub session_absolute: Duration,
     pub api_rate_limit: u32,
     pub login_attempts: u32,
+    pub login_attempts_per_address: u32,
     pub max_streams: usize,
     pub body_timeout: Duration,
     pub workers: Option<usize>,
@@ -218,6 +226,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: serve.api_rate_limit,
             login_attempts: serve.login_attempts,
+            login_attempts_per_address: serve.login_attempts_per_address,
             max_streams: serve.max_streams,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
@@ -251,6 +260,7 @@ impl Config {
             session_absolute: Duration::from_secs(24 * 3600),
             api_rate_limit: 600,
             login_attempts: 10,
+            login_attempts_per_address: 100,
             max_streams: 200,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),

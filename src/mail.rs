@@ -94,6 +94,10 @@ fn words(mail: &Mail) -> (String, String) {
         Some(MailEvent::PasswordReset) => {
             ("Reset your password".into(), "Set a new password with the link below.".into())
         }
+        Some(MailEvent::LoginUnlock) => (
+            "Log in to your locked account".into(),
+            "Your account is locked after failed logins. The link below lets you log in with your password.".into(),
+        ),
         None => (t, "Your ticket changed.".into()),
     }
 }
@@ -109,8 +113,12 @@ pub fn compose(mail: &Mail, config: &MailConfig) -> Result<Message, String> {
     };
     let (subject, headline) = words(mail);
     let (text, html) = match mail.event() {
-        Some(event @ (MailEvent::Invitation | MailEvent::PasswordReset)) => {
-            let action = if event == MailEvent::Invitation { "Set your password" } else { "Set a new password" };
+        Some(event @ (MailEvent::Invitation | MailEvent::PasswordReset | MailEvent::LoginUnlock)) => {
+            let action = match event {
+                MailEvent::Invitation => "Set your password",
+                MailEvent::LoginUnlock => "Log in",
+                _ => "Set a new password",
+            };
             let text = AccountText { mail, headline: headline.clone(), action, link: link.clone() }
                 .render()
                 .map_err(|e| e.to_string())?;

@@ -18,7 +18,15 @@ use crate::error::{AppError, AppResult};
 pub fn lifetime(purpose: TokenPurpose) -> Duration {
     match purpose {
         TokenPurpose::Invite => Duration::days(7),
-        TokenPurpose::Reset => Duration::hours(1),
+        TokenPurpose::Reset | TokenPurpose::Unlock => Duration::hours(1),
+    }
+}
+
+/// The login page of a panel, where an unlock link leads.
+pub fn login_path(kind: AccountKind) -> &'static str {
+    match kind {
+        AccountKind::User => "/admin/login",
+        AccountKind::Affiliate => "/affiliate/login",
     }
 }
 
@@ -111,8 +119,18 @@ fn send_link(
              if it was not you, ignore this email and your password stays as it is."
                 .to_string(),
         ),
+        TokenPurpose::Unlock => (
+            MailEvent::LoginUnlock,
+            "Your account is locked after several wrong passwords (someone may be guessing it). This link \
+             lets you log in with your own password although the account is locked; it works for one hour \
+             and once. If the wrong passwords were not yours, consider a new password."
+                .to_string(),
+        ),
     };
-    let link = format!("{}?token={token}", set_password_path(kind));
+    let link = match purpose {
+        TokenPurpose::Unlock => format!("{}?unlock={token}", login_path(kind)),
+        _ => format!("{}?token={token}", set_password_path(kind)),
+    };
     let recipient = match kind {
         AccountKind::User => Recipient::User(id),
         AccountKind::Affiliate => Recipient::Affiliate(id),
@@ -183,6 +201,28 @@ pub fn request_reset(
     email: &str,
     address: &str,
 ) -> AppResult<Option<String>> {
+    request_link(conn, kind, email, address, TokenPurpose::Reset)
+}
+
+/// Use case: the owner of an account locked by failed logins asks for the link
+/// that lets them log in with their password. The same answer, and the same
+/// throttles, as a password reset.
+pub fn request_unlock(
+    conn: &mut AnyConnection,
+    kind: AccountKind,
+    email: &str,
+    address: &str,
+) -> AppResult<Option<String>> {
+    request_link(conn, kind, email, address, TokenPurpose::Unlock)
+}
+
+fn request_link(
+    conn: &mut AnyConnection,
+    kind: AccountKind,
+    email: &str,
+    address: &str,
+    purpose: TokenPurpose,
+) -> AppResult<Option<String>> {
     let email = users::normalize_email(email);
     write_transaction(conn, |conn| {
         let t = now();
@@ -195,7 +235,7 @@ pub fn request_reset(
             .get_result(conn)?;
         diesel::insert_into(login_failures::table)
             .values((
-                login_failures::account.eq(format!("reset:{}:{email}", kind.as_str())),
+                login_failures::account.eq(format!("reset:{}:{}:{email}", purpose.as_str(), kind.as_str())),
                 login_failures::address.eq(address),
                 login_failures::at.eq(t),
             ))
@@ -220,14 +260,14 @@ pub fn request_reset(
         let recent: i64 = account_tokens::table
             .filter(account_tokens::account_kind.eq(kind))
             .filter(account_tokens::account_id.eq(id))
-            .filter(account_tokens::purpose.eq(TokenPurpose::Reset))
+            .filter(account_tokens::purpose.eq(purpose))
             .filter(account_tokens::created_at.gt(t - Duration::hours(1)))
             .count()
             .get_result(conn)?;
         if recent >= RESETS_PER_ACCOUNT_PER_HOUR {
             return Ok(None);
         }
-        Ok(Some(send_link(conn, kind, id, TokenPurpose::Reset, "affdesk")?))
+        Ok(Some(send_link(conn, kind, id, purpose, "affdesk")?))
     })
 }
 
@@ -249,8 +289,10 @@ fn check_link_at(
     if token.is_empty() || token.len() > 200 {
         return Ok(Err(LinkProblem::Unknown));
     }
+    // An unlock link lets its owner log in; it never sets a password.
     let row: Option<(AccountKind, i64, TokenPurpose, NaiveDateTime, Option<NaiveDateTime>)> = account_tokens::table
         .filter(account_tokens::token_hash.eq(hash(token)))
+        .filter(account_tokens::purpose.ne(TokenPurpose::Unlock))
         .select((
             account_tokens::account_kind,
             account_tokens::account_id,
@@ -383,4 +425,28 @@ pub fn change_password(
     store_password(conn, kind, id, &secrets::hash_password(new))?;
     retire_links(conn, kind, id)?;
     Ok(Ok(()))
+}
+
+/// Whether `token` is a live unlock link of the account `email` of `kind`.
+pub fn unlock_is_valid(conn: &mut AnyConnection, kind: AccountKind, token: &str, email: &str) -> AppResult<bool> {
+    let t = now();
+    let owner: Option<i64> = account_tokens::table
+        .filter(account_tokens::token_hash.eq(hash(token.trim())))
+        .filter(account_tokens::purpose.eq(TokenPurpose::Unlock))
+        .filter(account_tokens::account_kind.eq(kind))
+        .filter(account_tokens::used_at.is_null())
+        .filter(account_tokens::expires_at.gt(t))
+        .select(account_tokens::account_id)
+        .first(conn)
+        .optional()?;
+    let Some(id) = owner else { return Ok(false) };
+    Ok(contact(conn, kind, id)?.is_some_and(|(_, e)| e == users::normalize_email(email)))
+}
+
+/// An unlock link has let its owner in: it works no more.
+pub fn use_unlock(conn: &mut AnyConnection, token: &str) -> AppResult<()> {
+    diesel::update(account_tokens::table.filter(account_tokens::token_hash.eq(hash(token.trim()))))
+        .set(account_tokens::used_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
 }

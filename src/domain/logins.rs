@@ -28,22 +28,57 @@ fn account_key(door: Door, email: &str) -> String {
     format!("{panel}:{}", super::users::normalize_email(email))
 }
 
-/// `Some(seconds)` to wait when the account or the address has failed `limit` times
-/// within the window; `None` when a login may be tried.
+/// How many failures lock what: an account (whoever guesses at it), and a client
+/// address in one panel (however many accounts it guesses at). An address is
+/// allowed many more, so guesses at one account do not lock out the others
+/// people log in to from the same office or proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub per_account: u32,
+    pub per_address: u32,
+}
+
+/// Why logins are refused for now, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    pub wait_secs: u64,
+    /// The account is locked (its owner can ask for an unlock link); else only
+    /// the address is.
+    pub account: bool,
+}
+
+/// The address as counted: per panel.
+fn address_key(door: Door, address: &str) -> String {
+    match door {
+        Door::Admin => format!("admin:{address}"),
+        Door::Affiliate => format!("affiliate:{address}"),
+    }
+}
+
+/// `Some` when the account or the address has failed its limit within the window;
+/// `None` when a login may be tried. An account unlocked by its owner's link is
+/// not held back by its count (its address still is).
 pub fn wait_before_trying(
     conn: &mut AnyConnection,
     door: Door,
     email: &str,
     address: &str,
-    limit: u32,
-) -> AppResult<Option<u64>> {
+    limits: Limits,
+    unlocked: bool,
+) -> AppResult<Option<Throttled>> {
     let t = now();
     let since = t - Duration::minutes(WINDOW_MINUTES);
     let account = account_key(door, email);
-    let mut wait = None;
-    for (column_is_account, key) in [(true, account.as_str()), (false, address)] {
+    let address = address_key(door, address);
+    let mut throttled: Option<Throttled> = None;
+    for (is_account, key, limit) in
+        [(true, account.as_str(), limits.per_account), (false, address.as_str(), limits.per_address)]
+    {
+        if is_account && unlocked {
+            continue;
+        }
         let mut q = login_failures::table.filter(login_failures::at.gt(since)).into_boxed();
-        q = if column_is_account {
+        q = if is_account {
             q.filter(login_failures::account.eq(key))
         } else {
             q.filter(login_failures::address.eq(key))
@@ -55,10 +90,13 @@ pub fn wait_before_trying(
         if limit == 0 || recent.len() as u32 >= limit {
             let oldest = recent.last().copied().unwrap_or(t);
             let secs = (oldest + Duration::minutes(WINDOW_MINUTES) - t).num_seconds().max(1) as u64;
-            wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+            throttled = Some(match throttled {
+                None => Throttled { wait_secs: secs, account: is_account },
+                Some(th) => Throttled { wait_secs: th.wait_secs.max(secs), account: th.account || is_account },
+            });
         }
     }
-    Ok(wait)
+    Ok(throttled)
 }
 
 /// Counts a failed login; forgets failures that have left the window.
@@ -67,7 +105,7 @@ pub fn record_failure(conn: &mut AnyConnection, door: Door, email: &str, address
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::account.eq(account_key(door, email)),
-            login_failures::address.eq(address),
+            login_failures::address.eq(address_key(door, address)),
             login_failures::at.eq(t),
         ))
         .execute(conn)?;
@@ -79,6 +117,9 @@ pub fn record_failure(conn: &mut AnyConnection, door: Door, email: &str, address
 /// A successful login clears its account's failures (not its address's: one right
 /// password does not license more guessing at other accounts).
 pub fn clear(conn: &mut AnyConnection, door: Door, email: &str) -> AppResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::account.eq(account_key(door, email)))).execute(conn)?;
+    // The rows stay, no longer the account's, so the address's count keeps them.
+    diesel::update(login_failures::table.filter(login_failures::account.eq(account_key(door, email))))
+        .set(login_failures::account.eq(""))
+        .execute(conn)?;
     Ok(())
 }

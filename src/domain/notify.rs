@@ -36,12 +36,14 @@ pub enum MailEvent {
     Invitation,
     /// Someone asked to reset their password: the link to set a new one.
     PasswordReset,
+    /// The account is locked by failed logins: the link that lets its owner log in.
+    LoginUnlock,
 }
 
 impl MailEvent {
     pub const FOR_STAFF: [MailEvent; 2] = [MailEvent::NewTicket, MailEvent::AffiliateReply];
     /// Emails about an account, not a ticket: always sent (no opt-out).
-    pub const ACCOUNT: [MailEvent; 2] = [MailEvent::Invitation, MailEvent::PasswordReset];
+    pub const ACCOUNT: [MailEvent; 3] = [MailEvent::Invitation, MailEvent::PasswordReset, MailEvent::LoginUnlock];
     pub const FOR_AFFILIATES: [MailEvent; 4] =
         [MailEvent::ManagerReply, MailEvent::TicketForYou, MailEvent::TicketClosed, MailEvent::RequestDecided];
 
@@ -55,6 +57,7 @@ impl MailEvent {
             MailEvent::RequestDecided => "request_decided",
             MailEvent::Invitation => "invitation",
             MailEvent::PasswordReset => "password_reset",
+            MailEvent::LoginUnlock => "login_unlock",
         }
     }
 
@@ -78,6 +81,7 @@ impl MailEvent {
             MailEvent::RequestDecided => "An access request of mine is approved or rejected",
             MailEvent::Invitation => "An invitation to affdesk",
             MailEvent::PasswordReset => "A password reset",
+            MailEvent::LoginUnlock => "A link to log in to a locked account",
         }
     }
 }

@@ -235,6 +235,8 @@ stored_as_text!(
     TokenPurpose {
         Invite = "invite",
         Reset = "reset",
+        /// Lets the owner of an account locked by failed logins log in with their password.
+        Unlock = "unlock",
     }
 );
 

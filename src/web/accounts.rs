@@ -76,7 +76,8 @@ pub struct SetPasswordForm {
 fn heading(purpose: TokenPurpose) -> &'static str {
     match purpose {
         TokenPurpose::Invite => "Welcome: set your password",
-        TokenPurpose::Reset => "Set a new password",
+        // Unlock links never reach this page (check_link refuses them).
+        TokenPurpose::Reset | TokenPurpose::Unlock => "Set a new password",
     }
 }
 
@@ -245,6 +246,46 @@ pub async fn affiliate_forgot(
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
     forgot(Panel::Affiliate, req, state, session, form.into_inner()).await
+}
+
+/// `POST /{panel}/login/unlock`: the owner of a locked account asks for the link
+/// that lets them log in. The same answer whether or not the account exists or is
+/// locked; throttled like a password reset.
+async fn unlock(
+    panel: Panel,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: ForgotForm,
+) -> AppResult<HttpResponse> {
+    let email = form.email.trim().chars().take(200).collect::<String>();
+    let address = crate::http::client_address(&req, &state.config.trusted_proxies);
+    let kind = kind_of(panel);
+    state.db(move |conn| accounts::request_unlock(conn, kind, &email, &address).map(|_| ())).await?;
+    set_flash(
+        &session,
+        FlashKind::Info,
+        "If this email has an account, a link that lets you log in is on its way to it (it works for one hour).",
+    );
+    Ok(redirect(accounts::login_path(kind)))
+}
+
+pub async fn admin_unlock(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<ForgotForm>,
+) -> AppResult<HttpResponse> {
+    unlock(Panel::Admin, req, state, session, form.into_inner()).await
+}
+
+pub async fn affiliate_unlock(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<ForgotForm>,
+) -> AppResult<HttpResponse> {
+    unlock(Panel::Affiliate, req, state, session, form.into_inner()).await
 }
 
 #[derive(Deserialize)]

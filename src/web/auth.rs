@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::session_store::{AFFILIATE_ROW, USER_ROW};
 use super::{AppState, Flash, FlashKind, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
+use crate::domain::accounts::{self, AccountKind};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::logins::{self, Door};
 use crate::domain::users::User;
@@ -179,12 +180,18 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     flash: Option<Flash>,
+    /// The account is locked: offer its owner the emailed unlock link.
+    offer_unlock: bool,
+    /// An unlock link's token, carried by the form.
+    unlock: String,
 }
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
     logged_out: Option<String>,
+    /// The token of an unlock link.
+    unlock: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +199,8 @@ pub struct LoginForm {
     email: String,
     password: String,
     next: Option<String>,
+    #[serde(default)]
+    unlock: String,
 }
 
 fn login_page(panel: Panel, session: &Session, email: String, next: String, error: Option<String>) -> LoginPage {
@@ -199,7 +208,17 @@ fn login_page(panel: Panel, session: &Session, email: String, next: String, erro
         Panel::Admin => ("Admin panel", "/admin/login"),
         Panel::Affiliate => ("Affiliate panel", "/affiliate/login"),
     };
-    LoginPage { panel_title, action, csrf: csrf::token(session), email, next, error, flash: take_flash(session) }
+    LoginPage {
+        panel_title,
+        action,
+        csrf: csrf::token(session),
+        email,
+        next,
+        error,
+        flash: take_flash(session),
+        offer_unlock: false,
+        unlock: String::new(),
+    }
 }
 
 const WRONG_LOGIN: &str = "Wrong email or password.";
@@ -216,7 +235,15 @@ fn login_form(panel: Panel, session: &Session, query: LoginQuery) -> LoginPage {
     if query.logged_out.is_some() {
         set_flash(session, FlashKind::Info, "You have been logged out.");
     }
-    login_page(panel, session, String::new(), query.next.unwrap_or_default(), None)
+    let mut page = login_page(panel, session, String::new(), query.next.unwrap_or_default(), None);
+    if let Some(token) = query.unlock.filter(|t| !t.trim().is_empty() && t.len() <= 200) {
+        page.unlock = token;
+        page.flash = Some(Flash {
+            kind: FlashKind::Info,
+            text: "Log in with your email and password: this link lets you in although the account is locked.".into(),
+        });
+    }
+    page
 }
 
 pub async fn admin_login(
@@ -246,18 +273,27 @@ async fn log_in(
     session: &Session,
     form: LoginForm,
 ) -> AppResult<HttpResponse> {
-    let LoginForm { email, password, next } = form;
+    let LoginForm { email, password, next, unlock } = form;
     let door = match panel {
         Panel::Admin => Door::Admin,
         Panel::Affiliate => Door::Affiliate,
     };
     let address = crate::http::client_address(req, &state.config.trusted_proxies);
-    let limit = state.config.login_attempts;
+    let limits = logins::Limits {
+        per_account: state.config.login_attempts,
+        per_address: state.config.login_attempts_per_address,
+    };
+    let kind = match door {
+        Door::Admin => AccountKind::User,
+        Door::Affiliate => AccountKind::Affiliate,
+    };
     let who = email.clone();
+    let token = unlock.clone();
     let outcome = state
         .db(move |conn| {
-            if let Some(wait) = logins::wait_before_trying(conn, door, &who, &address, limit)? {
-                return Ok(Err(Some(wait)));
+            let unlocked = !token.is_empty() && accounts::unlock_is_valid(conn, kind, &token, &who)?;
+            if let Some(throttled) = logins::wait_before_trying(conn, door, &who, &address, limits, unlocked)? {
+                return Ok(Err(Some(throttled)));
             }
             let principal = match door {
                 Door::Admin => User::authenticate(conn, &who, &password)?.map(|u| Principal::User(u.id)),
@@ -266,6 +302,9 @@ async fn log_in(
             match principal {
                 Some(p) => {
                     logins::clear(conn, door, &who)?;
+                    if unlocked {
+                        accounts::use_unlock(conn, &token)?;
+                    }
                     Ok(Ok(p))
                 }
                 None => {
@@ -282,14 +321,25 @@ async fn log_in(
             let home = if panel == Panel::Admin { "/admin/tickets" } else { "/affiliate/tickets" };
             Ok(redirect(&safe_next(Some(&next), home)))
         }
-        Err(None) => Ok(refused_page(login_page(panel, session, email, next, Some(WRONG_LOGIN.into())), None)),
-        Err(Some(wait)) => {
-            let minutes = wait.div_ceil(60);
-            let message = format!(
-                "Too many failed logins for this account or from this address. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            Ok(refused_page(login_page(panel, session, email, next, Some(message)), Some(wait)))
+        Err(None) => {
+            let mut page = login_page(panel, session, email, next, Some(WRONG_LOGIN.into()));
+            page.unlock = unlock;
+            Ok(refused_page(page, None))
+        }
+        Err(Some(throttled)) => {
+            let minutes = throttled.wait_secs.div_ceil(60);
+            let plural = if minutes == 1 { "" } else { "s" };
+            let message = if throttled.account {
+                format!(
+                    "Too many failed logins for this account. Try again in {minutes} minute{plural}, or have a \
+                     link emailed to you that lets you log in now."
+                )
+            } else {
+                format!("Too many failed logins from this address. Try again in {minutes} minute{plural}.")
+            };
+            let mut page = login_page(panel, session, email, next, Some(message));
+            page.offer_unlock = throttled.account;
+            Ok(refused_page(page, Some(throttled.wait_secs)))
         }
     }
 }

@@ -151,7 +151,11 @@ async fn https_deployments_get_hsts() {
 }
 
 async fn throttled(backend: Backend) {
-    let app = TestApp::start_with(backend, |c| c.login_attempts = 3).await;
+    let app = TestApp::start_with(backend, |c| {
+        c.login_attempts = 3;
+        c.login_attempts_per_address = 6;
+    })
+    .await;
     app.seed_demo();
     let mut c = app.client();
     c.get("/admin/login").await;
@@ -159,21 +163,61 @@ async fn throttled(backend: Backend) {
         let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "guess")]).await;
         assert_eq!(page.status, 401);
     }
-    // The right password is not even looked at now, for this account or this address.
+    // The right password is not even looked at now for this account...
     let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password")]).await;
     assert_eq!(page.status, 429);
     let wait: u64 = page.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&wait));
-    assert!(page.contains("Too many failed logins") && page.contains("name=\"password\""), "a message in the form");
+    assert!(page.contains("Too many failed logins for this account") && page.contains("name=\"password\""));
+    assert!(page.contains("Email me a link to log in"), "the owner is offered the unlock link");
+    // ...but another account logs in from the same address.
+    let mut colleague = app.client();
+    colleague.get("/admin/login").await;
+    let page =
+        colleague.post("/admin/login", &[("email", "manager1@affdesk.test"), ("password", "demo-password")]).await;
+    assert_eq!(page.status, 303, "someone else's guesses do not lock out the office");
+    // The owner has the unlock link emailed and logs in with it and the right password.
+    c.get("/admin/login").await;
+    let asked = c.post("/admin/login/unlock", &[("email", "admin@affdesk.test")]).await;
+    assert_eq!(asked.status, 303);
+    let link = text(&app, "SELECT link_path AS t FROM outbox WHERE event = 'login_unlock' ORDER BY id DESC LIMIT 1");
+    assert!(link.starts_with("/admin/login?unlock="), "{link}");
+    let token = link.split("unlock=").nth(1).unwrap().to_string();
+    let page = c.get(&link).await;
+    assert!(page.contains(&format!("name=\"unlock\" value=\"{token}\"")), "{}", page.body);
+    let wrong =
+        c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "guess"), ("unlock", &token)]).await;
+    assert_eq!(wrong.status, 401, "the link lets the password be checked, not skipped");
+    let page = c
+        .post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password"), ("unlock", &token)])
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM account_tokens WHERE purpose = 'unlock' AND used_at IS NOT NULL"),
+        1
+    );
+    // The link never sets a password.
+    assert_eq!(app.client().get(&format!("/admin/password?token={token}")).await.status, 410);
+    // An address guessing at many accounts is held back, per panel.
+    let mut guesser = app.client();
+    guesser.get("/admin/login").await;
+    for i in 0..2 {
+        let page =
+            guesser.post("/admin/login", &[("email", &format!("nobody{i}@affdesk.test")), ("password", "x")]).await;
+        assert_eq!(page.status, 401);
+    }
+    let page = guesser.post("/admin/login", &[("email", "manager2@affdesk.test"), ("password", "demo-password")]).await;
+    assert_eq!(page.status, 429);
+    assert!(page.contains("from this address") && !page.contains("Email me a link"), "{}", page.body);
     let mut affiliate = app.client();
     affiliate.get("/affiliate/login").await;
     let page = affiliate
         .post("/affiliate/login", &[("email", "affiliate1@affdesk.test"), ("password", "demo-password")])
         .await;
-    assert_eq!(page.status, 429, "the address is throttled on both panels");
+    assert_eq!(page.status, 303, "the affiliate panel counts its own");
     // Counted in the database, so every instance sees it; once the failures are
     // older than the window, the right password works again.
-    assert_eq!(app.count("login_failures"), 3);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM login_failures WHERE account NOT LIKE 'reset:%'"), 6);
     let mut conn = app.conn();
     use diesel::prelude::*;
     diesel::sql_query("UPDATE login_failures SET at = at - INTERVAL '16 minutes'")
@@ -184,8 +228,8 @@ async fn throttled(backend: Backend) {
         })
         .unwrap();
     drop(conn);
-    c.get("/admin/login").await;
-    let page = c.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password")]).await;
+    guesser.get("/admin/login").await;
+    let page = guesser.post("/admin/login", &[("email", "manager2@affdesk.test"), ("password", "demo-password")]).await;
     assert_eq!(page.status, 303);
 }
 

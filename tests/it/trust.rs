@@ -266,3 +266,18 @@ async fn two_demo_instances_start_at_once_on_an_empty_postgres() {
     assert_eq!(up, [true, true], "both instances came up");
     diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
 }
+
+db_test!(thirty_wrong_passwords_for_one_account_do_not_lock_out_another, |app| {
+    app.seed_demo();
+    let mut guesser = app.client();
+    guesser.get("/admin/login").await;
+    for _ in 0..30 {
+        let page = guesser.post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "guess")]).await;
+        assert!(page.status == 401 || page.status == 429);
+    }
+    let mut colleague = app.client();
+    colleague.get("/admin/login").await;
+    let page =
+        colleague.post("/admin/login", &[("email", "manager1@affdesk.test"), ("password", "demo-password")]).await;
+    assert_eq!(page.status, 303, "the same address, another account: let in");
+});
