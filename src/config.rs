@@ -85,6 +85,11 @@ pub struct ServeArgs {
     /// who log in from the same office or proxy.
     #[arg(long, env = "AFFDESK_LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 100)]
     pub login_attempts_per_address: u32,
+    /// Accept API keys in the URL (`?API-Key=...`) from clients that cannot send the
+    /// header. Off by default: URLs end up in proxies' logs and browser histories.
+    #[arg(long, env = "AFFDESK_API_KEY_IN_URL")]
+    pub api_key_in_url: bool,
+
     /// Live event streams (open pages listening for changes) this instance keeps at
     /// once; more are refused with 429. Each is a connection: the service's
     /// open-file limit must be above it (see docs/deploy.md).
@@ -190,6 +195,7 @@ pub struct Config {
     pub login_attempts: u32,
     pub login_attempts_per_address: u32,
     pub max_streams: usize,
+    pub api_key_in_url: bool,
     pub body_timeout: Duration,
     pub workers: Option<usize>,
     pub pool_size: u32,
@@ -228,6 +234,7 @@ impl Config {
             login_attempts: serve.login_attempts,
             login_attempts_per_address: serve.login_attempts_per_address,
             max_streams: serve.max_streams,
+            api_key_in_url: serve.api_key_in_url,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
             currency: serve.currency.trim().to_uppercase(),
@@ -262,6 +269,7 @@ impl Config {
             login_attempts: 10,
             login_attempts_per_address: 100,
             max_streams: 200,
+            api_key_in_url: false,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),
             currency: "USD".into(),

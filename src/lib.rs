@@ -195,7 +195,11 @@ impl Application {
                 .wrap(sessions)
                 .wrap(from_fn(web::error_pages))
                 .wrap(http::headers::security(state.config.secure_cookies))
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+                // The request line without an API key a client put in the URL.
+                .wrap(
+                    Logger::new("%a \"%{line}xi\" %s %b %Dms")
+                        .custom_request_replace("line", |req| http::headers::loggable_line(req)),
+                )
                 .configure(api::routes)
                 .configure(web::routes)
                 .default_service(aweb::to(web::not_found))

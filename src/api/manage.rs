@@ -59,11 +59,12 @@ pub async fn create(
     let actor = staff.actor();
     let question = NewQuestion { affiliate_id: Some(pid), kind, title, body };
     let files = upload.files;
+    let base = state.public_url();
     let object = state
         .db_with_store(move |conn, store| {
             let ticket = opening::open_question(conn, store, &actor, question, files)?
                 .map_err(|_| AppError::bad_request(format!("No affiliate with id {pid} among yours")))?;
-            objects::tickets(conn, &[ticket])?.pop().ok_or(AppError::NotFound)
+            objects::tickets(conn, &base, &[ticket])?.pop().ok_or(AppError::NotFound)
         })
         .await?;
     Ok(ok(json!({ "ticket": object })))

@@ -78,24 +78,40 @@ pub fn ok(fields: serde_json::Value) -> HttpResponse {
 
 const KEY_HEADER: &str = "API-Key";
 
-/// Keys in URLs end up in access logs and browser histories: refused on purpose.
-fn key_in_query(req: &HttpRequest) -> bool {
-    url::form_urlencoded::parse(req.query_string().as_bytes())
-        .any(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey"))
+/// Whether a query parameter names an API key.
+pub fn is_key_param(name: &str) -> bool {
+    matches!(name.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey")
 }
 
+/// A key sent in the URL (`?API-Key=`, as some Affise clients do).
+fn key_in_query(req: &HttpRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| is_key_param(k))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// The key of a request: the `API-Key` header, or, only with `--api-key-in-url`,
+/// the URL's. Keys in URLs end up in proxies' logs and browser histories, so they
+/// are refused unless a network turns them on for clients that cannot send the
+/// header (affdesk's own log leaves them out).
 fn read_header_key(req: &HttpRequest) -> Result<String, ApiError> {
-    if key_in_query(req) {
-        return Err(ApiError(AppError::Unauthorized(
-            "Send the API key in the API-Key header; keys in the URL are refused because URLs end up in logs".into(),
-        )));
+    let header = req.headers().get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
+    if let Some(k) = header {
+        return Ok(k.to_string());
     }
-    match req.headers().get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty()) {
-        Some(k) => Ok(k.to_string()),
-        None => {
-            Err(ApiError(AppError::Unauthorized("Token is necessary: send your API key in the API-Key header".into())))
+    if let Some(k) = key_in_query(req) {
+        let allowed = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.api_key_in_url);
+        if !allowed {
+            return Err(ApiError(AppError::Unauthorized(
+                "Send the API key in the API-Key header; keys in the URL are refused because URLs end up in logs"
+                    .into(),
+            )));
+        }
+        if !k.is_empty() {
+            return Ok(k);
         }
     }
+    Err(ApiError(AppError::Unauthorized("Token is necessary: send your API key in the API-Key header".into())))
 }
 
 fn invalid_key() -> ApiError {

@@ -10,11 +10,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::schema::{affiliates, attachments, messages, offers, users};
+use crate::db::schema::{affiliates, attachments, messages, offers, smartlinks, users};
 use crate::db::{AnyConnection, Stamp, id_in};
 use crate::domain::catalogue::Offer;
 use crate::domain::states::TicketStatus;
-use crate::domain::states::{AffiliateStatus, Privacy, Role};
+use crate::domain::states::{AffiliateStatus, OfferStatus, Privacy, Role};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 
@@ -61,6 +61,7 @@ pub struct TicketObject {
     id: String,
     offer: Option<Arc<OfferObject>>,
     partner: Option<Arc<PartnerObject>>,
+    smartlink: Option<Arc<SmartlinkObject>>,
     status: TicketStatus,
     title: String,
     #[serde(rename = "type")]
@@ -88,54 +89,94 @@ struct PartnerObject {
 
 #[derive(Serialize)]
 struct ManagerObject {
+    created_at: String,
     email: String,
     first_name: String,
     id: String,
+    last_login_at: Option<String>,
     last_name: String,
     roles: &'static [&'static str],
+    #[serde(rename = "type")]
+    kind: &'static str,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct OfferObject {
+    created_at: String,
+    id: i64,
+    /// Affise's id of the offer when it came from there, else affdesk's.
+    offer_id: String,
+    payments: [Payment; 1],
+    preview_url: String,
+    /// In Affise's words: public, protected, private.
+    privacy: &'static str,
+    required_approval: bool,
+    /// In Affise's words: active, suspended, stopped.
+    status: &'static str,
+    title: String,
+}
+
+/// What an affiliate is paid for the offer, as Affise lists an offer's payments.
+#[derive(Serialize)]
+struct Payment {
+    currency: String,
+    payouts: f64,
     #[serde(rename = "type")]
     kind: &'static str,
 }
 
 #[derive(Serialize)]
-struct OfferObject {
+struct SmartlinkObject {
     id: i64,
-    offer_id: String,
-    preview_url: String,
-    privacy: Privacy,
-    required_approval: bool,
     title: String,
 }
 
-/// A manager as read beside an affiliate: id, name, email, role.
-type ManagerRow = (i64, String, String, Role);
+/// A manager as read beside an affiliate: id, name, email, role, created, updated,
+/// last login.
+type ManagerRow = (i64, String, String, Role, Stamp, Stamp, Option<Stamp>);
+
+/// Affise's words for an offer's status.
+fn offer_status(s: OfferStatus) -> &'static str {
+    match s {
+        OfferStatus::Active => "active",
+        OfferStatus::Paused => "suspended",
+        OfferStatus::Disabled => "stopped",
+    }
+}
 
 /// An affiliate as its partner object shows it: id, email, login, name, status,
 /// created and updated.
 type PartnerRow = (i64, String, String, String, AffiliateStatus, Stamp, Stamp);
 
-fn manager_object(id: i64, name: String, email: String, kind: Role) -> ManagerObject {
+fn manager_object(row: ManagerRow) -> ManagerObject {
+    let (id, name, email, kind, created_at, updated_at, last_login_at) = row;
     let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
+    // Affise's role constants.
     let roles: &'static [&'static str] =
-        if kind == Role::Admin { &["admin", "affiliate_manager"] } else { &["affiliate_manager"] };
+        if kind == Role::Admin { &["ROLE_ADMIN", "ROLE_MANAGER_AFFILIATE"] } else { &["ROLE_MANAGER_AFFILIATE"] };
     ManagerObject {
+        created_at: date(created_at.0),
         email,
         first_name: first.to_string(),
         id: id.to_string(),
+        last_login_at: last_login_at.map(|t| date(t.0)),
         last_name: last.to_string(),
         roles,
         kind: "affiliate_manager",
+        updated_at: date(updated_at.0),
     }
 }
 
 /// The ticket objects of `tickets`, in the same order, as JSON values.
-pub fn tickets(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult<Vec<Value>> {
-    ticket_objects(conn, tickets)?.iter().map(|t| serde_json::to_value(t).map_err(AppError::internal)).collect()
+pub fn tickets(conn: &mut AnyConnection, base: &str, tickets: &[Ticket]) -> AppResult<Vec<Value>> {
+    ticket_objects(conn, base, tickets)?.iter().map(|t| serde_json::to_value(t).map_err(AppError::internal)).collect()
 }
 
 /// The ticket objects of `tickets`, in the same order: the names and objects they
 /// refer to read in one statement each, every affiliate, manager and offer once.
-pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult<Vec<TicketObject>> {
+/// Attachment links are absolute, on `base` (the `--public-url`).
+pub fn ticket_objects(conn: &mut AnyConnection, base: &str, tickets: &[Ticket]) -> AppResult<Vec<TicketObject>> {
     let pg = conn.is_postgres();
     let distinct = |mut ids: Vec<i64>| {
         ids.sort_unstable();
@@ -158,16 +199,24 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
                 affiliates::created_at,
                 affiliates::updated_at,
             ),
-            (users::id, users::name, users::email, users::kind).nullable(),
+            (
+                users::id,
+                users::name,
+                users::email,
+                users::kind,
+                users::created_at,
+                users::updated_at,
+                users::last_login_at,
+            )
+                .nullable(),
         ))
         .load(conn)?;
     let mut managers: HashMap<i64, Arc<ManagerObject>> = HashMap::new();
     let partners: HashMap<i64, Arc<PartnerObject>> = rows
         .into_iter()
         .map(|((id, email, login, name, status, created_at, updated_at), manager)| {
-            let manager = manager.map(|(id, name, email, kind)| {
-                managers.entry(id).or_insert_with(|| Arc::new(manager_object(id, name, email, kind))).clone()
-            });
+            let manager =
+                manager.map(|row| managers.entry(row.0).or_insert_with(|| Arc::new(manager_object(row))).clone());
             let partner = PartnerObject {
                 created_at: date(created_at.0),
                 email,
@@ -189,15 +238,26 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
         .into_iter()
         .map(|o| {
             let object = OfferObject {
+                created_at: date(o.created_at),
                 id: o.id,
-                offer_id: o.id.to_string(),
+                offer_id: o.affise_id.clone().unwrap_or_else(|| o.id.to_string()),
+                payments: [Payment { currency: o.currency.clone(), payouts: o.payout as f64 / 100.0, kind: "fixed" }],
                 preview_url: o.preview_url,
                 required_approval: o.privacy != Privacy::Public,
-                privacy: o.privacy,
+                privacy: crate::domain::directory_sync::privacy_to_affise(o.privacy),
+                status: offer_status(o.status),
                 title: o.title,
             };
             (o.id, Arc::new(object))
         })
+        .collect();
+    let smartlink_ids = distinct(tickets.iter().filter_map(|t| t.smartlink_id).collect());
+    let smartlinks: HashMap<i64, Arc<SmartlinkObject>> = smartlinks::table
+        .filter(id_in(smartlinks::id, &smartlink_ids, pg))
+        .select((smartlinks::id, smartlinks::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .map(|(id, title)| (id, Arc::new(SmartlinkObject { id, title })))
         .collect();
     let ticket_ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let mut files: HashMap<i64, Vec<String>> = HashMap::new();
@@ -208,7 +268,7 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
         .select((messages::ticket_id, attachments::id))
         .load::<(i64, i64)>(conn)?
     {
-        files.entry(ticket_id).or_default().push(format!("/3.0/admin/attachments/{attachment_id}"));
+        files.entry(ticket_id).or_default().push(format!("{base}/3.0/admin/attachments/{attachment_id}"));
     }
     Ok(tickets
         .iter()
@@ -220,6 +280,7 @@ pub fn ticket_objects(conn: &mut AnyConnection, tickets: &[Ticket]) -> AppResult
             id: t.id.to_string(),
             offer: t.offer_id.and_then(|o| offers.get(&o).cloned()),
             partner: partners.get(&t.affiliate_id).cloned(),
+            smartlink: t.smartlink_id.and_then(|s| smartlinks.get(&s).cloned()),
             status: t.status,
             title: t.title.clone(),
             kind: t.kind.api_name(),

@@ -40,11 +40,12 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
         per_page: limit as u32,
         detail: Detail::Ticket,
     };
+    let base = state.public_url();
     let (objects, total, has_next) = state
         .db(move |conn| {
             let page = ticket_list::list(conn, &actor, &filter, request)?;
             let tickets: Vec<Ticket> = page.rows.into_iter().map(|r| r.ticket).collect();
-            Ok((objects::ticket_objects(conn, &tickets)?, page.total.value(), page.has_next))
+            Ok((objects::ticket_objects(conn, &base, &tickets)?, page.total.value(), page.has_next))
         })
         .await?;
     // Affise's lists name the next page, and leave it out on the last one.
@@ -87,10 +88,11 @@ pub fn path_id(raw: &str) -> ApiResult<i64> {
 pub async fn show(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = path_id(&path)?;
     let scope = staff.actor().scope();
+    let base = state.public_url();
     let object = state
         .db(move |conn| {
             let ticket = Ticket::find_visible(conn, &scope, id)?;
-            objects::tickets(conn, &[ticket])?.pop().ok_or(AppError::NotFound)
+            objects::tickets(conn, &base, &[ticket])?.pop().ok_or(AppError::NotFound)
         })
         .await?;
     Ok(ok(json!({ "ticket": object, "id": id.to_string() })))

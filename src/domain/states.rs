@@ -105,7 +105,12 @@ impl TicketKind {
 
     /// The API's word, or the panel's: `common` and `general` both mean a general question.
     pub fn parse_any(s: &str) -> Option<TicketKind> {
-        if s == "common" { Some(TicketKind::General) } else { TicketKind::parse(s) }
+        match s {
+            "common" => Some(TicketKind::General),
+            // Affise documents payment requests as a ticket type: they are financial questions.
+            "payment_request" => Some(TicketKind::Financial),
+            _ => TicketKind::parse(s),
+        }
     }
 
     pub fn label(self) -> &'static str {

@@ -55,3 +55,26 @@ pub fn security(https: bool) -> DefaultHeaders {
 pub fn private() -> DefaultHeaders {
     DefaultHeaders::new().add(("Cache-Control", "no-store"))
 }
+
+/// The request line for the access log, with the value of any API key in the
+/// query replaced: `GET /3.0/admin/tickets?API-Key=<hidden>&page=2 HTTP/1.1`.
+pub fn loggable_line(req: &actix_web::dev::ServiceRequest) -> String {
+    let query = req.query_string();
+    let target = if query.is_empty() {
+        req.path().to_string()
+    } else {
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if crate::api::is_key_param(&percent_decoded(name)) => format!("{name}=<hidden>"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        format!("{}?{}", req.path(), parts.join("&"))
+    };
+    format!("{} {target} {:?}", req.method(), req.version())
+}
+
+fn percent_decoded(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}

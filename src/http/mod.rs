@@ -64,6 +64,12 @@ impl Lifecycle {
 }
 
 impl AppState {
+    /// Where clients reach this desk (`--public-url`), without a trailing slash:
+    /// the base of absolute links in emails and API objects.
+    pub fn public_url(&self) -> String {
+        self.config.mail.public_url.trim_end_matches('/').to_string()
+    }
+
     /// Runs `f` with a pooled connection on the blocking thread pool: database work
     /// never runs on the async executor, and no connection is held across `.await`.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>

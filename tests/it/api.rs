@@ -335,7 +335,9 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     let id: i64 = body["ticket"]["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(body["ticket"]["partner"]["id"], 4);
     let url = body["ticket"]["attachments"][0].as_str().unwrap().to_string();
-    let resp = reqwest::Client::new().get(app.url(&url)).header("API-Key", &key).send().await.unwrap();
+    // Absolute, on the desk's public URL (the tests' is http://affdesk.test).
+    let path = url.strip_prefix("http://affdesk.test").expect("an absolute link on the public URL");
+    let resp = reqwest::Client::new().get(app.url(path)).header("API-Key", &key).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
     // A bad file refuses the whole request and leaves nothing.

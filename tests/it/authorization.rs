@@ -114,8 +114,12 @@ fn panel(route: &str, c: Caller) -> Expect {
     if route.ends_with("/password") && !route.contains("/profile/") {
         return Expect::Exactly(410);
     }
-    if route.ends_with("/password/forgot") || route.ends_with("/login/unlock") {
+    if route.ends_with("/password/forgot") {
         return Expect::Allowed;
+    }
+    // The same answer for anyone: back to the login page with a banner.
+    if route.ends_with("/login/unlock") {
+        return Expect::Exactly(303);
     }
     let public = [" /admin/login", " /affiliate/login", " /admin", " /admin/", " /affiliate", " /affiliate/"];
     if public.iter().any(|p| route.ends_with(p)) && route.starts_with("GET") {

@@ -293,6 +293,7 @@ fn scalar_on(pool: &affdesk::db::DbPool, sql: &str) -> i64 {
 async fn login_throttling_counts_the_clients_behind_the_balancer() {
     let app = TestApp::start_with(Backend::Sqlite, |c| {
         c.login_attempts = 2;
+        c.login_attempts_per_address = 2;
         c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;

@@ -281,3 +281,71 @@ db_test!(thirty_wrong_passwords_for_one_account_do_not_lock_out_another, |app| {
         colleague.post("/admin/login", &[("email", "manager1@affdesk.test"), ("password", "demo-password")]).await;
     assert_eq!(page.status, 303, "the same address, another account: let in");
 });
+
+db_test!(api_objects_carry_what_affise_clients_read, |app| {
+    app.seed_demo();
+    let key = admin_key(&app);
+    let http = reqwest::Client::new();
+    let get = |path: String| http.get(app.url(&path)).header("API-Key", &key).send();
+    // An offer request on an offer from Affise: Affise's id and words.
+    let ticket = ids_where(&app, "type = 'offer_request' AND offer_id IS NOT NULL")[0];
+    let offer = scalar(&app, &format!("SELECT offer_id AS n FROM tickets WHERE id = {ticket}"));
+    let mut conn = app.conn();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE offers SET affise_id = '5f00000000000000000000ff', privacy = 'premoderated', status = 'paused', \
+             payout = 1250, currency = 'EUR' WHERE id = {offer}"
+        )),
+        &mut *conn as &mut affdesk::db::AnyConnection,
+    )
+    .unwrap();
+    drop(conn);
+    let (status, body) = json_of(get(format!("/3.0/admin/ticket/{ticket}")).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let o = &body["ticket"]["offer"];
+    assert_eq!(o["offer_id"], "5f00000000000000000000ff");
+    assert_eq!(o["id"], offer);
+    assert_eq!((o["privacy"].as_str(), o["status"].as_str()), (Some("protected"), Some("suspended")));
+    assert_eq!(o["payments"][0]["currency"], "EUR");
+    assert_eq!(o["payments"][0]["payouts"].as_f64(), Some(12.5));
+    assert_eq!(o["created_at"].as_str().map(str::len), Some(19));
+    assert!(body["ticket"]["smartlink"].is_null());
+    let m = &body["ticket"]["partner"]["manager"];
+    assert!(m["roles"].as_array().unwrap().iter().any(|r| r == "ROLE_MANAGER_AFFILIATE"), "{m}");
+    assert!(m["created_at"].is_string() && m["updated_at"].is_string() && m.get("last_login_at").is_some(), "{m}");
+    // A Smartlink request names its Smartlink.
+    let ticket = ids_where(&app, "type = 'smartlink_request' AND smartlink_id IS NOT NULL")[0];
+    let smartlink = scalar(&app, &format!("SELECT smartlink_id AS n FROM tickets WHERE id = {ticket}"));
+    let name = text(&app, &format!("SELECT name AS t FROM smartlinks WHERE id = {smartlink}"));
+    let (_, body) = json_of(get(format!("/3.0/admin/ticket/{ticket}")).await.unwrap()).await;
+    assert_eq!(body["ticket"]["smartlink"]["id"], smartlink);
+    assert_eq!(body["ticket"]["smartlink"]["title"], name.as_str());
+    // Attachment links are absolute, on the public URL.
+    let with_file =
+        scalar(&app, "SELECT MIN(m.ticket_id) AS n FROM attachments a JOIN messages m ON m.id = a.message_id");
+    let (_, body) = json_of(get(format!("/3.0/admin/ticket/{with_file}")).await.unwrap()).await;
+    let link = body["ticket"]["attachments"][0].as_str().unwrap().to_string();
+    assert!(link.starts_with("http://affdesk.test/3.0/admin/attachments/"), "{link}");
+    // type[]=payment_request is read as financial.
+    let (status, body) =
+        json_of(get("/3.0/admin/tickets?type[]=payment_request&limit=500".into()).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let tickets = body["tickets"].as_array().unwrap();
+    assert!(!tickets.is_empty() && tickets.iter().all(|t| t["type"] == "financial"));
+    // A key in the URL is refused unless the server is told to take it.
+    let resp = http.get(app.url(&format!("/3.0/admin/tickets?API-Key={key}"))).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+});
+
+#[actix_web::test]
+async fn a_key_in_the_url_is_taken_when_the_server_says_so() {
+    let app = TestApp::start_with(crate::harness::Backend::Sqlite, |c| c.api_key_in_url = true).await;
+    app.seed_demo();
+    let key = admin_key(&app);
+    for name in ["API-Key", "api-key"] {
+        let resp = reqwest::get(app.url(&format!("/3.0/admin/tickets?{name}={key}&limit=1"))).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{name}");
+    }
+    let resp = reqwest::get(app.url("/3.0/admin/tickets?api-key=wrong")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+}
