@@ -198,7 +198,7 @@ impl Application {
                 // The request line without an API key a client put in the URL.
                 .wrap(
                     Logger::new("%a \"%{line}xi\" %s %b %Dms")
-                        .custom_request_replace("line", |req| http::headers::loggable_line(req)),
+                        .custom_request_replace("line", http::headers::loggable_line),
                 )
                 .configure(api::routes)
                 .configure(web::routes)

@@ -329,7 +329,7 @@ fn parse_row(
                 c => return Err(format!("currency {c:?} is not a three-letter code")),
             };
             let preview_url = get("preview_url");
-            if !preview_url.is_empty() && !(preview_url.starts_with("https://") || preview_url.starts_with("http://")) {
+            if !(preview_url.is_empty() || preview_url.starts_with("https://") || preview_url.starts_with("http://")) {
                 return Err(format!("preview_url {preview_url:?} does not start with https://"));
             }
             let record = OfferRecord {

@@ -156,35 +156,6 @@ fn walk_forwarded(
     Some(hop)
 }
 
-#[cfg(test)]
-mod forwarded_tests {
-    use std::net::IpAddr;
-
-    use super::walk_forwarded;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn walks_past_trusted_proxies_only() {
-        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
-        let walk = |peer: &str, header: &[&str]| walk_forwarded(Some(ip(peer)), header, &proxies).unwrap().to_string();
-        // An untrusted peer's header is not read.
-        assert_eq!(walk("203.0.113.9", &["1.1.1.1"]), "203.0.113.9");
-        // One proxy, then two: the first untrusted hop from the right.
-        assert_eq!(walk("10.0.0.1", &["198.51.100.7"]), "198.51.100.7");
-        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7", "10.0.0.2"]), "198.51.100.7");
-        // A forged entry to the left of the real client is never used.
-        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7"]), "198.51.100.7");
-        // Not an address: the walk ends at the nearest hop named, nothing to its left.
-        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "garbage", "10.0.0.2"]), "10.0.0.2");
-        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "unknown"]), "10.0.0.1");
-        assert_eq!(walk("10.0.0.1", &["198.51.100.7:4711"]), "198.51.100.7");
-        assert_eq!(walk("10.0.0.1", &[]), "10.0.0.1");
-    }
-}
-
 pub fn url_encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -214,4 +185,33 @@ pub fn body_deadline(req: &HttpRequest) -> Instant {
 /// The next item of a body's stream, unless the deadline passes first (408).
 pub async fn next_before<S: Stream + Unpin>(stream: &mut S, deadline: Instant) -> AppResult<Option<S::Item>> {
     tokio::time::timeout_at(deadline, stream.next()).await.map_err(|_| AppError::TimedOut)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use std::net::IpAddr;
+
+    use super::walk_forwarded;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn walks_past_trusted_proxies_only() {
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let walk = |peer: &str, header: &[&str]| walk_forwarded(Some(ip(peer)), header, &proxies).unwrap().to_string();
+        // An untrusted peer's header is not read.
+        assert_eq!(walk("203.0.113.9", &["1.1.1.1"]), "203.0.113.9");
+        // One proxy, then two: the first untrusted hop from the right.
+        assert_eq!(walk("10.0.0.1", &["198.51.100.7"]), "198.51.100.7");
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7", "10.0.0.2"]), "198.51.100.7");
+        // A forged entry to the left of the real client is never used.
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "198.51.100.7"]), "198.51.100.7");
+        // Not an address: the walk ends at the nearest hop named, nothing to its left.
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "garbage", "10.0.0.2"]), "10.0.0.2");
+        assert_eq!(walk("10.0.0.1", &["6.6.6.6", "unknown"]), "10.0.0.1");
+        assert_eq!(walk("10.0.0.1", &["198.51.100.7:4711"]), "198.51.100.7");
+        assert_eq!(walk("10.0.0.1", &[]), "10.0.0.1");
+    }
 }

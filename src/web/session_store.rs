@@ -245,7 +245,8 @@ pub fn alive_sessions(
     let t = now();
     let mut alive = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(String, Option<bool>, Option<bool>, Option<AffiliateStatus>)> = sessions::table
+        type Row = (String, Option<bool>, Option<bool>, Option<AffiliateStatus>);
+        let rows: Vec<Row> = sessions::table
             .left_join(users::table)
             .left_join(affiliates::table)
             .filter(sessions::id.eq_any(chunk))
