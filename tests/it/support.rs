@@ -83,3 +83,53 @@ pub const PNG: &[u8] = &[
     0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 10, b'I', b'D', b'A', b'T', 0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D,
     0x0A, 0x2D, 0xB4, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
 ];
+
+/// Sends a raw HTTP/1.1 request and reads the answer (head and, by its
+/// Content-Length, body) while the body is still being written: a server that
+/// answers early and stops reading must not leave the test blocked on a full socket.
+/// Gives up after `limit`; a status of 0 means no answer came.
+pub async fn raw_exchange(app: &TestApp, head: String, body: Vec<u8>, limit: std::time::Duration) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let mut request = head.as_bytes().to_vec();
+    request.extend_from_slice(&body);
+    let sending = actix_web::rt::spawn(async move {
+        let _ = writer.write_all(&request).await;
+        // Keep the half open until the answer is read: a shutdown here would look
+        // like the client going away.
+        std::future::pending::<()>().await;
+    });
+    let mut got = Vec::new();
+    let read = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = reader.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + length {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(limit, read).await;
+    sending.abort();
+    let text = String::from_utf8_lossy(&got).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// The JSON body of a raw answer read by `raw_exchange`.
+pub fn raw_json(answer: &str) -> serde_json::Value {
+    answer.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or_default()
+}
