@@ -44,6 +44,12 @@ pub struct Smartlink {
     pub affise_id: Option<String>,
 }
 
+impl Smartlink {
+    pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Smartlink>> {
+        Ok(smartlinks::table.find(id).select(Smartlink::as_select()).get_result(conn).optional()?)
+    }
+}
+
 /// Cents as "1,234.50".
 pub fn money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::actor::{Actor, Staff};
 use super::affiliates::Affiliate;
-use super::catalogue::Offer;
+use super::catalogue::{Offer, Smartlink};
 use super::now;
 use super::ticket_filter::FieldError;
 use super::tickets::Ticket;
@@ -39,7 +39,7 @@ impl ReplyTemplate {
 }
 
 /// The variables a template may use, with what they stand for (shown in the editor).
-pub const VARIABLES: [(&str, &str); 7] = [
+pub const VARIABLES: [(&str, &str); 11] = [
     ("{affiliate.name}", "the affiliate's name"),
     ("{affiliate.id}", "the affiliate's ID"),
     ("{manager.name}", "the name of the manager replying"),
@@ -47,6 +47,10 @@ pub const VARIABLES: [(&str, &str); 7] = [
     ("{ticket.title}", "the ticket's title"),
     ("{offer.title}", "the offer's title (offer requests)"),
     ("{offer.id}", "the offer's ID (offer requests)"),
+    ("{offer.payout}", "the offer's payout with its currency, such as 12.50 USD (offer requests)"),
+    ("{offer.preview_url}", "the offer's preview link (offer requests)"),
+    ("{smartlink.title}", "the Smartlink's name (Smartlink requests)"),
+    ("{smartlink.id}", "the Smartlink's ID (Smartlink requests)"),
 ];
 
 /// The values of a ticket for filling; `None` where the ticket has none (no offer).
@@ -57,8 +61,8 @@ pub struct TemplateValues {
     pub manager_name: String,
     pub ticket_id: i64,
     pub ticket_title: String,
-    pub offer_title: Option<String>,
-    pub offer_id: Option<i64>,
+    pub offer: Option<Offer>,
+    pub smartlink: Option<Smartlink>,
 }
 
 /// The filled text, and the variables left in it for want of a value.
@@ -69,18 +73,24 @@ pub struct Filled {
 }
 
 /// Fills the known variables. One without a value (no offer on the ticket) stays
-/// visible and is reported; unknown `{...}` text is left as it is.
+/// visible and is reported. Saved templates hold no unknown variables (`check`).
 pub fn fill(body: &str, v: &TemplateValues) -> Filled {
     let mut text = body.to_string();
     let mut missing = Vec::new();
-    let values: [(&'static str, Option<String>); 7] = [
+    let offer = v.offer.as_ref();
+    let smartlink = v.smartlink.as_ref();
+    let values: [(&'static str, Option<String>); 11] = [
         ("{affiliate.name}", Some(v.affiliate_name.clone())),
         ("{affiliate.id}", Some(v.affiliate_id.to_string())),
         ("{manager.name}", Some(v.manager_name.clone())),
         ("{ticket.id}", Some(v.ticket_id.to_string())),
         ("{ticket.title}", Some(v.ticket_title.clone())),
-        ("{offer.title}", v.offer_title.clone()),
-        ("{offer.id}", v.offer_id.map(|id| id.to_string())),
+        ("{offer.title}", offer.map(|o| o.title.clone())),
+        ("{offer.id}", offer.map(|o| o.id.to_string())),
+        ("{offer.payout}", offer.map(Offer::payout_text)),
+        ("{offer.preview_url}", offer.map(|o| o.preview_url.clone()).filter(|u| !u.is_empty())),
+        ("{smartlink.title}", smartlink.map(|s| s.name.clone())),
+        ("{smartlink.id}", smartlink.map(|s| s.id.to_string())),
     ];
     for (name, value) in values {
         if !text.contains(name) {
@@ -92,6 +102,28 @@ pub fn fill(body: &str, v: &TemplateValues) -> Filled {
         }
     }
     Filled { text, missing }
+}
+
+/// The `{...}` words of a text that look like variables but are none of ours (a
+/// typo, or another helpdesk's), each once, in the order they appear.
+pub fn unknown_variables(body: &str) -> Vec<String> {
+    let mut unknown: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open..];
+        let word_end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+        match word_end {
+            Some(n) if n > 0 && rest[1 + n..].starts_with('}') => {
+                let word = &rest[..n + 2];
+                if !VARIABLES.iter().any(|(name, _)| *name == word) && !unknown.iter().any(|u| u == word) {
+                    unknown.push(word.to_string());
+                }
+                rest = &rest[n + 2..];
+            }
+            _ => rest = &rest[1..],
+        }
+    }
+    unknown
 }
 
 /// A template with the name of who last changed it, for the list.
@@ -153,14 +185,18 @@ pub fn fill_for_ticket(
         Some(id) => Offer::find(conn, id)?,
         None => None,
     };
+    let smartlink = match ticket.smartlink_id {
+        Some(id) => Smartlink::find(conn, id)?,
+        None => None,
+    };
     let values = TemplateValues {
         affiliate_name: affiliate.name,
         affiliate_id: affiliate.id,
         manager_name: staff.name.clone(),
         ticket_id: ticket.id,
         ticket_title: ticket.title,
-        offer_title: offer.as_ref().map(|o| o.title.clone()),
-        offer_id: offer.as_ref().map(|o| o.id),
+        offer,
+        smartlink,
     };
     let filled = fill(&template.body, &values);
     Ok(Some((template, filled)))
@@ -235,6 +271,19 @@ fn check(conn: &mut AnyConnection, id: Option<i64>, title: &str, body: &str) -> 
         errors.push(FieldError::new("body", "Enter the text of the template."));
     } else if body.chars().count() > 20_000 {
         errors.push(FieldError::new("body", "The text is too long (at most 20,000 characters)."));
+    } else {
+        // Saved, an unknown variable would reach the affiliate as typed.
+        let unknown = unknown_variables(body);
+        if !unknown.is_empty() {
+            errors.push(FieldError::new(
+                "body",
+                format!(
+                    "{} {} not a variable: use one of those listed beside the text, or write it without braces.",
+                    unknown.join(", "),
+                    if unknown.len() == 1 { "is" } else { "are" }
+                ),
+            ));
+        }
     }
     Ok(NotSaved { errors, duplicate_title })
 }
@@ -265,4 +314,37 @@ fn update(conn: &mut AnyConnection, actor: &Actor, id: i64, title: &str, body: &
         ))
         .execute(conn)?;
     if n == 0 { Err(AppError::NotFound) } else { find(conn, id)?.ok_or(AppError::NotFound) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_variables_are_named_once_and_ours_and_plain_braces_pass() {
+        assert_eq!(
+            unknown_variables("Hi {affiliate.name}, {smartlink.titel} {x} {smartlink.titel} { not one } {}"),
+            vec!["{smartlink.titel}".to_string(), "{x}".to_string()]
+        );
+        assert!(unknown_variables("{offer.payout} {smartlink.title} {smartlink.id} {{ offer.id }").is_empty());
+        assert_eq!(unknown_variables("{{offer.idx}"), vec!["{offer.idx}".to_string()]);
+        assert!(unknown_variables("{é.x} {").is_empty());
+    }
+
+    #[test]
+    fn smartlink_and_payout_fill_from_the_ticket() {
+        let values = TemplateValues {
+            smartlink: Some(Smartlink {
+                id: 7,
+                name: "Dating mix".into(),
+                privacy: crate::domain::states::Privacy::Public,
+                created_at: chrono::NaiveDateTime::default(),
+                affise_id: None,
+            }),
+            ..TemplateValues::default()
+        };
+        let filled = fill("{smartlink.title} ({smartlink.id}) pays {offer.payout}", &values);
+        assert_eq!(filled.text, "Dating mix (7) pays {offer.payout}");
+        assert_eq!(filled.missing, vec!["{offer.payout}"]);
+    }
 }

@@ -28,6 +28,8 @@ struct StatsPage {
     from: String,
     to: String,
     errors: Vec<(&'static str, String)>,
+    /// From and To do not make a range this page shows: nothing is shown.
+    range_error: bool,
     affiliate: Option<Affiliate>,
     days: Vec<DayStats>,
     totals: DayStats,
@@ -78,16 +80,21 @@ pub async fn daily(
             default
         }),
     };
-    let mut to = date(&q.to, "to", "To", today);
-    let mut from = date(&q.from, "from", "From", to - Duration::days(29));
+    let to = date(&q.to, "to", "To", today);
+    let from = date(&q.from, "from", "From", to - Duration::days(29));
+    // A range that cannot be shown is said so, and the form keeps what was typed:
+    // showing some other range instead would read as the one asked for.
     if from > to {
         errors.push(("from", "From must not be after To.".into()));
-        from = to - Duration::days(29);
+    } else if (to - from).num_days() >= MAX_DAYS {
+        errors.push(("from", format!("Show at most {MAX_DAYS} days at once: move From or To closer.")));
     }
-    if (to - from).num_days() >= MAX_DAYS {
-        errors.push(("from", format!("Show at most {MAX_DAYS} days at once.")));
-        to = from + Duration::days(MAX_DAYS - 1);
-    }
+    let range_ok = errors.is_empty();
+    let typed = |raw: &Option<String>, parsed: NaiveDate| match raw.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() && !range_ok => s.to_string(),
+        _ => parsed.format("%Y-%m-%d").to_string(),
+    };
+    let (from_text, to_text) = (typed(&q.from, from), typed(&q.to, to));
     let raw_affiliate = q.affiliate_id.unwrap_or_default().trim().to_string();
     let actor = staff.actor();
     let affiliate_id = if raw_affiliate.is_empty() {
@@ -104,6 +111,11 @@ pub async fn daily(
     };
     let (affiliate, days) = match affiliate_id {
         None => (None, Vec::new()),
+        Some(id) if !range_ok => {
+            let affiliate =
+                state.db(move |conn| Ok(stats::for_affiliate(conn, &actor, id, to, to)?.map(|(a, _)| a))).await?;
+            (affiliate, Vec::new())
+        }
         Some(id) => {
             let found = state.db(move |conn| stats::for_affiliate(conn, &actor, id, from, to)).await?;
             match found {
@@ -120,9 +132,10 @@ pub async fn daily(
     let page = StatsPage {
         ctx: staff.page("stats"),
         affiliate_id: raw_affiliate,
-        from: from.format("%Y-%m-%d").to_string(),
-        to: to.format("%Y-%m-%d").to_string(),
+        from: from_text,
+        to: to_text,
         errors,
+        range_error: !range_ok,
         affiliate,
         days,
         totals,

@@ -186,6 +186,13 @@ db_test!(templates_tab_crud, |app| {
     assert!(page.contains("Enter a title.") && page.contains("Enter the text of the template."));
     let page = c.post("/admin/templates", &[("title", "Greeting"), ("body", "Hi")]).await;
     assert!(page.contains("A template called &#34;Greeting&#34; already exists."));
+    // An unknown variable would reach the affiliate as typed: refused, named.
+    let templates = app.count("reply_templates");
+    let page = c.post("/admin/templates", &[("title", "Typo"), ("body", "Your {smartlink.titel} is on.")]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.contains("{smartlink.titel} is not a variable"), "{}", page.body);
+    assert!(page.contains("Your {smartlink.titel} is on."), "the text is kept");
+    assert_eq!(app.count("reply_templates"), templates);
     let page = c
         .post("/admin/templates", &[("title", "Weekend"), ("body", "Hi {affiliate.name}, we answer on Monday.")])
         .await;
@@ -248,6 +255,21 @@ db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {
         "{}",
         page.body
     );
+    // A range too long, or backwards, is said so: the form keeps what was typed and
+    // no other range is shown in its place.
+    for (from, to, why) in [
+        ("2020-01-01", "2021-06-01", "Show at most 366 days at once"),
+        ("2020-03-01", "2020-02-01", "From must not be after To."),
+    ] {
+        let page = c.get(&format!("/admin/stats/daily?affiliate_id=1&from={from}&to={to}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.contains(why), "{}", page.body);
+        assert!(
+            page.contains(&format!("value=\"{from}\"")) && page.contains(&format!("value=\"{to}\"")),
+            "{from} {to}"
+        );
+        assert!(!page.contains("<tbody>") && !page.contains("<svg"), "no statistics for another range");
+    }
     // Dates at the edge of the calendar are typing errors, not a dropped connection.
     for query in ["to=-262143-01-01", "from=-262143-01-01", "to=262142-12-31", "from=0001-01-01&to=0001-01-02"] {
         let page = c.get(&format!("/admin/stats/daily?affiliate_id=1&{query}")).await;

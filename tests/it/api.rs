@@ -398,6 +398,9 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     assert_eq!(status, 409);
     let (status, _) = post(&app, &key, "/3.0/admin/template", &[("title", ""), ("text", "x")]).await;
     assert_eq!(status, 400);
+    let (status, body) = post(&app, &key, "/3.0/admin/template", &[("title", "T"), ("text", "{offer.url}")]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "{offer.url} is not a variable");
     let (status, body) =
         post(&app, &key, &format!("/3.0/admin/template/{tid}"), &[("title", "API made 2"), ("text", "Changed")]).await;
     assert_eq!((status, body["template"]["text"].as_str().unwrap()), (200, "Changed"));
