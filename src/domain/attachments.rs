@@ -33,6 +33,11 @@ impl Attachment {
     pub fn size_text(&self) -> String {
         human_size(self.size)
     }
+
+    /// A picture, shown as a thumbnail in the thread (checked by content on upload).
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
 }
 
 pub fn human_size(n: i64) -> String {
@@ -54,17 +59,21 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
         Some("image/gif")
     } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         Some("application/zip")
+    } else if head.starts_with(b"%PDF-") {
+        // Invoices. Served as a download, never shown inline: a PDF can carry script.
+        Some("application/pdf")
     } else {
         None
     }
 }
 
-const ALLOWED: [(&str, &str); 5] = [
+const ALLOWED: [(&str, &str); 6] = [
     ("jpg", "image/jpeg"),
     ("jpeg", "image/jpeg"),
     ("png", "image/png"),
     ("gif", "image/gif"),
     ("zip", "application/zip"),
+    ("pdf", "application/pdf"),
 ];
 
 fn extension(name: &str) -> Option<String> {
@@ -75,7 +84,7 @@ fn extension(name: &str) -> Option<String> {
 pub fn check_name(name: &str) -> Result<(), String> {
     match extension(name) {
         Some(ext) if ALLOWED.iter().any(|(e, _)| *e == ext) => Ok(()),
-        _ => Err(format!("{name}: only .jpg, .png, .gif and .zip files can be attached.")),
+        _ => Err(format!("{name}: only .jpg, .png, .gif, .pdf and .zip files can be attached.")),
     }
 }
 
@@ -222,11 +231,11 @@ mod tests {
 
         /// A name passes the extension check only if the content would fit it too.
         #[test]
-        fn checked_names_have_a_known_extension(name in "[a-z./\\\\]{0,12}\\.(png|PNG|jpg|gif|zip|exe|svg|html)") {
+        fn checked_names_have_a_known_extension(name in "[a-z./\\\\]{0,12}\\.(png|PNG|jpg|gif|zip|pdf|exe|svg|html)") {
             let clean = clean_file_name(&name);
             let ok = check_name(&clean).is_ok();
             let ext = clean.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-            prop_assert_eq!(ok, matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg" | "gif" | "zip")));
+            prop_assert_eq!(ok, matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg" | "gif" | "zip" | "pdf")));
         }
     }
 

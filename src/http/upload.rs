@@ -239,7 +239,9 @@ async fn receive_file(
             temp.sha256 = hex::encode(hasher.finalize());
             Ok(Ok(temp))
         }
-        _ => Ok(Err(format!("{display_name}: the content is not a JPEG, PNG, GIF or ZIP file matching its name."))),
+        _ => {
+            Ok(Err(format!("{display_name}: the content is not a JPEG, PNG, GIF, PDF or ZIP file matching its name.")))
+        }
     }
 }
 

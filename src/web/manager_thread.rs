@@ -126,7 +126,10 @@ pub async fn admin_show(
         form.body = body;
     }
     let from = Origin::read(|name| query.one(name).unwrap_or("").to_string());
-    manager_view(&state, &staff, id, &from, true, form).await?.respond(false, StatusCode::OK)
+    match manager_view(&state, &staff, id, &from, true, form).await {
+        Err(AppError::NotFound) => super::ticket_not_found(staff.page("tickets"), id),
+        view => view?.respond(false, StatusCode::OK),
+    }
 }
 
 /// Puts a template's text into the form (replacing what is there: the page asks

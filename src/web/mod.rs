@@ -95,6 +95,45 @@ pub fn html<T: askama::Template>(t: &T, status: actix_web::http::StatusCode) -> 
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
+#[derive(askama::Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    ctx: PageCtx,
+    title: String,
+    message: String,
+    back: &'static str,
+    back_label: &'static str,
+}
+
+/// A ticket that is not the reader's (a colleague's, another affiliate's) or is gone,
+/// said inside the panel with its navigation: a bookmark or a shared link leaves the
+/// reader somewhere to go on from, not on a bare error page. Whether it exists is not
+/// told: a 404 either way.
+pub fn ticket_not_found(ctx: PageCtx, id: i64) -> AppResult<HttpResponse> {
+    let (message, back) = if ctx.is_admin_panel() {
+        (
+            format!(
+                "Ticket #{id} is not in your queue: it belongs to another manager's affiliate, or it was removed. \
+                 Ask an admin or the ticket's manager if you need it."
+            ),
+            "/admin/tickets",
+        )
+    } else {
+        (format!("There is no ticket #{id} among yours: it may have been removed."), "/affiliate/tickets")
+    };
+    let page = NotFoundPage {
+        ctx,
+        title: format!("Ticket #{id} not found"),
+        message: message.clone(),
+        back,
+        back_label: "Back to the tickets",
+    };
+    let mut resp = html(&page, actix_web::http::StatusCode::NOT_FOUND)?;
+    // htmx requests get the message in the flash area, as for every error.
+    resp.extensions_mut().insert(crate::error::ErrorMessage(message));
+    Ok(resp)
+}
+
 /// Text made safe to put into HTML built outside a template.
 pub fn escape_html(s: &str) -> String {
     askama::filters::escape(s, askama::filters::Html).map(|e| e.to_string()).unwrap_or_default()

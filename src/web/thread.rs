@@ -226,7 +226,10 @@ pub async fn affiliate_show(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    let (thread, _) = load(&state, affiliate.actor(), id, true).await?;
+    let (thread, _) = match load(&state, affiliate.actor(), id, true).await {
+        Err(AppError::NotFound) => return super::ticket_not_found(affiliate.page("support"), id),
+        loaded => loaded?,
+    };
     let (ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
     View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }
         .respond(false, StatusCode::OK)

@@ -51,6 +51,10 @@ db_test!(manager_replies_with_a_file_and_the_affiliate_downloads_it, |app| {
     let list = affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     assert_eq!(list.status, 200);
     assert!(list.contains("report.png"));
+    assert!(
+        list.contains(&format!("<img class=\"thumb\" src=\"/affiliate/attachments/{attachment}\"")),
+        "a picture is shown as a thumbnail"
+    );
     assert_eq!(
         scalar(&app, &format!("SELECT CAST(unread_by_affiliate AS BIGINT) AS n FROM tickets WHERE id = {ticket}")),
         0,
@@ -66,7 +70,11 @@ db_test!(manager_replies_with_a_file_and_the_affiliate_downloads_it, |app| {
     // Another affiliate, and a manager of other affiliates, get 404.
     let mut other = app.login_affiliate("affiliate2@affdesk.test").await;
     assert_eq!(other.get(&format!("/affiliate/attachments/{attachment}")).await.status, 404);
-    assert_eq!(other.get(&format!("/affiliate/tickets/{ticket}")).await.status, 404);
+    let page = other.get(&format!("/affiliate/tickets/{ticket}")).await;
+    assert_eq!(page.status, 404);
+    assert!(
+        page.contains(&format!("There is no ticket #{ticket} among yours")) && page.contains("aria-label=\"Main\"")
+    );
     let stranger = scalar(
         &app,
         &format!(
@@ -76,7 +84,16 @@ db_test!(manager_replies_with_a_file_and_the_affiliate_downloads_it, |app| {
     let email = text(&app, &format!("SELECT email AS t FROM users WHERE id = {stranger}"));
     let mut wrong_manager = app.login_admin(&email).await;
     assert_eq!(wrong_manager.get(&format!("/admin/attachments/{attachment}")).await.status, 404);
-    assert_eq!(wrong_manager.get(&format!("/admin/tickets/{ticket}")).await.status, 404);
+    let page = wrong_manager.get(&format!("/admin/tickets/{ticket}")).await;
+    assert_eq!(page.status, 404);
+    assert!(page.contains(&format!("Ticket #{ticket} is not in your queue")), "said in words");
+    assert!(page.contains("<nav aria-label=\"Main\">") && page.contains("Back to the tickets"), "inside the panel");
+    let title = text(&app, &format!("SELECT title AS t FROM tickets WHERE id = {ticket}"));
+    assert!(
+        !page
+            .contains(&title.replace('&', "&#38;").replace('<', "&#60;").replace('\"', "&#34;").replace('\'', "&#39;")),
+        "nothing of the ticket shown"
+    );
     let before = scalar(&app, "SELECT COUNT(*) AS n FROM messages");
     wrong_manager.csrf = manager.csrf.clone();
     let page = wrong_manager.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "hi")], &[]).await;
@@ -101,9 +118,12 @@ db_test!(refused_attachments_leave_nothing_behind, |app| {
     let cases: Vec<Case> = vec![
         (
             vec![("notes.png", b"just some text, not an image".to_vec())],
-            "notes.png: the content is not a JPEG, PNG, GIF or ZIP",
+            "notes.png: the content is not a JPEG, PNG, GIF, PDF or ZIP",
         ),
-        (vec![("notes.txt", b"text".to_vec())], "notes.txt: only .jpg, .png, .gif and .zip files can be attached."),
+        (
+            vec![("notes.txt", b"text".to_vec())],
+            "notes.txt: only .jpg, .png, .gif, .pdf and .zip files can be attached.",
+        ),
         (six, "At most 5 files can be attached to one message."),
         (vec![("big.png", big)], "big.png: larger than 5 MB"),
         (vec![("empty.png", Vec::new())], "empty.png: the file is empty."),
@@ -127,6 +147,25 @@ db_test!(refused_attachments_leave_nothing_behind, |app| {
         .await;
     assert_eq!(page.status, 303);
     assert_eq!(attachment_files(&app), 1);
+    // An invoice as a PDF is taken, listed without a thumbnail, and downloads as a PDF.
+    let pdf = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let page = c
+        .post_multipart(
+            &format!("/admin/tickets/{ticket}/messages"),
+            &[("body", "Invoice")],
+            &[("invoice.pdf", pdf.clone())],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let id = scalar(&app, "SELECT MAX(id) AS n FROM attachments");
+    let thread = c.get(&format!("/admin/tickets/{ticket}")).await;
+    assert!(
+        thread.contains("invoice.pdf") && !thread.contains(&format!("class=\"thumb\" src=\"/admin/attachments/{id}\""))
+    );
+    let resp = c.http.get(app.url(&format!("/admin/attachments/{id}"))).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"), "never inline");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &pdf[..]);
 });
 
 db_test!(internal_notes_stay_with_managers, |app| {
