@@ -80,14 +80,25 @@ struct AccountHtml<'a> {
 /// The subject and the sentence that says what happened.
 fn words(mail: &Mail) -> (String, String) {
     let t = format!("#{} {}", mail.ticket_id, mail.ticket_title);
+    let n = mail.ticket_count;
     let who = &mail.actor_name;
     match mail.event() {
         Some(MailEvent::NewTicket) => (format!("New ticket {t}"), format!("{who} opened a ticket.")),
         Some(MailEvent::AffiliateReply) => (format!("Reply from {who}: {t}"), format!("{who} replied:")),
         Some(MailEvent::ManagerReply) => (format!("New reply to your ticket {t}"), format!("{who} replied:")),
         Some(MailEvent::TicketForYou) => (format!("A ticket for you: {t}"), format!("{who} opened a ticket for you:")),
+        Some(MailEvent::TicketClosed) if mail.is_digest() => {
+            (format!("{n} of your tickets were closed"), format!("{who} closed {n} of your tickets:"))
+        }
         Some(MailEvent::TicketClosed) => (format!("Ticket closed: {t}"), format!("{who} closed your ticket.")),
-        Some(MailEvent::RequestDecided) => (format!("Your request {t}"), format!("{who} decided your request.")),
+        Some(MailEvent::RequestDecided) => match (mail.outcome.as_deref(), mail.is_digest()) {
+            (Some(o), true) => (format!("{n} of your requests were {o}"), format!("{who} {o} {n} of your requests:")),
+            (None, true) => {
+                (format!("{n} of your requests were decided"), format!("{who} decided {n} of your requests:"))
+            }
+            (Some(o), false) => (format!("Your request {t} was {o}"), format!("{who} {o} your request.")),
+            (None, false) => (format!("Your request {t}"), format!("{who} decided your request.")),
+        },
         Some(MailEvent::Invitation) => {
             ("You are invited to the support desk".into(), "An account is waiting for you: set your password.".into())
         }

@@ -259,6 +259,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        ticket_count -> Integer,
     }
 }
 

@@ -45,7 +45,7 @@ pub fn decide(
             return Err(AppError::bad_request(format!("Ticket {ticket_id} is not {what} access request")));
         }
         let mut tally = ticket_counts::Tally::default();
-        let outcome = decide_locked(conn, actor, &ticket, decision, actor.via.as_str(), &mut tally)?;
+        let outcome = decide_locked(conn, actor, &ticket, decision, actor.via.as_str(), &mut tally, Told::Alone)?;
         tally.write(conn)?;
         Ok(outcome)
     })
@@ -67,6 +67,7 @@ pub(crate) fn decide_locked(
     decision: Decision,
     detail: &str,
     tally: &mut ticket_counts::Tally,
+    told: Told,
 ) -> AppResult<Outcome> {
     let staff = actor.as_staff()?;
     let target = match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
@@ -124,8 +125,22 @@ pub(crate) fn decide_locked(
     messages::insert_message(conn, &messages::NewMessage::system(ticket.id, Some(staff.id), &text, t), &[])?;
     let action = if decision == Decision::Approve { "approve" } else { "reject" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
-    notify::ticket_changed(conn, actor, ticket, notify::Change::Decided(decision))?;
+    let (reply, tell) = match told {
+        Told::Alone => (None, notify::Tell::Now),
+        Told::WithReply(text) => (Some(text), notify::Tell::Now),
+        Told::InDigest => (None, notify::Tell::InDigest),
+    };
+    notify::ticket_changed_telling(conn, actor, ticket, notify::Change::Decided(decision, reply), tell)?;
     Ok(Outcome::Done)
+}
+
+/// How the affiliate hears of a decision: its own email, the email of the reply it
+/// was sent with (that reply's text in it), or the bulk action's digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Told<'a> {
+    Alone,
+    WithReply(&'a str),
+    InDigest,
 }
 
 /// What a request asks access to.

@@ -147,6 +147,8 @@ fn send_link(
             actor_name: sender,
             body: &body,
             link_path: &link,
+            outcome: None,
+            ticket_count: 1,
         },
         t,
     )?;

@@ -63,7 +63,7 @@ fn set_status(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, to: Ticke
     write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
         let mut tally = ticket_counts::Tally::default();
-        let outcome = change_status(conn, actor, &ticket, to, actor.via.as_str(), &mut tally)?;
+        let outcome = change_status(conn, actor, &ticket, to, actor.via.as_str(), &mut tally, notify::Tell::Now)?;
         tally.write(conn)?;
         Ok(outcome)
     })
@@ -77,6 +77,7 @@ fn change_status(
     to: TicketStatus,
     detail: &str,
     tally: &mut ticket_counts::Tally,
+    tell: notify::Tell,
 ) -> AppResult<Outcome> {
     if ticket.status == to {
         return Ok(Outcome::Skipped(if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed }));
@@ -89,7 +90,7 @@ fn change_status(
     let action = if to == TicketStatus::Open { "reopen" } else { "close" };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     let change = if to == TicketStatus::Open { notify::Change::Reopened } else { notify::Change::Closed };
-    notify::ticket_changed(conn, actor, ticket, change)?;
+    notify::ticket_changed_telling(conn, actor, ticket, change, tell)?;
     Ok(Outcome::Done)
 }
 
@@ -316,24 +317,41 @@ pub fn bulk(
             tally.write(conn)?;
             return Ok(Vec::new());
         }
+        // Each affiliate hears of the action once, in its digest.
+        let (told, tell) = (access::Told::InDigest, notify::Tell::InDigest);
+        let mut done: Vec<(&Ticket, Option<Decision>)> = Vec::new();
         for t in &visible {
-            let outcome = match action {
-                BulkAction::Close => change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally)?,
-                BulkAction::CloseRejectingPending if t.is_pending_request() => {
-                    access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally)?
+            let (outcome, decision) = match action {
+                BulkAction::CloseRejectingPending if t.is_pending_request() => (
+                    access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally, told)?,
+                    Some(Decision::Reject),
+                ),
+                BulkAction::Close | BulkAction::CloseRejectingPending => {
+                    (change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally, tell)?, None)
                 }
-                BulkAction::CloseRejectingPending => {
-                    change_status(conn, actor, t, TicketStatus::Closed, detail, &mut tally)?
-                }
-                BulkAction::Activate => access::decide_locked(conn, actor, t, Decision::Approve, detail, &mut tally)?,
-                BulkAction::Reject => access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally)?,
-                BulkAction::Remove => Outcome::Done,
+                BulkAction::Activate => (
+                    access::decide_locked(conn, actor, t, Decision::Approve, detail, &mut tally, told)?,
+                    Some(Decision::Approve),
+                ),
+                BulkAction::Reject => (
+                    access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally, told)?,
+                    Some(Decision::Reject),
+                ),
+                BulkAction::Remove => (Outcome::Done, None),
             };
             match outcome {
-                Outcome::Done => summary.done.push(t.id),
+                Outcome::Done => {
+                    summary.done.push(t.id);
+                    done.push((t, decision));
+                }
                 Outcome::Skipped(skip) => summary.skipped.entry(skip).or_default().push(t.id),
             }
         }
+        let event = match action {
+            BulkAction::Activate | BulkAction::Reject => notify::MailEvent::RequestDecided,
+            _ => notify::MailEvent::TicketClosed,
+        };
+        notify::digest(conn, actor, event, &done)?;
         tally.write(conn)?;
         Ok::<_, crate::error::AppError>(Vec::new())
     })?;

@@ -192,6 +192,7 @@ pub fn reply(
             return Err(AppError::BadRequest(unfilled_message(&unfilled)));
         }
     }
+    let reply_text = draft.body.trim();
     add_message(conn, store, actor, ticket_id, draft, false, files, |conn, ticket, t| {
         if actor.is_affiliate() {
             diesel::update(tickets::table.find(ticket.id))
@@ -220,13 +221,15 @@ pub fn reply(
         if let Then::Decide(decision) = then {
             // The decision closes the ticket and counts that itself.
             let mut tally = ticket_counts::Tally::default();
-            match access::decide_locked(conn, actor, ticket, decision, "reply", &mut tally)? {
+            // One email says both: the decision, with the reply's text.
+            let told = access::Told::WithReply(reply_text);
+            match access::decide_locked(conn, actor, ticket, decision, "reply", &mut tally, told)? {
                 Outcome::Done => tally.write(conn)?,
                 Outcome::Skipped(why) => {
                     return Err(AppError::conflict(format!("The request was not changed: {}.", why.reason())));
                 }
             }
-            return Ok(After { status: TicketStatus::Closed, counted: true });
+            return Ok(After { status: TicketStatus::Closed, counted: true, told: true });
         }
         Ok(After::status(status))
     })
@@ -237,11 +240,13 @@ pub fn reply(
 struct After {
     status: TicketStatus,
     counted: bool,
+    /// The affiliate was already told of the message (in the decision's email).
+    told: bool,
 }
 
 impl After {
     fn status(status: TicketStatus) -> After {
-        After { status, counted: false }
+        After { status, counted: false, told: false }
     }
 }
 
@@ -293,7 +298,7 @@ fn add_message(
         let key = draft.submission.map(|token| submission_key(actor, token));
         let new = NewMessage { internal, submission: key.as_deref(), ..NewMessage::by(actor, ticket.id, &body, t) };
         let message = insert_message(conn, &new, new_files)?;
-        let After { status, counted } = update(conn, &ticket, t)?;
+        let After { status, counted, told } = update(conn, &ticket, t)?;
         if status != ticket.status && !counted {
             let mut tally = ticket_counts::Tally::default();
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
@@ -302,7 +307,11 @@ fn add_message(
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }
         search::reindex(conn, ticket.id)?;
-        let change = if internal { notify::Change::Noted } else { notify::Change::Replied(&message) };
+        let change = match (internal, told) {
+            (true, _) => notify::Change::Noted,
+            (false, true) => notify::Change::RepliedWithDecision,
+            (false, false) => notify::Change::Replied(&message),
+        };
         notify::ticket_changed(conn, actor, &ticket, change)?;
         let action = if internal { "note" } else { "reply" };
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;

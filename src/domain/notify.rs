@@ -91,11 +91,23 @@ impl MailEvent {
 pub enum Change<'a> {
     Opened,
     Replied(&'a Message),
+    /// A reply sent with a decision ("Approve and send"): the decision's email
+    /// carries its text, so the reply itself mails nobody.
+    RepliedWithDecision,
     /// An internal note: managers' browsers hear of it; nobody gets an email.
     Noted,
     Closed,
     Reopened,
-    Decided(Decision),
+    /// An access request decided, with the reply sent with the decision, if any.
+    Decided(Decision, Option<&'a str>),
+}
+
+/// When the affiliate hears of a change: in its own email, or in the one email a
+/// bulk action sends each affiliate (`digest`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tell {
+    Now,
+    InDigest,
 }
 
 /// Who receives an email: a user (manager) or an affiliate.
@@ -120,8 +132,15 @@ impl Recipient {
 }
 
 /// Records `change` of `ticket` made by `actor`: the live event, and the email for
-/// whoever should hear of it (unless they switched that kind off).
-pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, change: Change) -> AppResult<()> {
+/// whoever should hear of it (unless they switched that kind off). With
+/// `Tell::InDigest` only the live event: the bulk action's `digest` mails.
+pub fn ticket_changed_telling(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket: &Ticket,
+    change: Change,
+    tell: Tell,
+) -> AppResult<()> {
     let affiliate = Affiliate::find(conn, ticket.affiliate_id)?;
     let actor_name = match &actor.who {
         Who::Staff(s) => s.name.clone(),
@@ -130,6 +149,9 @@ pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, 
     };
     let staff_only = matches!(change, Change::Noted);
     live::record(conn, LiveKind::Ticket, ticket, actor, &actor_name, staff_only)?;
+    if tell == Tell::InDigest {
+        return Ok(());
+    }
     let by_affiliate = actor.is_affiliate();
     let (event, body) = match change {
         Change::Opened if by_affiliate => (MailEvent::NewTicket, ticket.description.clone()),
@@ -137,14 +159,14 @@ pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, 
         Change::Replied(m) if by_affiliate => (MailEvent::AffiliateReply, m.body.clone()),
         Change::Replied(m) => (MailEvent::ManagerReply, m.body.clone()),
         Change::Closed if !by_affiliate => (MailEvent::TicketClosed, String::new()),
-        Change::Decided(d) => (
-            MailEvent::RequestDecided,
-            match d {
-                Decision::Approve => "Your request was approved.".to_string(),
-                Decision::Reject => "Your request was rejected.".to_string(),
-            },
-        ),
-        Change::Noted | Change::Closed | Change::Reopened => return Ok(()),
+        Change::Decided(d, reply) => {
+            (MailEvent::RequestDecided, reply.map_or_else(|| decided_sentence(d), str::to_string))
+        }
+        Change::Noted | Change::Closed | Change::Reopened | Change::RepliedWithDecision => return Ok(()),
+    };
+    let outcome = match change {
+        Change::Decided(d, _) => Some(outcome_word(d)),
+        _ => None,
     };
     let to_staff = MailEvent::FOR_STAFF.contains(&event);
     let recipient = if to_staff {
@@ -177,18 +199,34 @@ pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, 
             actor_name: &actor_name,
             body: &body,
             link_path: &link_path,
+            outcome,
+            ticket_count: 1,
         },
         now(),
     )
 }
 
+/// Records `change` of `ticket` made by `actor` and tells whoever should hear of it.
+pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, change: Change) -> AppResult<()> {
+    ticket_changed_telling(conn, actor, ticket, change, Tell::Now)
+}
+
+/// "approved", "rejected": the word of a decision's email subject.
+pub fn outcome_word(d: Decision) -> &'static str {
+    match d {
+        Decision::Approve => "approved",
+        Decision::Reject => "rejected",
+    }
+}
+
+fn decided_sentence(d: Decision) -> String {
+    format!("Your request was {}.", outcome_word(d))
+}
+
 /// Records that staff closed `closed` (many tickets at once, as a bulk close does):
-/// what `ticket_changed` writes for each, in one statement per few hundred tickets
-/// instead of several per ticket, so a close of ten thousand stays one short
-/// transaction.
+/// a live event per ticket, a few hundred per statement, and one email per
+/// affiliate (`digest`), so a close of ten thousand stays one short transaction.
 pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]) -> AppResult<()> {
-    use crate::db::schema::affiliates;
-    use std::collections::{HashMap, HashSet};
     let Who::Staff(staff) = &actor.who else {
         // Only staff close in bulk; anyone else takes the one-by-one path.
         for t in closed {
@@ -196,46 +234,100 @@ pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]
         }
         return Ok(());
     };
-    let pg = conn.is_postgres();
     for chunk in closed.chunks(500) {
         live::record_many(conn, LiveKind::Ticket, chunk, actor, &staff.name, false)?;
-        let mut ids: Vec<i64> = chunk.iter().map(|t| t.affiliate_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let affiliates: HashMap<i64, Affiliate> = affiliates::table
-            .filter(crate::db::id_in(affiliates::id, &ids, pg))
-            .select(Affiliate::as_select())
-            .load::<Affiliate>(conn)?
-            .into_iter()
-            .filter(|a| a.status != AffiliateStatus::Banned)
-            .map(|a| (a.id, a))
+    }
+    let done: Vec<(&Ticket, Option<Decision>)> = closed.iter().map(|t| (t, None)).collect();
+    digest(conn, actor, MailEvent::TicketClosed, &done)
+}
+
+/// The emails of a bulk action: one per affiliate, naming every ticket of theirs
+/// it changed (with the decision, for requests); an affiliate with one ticket in
+/// it gets that ticket's own email. Six tickets of one affiliate closed are one
+/// email, not six.
+pub fn digest(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    event: MailEvent,
+    done: &[(&Ticket, Option<Decision>)],
+) -> AppResult<()> {
+    use crate::db::schema::affiliates;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let Who::Staff(staff) = &actor.who else { return Ok(()) };
+    let mut by_affiliate: BTreeMap<i64, Vec<(&Ticket, Option<Decision>)>> = BTreeMap::new();
+    for (t, d) in done {
+        by_affiliate.entry(t.affiliate_id).or_default().push((t, *d));
+    }
+    let ids: Vec<i64> = by_affiliate.keys().copied().collect();
+    let pg = conn.is_postgres();
+    let mut affiliates: HashMap<i64, Affiliate> = HashMap::new();
+    let mut opted_out: HashSet<i64> = HashSet::new();
+    for chunk in ids.chunks(500) {
+        affiliates.extend(
+            affiliates::table
+                .filter(crate::db::id_in(affiliates::id, chunk, pg))
+                .select(Affiliate::as_select())
+                .load::<Affiliate>(conn)?
+                .into_iter()
+                .filter(|a| a.status != AffiliateStatus::Banned)
+                .map(|a| (a.id, a)),
+        );
+        opted_out.extend(
+            notification_optouts::table
+                .filter(notification_optouts::recipient_kind.eq(Recipient::Affiliate(0).kind()))
+                .filter(crate::db::id_in(notification_optouts::recipient_id, chunk, pg))
+                .filter(notification_optouts::event.eq(event.as_str()))
+                .select(notification_optouts::recipient_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    // (the affiliate, the first ticket, its title, the body, the link, the outcome, how many)
+    let mut letters: Vec<(&Affiliate, i64, String, String, String, Option<&'static str>, i32)> = Vec::new();
+    for (affiliate_id, tickets) in &by_affiliate {
+        let Some(a) = affiliates.get(affiliate_id).filter(|_| !opted_out.contains(affiliate_id)) else { continue };
+        // One word in the subject when every ticket had the same decision.
+        let outcome = match tickets[0].1 {
+            Some(d) if tickets.iter().all(|(_, x)| *x == Some(d)) => Some(outcome_word(d)),
+            _ => None,
+        };
+        if let [(t, d)] = tickets[..] {
+            let body = d.map(decided_sentence).unwrap_or_default();
+            letters.push((a, t.id, t.title.clone(), body, format!("/affiliate/tickets/{}", t.id), outcome, 1));
+            continue;
+        }
+        let lines: Vec<String> = tickets
+            .iter()
+            .map(|(t, d)| match d {
+                Some(d) => format!("#{} {} (request {})", t.id, t.title, outcome_word(*d)),
+                None => format!("#{} {}", t.id, t.title),
+            })
             .collect();
-        let opted_out: HashSet<i64> = notification_optouts::table
-            .filter(notification_optouts::recipient_kind.eq(Recipient::Affiliate(0).kind()))
-            .filter(crate::db::id_in(notification_optouts::recipient_id, &ids, pg))
-            .filter(notification_optouts::event.eq(MailEvent::TicketClosed.as_str()))
-            .select(notification_optouts::recipient_id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
-        let paths: Vec<String> = chunk.iter().map(|t| format!("/affiliate/tickets/{}", t.id)).collect();
+        let count = i32::try_from(tickets.len()).unwrap_or(i32::MAX);
+        letters.push((
+            a,
+            tickets[0].0.id,
+            String::new(),
+            lines.join("\n"),
+            "/affiliate/tickets".into(),
+            outcome,
+            count,
+        ));
+    }
+    for chunk in letters.chunks(500) {
         let mails: Vec<outbox::NewMail> = chunk
             .iter()
-            .zip(&paths)
-            .filter(|(t, _)| !opted_out.contains(&t.affiliate_id))
-            .filter_map(|(t, path)| {
-                let a = affiliates.get(&t.affiliate_id)?;
-                Some(outbox::NewMail {
-                    event: MailEvent::TicketClosed,
-                    ticket_id: t.id,
-                    ticket_title: &t.title,
-                    recipient: Recipient::Affiliate(a.id),
-                    recipient_name: &a.name,
-                    recipient_email: &a.email,
-                    actor_name: &staff.name,
-                    body: "",
-                    link_path: path,
-                })
+            .map(|(a, ticket_id, title, body, link, outcome, count)| outbox::NewMail {
+                event,
+                ticket_id: *ticket_id,
+                ticket_title: title,
+                recipient: Recipient::Affiliate(a.id),
+                recipient_name: &a.name,
+                recipient_email: &a.email,
+                actor_name: &staff.name,
+                body,
+                link_path: link,
+                outcome: *outcome,
+                ticket_count: *count,
             })
             .collect();
         outbox::enqueue_many(conn, &mails, now())?;

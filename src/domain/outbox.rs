@@ -26,6 +26,10 @@ pub struct NewMail<'a> {
     /// The message (never an internal note), or the decision, in words.
     pub body: &'a str,
     pub link_path: &'a str,
+    /// A decision's outcome ("approved", "rejected"), said in the subject.
+    pub outcome: Option<&'a str>,
+    /// More than one for a bulk action's digest: `body` lists the tickets.
+    pub ticket_count: i32,
 }
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
@@ -49,11 +53,39 @@ pub struct Mail {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub ticket_count: i32,
 }
 
 impl Mail {
     pub fn event(&self) -> Option<MailEvent> {
         MailEvent::parse(&self.event)
+    }
+
+    /// What the email is, in words, for the outbox page: "Request approved",
+    /// "6 tickets closed", "Reply to the affiliate".
+    pub fn kind_text(&self) -> String {
+        let n = self.ticket_count;
+        let outcome = self.outcome.as_deref().unwrap_or("decided");
+        match self.event() {
+            Some(MailEvent::NewTicket) => "New ticket, to the manager".into(),
+            Some(MailEvent::AffiliateReply) => "Affiliate's reply, to the manager".into(),
+            Some(MailEvent::ManagerReply) => "Reply, to the affiliate".into(),
+            Some(MailEvent::TicketForYou) => "Ticket opened for the affiliate".into(),
+            Some(MailEvent::TicketClosed) if self.is_digest() => format!("{n} tickets closed"),
+            Some(MailEvent::TicketClosed) => "Ticket closed".into(),
+            Some(MailEvent::RequestDecided) if self.is_digest() => format!("{n} requests {outcome}"),
+            Some(MailEvent::RequestDecided) => format!("Request {outcome}"),
+            Some(MailEvent::Invitation) => "Invitation".into(),
+            Some(MailEvent::PasswordReset) => "Password reset".into(),
+            Some(MailEvent::LoginUnlock) => "Link to unlock a login".into(),
+            None => self.event.clone(),
+        }
+    }
+
+    /// A bulk action's one email about several tickets (its body lists them).
+    pub fn is_digest(&self) -> bool {
+        self.ticket_count > 1
     }
 
     /// The `Message-ID`, the same on every attempt: a receiver that gets the email
@@ -87,6 +119,8 @@ pub fn enqueue_many(conn: &mut AnyConnection, mails: &[NewMail], at: NaiveDateTi
                 outbox::actor_name.eq(mail.actor_name),
                 outbox::body.eq(mail.body),
                 outbox::link_path.eq(mail.link_path),
+                outbox::outcome.eq(mail.outcome),
+                outbox::ticket_count.eq(mail.ticket_count),
                 outbox::state.eq(PENDING),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(at),

@@ -133,6 +133,49 @@ mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent'"), 0);
 });
 
+mail_test!(a_decision_and_its_reply_are_one_email_and_a_bulk_decision_one_per_affiliate, |app, sink| {
+    app.seed_demo();
+    let pending = |affiliate: i64| {
+        ids_where(&app, &format!("request_state = 'pending' AND type = 'offer_request' AND affiliate_id = {affiliate}"))
+    };
+    // An affiliate with two pending requests, and another with one.
+    let two = scalar(
+        &app,
+        "SELECT t.affiliate_id AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
+         WHERE t.request_state = 'pending' AND t.type = 'offer_request' AND a.status <> 'banned' \
+         GROUP BY t.affiliate_id HAVING COUNT(*) > 2 ORDER BY t.affiliate_id LIMIT 1",
+    );
+    let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {two}"));
+    let [first, second, third] = pending(two)[..3] else { panic!("three pending requests") };
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    // "Approve and send": one email, the decision in its subject, the reply in it.
+    admin.get(&format!("/admin/tickets/{first}")).await;
+    let sent = admin
+        .post_multipart(
+            &format!("/admin/tickets/{first}/messages"),
+            &[("body", "Approved: the cap is 50 a day."), ("then", "approve")],
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0]["to"], serde_json::json!([email]));
+    assert!(
+        field(&got[0], "subject").contains(&format!("#{first}")) && field(&got[0], "subject").ends_with("was approved")
+    );
+    assert!(field(&got[0], "text").contains("Approved: the cap is 50 a day."));
+    // Bulk Activate of two of their requests: one email naming both.
+    admin.get("/admin/tickets").await;
+    let ids = [("action", "activate"), ("ids", &second.to_string()[..]), ("ids", &third.to_string()[..])];
+    assert_eq!(admin.post("/admin/tickets/bulk", &ids).await.status, 303);
+    let got = sink.wait_for(2).await;
+    assert_eq!(field(&got[1], "subject"), "2 of your requests were approved");
+    let body = field(&got[1], "text");
+    assert!(body.contains(&format!("#{second} ")) && body.contains(&format!("#{third} ")), "{body}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.messages().len(), 2, "no second email for any of these: {:#?}", sink.messages());
+});
+
 mail_test!(a_refused_recipient_is_marked_failed_with_the_answer, |app, sink| {
     app.seed_demo();
     let ticket = ids_where(&app, "affiliate_id = 2 AND status = 'open'")[0];
@@ -154,6 +197,7 @@ mail_test!(a_refused_recipient_is_marked_failed_with_the_answer, |app, sink| {
     // Admins see it with the reason, and can send it again; managers cannot see it.
     let page = admin.get("/admin/outbox?state=failed").await;
     assert!(page.contains("bounce@affdesk.test") && page.contains("No such mailbox"), "{}", page.body);
+    assert!(page.contains("Reply, to the affiliate"), "the kind in words");
     let id = scalar(&app, "SELECT id AS n FROM outbox WHERE state = 'failed'");
     let retried = admin.post(&format!("/admin/outbox/{id}/retry"), &[]).await;
     assert_eq!(retried.status, 303);
@@ -270,9 +314,9 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
         let (ok, failed) = run(&["outbox", "--failed"]);
         assert!(ok && !failed.contains("affiliate1@affdesk.test"), "{failed}");
     }
-    // The bulk close of many tickets writes one email per closed ticket, in one go
-    // (banned affiliates get none, nor those who switched closing emails off), one
-    // live event and one audit entry each.
+    // The bulk close of many tickets writes one email per affiliate, naming each of
+    // their tickets, in one go (banned affiliates get none, nor those who switched
+    // closing emails off), and one live event and one audit entry per ticket.
     let open = ids_where(&app, "status = 'open' AND type = 'general'");
     let quiet = scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {}", open[0]));
     {
@@ -290,11 +334,21 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
     let told = scalar(
         &app,
         &format!(
-            "SELECT COUNT(*) AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
+            "SELECT COUNT(DISTINCT t.affiliate_id) AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
              WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned' AND a.id <> {quiet}"
         ),
     );
     assert!(told > 0 && told < open.len() as i64, "{told} of {}", open.len());
+    // An affiliate with several of these tickets, to read their one email.
+    let several = scalar(
+        &app,
+        &format!(
+            "SELECT t.affiliate_id AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
+             WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned' AND a.id <> {quiet} \
+             GROUP BY t.affiliate_id HAVING COUNT(*) > 1 ORDER BY t.affiliate_id LIMIT 1"
+        ),
+    );
+    let theirs = ids_where(&app, &format!("status = 'open' AND type = 'general' AND affiliate_id = {several}"));
     let mut form: Vec<(&str, String)> = vec![("action", "close".into())];
     form.extend(open.iter().map(|id| ("ids", id.to_string())));
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -312,4 +366,11 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
         &format!("SELECT COUNT(*) AS n FROM outbox WHERE event = 'ticket_closed' AND recipient_id = {quiet}"),
     );
     assert_eq!(mailed, 0, "an affiliate who switched closing emails off got one");
+    let digest = format!("FROM outbox WHERE event = 'ticket_closed' AND recipient_id = {several}");
+    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n {digest}")), 1, "one email for all their tickets");
+    assert_eq!(scalar(&app, &format!("SELECT CAST(ticket_count AS BIGINT) AS n {digest}")), theirs.len() as i64);
+    let body = text(&app, &format!("SELECT body AS t {digest}"));
+    for id in &theirs {
+        assert!(body.contains(&format!("#{id} ")), "#{id} listed: {body}");
+    }
 });

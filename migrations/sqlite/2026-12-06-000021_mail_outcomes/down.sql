@@ -1,0 +1,2 @@
+ALTER TABLE outbox DROP COLUMN ticket_count;
+ALTER TABLE outbox DROP COLUMN outcome;
