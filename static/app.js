@@ -128,7 +128,16 @@ document.addEventListener("keydown", function (event) {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && el && el.id === "reply-body") {
     event.preventDefault();
     var send = el.form && el.form.querySelector("[data-send]");
-    if (send) { el.form.requestSubmit(send); }
+    if (send) {
+      el.form.requestSubmit(send);
+      // Sent: the keys are the page's again (n, r, j/k), not the box's.
+      el.blur();
+    }
+    return;
+  }
+  // Escape leaves any field, so the page's keys work again.
+  if (event.key === "Escape" && typing(el) && !event.defaultPrevented) {
+    el.blur();
     return;
   }
   if (event.ctrlKey || event.metaKey || event.altKey || typing(el)) { return; }
@@ -187,7 +196,16 @@ document.addEventListener("input", function (event) {
 var typingTimer = null;
 document.addEventListener("htmx:afterSwap", function (event) {
   var target = event.detail.target;
-  if (!target || target.id !== "typing") { return; }
-  clearTimeout(typingTimer);
-  typingTimer = setTimeout(function () { target.textContent = ""; }, 6000);
+  if (!target) { return; }
+  if (target.id === "typing") {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { target.textContent = ""; }, 6000);
+  }
+});
+// The reply being typed has arrived: "… is replying" goes at once.
+document.addEventListener("htmx:oobAfterSwap", function (event) {
+  var target = event.detail.target;
+  if (!target || target.id !== "thread-messages") { return; }
+  var notice = document.getElementById("typing");
+  if (notice) { clearTimeout(typingTimer); notice.textContent = ""; }
 });

@@ -65,7 +65,7 @@ impl Thread {
             _ => return None,
         };
         let who = &self.affiliate.name;
-        let activate = format!("Activate: {who} gets access to {target}, and the ticket closes.");
+        let activate = format!("Approve: {who} gets access to {target}, and the ticket closes.");
         let reject = match self.access {
             Some(AccessSource::Manual) => {
                 format!(

@@ -472,16 +472,24 @@ pub fn next_after(
 
 /// How many of `ids` the actor may see are pending access requests.
 pub fn pending_requests_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i64]) -> AppResult<usize> {
+    count_among(conn, actor, ids, true)
+}
+
+/// How many of `ids` the actor may act on (a bulk confirmation counts only those:
+/// a stale selection may name tickets since removed or handed over).
+pub fn visible_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i64]) -> AppResult<usize> {
+    count_among(conn, actor, ids, false)
+}
+
+fn count_among(conn: &mut AnyConnection, actor: &Actor, ids: &[i64], pending_only: bool) -> AppResult<usize> {
     let mut n = 0;
     // In chunks: "all matching" may name tens of thousands.
     for chunk in ids.chunks(5_000) {
-        let found: Vec<i64> = actor
-            .scope()
-            .apply(tickets::table.into_boxed())
-            .filter(tickets::id.eq_any(chunk.to_vec()))
-            .filter(tickets::request_state.eq(super::states::RequestState::Pending))
-            .select(tickets::id)
-            .load(conn)?;
+        let mut q = actor.scope().apply(tickets::table.into_boxed()).filter(tickets::id.eq_any(chunk.to_vec()));
+        if pending_only {
+            q = q.filter(tickets::request_state.eq(super::states::RequestState::Pending));
+        }
+        let found: Vec<i64> = q.select(tickets::id).load(conn)?;
         n += found.len();
     }
     // "All matching" names up to tens of thousands of tickets: not kept mapped.

@@ -69,7 +69,8 @@ impl BulkConfirm {
         match self.action {
             BulkAction::Remove => (
                 format!("Remove {n}?"),
-                "The tickets, their messages and attached files will be deleted for good.",
+                "This is permanent: the tickets, their messages and attached files are deleted and cannot be \
+                 brought back. To keep them out of the queues instead, close them.",
                 format!("Remove {n}"),
             ),
             BulkAction::Close | BulkAction::CloseRejectingPending if self.pending_requests > 0 => (
@@ -217,9 +218,16 @@ pub async fn bulk(
     };
     // Removing, and any action on all matching tickets, is asked once with the count.
     if (action == BulkAction::Remove || all_matching || pending_requests > 0) && form.one("confirm") != Some("1") {
+        // The question counts what the action would touch, not what the form named.
+        let count = if all_matching {
+            ids.len()
+        } else {
+            let (actor, ids) = (actor.clone(), ids.clone());
+            state.db(move |conn| ticket_list::visible_among(conn, &actor, &ids)).await?
+        };
         let confirm = BulkConfirm {
             action,
-            count: ids.len(),
+            count,
             ids: if all_matching { Vec::new() } else { ids },
             all_matching,
             filter_pairs: request.filter_pairs(),

@@ -107,6 +107,7 @@ async fn journeys_in_chromium() {
     working_day::collision(&b, &server).await;
     working_day::bulk_on_page_three(&b).await;
     working_day::keyboard_triage(&b).await;
+    working_day::note_mode_and_escape(&b).await;
     working_day::phone_cards(&b).await;
     working_day::live_updates(&b, &server).await;
     working_day::form_buttons_line_up(&b).await;

@@ -226,7 +226,7 @@ pub async fn approve_and_send(b: &Browser) {
     let (offer, ticket) = request_an_offer(b).await;
     b.log_in("admin", MANAGER).await;
     b.goto(&format!("/admin/tickets/{ticket}")).await;
-    b.wait_text("#decision-effects", "Activate:").await;
+    b.wait_text("#decision-effects", "Approve:").await;
     b.fill("#reply-body", "Welcome aboard, the offer is yours.").await;
     b.click("#reply button[name=then][value=approve]").await;
     b.wait_text("#flash", "Reply sent and request approved.").await;
@@ -350,7 +350,8 @@ pub async fn keyboard_triage(b: &Browser) {
         press(b, &format!("{CONTROL}{ENTER}")).await;
         b.wait_text("#flash", "Reply sent").await;
         b.wait_text(".thread li.from-manager:last-child", &format!("Looking at it now ({n}).")).await;
-        b.run_script("document.activeElement.blur(); return true;").await;
+        let focus = b.run_script("return document.activeElement ? document.activeElement.id : '';").await;
+        assert_ne!(focus, json!("reply-body"), "after a send the keys are the page's again");
         if n < 2 {
             press(b, "n").await;
         }
@@ -399,6 +400,7 @@ pub async fn live_updates(b: &Browser, server: &Server) {
             .unwrap();
     }
     b.wait_text("#thread-messages", "It is back now!").await;
+    assert_eq!(b.text("#typing").await, "", "the reply came: nobody is replying any more");
     assert_eq!(b.value("#reply-body").await, "Looking", "what the manager is typing stays");
     b.assert_clean_console("live updates").await;
 }
@@ -453,4 +455,38 @@ pub async fn phone_cards(b: &Browser) {
     assert_eq!(card, json!({ "display": "block", "wide": false }), "the affiliate's tickets as cards");
     b.resize(1366, 768).await;
     b.assert_clean_console("phone cards").await;
+}
+
+/// Ticking "Internal note" puts the form in note mode: tinted, its button says
+/// "Add note", the buttons that would answer the affiliate hide. Escape leaves the
+/// reply box, so the page's keys work again.
+pub async fn note_mode_and_escape(b: &Browser) {
+    b.log_in("admin", MANAGER).await;
+    b.goto("/admin/tickets?status=open&type=technical").await;
+    let ticket = row_ids(b).await[0];
+    b.goto(&format!("/admin/tickets/{ticket}")).await;
+    let send = "#reply button[data-send]";
+    assert_eq!(b.text(send).await, "Send");
+    let tint = "return getComputedStyle(document.getElementById('reply')).backgroundColor;";
+    let plain = b.run_script(tint).await;
+    b.click("#reply input[name=internal]").await;
+    assert_eq!(b.text(send).await, "Add note");
+    assert!(!b.find("#reply button[name=then][value=close]").await.is_displayed().await.unwrap());
+    assert_ne!(b.run_script(tint).await, plain, "the note editor looks different");
+    b.click("#reply input[name=internal]").await;
+    assert_eq!(b.text(send).await, "Send");
+    assert!(b.find("#reply button[name=then][value=close]").await.is_displayed().await.unwrap());
+    // Escape leaves any field (the checkbox, then the reply box); "r" goes back in.
+    press(b, ESCAPE).await;
+    press(b, "r").await;
+    press(b, "Half a thought").await;
+    press(b, ESCAPE).await;
+    let focus = b.run_script("return document.activeElement ? document.activeElement.id : '';").await;
+    assert_ne!(focus, json!("reply-body"));
+    press(b, "r").await;
+    let focus = b.run_script("return document.activeElement ? document.activeElement.id : '';").await;
+    assert_eq!(focus, json!("reply-body"));
+    assert_eq!(b.value("#reply-body").await, "Half a thought", "what was typed stays");
+    b.fill("#reply-body", "").await;
+    b.assert_clean_console("note mode").await;
 }
