@@ -67,7 +67,7 @@ impl LastMessage {
         match self.author {
             AuthorKind::Affiliate => "Affiliate",
             AuthorKind::Manager => "Manager",
-            AuthorKind::System => "Desk",
+            AuthorKind::System => "System",
         }
     }
 }

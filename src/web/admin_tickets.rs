@@ -132,15 +132,24 @@ async fn load(
     with_form: bool,
 ) -> AppResult<TicketListView> {
     let actor = staff.actor();
-    let show_manager_filter = actor.scope() == crate::domain::tickets::Scope::All;
-    let need_managers = show_manager_filter && with_form;
+    // The Manager filter is a select of names: everyone for who sees every queue,
+    // the manager alone for who sees their own.
+    let sees_all = actor.scope() == crate::domain::tickets::Scope::All;
+    let me = staff.user.id;
     let csrf = super::csrf::token(&staff.session);
     let lookups = state.lookups.clone();
     state
         .db(move |conn| {
             let page = ticket_list::page_or_last(conn, &actor, &request.filter, request.page_request())?;
-            let managers = if need_managers { lookups.staff(conn)? } else { Default::default() };
-            Ok(TicketListView::build(request, page, managers, show_manager_filter, csrf))
+            let managers = match (with_form, sees_all) {
+                (false, _) => Default::default(),
+                (true, true) => lookups.staff(conn)?,
+                (true, false) => {
+                    let own = lookups.staff(conn)?.iter().filter(|m| m.id == me).cloned().collect::<Vec<_>>();
+                    std::sync::Arc::new(own)
+                }
+            };
+            Ok(TicketListView::build(request, page, managers, sees_all, csrf))
         })
         .await
 }

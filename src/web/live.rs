@@ -80,6 +80,26 @@ fn unread(conn: &mut crate::db::AnyConnection, viewer: &Actor) -> AppResult<i64>
     Ok(q.select(tickets::id).limit(100).load::<i64>(conn)?.len() as i64)
 }
 
+/// The header's count of unread tickets: nothing for none, "99+" past 99.
+fn unread_badge(n: i64) -> String {
+    match n {
+        0 => String::new(),
+        n if n >= 100 => "<span class=\"nav-count\" title=\"Unread tickets\">99+</span>".into(),
+        n => format!("<span class=\"nav-count\" title=\"Unread tickets\">{n}</span>"),
+    }
+}
+
+/// `GET /admin/unread`: the header's count, for the pages that listen to no events
+/// (every page shows it; the list and threads keep it live).
+pub async fn admin_unread(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    let viewer = staff.actor();
+    let n = state.db(move |conn| unread(conn, &viewer)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(unread_badge(n)))
+}
+
 impl Listener {
     /// What one event tells this page, if anything.
     async fn tell(&mut self, event: &LiveEvent) -> String {
@@ -118,9 +138,7 @@ impl Listener {
     async fn unread_message(&self) -> String {
         let viewer = self.viewer.clone();
         match self.state.db(move |conn| unread(conn, &viewer)).await {
-            Ok(0) => message(None, "unread", ""),
-            Ok(n) if n >= 100 => message(None, "unread", "<span class=\"nav-count\">99+</span>"),
-            Ok(n) => message(None, "unread", &format!("<span class=\"nav-count\" title=\"Unread tickets\">{n}</span>")),
+            Ok(n) => message(None, "unread", &unread_badge(n)),
             Err(_) => String::new(),
         }
     }

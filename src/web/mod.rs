@@ -358,6 +358,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/tickets/{id}/typing" => live::admin_typing,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,
     GET "/events" => live::admin_events,
+    GET "/unread" => live::admin_unread,
     GET "/attachments/{id}" => thread::admin_download,
     GET "/affiliates/suggest" => affiliate_lookup::suggest,
     GET "/affiliates" => affiliates_admin::list,

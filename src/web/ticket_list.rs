@@ -261,6 +261,18 @@ impl TicketListView {
         self.request.filter.manager_ids.contains(id)
     }
 
+    /// Managers the filter names that the select does not list (a bookmark, a
+    /// manager since removed): kept as options, so the form says what is applied.
+    pub fn unlisted_managers(&self) -> Vec<i64> {
+        self.request
+            .filter
+            .manager_ids
+            .iter()
+            .copied()
+            .filter(|id| !self.managers.iter().any(|m| m.id == *id))
+            .collect()
+    }
+
     pub fn total_text(&self) -> String {
         match self.total {
             Total::Exact(1) => "1 ticket".into(),

@@ -160,3 +160,31 @@ db_test!(an_open_thread_hears_its_messages_and_who_is_typing, |app| {
         affiliate.http.get(app.url(&format!("/affiliate/events?ticket={theirs_ticket}"))).send().await.unwrap();
     assert_eq!(refused.status(), 404);
 });
+
+db_test!(every_admin_page_shows_the_unread_count, |app| {
+    app.seed_demo();
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let mut c = app.login_admin("manager1@affdesk.test").await;
+    // A page without live events loads the count once; the list keeps it live.
+    for path in ["/admin/templates", "/admin/stats/daily", "/admin/profile", "/admin/offers"] {
+        let page = c.get(path).await;
+        assert!(page.contains("id=\"unread-count\" hx-get=\"/admin/unread\""), "{path}");
+    }
+    assert!(c.get("/admin/tickets").await.contains("id=\"unread-count\" sse-swap=\"unread\""));
+    let unread =
+        scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE manager_id = {m1} AND unread_by_manager > 0"));
+    assert!(unread > 0);
+    let badge = c.get("/admin/unread").await;
+    assert_eq!(badge.status, 200);
+    let shown = if unread >= 100 { "99+".to_string() } else { unread.to_string() };
+    assert!(badge.contains(&format!(">{shown}</span>")), "{} for {unread}", badge.body);
+    // Nothing unread: no badge at all.
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.conn();
+        diesel::sql_query(format!("UPDATE tickets SET unread_by_manager = 0 WHERE manager_id = {m1}"))
+            .execute(&mut *conn as &mut affdesk::db::AnyConnection)
+            .unwrap();
+    }
+    assert_eq!(c.get("/admin/unread").await.body, "");
+});

@@ -9,6 +9,7 @@ pub mod support;
 mod affiliate_panel;
 mod api;
 mod authorization;
+mod bulk_actions;
 mod catalogue_import;
 mod directory_pages;
 mod directory_sync;
