@@ -8,11 +8,11 @@ use diesel::prelude::*;
 
 use super::access::{self, Decision};
 use super::actor::Actor;
-use super::attachments;
 use super::states::TicketStatus;
 use super::ticket_filter::TicketFilter;
 use super::ticket_list;
 use super::tickets::Ticket;
+use super::{assignment, attachments};
 use super::{audit, notify, now, search, ticket_counts};
 use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::db::{AnyConnection, write_transaction};
@@ -27,6 +27,7 @@ pub enum Skip {
     NotARequest,
     AlreadyDecided,
     AlreadyRejected,
+    AlreadyAssigned,
 }
 
 impl Skip {
@@ -37,6 +38,7 @@ impl Skip {
             Skip::NotARequest => "not an access request",
             Skip::AlreadyDecided => "already decided",
             Skip::AlreadyRejected => "already rejected, nothing to revoke",
+            Skip::AlreadyAssigned => "already with that manager",
         }
     }
 }
@@ -177,6 +179,8 @@ pub enum BulkAction {
     CloseRejectingPending,
     Reject,
     Remove,
+    /// Hand the tickets to this manager.
+    Assign(i64),
 }
 
 impl BulkAction {
@@ -197,6 +201,15 @@ impl BulkAction {
             BulkAction::CloseRejectingPending => "close_reject",
             BulkAction::Reject => "reject",
             BulkAction::Remove => "remove",
+            BulkAction::Assign(_) => "assign",
+        }
+    }
+
+    /// The manager an Assign hands the tickets to.
+    pub fn assignee(self) -> Option<i64> {
+        match self {
+            BulkAction::Assign(to) => Some(to),
+            _ => None,
         }
     }
     fn past_tense(self) -> &'static str {
@@ -205,6 +218,7 @@ impl BulkAction {
             BulkAction::Close | BulkAction::CloseRejectingPending => "closed",
             BulkAction::Reject => "rejected",
             BulkAction::Remove => "removed",
+            BulkAction::Assign(_) => "assigned",
         }
     }
 }
@@ -319,6 +333,7 @@ pub fn bulk(
         }
         // Each affiliate hears of the action once, in its digest.
         let (told, tell) = (access::Told::InDigest, notify::Tell::InDigest);
+        let assignee = action.assignee().map(|to| assignment::assignee(conn, to)).transpose()?;
         let mut done: Vec<(&Ticket, Option<Decision>)> = Vec::new();
         for t in &visible {
             let (outcome, decision) = match action {
@@ -337,6 +352,10 @@ pub fn bulk(
                     access::decide_locked(conn, actor, t, Decision::Reject, detail, &mut tally, told)?,
                     Some(Decision::Reject),
                 ),
+                BulkAction::Assign(_) => match &assignee {
+                    Some(to) => (assignment::assign_locked(conn, actor, t, to, detail, &mut tally)?, None),
+                    None => (Outcome::Done, None),
+                },
                 BulkAction::Remove => (Outcome::Done, None),
             };
             match outcome {
@@ -348,10 +367,14 @@ pub fn bulk(
             }
         }
         let event = match action {
-            BulkAction::Activate | BulkAction::Reject => notify::MailEvent::RequestDecided,
-            _ => notify::MailEvent::TicketClosed,
+            BulkAction::Activate | BulkAction::Reject => Some(notify::MailEvent::RequestDecided),
+            BulkAction::Close | BulkAction::CloseRejectingPending => Some(notify::MailEvent::TicketClosed),
+            // Handing tickets over is the team's business: the affiliates are not told.
+            BulkAction::Assign(_) | BulkAction::Remove => None,
         };
-        notify::digest(conn, actor, event, &done)?;
+        if let Some(event) = event {
+            notify::digest(conn, actor, event, &done)?;
+        }
         tally.write(conn)?;
         Ok::<_, crate::error::AppError>(Vec::new())
     })?;

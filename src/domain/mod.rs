@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod actor;
 pub mod affiliates;
 pub mod affise_push;
+pub mod assignment;
 pub mod attachments;
 pub mod audit;
 pub mod catalogue;

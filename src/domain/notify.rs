@@ -241,6 +241,18 @@ pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]
     digest(conn, actor, MailEvent::TicketClosed, &done)
 }
 
+/// One affiliate's email of a bulk action.
+struct Letter<'a> {
+    to: &'a Affiliate,
+    /// The ticket (the first, for several).
+    ticket_id: i64,
+    title: String,
+    body: String,
+    link: String,
+    outcome: Option<&'static str>,
+    count: i32,
+}
+
 /// The emails of a bulk action: one per affiliate, naming every ticket of theirs
 /// it changed (with the decision, for requests); an affiliate with one ticket in
 /// it gets that ticket's own email. Six tickets of one affiliate closed are one
@@ -281,8 +293,7 @@ pub fn digest(
                 .load::<i64>(conn)?,
         );
     }
-    // (the affiliate, the first ticket, its title, the body, the link, the outcome, how many)
-    let mut letters: Vec<(&Affiliate, i64, String, String, String, Option<&'static str>, i32)> = Vec::new();
+    let mut letters: Vec<Letter> = Vec::new();
     for (affiliate_id, tickets) in &by_affiliate {
         let Some(a) = affiliates.get(affiliate_id).filter(|_| !opted_out.contains(affiliate_id)) else { continue };
         // One word in the subject when every ticket had the same decision.
@@ -291,8 +302,15 @@ pub fn digest(
             _ => None,
         };
         if let [(t, d)] = tickets[..] {
-            let body = d.map(decided_sentence).unwrap_or_default();
-            letters.push((a, t.id, t.title.clone(), body, format!("/affiliate/tickets/{}", t.id), outcome, 1));
+            letters.push(Letter {
+                to: a,
+                ticket_id: t.id,
+                title: t.title.clone(),
+                body: d.map(decided_sentence).unwrap_or_default(),
+                link: format!("/affiliate/tickets/{}", t.id),
+                outcome,
+                count: 1,
+            });
             continue;
         }
         let lines: Vec<String> = tickets
@@ -303,31 +321,31 @@ pub fn digest(
             })
             .collect();
         let count = i32::try_from(tickets.len()).unwrap_or(i32::MAX);
-        letters.push((
-            a,
-            tickets[0].0.id,
-            String::new(),
-            lines.join("\n"),
-            "/affiliate/tickets".into(),
+        letters.push(Letter {
+            to: a,
+            ticket_id: tickets[0].0.id,
+            title: String::new(),
+            body: lines.join("\n"),
+            link: "/affiliate/tickets".into(),
             outcome,
             count,
-        ));
+        });
     }
     for chunk in letters.chunks(500) {
         let mails: Vec<outbox::NewMail> = chunk
             .iter()
-            .map(|(a, ticket_id, title, body, link, outcome, count)| outbox::NewMail {
+            .map(|l| outbox::NewMail {
                 event,
-                ticket_id: *ticket_id,
-                ticket_title: title,
-                recipient: Recipient::Affiliate(a.id),
-                recipient_name: &a.name,
-                recipient_email: &a.email,
+                ticket_id: l.ticket_id,
+                ticket_title: &l.title,
+                recipient: Recipient::Affiliate(l.to.id),
+                recipient_name: &l.to.name,
+                recipient_email: &l.to.email,
                 actor_name: &staff.name,
-                body,
-                link_path: link,
-                outcome: *outcome,
-                ticket_count: *count,
+                body: &l.body,
+                link_path: &l.link,
+                outcome: l.outcome,
+                ticket_count: l.count,
             })
             .collect();
         outbox::enqueue_many(conn, &mails, now())?;

@@ -89,6 +89,11 @@ impl BulkConfirm {
                 "Pending access requests among them are approved: the affiliates get the offers and Smartlinks.",
                 format!("Approve {n}"),
             ),
+            BulkAction::Assign(_) => (
+                format!("Hand {n} over?"),
+                "They go to the manager you chose, who sees them in their queue; the affiliates keep their manager.",
+                format!("Assign {n}"),
+            ),
             BulkAction::Reject => (
                 format!("Reject the requests in {n}?"),
                 "Access requests among them are rejected, and the affiliates lose access to those offers and \
@@ -149,7 +154,9 @@ async fn load(
                     std::sync::Arc::new(own)
                 }
             };
-            Ok(TicketListView::build(request, page, managers, sees_all, csrf))
+            let mut view = TicketListView::build(request, page, managers, sees_all, csrf);
+            view.assignees = lookups.staff(conn)?;
+            Ok(view)
         })
         .await
 }
@@ -190,8 +197,18 @@ pub async fn bulk(
     let request = ListRequest::parse(form.clone());
     let back_url = list_url(&request);
     let htmx = is_htmx(&req);
-    let Some(action) = form.one("action").and_then(BulkAction::parse) else {
-        let text = "Choose an action: Activate, Close, Reject or Remove.";
+    let action = match form.one("action") {
+        Some("assign") => match form.one("assign_to").and_then(|v| v.trim().parse::<i64>().ok()) {
+            Some(to) => Some(BulkAction::Assign(to)),
+            None => {
+                let text = "Choose the manager to assign the tickets to.";
+                return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+            }
+        },
+        other => other.and_then(BulkAction::parse),
+    };
+    let Some(action) = action else {
+        let text = "Choose an action: Activate, Close, Reject, Remove or Assign.";
         return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
     };
     let all_matching = form.one("all_matching") == Some("1");
@@ -251,8 +268,14 @@ pub async fn bulk(
             render(&BulkConfirmPage { ctx: staff.page("tickets"), confirm })
         };
     }
-    let summary =
-        state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await?;
+    let done = state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await;
+    let summary = match done {
+        // A manager to assign to who cannot take tickets: said above the list.
+        Err(AppError::BadRequest(why)) => {
+            return respond(&state, &staff, request, htmx, FlashKind::Error, why).await;
+        }
+        done => done?,
+    };
     let kind = if summary.done.is_empty() { FlashKind::Warning } else { FlashKind::Success };
     let marked = summary.mentioned().collect();
     respond_marked(&state, &staff, request, htmx, kind, summary.text(), marked).await

@@ -6,6 +6,7 @@ pub mod affiliate;
 pub mod affiliate_lookup;
 pub mod affiliates_admin;
 pub mod assets;
+pub mod assignment;
 pub mod auth;
 pub mod catalogue_admin;
 pub mod csrf;
@@ -356,6 +357,8 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/tickets/{id}/messages" => manager_thread::admin_reply,
     GET "/tickets/{id}/live" => live::admin_parts,
     POST "/tickets/{id}/typing" => live::admin_typing,
+    GET "/tickets/{id}/assign" => assignment::form,
+    POST "/tickets/{id}/assign" => assignment::assign,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,
     GET "/events" => live::admin_events,
     GET "/unread" => live::admin_unread,

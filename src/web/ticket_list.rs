@@ -151,6 +151,8 @@ pub struct TicketListView {
     /// Shared with the instance's kept copy (`http::lookups`), not copied per page.
     pub managers: Arc<Vec<UserSummary>>,
     pub show_manager_filter: bool,
+    /// Who tickets can be handed to (the bulk bar's Assign), everyone on staff.
+    pub assignees: Arc<Vec<UserSummary>>,
     pub csrf: String,
     /// Rows the last action changed or skipped, marked in the table.
     pub marked: Vec<i64>,
@@ -217,6 +219,7 @@ impl TicketListView {
             self_url,
             managers,
             show_manager_filter,
+            assignees: Arc::default(),
             csrf,
             request,
             marked: Vec::new(),

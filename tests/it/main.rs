@@ -16,6 +16,7 @@ mod directory_sync;
 mod export;
 mod foundation;
 mod fuzz;
+mod hand_over;
 mod hardening;
 mod instances;
 mod live;
