@@ -143,6 +143,24 @@ pub fn set_person_disabled(conn: &mut AnyConnection, actor: &Actor, id: i64, dis
     })
 }
 
+/// Use case: an admin lets a manager see every queue (to cover colleagues), or
+/// takes that back. Admins see every queue anyway.
+pub fn set_sees_all(conn: &mut AnyConnection, actor: &Actor, id: i64, on: bool) -> AppResult<User> {
+    admin_only(actor)?;
+    write_transaction(conn, |conn| {
+        let user = User::find(conn, id)?.ok_or(AppError::NotFound)?;
+        if user.is_admin() {
+            return Err(AppError::bad_request(format!("{} is an admin and sees every queue already.", user.name)));
+        }
+        diesel::update(users::table.find(id))
+            .set((users::sees_all_tickets.eq(on), users::updated_at.eq(now())))
+            .execute(conn)?;
+        let what = if on { "sees every queue" } else { "sees their own queue" };
+        audit::record(conn, actor, "queues", None, &format!("user #{id} {} {what}", user.email))?;
+        User::find(conn, id)?.ok_or(AppError::NotFound)
+    })
+}
+
 /// What a hand-over moved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]

@@ -156,6 +156,7 @@ async fn load(
             };
             let mut view = TicketListView::build(request, page, managers, sees_all, csrf);
             view.assignees = lookups.staff(conn)?;
+            view.my_id = me;
             Ok(view)
         })
         .await

@@ -393,6 +393,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/people/{id}/invite" => people::reinvite,
     POST "/people/{id}/disable" => people::disable,
     POST "/people/{id}/enable" => people::enable,
+    POST "/people/{id}/queues" => people::queues,
     GET "/templates" => reply_templates::list,
     POST "/templates" => reply_templates::create,
     GET "/templates/new" => reply_templates::new_form,

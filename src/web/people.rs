@@ -122,6 +122,26 @@ pub async fn enable(
     set_disabled(state, staff, path, false).await
 }
 
+/// `POST /admin/people/{id}/queues` with `all=1` or `all=0`.
+pub async fn queues(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+    form: crate::params::Params,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let on = form.one("all") == Some("1");
+    let actor = staff.actor();
+    let user = state.db(move |conn| directory::set_sees_all(conn, &actor, id, on)).await?;
+    let text = if on {
+        format!("{} now sees every queue: All tickets, and their own under My tickets.", user.name)
+    } else {
+        format!("{} sees their own queue again.", user.name)
+    };
+    set_flash(&staff.session, FlashKind::Success, text);
+    Ok(redirect("/admin/people"))
+}
+
 #[derive(Deserialize)]
 pub struct HandOverForm {
     #[serde(default)]

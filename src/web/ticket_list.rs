@@ -153,6 +153,8 @@ pub struct TicketListView {
     pub show_manager_filter: bool,
     /// Who tickets can be handed to (the bulk bar's Assign), everyone on staff.
     pub assignees: Arc<Vec<UserSummary>>,
+    /// The reader, for the "My tickets" queue of who sees every queue.
+    pub my_id: i64,
     pub csrf: String,
     /// Rows the last action changed or skipped, marked in the table.
     pub marked: Vec<i64>,
@@ -220,6 +222,7 @@ impl TicketListView {
             managers,
             show_manager_filter,
             assignees: Arc::default(),
+            my_id: 0,
             csrf,
             request,
             marked: Vec::new(),

@@ -237,6 +237,7 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         }
         "POST /affiliate/tickets" => (f(&[("type", "technical"), ("title", "Matrix"), ("body", "Hi")]), true),
         "POST /admin/tickets/bulk" => (f(&[("action", "close"), ("ids", &ticket)]), false),
+        "POST /admin/people/{id}/queues" => (f(&[("all", "1")]), false),
         // To the manager it is with: those allowed move nothing, and are told so.
         "POST /admin/tickets/{id}/assign" => (f(&[("assign_to", &w.manager_a.to_string())]), false),
         r if r.ends_with("/messages") => (f(&[("body", &format!("Reply from {tag}"))]), true),

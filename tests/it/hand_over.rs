@@ -93,3 +93,32 @@ db_test!(handing_over_to_nobody_or_to_a_disabled_manager_is_refused_in_words, |a
     assert_eq!(page.status, 404);
     assert_eq!(ids_where(&app, &format!("id = {other} AND manager_id = {m1}")), Vec::<i64>::new());
 });
+
+db_test!(a_manager_who_covers_others_sees_every_queue_while_the_setting_is_on, |app| {
+    app.seed_demo();
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let marias = ids_where(&app, &format!("manager_id = {m1}"))[0];
+    let mut john = app.login_admin("manager2@affdesk.test").await;
+    assert!(!row_ids(&john.get(&format!("/admin/tickets?id={marias}")).await.body).contains(&marias));
+    assert!(!john.get("/admin/tickets").await.contains(">All tickets</a>"), "one queue, no switch");
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    admin.get("/admin/people").await;
+    let on = admin.post(&format!("/admin/people/{m2}/queues"), &[("all", "1")]).await;
+    assert_eq!(on.status, 303);
+    assert!(admin.get("/admin/people").await.contains("every queue</span>"));
+    // At once, in the session John already has.
+    let list = john.get(&format!("/admin/tickets?id={marias}")).await;
+    assert_eq!(row_ids(&list.body), vec![marias]);
+    let list = john.get("/admin/tickets").await;
+    assert!(list.contains(&format!("href=\"/admin/tickets?status=open&amp;manager_id={m2}\">My tickets</a>")));
+    assert!(john.get(&format!("/admin/tickets/{marias}")).await.status == 200);
+    admin.post(&format!("/admin/people/{m2}/queues"), &[("all", "0")]).await;
+    assert_eq!(john.get(&format!("/admin/tickets/{marias}")).await.status, 404);
+    // An admin sees every queue anyway: said, nothing changed.
+    let admin_id = user_id(&app, "admin@affdesk.test");
+    let page = admin.post(&format!("/admin/people/{admin_id}/queues"), &[("all", "1")]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.contains("sees every queue already"));
+    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'queues'"), 2);
+});
