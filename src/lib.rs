@@ -85,9 +85,9 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::Attachme
     }
     actix_web::rt::spawn(async move {
         loop {
-            let (pool, store) = (pool.clone(), store.clone());
+            let (sweep_pool, store) = (pool.clone(), store.clone());
             let swept = aweb::block(move || -> Result<usize, String> {
-                let mut conn = pool.get().map_err(|e| e.to_string())?;
+                let mut conn = sweep_pool.get().map_err(|e| e.to_string())?;
                 // One instance at a time: the others skip a round another is doing.
                 let swept = db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| {
                     domain::attachments::sweep_orphans(conn, store.as_ref(), EVERY)
@@ -101,6 +101,22 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::Attachme
                 Ok(Ok(n)) => log::info!("removed {n} attachment files left behind by a crash"),
                 Ok(Err(e)) => log::warn!("could not sweep the attachment folder: {e}"),
                 Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
+            }
+            // Holiday covers whose day has come give their affiliates back.
+            let cover_pool = pool.clone();
+            let ended = aweb::block(move || -> Result<usize, String> {
+                let mut conn = cover_pool.get().map_err(|e| e.to_string())?;
+                let back =
+                    db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| domain::covers::end_due(conn, domain::now()))
+                        .map_err(|e| e.to_string())?;
+                back.transpose().map(Option::unwrap_or_default).map_err(|e| e.to_string())
+            })
+            .await;
+            match ended {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => log::info!("holiday covers ended: {n} affiliates back with their managers"),
+                Ok(Err(e)) => log::warn!("could not end the holiday covers that are due: {e}"),
+                Err(e) => log::warn!("could not end the holiday covers that are due: {e}"),
             }
             actix_web::rt::time::sleep(EVERY).await;
         }

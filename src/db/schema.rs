@@ -333,3 +333,26 @@ diesel::table! {
         items -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Holiday cover: a manager's affiliates with a colleague until a day (domain/covers.rs).
+    covers (id) {
+        id -> BigInt,
+        absent_id -> BigInt,
+        cover_id -> BigInt,
+        until -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        returned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The affiliates a cover took, to give the same ones back.
+    cover_affiliates (cover_id, affiliate_id) {
+        cover_id -> BigInt,
+        affiliate_id -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(cover_affiliates, affiliates);

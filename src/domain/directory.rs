@@ -19,7 +19,7 @@ use crate::db::schema::{affiliates, sessions, tickets, users};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{AppError, AppResult};
 
-fn admin_only(actor: &Actor) -> AppResult<()> {
+pub(crate) fn admin_only(actor: &Actor) -> AppResult<()> {
     match actor.as_staff()? {
         s if s.is_admin => Ok(()),
         _ => Err(AppError::forbidden("Only admins manage people.")),

@@ -13,6 +13,7 @@ pub mod attachments;
 pub mod audit;
 pub mod catalogue;
 pub mod catalogue_admin;
+pub mod covers;
 pub mod directory;
 pub mod directory_sync;
 pub mod import;

@@ -390,6 +390,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/people" => people::list,
     POST "/people" => people::invite,
     POST "/people/hand-over" => people::hand_over,
+    POST "/people/covers/{id}/end" => people::end_cover,
     POST "/people/{id}/invite" => people::reinvite,
     POST "/people/{id}/disable" => people::disable,
     POST "/people/{id}/enable" => people::enable,

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 struct PeoplePage {
     ctx: PageCtx,
     people: Vec<Person>,
+    covers: Vec<crate::domain::covers::Cover>,
     form: NewPerson,
     errors: Vec<FieldError>,
 }
@@ -36,8 +37,9 @@ async fn page(
     errors: Vec<FieldError>,
 ) -> AppResult<PeoplePage> {
     let actor = staff.actor();
-    let people = state.db(move |conn| directory::people(conn, &actor)).await?;
-    Ok(PeoplePage { ctx: staff.page("people"), people, form, errors })
+    let (people, covers) =
+        state.db(move |conn| Ok((directory::people(conn, &actor)?, crate::domain::covers::active(conn)?))).await?;
+    Ok(PeoplePage { ctx: staff.page("people"), people, covers, form, errors })
 }
 
 /// `GET /admin/people`.
@@ -148,9 +150,13 @@ pub struct HandOverForm {
     from: String,
     #[serde(default)]
     to: String,
+    /// With a day: a holiday cover, given back on that day.
+    #[serde(default)]
+    until: String,
 }
 
-/// `POST /admin/people/hand-over`: every affiliate and ticket of one manager to another.
+/// `POST /admin/people/hand-over`: every affiliate and ticket of one manager to
+/// another, for good or (with `until`) until the day they are back.
 pub async fn hand_over(
     state: web::Data<AppState>,
     staff: StaffSession,
@@ -160,14 +166,39 @@ pub async fn hand_over(
         set_flash(&staff.session, FlashKind::Error, "Choose both managers: whose work, and who takes it.");
         return Ok(redirect("/admin/people#hand-over"));
     };
+    let until = form.until.trim();
     let actor = staff.actor();
-    match state.db(move |conn| directory::hand_over(conn, &actor, from, to)).await {
-        Ok(moved) => {
-            let text = format!("Handed over {} affiliates and {} tickets.", moved.affiliates, moved.tickets);
-            set_flash(&staff.session, FlashKind::Success, text);
+    let done = if until.is_empty() {
+        state
+            .db(move |conn| directory::hand_over(conn, &actor, from, to))
+            .await
+            .map(|moved| format!("Handed over {} affiliates and {} tickets.", moved.affiliates, moved.tickets))
+    } else {
+        match super::dates::parse_day(until) {
+            Err(why) => Err(AppError::BadRequest(format!("Until {why}"))),
+            Ok(day) => state
+                .db(move |conn| crate::domain::covers::start(conn, &actor, from, to, day))
+                .await
+                .map(|_| format!("Their affiliates are covered until {day}; on that day they go back.")),
         }
+    };
+    match done {
+        Ok(text) => set_flash(&staff.session, FlashKind::Success, text),
         Err(AppError::BadRequest(message)) => set_flash(&staff.session, FlashKind::Error, message),
         Err(e) => return Err(e),
     }
+    Ok(redirect("/admin/people"))
+}
+
+/// `POST /admin/people/covers/{id}/end`: a cover ends early; the affiliates go back now.
+pub async fn end_cover(
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    let back = state.db(move |conn| crate::domain::covers::end_now(conn, &actor, id)).await?;
+    set_flash(&staff.session, FlashKind::Success, format!("The cover ended: {back} affiliates went back."));
     Ok(redirect("/admin/people"))
 }

@@ -78,6 +78,7 @@ struct World {
     banned: i64,
     /// A user the People routes may disable and enable (the disabled caller).
     spare_user: i64,
+    cover: i64,
     offer: i64,
     smartlink: i64,
 }
@@ -214,6 +215,7 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         p if p.contains("/template/") => w.api_template,
         p if p.contains("/offers/") => w.offer,
         p if p.contains("/smartlinks/") => w.smartlink,
+        p if p.contains("/people/covers/") => w.cover,
         p if p.contains("/people/") => w.spare_user,
         p if p.ends_with("/disable") || p.ends_with("/enable") || p.ends_with("/invite") => w.banned,
         p if p.contains("/affiliates/") => w.affiliate_a,
@@ -238,6 +240,7 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
         "POST /affiliate/tickets" => (f(&[("type", "technical"), ("title", "Matrix"), ("body", "Hi")]), true),
         "POST /admin/tickets/bulk" => (f(&[("action", "close"), ("ids", &ticket)]), false),
         "POST /admin/people/{id}/queues" => (f(&[("all", "1")]), false),
+        "POST /admin/people/covers/{id}/end" => (Vec::new(), false),
         // To the manager it is with: those allowed move nothing, and are told so.
         "POST /admin/tickets/{id}/assign" => (f(&[("assign_to", &w.manager_a.to_string())]), false),
         r if r.ends_with("/messages") => (f(&[("body", &format!("Reply from {tag}"))]), true),
@@ -432,6 +435,22 @@ async fn setup(app: &TestApp) -> (World, Callers) {
     // The disabled and the banned were logged in before they were shut out.
     User::set_disabled(&mut conn, user_id(app, "manager3@affdesk.test"), true).unwrap();
     Affiliate::set_status(&mut conn, banned, AffiliateStatus::Banned).unwrap();
+    // A holiday cover with nobody in it, for the route that ends one.
+    let spare = user_id(app, "manager3@affdesk.test");
+    let cover: i64 = {
+        use affdesk::db::schema::covers;
+        use diesel::prelude::*;
+        diesel::insert_into(covers::table)
+            .values((
+                covers::absent_id.eq(spare),
+                covers::cover_id.eq(m1),
+                covers::until.eq(affdesk::domain::now() + chrono::Duration::days(30)),
+                covers::created_at.eq(affdesk::domain::now()),
+            ))
+            .returning(covers::id)
+            .get_result(&mut conn)
+            .unwrap()
+    };
     drop(conn);
     let world = World {
         ticket: tickets[0],
@@ -442,7 +461,8 @@ async fn setup(app: &TestApp) -> (World, Callers) {
         affiliate_a,
         manager_a: m1,
         banned,
-        spare_user: user_id(app, "manager3@affdesk.test"),
+        spare_user: spare,
+        cover,
         offer,
         smartlink,
     };

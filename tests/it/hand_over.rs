@@ -122,3 +122,66 @@ db_test!(a_manager_who_covers_others_sees_every_queue_while_the_setting_is_on, |
     assert!(page.contains("sees every queue already"));
     assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'queues'"), 2);
 });
+
+db_test!(a_holiday_cover_gives_the_same_affiliates_back_on_its_day, |app| {
+    app.seed_demo();
+    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m2 = user_id(&app, "manager2@affdesk.test");
+    let marias = ids_where(&app, &format!("manager_id = {m1}"));
+    let her_affiliates = scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE manager_id = {m1}"));
+    assert!(her_affiliates > 0);
+    let mut admin = app.login_admin("admin@affdesk.test").await;
+    admin.get("/admin/people").await;
+    // Bad days are said, and nothing moves.
+    let today = affdesk::domain::now().date();
+    for (until, why) in
+        [(today.to_string(), "Until must be a day after today"), ("soon".to_string(), "Until must be a date")]
+    {
+        let sent = admin
+            .post("/admin/people/hand-over", &[("from", &m1.to_string()), ("to", &m2.to_string()), ("until", &until)])
+            .await;
+        assert_eq!(sent.status, 303);
+        assert!(admin.get("/admin/people").await.contains(why), "{why}");
+        assert_eq!(ids_where(&app, &format!("manager_id = {m1}")), marias);
+    }
+    let back_on = today + chrono::Duration::days(7);
+    let sent = admin
+        .post(
+            "/admin/people/hand-over",
+            &[("from", &m1.to_string()), ("to", &m2.to_string()), ("until", &back_on.to_string())],
+        )
+        .await;
+    assert_eq!(sent.status, 303);
+    let page = admin.get("/admin/people").await;
+    assert!(page.contains(&format!("covered until {back_on}")), "{}", page.body);
+    assert!(page.contains(&format!("Maria Keller's {her_affiliates} affiliates are with")), "{}", page.body);
+    assert_eq!(ids_where(&app, &format!("manager_id = {m1}")), Vec::<i64>::new());
+    // Meanwhile one of them is given to someone else for good: that one stays there.
+    let moved_on = scalar(&app, "SELECT MIN(affiliate_id) AS n FROM cover_affiliates");
+    let admin_id = user_id(&app, "admin@affdesk.test");
+    {
+        let mut conn = app.conn();
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("UPDATE affiliates SET manager_id = {admin_id} WHERE id = {moved_on}")),
+            &mut *conn as &mut affdesk::db::AnyConnection,
+        )
+        .unwrap();
+        affdesk::domain::directory::move_tickets(&mut conn, moved_on, Some(admin_id)).unwrap();
+    }
+    // Before its day nothing goes back; on its day the others do, with their tickets.
+    let mut conn = app.conn();
+    let day_before = (back_on - chrono::Duration::days(1)).and_hms_opt(23, 0, 0).unwrap();
+    assert_eq!(affdesk::domain::covers::end_due(&mut conn, day_before).unwrap(), 0);
+    let back = affdesk::domain::covers::end_due(&mut conn, back_on.and_hms_opt(0, 5, 0).unwrap()).unwrap();
+    drop(conn);
+    assert_eq!(back as i64, her_affiliates - 1);
+    assert_eq!(scalar(&app, &format!("SELECT manager_id AS n FROM affiliates WHERE id = {moved_on}")), admin_id);
+    let list = marias.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    assert_eq!(
+        ids_where(&app, &format!("manager_id = {m1}")),
+        ids_where(&app, &format!("id IN ({list}) AND affiliate_id <> {moved_on}")),
+        "her tickets came back with her affiliates"
+    );
+    assert_counts_consistent(&app);
+    assert!(!admin.get("/admin/people").await.contains("Give back now"), "the cover is over");
+});

@@ -1,0 +1,2 @@
+DROP TABLE cover_affiliates;
+DROP TABLE covers;
