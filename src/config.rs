@@ -96,6 +96,11 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_MAX_STREAMS", default_value_t = 2000)]
     pub max_streams: usize,
 
+    /// Days a ticket answered with "Send and wait" stays waiting on the affiliate
+    /// before it closes by itself, with a notice in the thread (0: never).
+    #[arg(long, env = "AFFDESK_PENDING_CLOSE_DAYS", default_value_t = 7)]
+    pub pending_close_days: u32,
+
     /// Seconds a client has to send a request body, beyond what its size needs at
     /// 16 KB/s; a client trickling bytes is cut off then (408).
     #[arg(long, env = "AFFDESK_BODY_TIMEOUT", default_value_t = 60)]
@@ -195,6 +200,7 @@ pub struct Config {
     pub login_attempts: u32,
     pub login_attempts_per_address: u32,
     pub max_streams: usize,
+    pub pending_close_days: u32,
     pub api_key_in_url: bool,
     pub body_timeout: Duration,
     pub workers: Option<usize>,
@@ -234,6 +240,7 @@ impl Config {
             login_attempts: serve.login_attempts,
             login_attempts_per_address: serve.login_attempts_per_address,
             max_streams: serve.max_streams,
+            pending_close_days: serve.pending_close_days,
             api_key_in_url: serve.api_key_in_url,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
@@ -269,6 +276,7 @@ impl Config {
             login_attempts: 10,
             login_attempts_per_address: 100,
             max_streams: 200,
+            pending_close_days: 7,
             api_key_in_url: false,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),

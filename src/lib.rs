@@ -78,7 +78,7 @@ fn checkpoint_in_background(pool: DbPool) {
 /// At start and every 10 minutes: files a crash left behind (older than 10 minutes,
 /// so no upload in flight) are removed. A task of the system that runs the server,
 /// so it ends with it instead of holding the pool open on a thread of its own.
-fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::AttachmentStore>) {
+fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::AttachmentStore>, pending_close_days: u32) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     if actix_web::rt::System::try_current().is_none() {
         return;
@@ -102,21 +102,37 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::Attachme
                 Ok(Err(e)) => log::warn!("could not sweep the attachment folder: {e}"),
                 Err(e) => log::warn!("could not sweep the attachment folder: {e}"),
             }
-            // Holiday covers whose day has come give their affiliates back.
-            let cover_pool = pool.clone();
-            let ended = aweb::block(move || -> Result<usize, String> {
-                let mut conn = cover_pool.get().map_err(|e| e.to_string())?;
-                let back =
-                    db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| domain::covers::end_due(conn, domain::now()))
-                        .map_err(|e| e.to_string())?;
-                back.transpose().map(Option::unwrap_or_default).map_err(|e| e.to_string())
+            // Holiday covers whose day has come give their affiliates back; tickets
+            // that waited on the affiliate too long close.
+            let chores_pool = pool.clone();
+            let chores = aweb::block(move || -> Result<(usize, usize), String> {
+                let mut conn = chores_pool.get().map_err(|e| e.to_string())?;
+                let done = db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| {
+                    let back = domain::covers::end_due(conn, domain::now())?;
+                    let closed = match pending_close_days {
+                        0 => 0,
+                        days => {
+                            let cutoff = domain::now() - chrono::Duration::days(i64::from(days));
+                            domain::lifecycle::close_unanswered(conn, cutoff, days)?
+                        }
+                    };
+                    Ok::<_, error::AppError>((back, closed))
+                })
+                .map_err(|e| e.to_string())?;
+                done.transpose().map(Option::unwrap_or_default).map_err(|e| e.to_string())
             })
             .await;
-            match ended {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => log::info!("holiday covers ended: {n} affiliates back with their managers"),
-                Ok(Err(e)) => log::warn!("could not end the holiday covers that are due: {e}"),
-                Err(e) => log::warn!("could not end the holiday covers that are due: {e}"),
+            match chores {
+                Ok(Ok((back, closed))) => {
+                    if back > 0 {
+                        log::info!("holiday covers ended: {back} affiliates back with their managers");
+                    }
+                    if closed > 0 {
+                        log::info!("{closed} tickets closed after waiting on the affiliate");
+                    }
+                }
+                Ok(Err(e)) => log::warn!("could not run the periodic chores: {e}"),
+                Err(e) => log::warn!("could not run the periodic chores: {e}"),
             }
             actix_web::rt::time::sleep(EVERY).await;
         }
@@ -159,7 +175,7 @@ impl Application {
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let store = config::open_store_at(config.storage.as_deref(), &config.data_dir)?;
-        sweep_in_background(pool.clone(), store.clone());
+        sweep_in_background(pool.clone(), store.clone(), config.pending_close_days);
         if matches!(config.database, DbUrl::Sqlite(_)) {
             checkpoint_in_background(pool.clone());
         }

@@ -10,7 +10,7 @@ use super::objects::{self, date};
 use super::tickets::path_id;
 use super::{ApiError, ApiParams, ApiResult, ApiStaff, bad, flag, ok};
 use crate::domain::lifecycle::{self, Outcome};
-use crate::domain::messages::Draft;
+use crate::domain::messages::{Draft, Then};
 use crate::domain::opening::{self, NewQuestion};
 use crate::domain::tickets::TicketKind;
 use crate::domain::{messages, reply_templates, threads};
@@ -114,10 +114,18 @@ pub async fn reply(
     let upload = read_upload(&req, &state, payload).await?;
     let params = upload.params();
     let body = messages::check_body(&upload.text("text")).map_err(|e| bad(format!("text: {e}")))?;
-    let (internal, close) = (flag(&params, "internal")?, flag(&params, "close")?);
-    if internal && close {
-        return Err(bad("an internal note cannot close the ticket: send internal or close, not both"));
+    let (internal, close, wait) = (flag(&params, "internal")?, flag(&params, "close")?, flag(&params, "wait")?);
+    if internal && (close || wait) {
+        return Err(bad("an internal note cannot close the ticket or wait on the affiliate: send one of them"));
     }
+    if close && wait {
+        return Err(bad("close and wait cannot both be set: a closed ticket waits on nobody"));
+    }
+    let then = match (close, wait) {
+        (true, _) => Then::Close,
+        (_, true) => Then::Wait,
+        _ => Then::Stay,
+    };
     // A client that retries after a lost answer sends the same key: one comment.
     let submission = req.headers().get("Idempotency-Key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let actor = staff.actor();
@@ -129,7 +137,7 @@ pub async fn reply(
                 messages::add_note(conn, store, &actor, id, draft, files)
             } else {
                 let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
-                messages::reply(conn, store, &actor, id, draft, close, files)
+                messages::reply(conn, store, &actor, id, draft, then, files)
             }
         })
         .await?;

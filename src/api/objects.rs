@@ -62,7 +62,10 @@ pub struct TicketObject {
     offer: Option<Arc<OfferObject>>,
     partner: Option<Arc<PartnerObject>>,
     smartlink: Option<Arc<SmartlinkObject>>,
+    /// Affise knows open and closed: a ticket waiting on the affiliate is open
+    /// there, and `pending` says the rest.
     status: TicketStatus,
+    pending: bool,
     title: String,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -281,7 +284,8 @@ pub fn ticket_objects(conn: &mut AnyConnection, base: &str, tickets: &[Ticket]) 
             offer: t.offer_id.and_then(|o| offers.get(&o).cloned()),
             partner: partners.get(&t.affiliate_id).cloned(),
             smartlink: t.smartlink_id.and_then(|s| smartlinks.get(&s).cloned()),
-            status: t.status,
+            status: if t.status == TicketStatus::Pending { TicketStatus::Open } else { t.status },
+            pending: t.status == TicketStatus::Pending,
             title: t.title.clone(),
             kind: t.kind.api_name(),
             updated: t.changed_at().map(date),

@@ -29,10 +29,11 @@ pub async fn list(state: web::Data<AppState>, staff: ApiStaff, params: ApiParams
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(bad(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
-    let (filter, errors) = TicketFilter::parse(&params);
+    let (mut filter, errors) = TicketFilter::parse(&params);
     if let Some(e) = errors.into_iter().next() {
         return Err(bad(e.message));
     }
+    filter.open_includes_pending = true;
     let actor = staff.actor();
     let request = PageRequest {
         sort: Sort::UpdatedDesc,

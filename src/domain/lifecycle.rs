@@ -128,6 +128,48 @@ fn close_many(
     Ok((ids, already.iter().map(|t| t.id).collect()))
 }
 
+/// Closes the tickets that have waited on the affiliate (status pending) since
+/// before `cutoff`, each with a notice in its thread and the closing email, a few
+/// hundred per transaction. Returns how many closed. The server's periodic chores
+/// call it with `--pending-close-days`.
+pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u32) -> AppResult<usize> {
+    let system = Actor::system();
+    let notice =
+        format!("Closed after {days} days without a reply from the affiliate. Replying opens the ticket again.");
+    let mut closed = 0;
+    loop {
+        let done = write_transaction(conn, |conn| {
+            let due: Vec<i64> = tickets::table
+                .filter(tickets::status.eq(TicketStatus::Pending))
+                .filter(tickets::updated_at.lt(cutoff))
+                .order(tickets::updated_at.asc())
+                .select(tickets::id)
+                .limit(200)
+                .load(conn)?;
+            let mut tally = ticket_counts::Tally::default();
+            for t in Ticket::lock_many(conn, &due)? {
+                // A reply may have come in between the read and the lock.
+                if t.status != TicketStatus::Pending {
+                    continue;
+                }
+                let at = now();
+                let message = super::messages::NewMessage::system(t.id, None, &notice, at);
+                super::messages::insert_message(conn, &message, &[])?;
+                diesel::update(tickets::table.find(t.id))
+                    .set(tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1))
+                    .execute(conn)?;
+                change_status(conn, &system, &t, TicketStatus::Closed, "no reply", &mut tally, notify::Tell::Now)?;
+            }
+            tally.write(conn)?;
+            Ok::<_, crate::error::AppError>(due.len())
+        })?;
+        closed += done;
+        if done < 200 {
+            return Ok(closed);
+        }
+    }
+}
+
 /// Use case: remove a ticket with its messages and files.
 pub fn remove(conn: &mut AnyConnection, store: &dyn AttachmentStore, actor: &Actor, ticket_id: i64) -> AppResult<()> {
     actor.as_staff()?;

@@ -104,6 +104,8 @@ impl<'a> Draft<'a> {
 pub enum Then {
     Stay,
     Close,
+    /// "Send and wait": answered, now the affiliate owes a reply (status pending).
+    Wait,
     /// Decide the ticket's access request (Approve and send, Reject and send).
     Decide(Decision),
 }
@@ -207,7 +209,11 @@ pub fn reply(
                 .execute(conn)?;
             return Ok(After::status(TicketStatus::Open));
         }
-        let status = if then == Then::Close { TicketStatus::Closed } else { ticket.status };
+        let status = match then {
+            Then::Close => TicketStatus::Closed,
+            Then::Wait => TicketStatus::Pending,
+            Then::Stay | Then::Decide(_) => ticket.status,
+        };
         diesel::update(tickets::table.find(ticket.id))
             .set((
                 tickets::manager_answers.eq(tickets::manager_answers + 1),
@@ -303,7 +309,11 @@ fn add_message(
             let mut tally = ticket_counts::Tally::default();
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
             tally.write(conn)?;
-            let action = if status == TicketStatus::Open { "reopen" } else { "close" };
+            let action = match status {
+                TicketStatus::Open => "reopen",
+                TicketStatus::Closed => "close",
+                TicketStatus::Pending => "wait",
+            };
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }
         search::reindex(conn, ticket.id)?;
@@ -351,7 +361,14 @@ fn changes_since(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, seen:
         }
     }
     if ticket.status != seen.status {
-        changes.push(format!("the ticket was {}", if ticket.is_open() { "reopened" } else { "closed" }));
+        changes.push(
+            match ticket.status {
+                TicketStatus::Open => "the ticket was reopened",
+                TicketStatus::Closed => "the ticket was closed",
+                TicketStatus::Pending => "the ticket was answered and waits on the affiliate",
+            }
+            .to_string(),
+        );
     }
     if let Some(state) = ticket.request_state.filter(|s| Some(*s) != seen.request_state) {
         changes.push(format!("the request was {state}"));

@@ -6,6 +6,7 @@ pub mod access;
 pub mod access_grants;
 pub mod accounts;
 pub mod actor;
+pub mod affiliate_side;
 pub mod affiliates;
 pub mod affise_push;
 pub mod assignment;

@@ -137,6 +137,9 @@ stored_as_text!(
     TicketStatus {
         Open = "open",
         Closed = "closed",
+        /// Answered, waiting on the affiliate: back to open when they reply, closed
+        /// after a while without a reply (`--pending-close-days`).
+        Pending = "pending",
     }
 );
 
@@ -146,13 +149,15 @@ impl TicketStatus {
         match self {
             TicketStatus::Open => "Opened",
             TicketStatus::Closed => "Closed",
+            TicketStatus::Pending => "Waiting on the affiliate",
         }
     }
 
-    pub fn other(self) -> TicketStatus {
+    /// The same status in the affiliate's words.
+    pub fn affiliate_label(self) -> &'static str {
         match self {
-            TicketStatus::Open => TicketStatus::Closed,
-            TicketStatus::Closed => TicketStatus::Open,
+            TicketStatus::Pending => "Waiting for your reply",
+            other => other.label(),
         }
     }
 }

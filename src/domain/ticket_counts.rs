@@ -87,7 +87,7 @@ pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
 pub fn total(
     conn: &mut AnyConnection,
     manager_id: Option<i64>,
-    status: Option<TicketStatus>,
+    statuses: &[TicketStatus],
     kinds: &[TicketKind],
 ) -> AppResult<i64> {
     // A manager has a few dozen groups at most: read them all and add up here, so
@@ -100,7 +100,7 @@ pub fn total(
     Ok(query
         .load::<(TicketStatus, TicketKind, i64)>(conn)?
         .into_iter()
-        .filter(|(s, k, _)| status.is_none_or(|want| want == *s) && (kinds.is_empty() || kinds.contains(k)))
+        .filter(|(s, k, _)| (statuses.is_empty() || statuses.contains(s)) && (kinds.is_empty() || kinds.contains(k)))
         .map(|(_, _, n)| n)
         .sum())
 }

@@ -41,6 +41,9 @@ pub struct TicketFilter {
     pub affiliate_name: Option<String>,
     /// Only tickets waiting for a manager's answer.
     pub waiting: bool,
+    /// `status=open` takes the tickets waiting on the affiliate too (the API: an
+    /// Affise client knows only open and closed).
+    pub open_includes_pending: bool,
 }
 
 diesel::define_sql_function!(
@@ -101,8 +104,10 @@ impl TicketFilter {
         if let Some(s) = p.one(STATUS) {
             match TicketStatus::parse(s) {
                 Some(status) => filter.status = Some(status),
-                None => errors
-                    .push(FieldError::new(STATUS, format!("Unknown status \"{s}\": status must be open or closed."))),
+                None => errors.push(FieldError::new(
+                    STATUS,
+                    format!("Unknown status \"{s}\": status must be open, pending or closed."),
+                )),
             }
         }
         for k in p.all(TYPE) {
@@ -149,6 +154,15 @@ impl TicketFilter {
         !self.text.is_empty() && TicketFilter { text: Vec::new(), ..self.clone() }.is_empty()
     }
 
+    /// The statuses asked for; none means any.
+    pub fn statuses(&self) -> Vec<TicketStatus> {
+        match self.status {
+            None => Vec::new(),
+            Some(TicketStatus::Open) if self.open_includes_pending => vec![TicketStatus::Open, TicketStatus::Pending],
+            Some(s) => vec![s],
+        }
+    }
+
     /// Single values are compared with `=`, short lists with `IN (?, …)` kept
     /// prepared (`any_of`): the same SQL text every time, so the database keeps the
     /// prepared statement.
@@ -156,8 +170,10 @@ impl TicketFilter {
         if let Some(id) = self.id {
             q = q.filter(tickets::id.eq(id));
         }
-        if let Some(s) = self.status {
-            q = q.filter(tickets::status.eq(s));
+        match self.statuses().as_slice() {
+            [] => {}
+            [s] => q = q.filter(tickets::status.eq(*s)),
+            several => q = q.filter(any_of(tickets::status, several.to_vec())),
         }
         match self.kinds.as_slice() {
             [] => {}

@@ -365,7 +365,7 @@ fn count(
     if let Some(managers) = managers.filter(|_| by_groups) {
         let mut n = 0;
         for m in managers {
-            n += ticket_counts::total(conn, m, filter.status, &filter.kinds)?;
+            n += ticket_counts::total(conn, m, &filter.statuses(), &filter.kinds)?;
         }
         return Ok(Total::Exact(n));
     }

@@ -38,6 +38,9 @@ impl Ticket {
     pub fn is_open(&self) -> bool {
         self.status == TicketStatus::Open
     }
+    pub fn is_closed(&self) -> bool {
+        self.status == TicketStatus::Closed
+    }
     pub fn is_pending_request(&self) -> bool {
         self.request_state == Some(RequestState::Pending)
     }
@@ -50,6 +53,9 @@ impl Ticket {
     }
     pub fn status_label(&self) -> &'static str {
         self.status.label()
+    }
+    pub fn affiliate_status_label(&self) -> &'static str {
+        self.status.affiliate_label()
     }
 
     pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Ticket>> {

@@ -202,6 +202,7 @@ impl Intent {
         }
         match upload.text("then").as_str() {
             "close" => Intent::Send(Then::Close),
+            "wait" => Intent::Send(Then::Wait),
             "approve" => Intent::Send(Then::Decide(Decision::Approve)),
             "reject" => Intent::Send(Then::Decide(Decision::Reject)),
             _ if upload.fields.contains_key("close") => Intent::Send(Then::Close),

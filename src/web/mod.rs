@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod admin_tickets;
 pub mod affiliate;
 pub mod affiliate_lookup;
+pub mod affiliate_side;
 pub mod affiliates_admin;
 pub mod assets;
 pub mod assignment;
@@ -358,6 +359,7 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     GET "/tickets/{id}/live" => live::admin_parts,
     POST "/tickets/{id}/typing" => live::admin_typing,
     GET "/tickets/{id}/assign" => assignment::form,
+    GET "/tickets/{id}/affiliate" => affiliate_side::show,
     POST "/tickets/{id}/assign" => assignment::assign,
     POST "/tickets/{id}/{action}" => admin_tickets::single_action,
     GET "/events" => live::admin_events,

@@ -147,7 +147,7 @@ db_test!(errors_use_the_envelope, |app| {
     for (query, says) in [
         ("limit=501", "limit must be between 1 and 500"),
         ("type[]=bogus", "Unknown question type \"bogus\""),
-        ("status=maybe", "status must be open or closed"),
+        ("status=maybe", "status must be open, pending or closed"),
         ("pid[]=x", "pid must hold integers"),
         ("page=0", "page must be 1 or more"),
     ] {

@@ -30,4 +30,5 @@ mod thread;
 mod ticket_list;
 mod trust;
 mod use_cases;
+mod waiting;
 mod working_day;

@@ -301,3 +301,39 @@ db_test!(a_banner_shows_once, |app| {
     assert!(page.contains("was sent to your manager"));
     assert_eq!(page.body.matches("id=\"flash\"").count(), 1);
 });
+
+db_test!(the_affiliate_is_shown_beside_the_thread, |app| {
+    app.seed_demo();
+    let tickets = ids_where(&app, "affiliate_id = 1 AND status = 'open'");
+    let (ticket, other) = (tickets[0], tickets[1]);
+    let mut manager = app.login_admin("admin@affdesk.test").await;
+    let thread = manager.get(&format!("/admin/tickets/{ticket}")).await;
+    assert!(thread.contains(&format!("hx-get=\"/admin/tickets/{ticket}/affiliate\"")), "loaded beside the thread");
+    // The panel alone for htmx, a page of its own without scripts.
+    let panel = manager.htmx_get(&format!("/admin/tickets/{ticket}/affiliate")).await;
+    assert_eq!(panel.status, 200);
+    assert!(!panel.contains("<html"), "a fragment");
+    let name = text(&app, "SELECT name AS t FROM affiliates WHERE id = 1");
+    assert!(panel.contains(&name));
+    assert!(panel.contains(&format!("href=\"/admin/tickets/{other}\"")), "their other open tickets");
+    assert!(!panel.contains(&format!("href=\"/admin/tickets/{ticket}\">#")), "not this one");
+    assert_eq!(
+        panel.body.split("<tbody>").nth(1).unwrap().split("</tbody>").next().unwrap().matches("<tr>").count(),
+        7
+    );
+    let granted = scalar(&app, "SELECT COUNT(*) AS n FROM offer_access WHERE affiliate_id = 1 AND state = 'enabled'");
+    assert_eq!(granted > 0, panel.contains("Offer <a href=\"/admin/offers/"), "access listed when there is some");
+    let page = manager.get(&format!("/admin/tickets/{ticket}/affiliate")).await;
+    assert!(page.contains("<html") && page.contains("Back to ticket"));
+    // Another manager's affiliate: nothing of them.
+    let stranger = text(
+        &app,
+        &format!(
+            "SELECT email AS t FROM users WHERE kind = 'manager' AND id <> (SELECT manager_id FROM tickets WHERE id = {ticket}) ORDER BY id LIMIT 1"
+        ),
+    );
+    let mut other_manager = app.login_admin(&stranger).await;
+    let refused = other_manager.get(&format!("/admin/tickets/{ticket}/affiliate")).await;
+    assert_eq!(refused.status, 404);
+    assert!(!refused.contains(&name));
+});

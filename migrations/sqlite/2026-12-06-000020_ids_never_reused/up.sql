@@ -2,6 +2,8 @@
 -- not mix a removed ticket with a new one. Without AUTOINCREMENT SQLite reuses the
 -- largest id after that row is removed; the keyword needs the tables rebuilt
 -- (SQLite's documented twelve steps, with foreign keys off so nothing cascades).
+-- The rebuilt table also takes the third status, pending (waiting on the
+-- affiliate), which a CHECK constraint cannot gain otherwise.
 PRAGMA foreign_keys = OFF;
 BEGIN;
 
@@ -10,7 +12,7 @@ CREATE TABLE tickets_rebuilt (
     affiliate_id BIGINT NOT NULL REFERENCES affiliates (id) ON DELETE CASCADE,
     manager_id BIGINT REFERENCES users (id) ON DELETE SET NULL,
     type TEXT NOT NULL CHECK (type IN ('general', 'financial', 'technical', 'other', 'offer_request', 'smartlink_request')),
-    status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+    status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'pending')),
     request_state TEXT CHECK (request_state IN ('pending', 'approved', 'rejected')),
     offer_id BIGINT REFERENCES offers (id) ON DELETE SET NULL,
     smartlink_id BIGINT REFERENCES smartlinks (id) ON DELETE SET NULL,

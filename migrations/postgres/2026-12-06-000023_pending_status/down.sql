@@ -1,0 +1,3 @@
+UPDATE tickets SET status = 'open' WHERE status = 'pending';
+ALTER TABLE tickets DROP CONSTRAINT IF EXISTS tickets_status_check;
+ALTER TABLE tickets ADD CONSTRAINT tickets_status_check CHECK (status IN ('open', 'closed'));

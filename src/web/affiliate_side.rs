@@ -1,0 +1,44 @@
+//! `GET /admin/tickets/{id}/affiliate`: the affiliate beside a thread; the panel
+//! alone for htmx (the thread page loads it after the thread), a page of its own
+//! otherwise.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::StaffSession;
+use super::{AppState, PageCtx, html, is_htmx, path_id};
+use crate::domain::affiliate_side::{self, AffiliateSide};
+use crate::error::{AppError, AppResult};
+
+#[derive(Template)]
+#[template(path = "admin/_affiliate_side.html")]
+struct Panel {
+    side: AffiliateSide,
+}
+
+#[derive(Template)]
+#[template(path = "admin/affiliate_side.html")]
+struct SidePage {
+    ctx: PageCtx,
+    side: AffiliateSide,
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path_id(&path)?;
+    let actor = staff.actor();
+    let side = match state.db(move |conn| affiliate_side::for_ticket(conn, &actor, id)).await {
+        Err(AppError::NotFound) if !is_htmx(&req) => return super::ticket_not_found(staff.page("tickets"), id),
+        side => side?,
+    };
+    if is_htmx(&req) {
+        html(&Panel { side }, StatusCode::OK)
+    } else {
+        html(&SidePage { ctx: staff.page("tickets"), side }, StatusCode::OK)
+    }
+}
