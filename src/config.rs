@@ -101,6 +101,27 @@ pub struct ServeArgs {
     #[arg(long, env = "AFFDESK_PENDING_CLOSE_DAYS", default_value_t = 7)]
     pub pending_close_days: u32,
 
+    /// The network's working days, as "mon-fri" or "mon,tue,thu": targets and
+    /// report times count only working time.
+    #[arg(long, env = "AFFDESK_BUSINESS_DAYS", default_value = "mon-fri")]
+    pub business_days: String,
+
+    /// The working hours of those days, as "09:00-18:00", in `--time-zone`.
+    #[arg(long, env = "AFFDESK_BUSINESS_HOURS", default_value = "09:00-18:00")]
+    pub business_hours: String,
+
+    /// The network's time zone, an IANA name such as Europe/Berlin.
+    #[arg(long, env = "AFFDESK_TIME_ZONE", default_value = "UTC")]
+    pub time_zone: String,
+
+    /// Working hours within which an affiliate's question gets its first answer.
+    #[arg(long, env = "AFFDESK_SLA_FIRST_ANSWER", default_value_t = 4)]
+    pub sla_first_answer: u32,
+
+    /// Working hours within which an access request is decided.
+    #[arg(long, env = "AFFDESK_SLA_DECISION", default_value_t = 8)]
+    pub sla_decision: u32,
+
     /// Seconds a client has to send a request body, beyond what its size needs at
     /// 16 KB/s; a client trickling bytes is cut off then (408).
     #[arg(long, env = "AFFDESK_BODY_TIMEOUT", default_value_t = 60)]
@@ -201,6 +222,7 @@ pub struct Config {
     pub login_attempts_per_address: u32,
     pub max_streams: usize,
     pub pending_close_days: u32,
+    pub sla: crate::domain::sla::Targets,
     pub api_key_in_url: bool,
     pub body_timeout: Duration,
     pub workers: Option<usize>,
@@ -214,6 +236,24 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The network's Affise, when the sync is on.
     pub affise: Option<crate::affise::AffiseConfig>,
+}
+
+/// The service targets from the command line: a bad calendar stops the start, said.
+fn sla_targets(serve: &ServeArgs) -> Result<crate::domain::sla::Targets, String> {
+    let hours = crate::domain::business_hours::BusinessHours::parse(
+        &serve.business_days,
+        &serve.business_hours,
+        &serve.time_zone,
+    )
+    .map_err(|e| format!("--business-days/--business-hours/--time-zone: {e}"))?;
+    if serve.sla_first_answer == 0 || serve.sla_decision == 0 {
+        return Err("--sla-first-answer and --sla-decision are hours of working time, at least 1".into());
+    }
+    Ok(crate::domain::sla::Targets {
+        hours,
+        first_answer: chrono::Duration::hours(i64::from(serve.sla_first_answer)),
+        decision: chrono::Duration::hours(i64::from(serve.sla_decision)),
+    })
 }
 
 impl Config {
@@ -241,6 +281,7 @@ impl Config {
             login_attempts_per_address: serve.login_attempts_per_address,
             max_streams: serve.max_streams,
             pending_close_days: serve.pending_close_days,
+            sla: sla_targets(serve)?,
             api_key_in_url: serve.api_key_in_url,
             body_timeout: Duration::from_secs(serve.body_timeout),
             workers: serve.workers,
@@ -277,6 +318,7 @@ impl Config {
             login_attempts_per_address: 100,
             max_streams: 200,
             pending_close_days: 7,
+            sla: crate::domain::sla::Targets::default(),
             api_key_in_url: false,
             body_timeout: Duration::from_secs(60),
             workers: Some(2),

@@ -102,6 +102,9 @@ diesel::table! {
         waiting_since -> Nullable<Timestamp>,
         last_author_kind -> Nullable<Text>,
         last_preview -> Nullable<Text>,
+        first_answer_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 

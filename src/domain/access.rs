@@ -94,6 +94,8 @@ pub(crate) fn decide_locked(
             tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1),
             tickets::unread_by_manager.eq(0),
             tickets::waiting_since.eq(None::<chrono::NaiveDateTime>),
+            tickets::closed_at.eq(Some(t)),
+            tickets::decided_at.eq(Some(t)),
         ))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, TicketStatus::Closed);

@@ -86,7 +86,12 @@ fn change_status(
     }
     diesel::update(tickets::table.find(ticket.id))
         // Closing or reopening by hand answers nobody: the ticket waits for no one.
-        .set((tickets::status.eq(to), tickets::updated_at.eq(now()), tickets::waiting_since.eq(None::<NaiveDateTime>)))
+        .set((
+            tickets::status.eq(to),
+            tickets::updated_at.eq(now()),
+            tickets::waiting_since.eq(None::<NaiveDateTime>),
+            tickets::closed_at.eq(if to == TicketStatus::Closed { Some(now()) } else { ticket.closed_at }),
+        ))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, to);
     let action = if to == TicketStatus::Open { "reopen" } else { "close" };
@@ -117,6 +122,7 @@ fn close_many(
                 tickets::status.eq(TicketStatus::Closed),
                 tickets::updated_at.eq(at),
                 tickets::waiting_since.eq(None::<NaiveDateTime>),
+                tickets::closed_at.eq(Some(at)),
             ))
             .execute(conn)?;
     }

@@ -222,6 +222,8 @@ pub fn reply(
                 tickets::status.eq(status),
                 tickets::updated_at.eq(t),
                 tickets::waiting_since.eq(None::<NaiveDateTime>),
+                tickets::first_answer_at.eq(ticket.first_answer_at.or(Some(t))),
+                tickets::closed_at.eq(if status == TicketStatus::Closed { Some(t) } else { ticket.closed_at }),
             ))
             .execute(conn)?;
         if let Then::Decide(decision) = then {

@@ -116,6 +116,9 @@ pub(crate) fn insert_ticket(
             tickets::unread_by_manager.eq(if by_affiliate { 1 } else { 0 }),
             tickets::unread_by_affiliate.eq(if by_affiliate { 0 } else { 1 }),
             tickets::waiting_since.eq(by_affiliate.then_some(t)),
+            // A ticket a manager opens starts with their words: there is no first
+            // answer to wait for (the reports leave it out of response times).
+            tickets::first_answer_at.eq((!by_affiliate).then_some(t)),
         ))
         .returning(tickets::id)
         .get_result(conn)?;

@@ -309,7 +309,9 @@ impl Sort {
         (Sort::UpdatedAsc, "Least recently updated first"),
         (Sort::CreatedDesc, "Newest first"),
         (Sort::CreatedAsc, "Oldest first"),
-        (Sort::WaitingLongest, "Waiting longest first"),
+        // The targets count from when the affiliate began to wait: the longest
+        // waiting is the closest to (or furthest past) its target.
+        (Sort::WaitingLongest, "Closest to breach (waiting longest)"),
     ];
 
     pub fn as_str(self) -> &'static str {

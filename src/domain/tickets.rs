@@ -32,6 +32,15 @@ pub struct Ticket {
     /// Since when the affiliate has been waiting for an answer (open tickets only).
     #[diesel(deserialize_as = MaybeStamp)]
     pub waiting_since: Option<NaiveDateTime>,
+    /// A manager's first reply (the SLA's first answer).
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub first_answer_at: Option<NaiveDateTime>,
+    /// The last time it closed.
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub closed_at: Option<NaiveDateTime>,
+    /// When its access request was approved or rejected.
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub decided_at: Option<NaiveDateTime>,
 }
 
 impl Ticket {

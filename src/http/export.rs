@@ -87,7 +87,7 @@ fn line(out: &mut String, r: &ExportRow) {
 /// `;` would otherwise split `x;=1+1` and run the second half. Text a spreadsheet
 /// would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is made plain text
 /// with a leading apostrophe.
-fn push_cell(out: &mut String, value: &str) {
+pub fn push_cell(out: &mut String, value: &str) {
     out.push('"');
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         out.push('\'');

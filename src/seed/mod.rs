@@ -141,6 +141,7 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
             }
         }
         reset_sequences(conn)?;
+        fill_ticket_times(conn)?;
         ticket_counts::rebuild(conn)
     })?;
     // Fresh planner statistics, so the first list page already uses the right index.
@@ -163,4 +164,24 @@ pub fn seed(conn: &mut AnyConnection, options: &DemoOptions, progress: &mut dyn 
         tickets: options.tickets,
         messages: generator.messages_written,
     })
+}
+
+/// The generated tickets' first answers, closes and decisions, read off their
+/// messages and states (as the migration that added the columns does).
+fn fill_ticket_times(conn: &mut AnyConnection) -> QueryResult<()> {
+    let first_answer = if conn.is_postgres() {
+        "UPDATE tickets t SET first_answer_at = f.at FROM (SELECT ticket_id, MIN(created_at) AS at FROM messages \
+         WHERE author_kind = 'manager' AND NOT internal GROUP BY ticket_id) f WHERE f.ticket_id = t.id"
+    } else {
+        "UPDATE tickets SET first_answer_at = (SELECT MIN(m.created_at) FROM messages m \
+         WHERE m.ticket_id = tickets.id AND m.author_kind = 'manager' AND m.internal = 0)"
+    };
+    for sql in [
+        first_answer,
+        "UPDATE tickets SET closed_at = updated_at WHERE status = 'closed'",
+        "UPDATE tickets SET decided_at = updated_at WHERE request_state IN ('approved', 'rejected')",
+    ] {
+        diesel::sql_query(sql).execute(conn)?;
+    }
+    Ok(())
 }

@@ -141,6 +141,7 @@ async fn load(
     // the manager alone for who sees their own.
     let sees_all = actor.scope() == crate::domain::tickets::Scope::All;
     let me = staff.user.id;
+    let sla = state.config.sla.clone();
     let csrf = super::csrf::token(&staff.session);
     let lookups = state.lookups.clone();
     state
@@ -157,6 +158,7 @@ async fn load(
             let mut view = TicketListView::build(request, page, managers, sees_all, csrf);
             view.assignees = lookups.staff(conn)?;
             view.my_id = me;
+            view.sla = sla;
             Ok(view)
         })
         .await

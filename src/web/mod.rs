@@ -22,6 +22,7 @@ pub mod pages;
 pub mod people;
 pub mod profile;
 pub mod reply_templates;
+pub mod reports;
 pub mod session_store;
 pub mod stats;
 pub mod thread;
@@ -404,6 +405,8 @@ route_table!(ADMIN_ROUTES, admin_routes, "/admin", {
     POST "/templates/{id}" => reply_templates::update,
     POST "/templates/{id}/delete" => reply_templates::delete,
     GET "/stats/daily" => stats::daily,
+    GET "/reports" => reports::show,
+    GET "/reports/export" => reports::export,
 });
 
 route_table!(AFFILIATE_ROUTES, affiliate_routes, "/affiliate", {

@@ -155,6 +155,9 @@ pub struct TicketListView {
     pub assignees: Arc<Vec<UserSummary>>,
     /// The reader, for the "My tickets" queue of who sees every queue.
     pub my_id: i64,
+    /// The service targets, for each waiting ticket's standing.
+    pub sla: crate::domain::sla::Targets,
+    pub now: chrono::NaiveDateTime,
     pub csrf: String,
     /// Rows the last action changed or skipped, marked in the table.
     pub marked: Vec<i64>,
@@ -223,6 +226,8 @@ impl TicketListView {
             show_manager_filter,
             assignees: Arc::default(),
             my_id: 0,
+            sla: crate::domain::sla::Targets::default(),
+            now: crate::domain::now(),
             csrf,
             request,
             marked: Vec::new(),
@@ -246,6 +251,11 @@ impl TicketListView {
 
     pub fn per_page_choices(&self) -> Vec<(u32, bool)> {
         PER_PAGE_CHOICES.iter().map(|n| (*n, *n == self.request.per_page)).collect()
+    }
+
+    /// Where a waiting ticket stands against its target.
+    pub fn standing(&self, t: &crate::domain::tickets::Ticket) -> Option<crate::domain::sla::Standing> {
+        self.sla.standing(t, self.now)
     }
 
     pub fn status_is(&self, s: &str) -> bool {

@@ -23,6 +23,7 @@ mod live;
 mod memory_map;
 mod notifications;
 mod openapi;
+mod reports;
 mod search;
 mod shutdown;
 mod streams;
