@@ -209,3 +209,14 @@ document.addEventListener("htmx:oobAfterSwap", function (event) {
   var notice = document.getElementById("typing");
   if (notice) { clearTimeout(typingTimer); notice.textContent = ""; }
 });
+
+// Leaving the page: its event streams are closed first, so a stream cut off by the
+// navigation is not reported as an error (the stream extension closes a source
+// when its element is cleaned up).
+function closeStreams() {
+  if (!window.htmx) { return; }
+  document.querySelectorAll("[sse-connect]").forEach(function (el) {
+    window.htmx.trigger(el, "htmx:beforeCleanupElement");
+  });
+}
+window.addEventListener("pagehide", closeStreams);
