@@ -12,6 +12,7 @@ mod directory;
 mod journeys;
 mod pages;
 mod server;
+mod team;
 mod working_day;
 
 use std::path::{Path, PathBuf};
@@ -118,6 +119,9 @@ async fn journeys_in_chromium() {
     assert!(problems.iter().all(|p| p.contains("status of 422") || p.contains("status of 410")), "{problems:?}");
     directory::hand_over(&b, &server).await;
     b.assert_clean_console("hand-over").await;
+    team::hand_over_from_the_thread(&b, &server).await;
+    team::send_and_wait_then_the_reply(&b).await;
+    team::side_panel_breach_and_reports(&b).await;
 
     b.set_javascript(false).await;
     b.goto("/admin/login").await;

@@ -29,6 +29,9 @@ pub async fn check_main_pages(b: &Browser, ticket: i64, screenshots: &Path) {
         ("offers", "/admin/offers".to_string()),
         ("offer", "/admin/offers/1".to_string()),
         ("smartlinks", "/admin/smartlinks".to_string()),
+        ("reports", "/admin/reports".to_string()),
+        ("hand-over", format!("/admin/tickets/{ticket}/assign")),
+        ("affiliate-beside", format!("/admin/tickets/{ticket}/affiliate")),
     ];
     // What only admins see.
     let admin_only = [
