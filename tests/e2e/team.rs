@@ -74,8 +74,10 @@ pub async fn side_panel_breach_and_reports(b: &Browser) {
     let ticket = an_open_ticket(b).await;
     b.resize(1366, 768).await;
     b.goto(&format!("/admin/tickets/{ticket}")).await;
-    b.wait_text("#affiliate-side", "Other open tickets").await;
-    b.wait_text("#affiliate-side", "Last 7 days").await;
+    // (The panel's headings are set in capitals: the elements are waited for.)
+    b.wait_for("#affiliate-side #side-open").await;
+    b.wait_for("#affiliate-side table.side-stats").await;
+    b.wait_text("#affiliate-side", "Tom Media").await;
     let beside = b
         .run_script(
             "const a = document.getElementById('affiliate-side').getBoundingClientRect();
