@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::actor::Actor;
-use super::business_hours::BusinessHours;
+use super::business_hours::{BusinessHours, Span};
 use super::states::{RequestState, TicketKind, TicketStatus};
 use super::ticket_counts;
 use super::tickets::Scope;
@@ -83,7 +83,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Option<Duration> {
     Some(sorted[rank - 1])
 }
 
-fn times(label: String, rows: &[&Row], hours: &BusinessHours) -> Times {
+fn times(label: String, rows: &[&Row], hours: &Span) -> Times {
     // A first answer at the moment of opening is a ticket a manager opened: no wait.
     let mut first: Vec<Duration> = rows
         .iter()
@@ -161,6 +161,8 @@ pub fn build(
             decided_at,
         })
         .collect();
+    // Every time measured falls between `from` and now: one run of days for all.
+    let hours = &Span::new(hours, from, now.date().max(to));
     let all: Vec<&Row> = rows.iter().collect();
     let total = times("All".into(), &all, hours);
 
