@@ -233,12 +233,17 @@ fn backlog(
         .filter(tickets::status.ne(TicketStatus::Closed))
         .select(tickets::created_at)
         .load(conn)?;
+    // Read by the close-time index alone: a condition on the status here would
+    // have SQLite walk every closed ticket instead.
     let mut closed_since: Vec<(NaiveDateTime, NaiveDateTime)> = scope
         .apply(tickets::table.into_boxed())
         .filter(tickets::closed_at.ge(start))
-        .filter(tickets::status.eq(TicketStatus::Closed))
-        .select((tickets::created_at, tickets::closed_at.assume_not_null()))
-        .load(conn)?;
+        .select((tickets::created_at, tickets::closed_at.assume_not_null(), tickets::status))
+        .load::<(NaiveDateTime, NaiveDateTime, TicketStatus)>(conn)?
+        .into_iter()
+        .filter(|(_, _, status)| *status == TicketStatus::Closed)
+        .map(|(created, closed, _)| (created, closed))
+        .collect();
     opened_since.sort_unstable();
     closed_since.sort_unstable_by_key(|c| c.1);
     let mut out = Vec::new();
