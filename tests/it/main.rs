@@ -19,6 +19,7 @@ mod fuzz;
 mod hand_over;
 mod hardening;
 mod instances;
+mod list_navigation;
 mod live;
 mod memory_map;
 mod notifications;
