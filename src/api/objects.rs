@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -18,31 +17,7 @@ use crate::domain::states::{AffiliateStatus, OfferStatus, Privacy, Role};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 
-/// "YYYY-MM-DD HH:MM:SS", digit by digit: a page of a hundred tickets writes four
-/// hundred dates, and `format!` with padding took 8 % of the page's time.
-pub fn date(t: NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return t.format("%Y-%m-%d %H:%M:%S").to_string();
-    }
-    let mut out = *b"0000-00-00 00:00:00";
-    let fields = [
-        (0, 4, year as u32),
-        (5, 2, t.month()),
-        (8, 2, t.day()),
-        (11, 2, t.hour()),
-        (14, 2, t.minute()),
-        (17, 2, t.second()),
-    ];
-    for (at, width, mut value) in fields {
-        for digit in out[at..at + width].iter_mut().rev() {
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    }
-    out.iter().map(|&b| char::from(b)).collect()
-}
+pub use crate::http::stamp::date;
 
 /// Affise writes statuses with spaces: "not active", "on moderation".
 fn partner_status(s: AffiliateStatus) -> String {

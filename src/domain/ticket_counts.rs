@@ -46,6 +46,7 @@ pub fn adjust(
 /// then lock their rows in the same order: a bulk close and a reopen at once wait
 /// for each other instead of deadlocking.
 #[derive(Debug, Default)]
+#[must_use = "a tally changes nothing until it is written"]
 pub struct Tally(BTreeMap<(i64, TicketStatus, TicketKind), i64>);
 
 impl Tally {

@@ -7,7 +7,7 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::web::Bytes;
 
 use super::AppState;
-use crate::api::objects::date;
+use super::stamp::date;
 use crate::domain::Actor;
 use crate::domain::ticket_filter::TicketFilter;
 use crate::domain::ticket_list::{self, Cursor, ExportRow};

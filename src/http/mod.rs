@@ -9,6 +9,7 @@ pub mod live;
 pub mod lookups;
 pub mod params;
 pub mod rate_limit;
+pub mod stamp;
 pub mod streams;
 pub mod upload;
 
