@@ -78,10 +78,7 @@ pub fn ok(fields: serde_json::Value) -> HttpResponse {
 
 const KEY_HEADER: &str = "API-Key";
 
-/// Whether a query parameter names an API key.
-pub fn is_key_param(name: &str) -> bool {
-    matches!(name.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey")
-}
+pub use crate::http::params::is_key_param;
 
 /// A key sent in the URL (`?API-Key=`, as some Affise clients do).
 fn key_in_query(req: &HttpRequest) -> Option<String> {

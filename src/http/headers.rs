@@ -66,7 +66,7 @@ pub fn loggable_line(req: &actix_web::dev::ServiceRequest) -> String {
         let parts: Vec<String> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if crate::api::is_key_param(&percent_decoded(name)) => format!("{name}=<hidden>"),
+                Some((name, _)) if super::params::is_key_param(&percent_decoded(name)) => format!("{name}=<hidden>"),
                 _ => pair.to_string(),
             })
             .collect();

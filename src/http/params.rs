@@ -125,3 +125,8 @@ pub async fn nul_in_address(
     }
     Ok(next.call(req).await?.map_into_boxed_body())
 }
+
+/// Whether a query parameter names an API key.
+pub fn is_key_param(name: &str) -> bool {
+    matches!(name.to_ascii_lowercase().as_str(), "api-key" | "api_key" | "apikey")
+}
