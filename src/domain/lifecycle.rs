@@ -153,11 +153,13 @@ pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u
                 .limit(200)
                 .load(conn)?;
             let mut tally = ticket_counts::Tally::default();
+            let mut shut = 0;
             for t in Ticket::lock_many(conn, &due)? {
                 // A reply may have come in between the read and the lock.
                 if t.status != TicketStatus::Pending {
                     continue;
                 }
+                shut += 1;
                 let at = now();
                 let message = super::messages::NewMessage::system(t.id, None, &notice, at);
                 super::messages::insert_message(conn, &message, &[])?;
@@ -167,10 +169,11 @@ pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u
                 change_status(conn, &system, &t, TicketStatus::Closed, "no reply", &mut tally, notify::Tell::Now)?;
             }
             tally.write(conn)?;
-            Ok::<_, crate::error::AppError>(due.len())
+            Ok::<_, crate::error::AppError>((due.len(), shut))
         })?;
-        closed += done;
-        if done < 200 {
+        closed += done.1;
+        // A short read means none are left; a full one may have more behind it.
+        if done.0 < 200 {
             return Ok(closed);
         }
     }
