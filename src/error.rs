@@ -9,6 +9,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use affdesk_core::error::DomainError;
+
 #[derive(Debug)]
 pub enum AppError {
     NotFound,
@@ -115,6 +117,21 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// The domain's reasons, as the statuses and words the panels and the API show.
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => AppError::NotFound,
+            DomainError::Invalid(why) => AppError::BadRequest(why),
+            DomainError::NotAllowed(why) => AppError::Forbidden(why),
+            DomainError::Conflict(why) => AppError::Conflict(why),
+            DomainError::StorageFull => AppError::StorageFull,
+            DomainError::Unavailable(cause) => AppError::Unavailable(cause),
+            DomainError::Internal(cause) => AppError::Internal(cause),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -198,7 +215,10 @@ impl ResponseError for AppError {
             let target = if next.is_empty() {
                 login_path.to_string()
             } else {
-                format!("{login_path}?next={}", crate::http::url_encode(next))
+                format!(
+                    "{login_path}?next={}",
+                    percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+                )
             };
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target.clone()))

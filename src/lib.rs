@@ -1,17 +1,15 @@
 //! affdesk: the support desk of an affiliate network.
 
+// The core crate's modules, under the names the server has always used.
+pub use affdesk_core::{db, domain, seed, storage};
+
 pub mod affise;
 pub mod api;
 pub mod config;
-pub mod db;
-pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
 pub mod memory;
-pub mod params;
-pub mod seed;
-pub mod storage;
 pub mod web;
 
 use std::net::TcpListener;
@@ -222,7 +220,7 @@ impl Application {
                 .app_data(aweb::Data::new(state.clone()))
                 .app_data(web::forms::form_config())
                 .app_data(web::forms::query_config())
-                .wrap(from_fn(http::params::nul_in_address))
+                .wrap(from_fn(nul_in_address))
                 .wrap(from_fn(web::htmx_errors))
                 .wrap(sessions)
                 .wrap(from_fn(web::error_pages))
@@ -275,4 +273,24 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+/// The middleware that refuses an address (path or query) holding a NUL character,
+/// before any handler reads it: the API answers in its JSON, the panels with a page.
+async fn nul_in_address(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use crate::http::params::{NUL_MESSAGE, has_nul};
+    use actix_web::ResponseError;
+    if has_nul(req.query_string().as_bytes()) || has_nul(req.path().as_bytes()) {
+        let error = crate::error::AppError::bad_request(NUL_MESSAGE);
+        let response = if req.path().starts_with("/3.0") {
+            crate::api::ApiError(error).error_response()
+        } else {
+            error.error_response()
+        };
+        return Ok(req.into_response(response));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

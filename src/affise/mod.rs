@@ -24,7 +24,7 @@ const FULL_EVERY_HOURS: i64 = 24;
 
 async fn db<T: Send + 'static>(
     pool: &DbPool,
-    f: impl FnOnce(&mut crate::db::AnyConnection) -> crate::error::AppResult<T> + Send + 'static,
+    f: impl FnOnce(&mut crate::db::AnyConnection) -> affdesk_core::error::DomainResult<T> + Send + 'static,
 ) -> Result<T, String> {
     let pool = pool.clone();
     actix_web::web::block(move || {
@@ -224,7 +224,7 @@ pub async fn push_due(pool: &DbPool, client: &Client, retry_after: std::time::Du
 
 /// Takes this round of the periodic pull for this instance, if it is due and no
 /// other instance took it: a lease in the `affise_sync` table ("run").
-fn take_sync_turn(conn: &mut crate::db::AnyConnection, every: Duration) -> crate::error::AppResult<bool> {
+fn take_sync_turn(conn: &mut crate::db::AnyConnection, every: Duration) -> affdesk_core::error::DomainResult<bool> {
     let t = now();
     let due = t - every;
     crate::db::write_transaction(conn, |conn| {

@@ -33,7 +33,7 @@ async fn read_upload(req: &HttpRequest, state: &AppState, payload: web::Payload)
     }
     let deadline = crate::http::body_deadline(req);
     let body = crate::http::params::read_body(payload.into_inner(), MAX_BODY, deadline).await?;
-    let mut params = crate::params::Params::from_query(req.query_string());
+    let mut params = crate::http::query::Params::from_query(req.query_string());
     params.add_urlencoded(&body);
     Ok(Upload { fields: params.0, ..Default::default() })
 }
@@ -134,10 +134,10 @@ pub async fn reply(
         .db_with_store(move |conn, store| {
             if internal {
                 let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
-                messages::add_note(conn, store, &actor, id, draft, files)
+                Ok(messages::add_note(conn, store, &actor, id, draft, files)?)
             } else {
                 let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
-                messages::reply(conn, store, &actor, id, draft, then, files)
+                Ok(messages::reply(conn, store, &actor, id, draft, then, files)?)
             }
         })
         .await?;
@@ -163,7 +163,11 @@ async fn set_status(
     let id = path_id(&path)?;
     let actor = staff.actor();
     let outcome = state
-        .db(move |conn| if close { lifecycle::close(conn, &actor, id) } else { lifecycle::reopen(conn, &actor, id) })
+        .db(
+            move |conn| {
+                if close { Ok(lifecycle::close(conn, &actor, id)?) } else { Ok(lifecycle::reopen(conn, &actor, id)?) }
+            },
+        )
         .await?;
     match outcome {
         Outcome::Done => Ok(ok(json!({ "message": if close { "Ticket is closed" } else { "Ticket is reopened" } }))),
@@ -175,7 +179,7 @@ async fn set_status(
 pub async fn remove(state: web::Data<AppState>, staff: ApiStaff, path: web::Path<String>) -> ApiResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    state.db_with_store(move |conn, store| lifecycle::remove(conn, store, &actor, id)).await?;
+    state.db_with_store(move |conn, store| Ok(lifecycle::remove(conn, store, &actor, id)?)).await?;
     Ok(ok(json!({ "message": "Ticket is removed" })))
 }
 
@@ -191,7 +195,7 @@ fn template_object(t: &reply_templates::ReplyTemplate) -> Value {
 
 /// `GET /3.0/admin/templates`.
 pub async fn templates(state: web::Data<AppState>, _staff: ApiStaff) -> ApiResult<HttpResponse> {
-    let rows = state.db(reply_templates::list).await?;
+    let rows = state.db(|conn| Ok(reply_templates::list(conn)?)).await?;
     Ok(ok(json!({ "templates": rows.iter().map(|r| template_object(&r.template)).collect::<Vec<_>>() })))
 }
 
@@ -206,7 +210,7 @@ async fn save_template(
     let title = params.0.one("title").unwrap_or_default().to_string();
     let text = params.0.raw("text").unwrap_or_default().to_string();
     let actor = staff.actor();
-    let saved = state.db(move |conn| reply_templates::save(conn, &actor, id, &title, &text)).await?;
+    let saved = state.db(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &text)?)).await?;
     match saved {
         Ok(t) => Ok(ok(json!({ "template": template_object(&t) }))),
         Err(refused) if refused.duplicate_title => {
@@ -249,6 +253,6 @@ pub async fn remove_template(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;
+    state.db(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
     Ok(ok(json!({ "message": "Template is removed" })))
 }

@@ -18,7 +18,7 @@ use crate::domain::users::User;
 use crate::domain::{Actor, Via};
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::params::Params;
+use crate::http::query::Params;
 
 /// An `AppError` answered as the API's JSON envelope: `{"status":2,"message":..,"error":..}`.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ fn invalid_key() -> ApiError {
     ApiError(AppError::Unauthorized("The API key is not valid".into()))
 }
 
-type Find<T> = fn(&mut crate::db::AnyConnection, &str) -> crate::error::AppResult<Option<T>>;
+type Find<T> = fn(&mut crate::db::AnyConnection, &str) -> affdesk_core::error::DomainResult<Option<T>>;
 
 /// Finds who a key belongs to with `find`, and lets them in if `allowed`. A valid
 /// key of the other kind (an affiliate's key on an admin method) is not allowed

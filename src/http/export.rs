@@ -26,7 +26,7 @@ pub fn csv(state: &AppState, actor: Actor, filter: TicketFilter) -> HttpResponse
         let (state, actor, filter) = (state.clone(), actor.clone(), filter.clone());
         async move {
             let after = after?;
-            let chunk = state.db(move |conn| ticket_list::export_chunk(conn, &actor, &filter, after, CHUNK)).await;
+            let chunk = state.db(move |conn| Ok(ticket_list::export_chunk(conn, &actor, &filter, after, CHUNK)?)).await;
             match chunk {
                 Ok(rows) if rows.is_empty() => None,
                 Ok(rows) => {

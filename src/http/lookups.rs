@@ -28,7 +28,7 @@ pub struct Lookups {
 impl Lookups {
     /// The managers and admins, by name.
     pub fn staff(&self, conn: &mut AnyConnection) -> AppResult<Arc<Vec<UserSummary>>> {
-        self.kept(&self.staff, || User::list_staff(conn))
+        self.kept(&self.staff, || Ok(User::list_staff(conn)?))
     }
 
     /// The quick replies, by title.

@@ -4,10 +4,12 @@
 
 pub mod download;
 pub mod export;
+pub mod filter_params;
 pub mod headers;
 pub mod live;
 pub mod lookups;
 pub mod params;
+pub mod query;
 pub mod rate_limit;
 pub mod stamp;
 pub mod streams;

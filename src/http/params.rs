@@ -8,7 +8,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 
 use crate::error::AppError;
-use crate::params::Params;
+use crate::http::query::Params;
 
 /// Bodies above this are not parameters.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -105,25 +105,6 @@ pub fn has_nul(bytes: &[u8]) -> bool {
 /// A 400 for text with a NUL character in it.
 pub fn refuse_nul(bytes: &[u8]) -> Result<(), AppError> {
     if has_nul(bytes) { Err(AppError::bad_request(NUL_MESSAGE)) } else { Ok(()) }
-}
-
-/// The middleware that refuses an address (path or query) holding a NUL character,
-/// before any handler reads it: the API answers in its JSON, the panels with a page.
-pub async fn nul_in_address(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    use actix_web::ResponseError;
-    if has_nul(req.query_string().as_bytes()) || has_nul(req.path().as_bytes()) {
-        let error = AppError::bad_request(NUL_MESSAGE);
-        let response = if req.path().starts_with("/3.0") {
-            crate::api::ApiError(error).error_response()
-        } else {
-            error.error_response()
-        };
-        return Ok(req.into_response(response));
-    }
-    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Whether a query parameter names an API key.

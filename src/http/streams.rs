@@ -163,7 +163,7 @@ impl Streams {
                 let p = pool.clone();
                 let alive = actix_web::web::block(move || {
                     let mut conn = p.get().map_err(|e| e.to_string())?;
-                    crate::web::session_store::alive_sessions(&mut conn, &ids, idle).map_err(|e| e.to_string())
+                    crate::domain::sessions::alive_sessions(&mut conn, &ids, idle).map_err(|e| e.to_string())
                 })
                 .await;
                 match alive {

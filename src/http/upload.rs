@@ -56,8 +56,8 @@ impl Upload {
         self.fields.get(name).and_then(|v| v.first()).is_some_and(|v| v == "1" || v == "on")
     }
     /// The fields as parameters, for the API's strict readers.
-    pub fn params(&self) -> crate::params::Params {
-        crate::params::Params(self.fields.clone())
+    pub fn params(&self) -> crate::http::query::Params {
+        crate::http::query::Params(self.fields.clone())
     }
     pub fn file_error(&self) -> Option<String> {
         if self.errors.is_empty() {

@@ -89,7 +89,7 @@ async fn show_link(
 ) -> AppResult<HttpResponse> {
     let kind = kind_of(panel);
     let t = token.clone();
-    let checked = state.db(move |conn| accounts::check_link(conn, kind, &t)).await?;
+    let checked = state.db(move |conn| Ok(accounts::check_link(conn, kind, &t)?)).await?;
     let (email, heading, problem) = match checked {
         Ok(owner) => (Some(owner.email), heading(owner.purpose), None),
         Err(p) => (None, "This link does not work", Some(p.message())),
@@ -117,7 +117,7 @@ async fn set_password(
     let kind = kind_of(panel);
     if let Some(problem) = accounts::password_problem(&form.password, &form.repeat) {
         let t = form.token.clone();
-        let owner = state.db(move |conn| accounts::check_link(conn, kind, &t)).await?;
+        let owner = state.db(move |conn| Ok(accounts::check_link(conn, kind, &t)?)).await?;
         let (email, heading, link_problem) = match owner {
             Ok(o) => (Some(o.email), heading(o.purpose), None),
             Err(p) => (None, "This link does not work", Some(p.message())),
@@ -135,7 +135,7 @@ async fn set_password(
         return html(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     }
     let (token, password) = (form.token.clone(), form.password);
-    let done = state.db(move |conn| accounts::set_password_with_link(conn, kind, &token, &password)).await?;
+    let done = state.db(move |conn| Ok(accounts::set_password_with_link(conn, kind, &token, &password)?)).await?;
     match done {
         Ok(owner) => {
             set_flash(&session, FlashKind::Success, format!("Your password is set. Log in as {}.", owner.email));
@@ -226,7 +226,7 @@ async fn forgot(
     let address = crate::http::client_address(&req, &state.config.trusted_proxies);
     let kind = kind_of(panel);
     let e = email.clone();
-    state.db(move |conn| accounts::request_reset(conn, kind, &e, &address).map(|_| ())).await?;
+    state.db(move |conn| Ok(accounts::request_reset(conn, kind, &e, &address).map(|_| ())?)).await?;
     html(&forgot_page(panel, &session, email, true), actix_web::http::StatusCode::OK)
 }
 
@@ -261,7 +261,7 @@ async fn unlock(
     let email = form.email.trim().chars().take(200).collect::<String>();
     let address = crate::http::client_address(&req, &state.config.trusted_proxies);
     let kind = kind_of(panel);
-    state.db(move |conn| accounts::request_unlock(conn, kind, &email, &address).map(|_| ())).await?;
+    state.db(move |conn| Ok(accounts::request_unlock(conn, kind, &email, &address).map(|_| ())?)).await?;
     set_flash(
         &session,
         FlashKind::Info,
@@ -308,7 +308,14 @@ async fn change(
 ) -> AppResult<()> {
     let done = state
         .db(move |conn| {
-            accounts::change_password(conn, kind, id, &form.old_password, &form.new_password, &form.repeat_password)
+            Ok(accounts::change_password(
+                conn,
+                kind,
+                id,
+                &form.old_password,
+                &form.new_password,
+                &form.repeat_password,
+            )?)
         })
         .await?;
     match done {

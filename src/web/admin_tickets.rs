@@ -7,10 +7,10 @@ use super::auth::StaffSession;
 use super::ticket_list::{ListRequest, TicketListView};
 use super::{AppState, Flash, FlashKind, PageCtx, is_htmx, redirect, set_flash};
 use crate::domain::access::{self, Decision};
-use crate::domain::lifecycle::{self, BulkAction, Outcome, Selection};
+use crate::domain::lifecycle::{self, BulkAction, BulkAnswer, Outcome, Selection};
 use crate::domain::ticket_list;
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::query::Params;
 
 #[derive(Template)]
 #[template(path = "admin/tickets.html")]
@@ -222,63 +222,55 @@ pub async fn bulk(
             Err(_) => return Err(AppError::bad_request(format!("\"{raw}\" is not a ticket ID."))),
         }
     }
-    let actor = staff.actor();
     let selection = if all_matching {
         if !request.errors.is_empty() {
             let text = "Fix the filter before applying an action to all matching tickets.";
             return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
         }
-        let (filter, actor) = (request.filter.clone(), actor.clone());
-        ids = state.db(move |conn| ticket_list::matching_ids(conn, &actor, &filter)).await?;
         Selection::Matching(request.filter.clone())
+    } else if ids.is_empty() {
+        return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
+            .await;
     } else {
         Selection::Ids(ids.clone())
     };
-    if ids.is_empty() {
-        return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
-            .await;
-    }
-    // Closing pending requests asks whether to reject them.
-    let pending_requests = if action == BulkAction::Close && form.one("confirm") != Some("1") {
-        let (actor, ids) = (actor.clone(), ids.clone());
-        state.db(move |conn| ticket_list::pending_requests_among(conn, &actor, &ids)).await?
-    } else {
-        0
-    };
-    // Removing, and any action on all matching tickets, is asked once with the count.
-    if (action == BulkAction::Remove || all_matching || pending_requests > 0) && form.one("confirm") != Some("1") {
-        // The question counts what the action would touch, not what the form named.
-        let count = if all_matching {
-            ids.len()
-        } else {
-            let (actor, ids) = (actor.clone(), ids.clone());
-            state.db(move |conn| ticket_list::visible_among(conn, &actor, &ids)).await?
-        };
-        let confirm = BulkConfirm {
-            action,
-            count,
-            ids: if all_matching { Vec::new() } else { ids },
-            all_matching,
-            filter_pairs: request.filter_pairs(),
-            position_pairs: request.position_pairs(),
-            pending_requests,
-            back_url,
-            csrf: super::csrf::token(&staff.session),
-        };
-        return if htmx {
-            render(&BulkConfirmFragment { confirm })
-        } else {
-            render(&BulkConfirmPage { ctx: staff.page("tickets"), confirm })
-        };
-    }
-    let done = state.db_with_store(move |conn, store| lifecycle::bulk(conn, store, &actor, action, &selection)).await;
-    let summary = match done {
+    let confirmed = form.one("confirm") == Some("1");
+    let actor = staff.actor();
+    let answer = state
+        .db_with_store(move |conn, store| {
+            Ok(lifecycle::bulk_or_ask(conn, store, &actor, action, &selection, confirmed)?)
+        })
+        .await;
+    let summary = match answer {
+        Ok(BulkAnswer::Done(summary)) => summary,
+        Ok(BulkAnswer::NeedsConfirmation { count, pending }) => {
+            let confirm = BulkConfirm {
+                action,
+                count,
+                ids: if all_matching { Vec::new() } else { ids },
+                all_matching,
+                filter_pairs: request.filter_pairs(),
+                position_pairs: request.position_pairs(),
+                pending_requests: pending,
+                back_url,
+                csrf: super::csrf::token(&staff.session),
+            };
+            return if htmx {
+                render(&BulkConfirmFragment { confirm })
+            } else {
+                render(&BulkConfirmPage { ctx: staff.page("tickets"), confirm })
+            };
+        }
         // A manager to assign to who cannot take tickets: said above the list.
         Err(AppError::BadRequest(why)) => {
             return respond(&state, &staff, request, htmx, FlashKind::Error, why).await;
         }
-        done => done?,
+        Err(e) => return Err(e),
     };
+    if summary.is_empty() {
+        let text = if all_matching { "No tickets match the filter." } else { "Select at least one ticket first." };
+        return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+    }
     let kind = if summary.done.is_empty() { FlashKind::Warning } else { FlashKind::Success };
     let marked = summary.mentioned().collect();
     respond_marked(&state, &staff, request, htmx, kind, summary.text(), marked).await
@@ -374,10 +366,10 @@ pub async fn perform(
 ) -> AppResult<Outcome> {
     state
         .db(move |conn| match action {
-            SingleAction::Close => lifecycle::close(conn, &actor, id),
-            SingleAction::Reopen => lifecycle::reopen(conn, &actor, id),
-            SingleAction::Activate => access::decide(conn, &actor, id, Decision::Approve, None),
-            SingleAction::Reject => access::decide(conn, &actor, id, Decision::Reject, None),
+            SingleAction::Close => Ok(lifecycle::close(conn, &actor, id)?),
+            SingleAction::Reopen => Ok(lifecycle::reopen(conn, &actor, id)?),
+            SingleAction::Activate => Ok(access::decide(conn, &actor, id, Decision::Approve, None)?),
+            SingleAction::Reject => Ok(access::decide(conn, &actor, id, Decision::Reject, None)?),
         })
         .await
 }

@@ -13,7 +13,8 @@ use crate::domain::ticket_filter::{Sort, TicketFilter};
 use crate::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::filter_params::FilterParams;
+use crate::http::query::Params;
 
 const PER_PAGE: u32 = 25;
 
@@ -59,7 +60,7 @@ pub async fn support(
     // An affiliate has tens of tickets, not millions: page numbers are fine here.
     let request =
         PageRequest { sort: Sort::UpdatedDesc, at: PageAt::Number(page), per_page: PER_PAGE, detail: Detail::Ticket };
-    let list = state.db(move |conn| ticket_list::page_or_last(conn, &actor, &f, request)).await?;
+    let list = state.db(move |conn| Ok(ticket_list::page_or_last(conn, &actor, &f, request)?)).await?;
     let total = list.total.value();
     let pages = ((total + PER_PAGE as i64 - 1) / PER_PAGE as i64).max(1) as u32;
     let page = if list.at == PageAt::Last { pages } else { page };
@@ -126,7 +127,7 @@ pub fn access_badge(state: &AccessState) -> (&'static str, String) {
 
 pub async fn offers(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
-    let offers: Vec<OfferRow> = state.db(move |conn| requests::offers_for(conn, id)).await?;
+    let offers: Vec<OfferRow> = state.db(move |conn| Ok(requests::offers_for(conn, id)?)).await?;
     let rows = offers
         .into_iter()
         .map(|r| CatalogueRow {
@@ -150,7 +151,7 @@ pub async fn offers(state: web::Data<AppState>, affiliate: AffiliateSession) -> 
 
 pub async fn smartlinks(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
-    let smartlinks: Vec<SmartlinkRow> = state.db(move |conn| requests::smartlinks_for(conn, id)).await?;
+    let smartlinks: Vec<SmartlinkRow> = state.db(move |conn| Ok(requests::smartlinks_for(conn, id)?)).await?;
     let rows = smartlinks
         .into_iter()
         .map(|r| CatalogueRow {
@@ -207,7 +208,7 @@ async fn request(
 ) -> AppResult<HttpResponse> {
     let actor = affiliate.actor();
     let comment = form.comment.unwrap_or_default();
-    let result = state.db(move |conn| requests::request_access(conn, &actor, target, &comment)).await;
+    let result = state.db(move |conn| Ok(requests::request_access(conn, &actor, target, &comment)?)).await;
     finish(&affiliate, result, back)
 }
 

@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::StaffSession;
 use crate::domain::affiliates;
 use crate::error::AppResult;
-use crate::params::Params;
+use crate::http::query::Params;
 
 /// Suggestions shown at once.
 const SUGGESTIONS: i64 = 8;
@@ -18,7 +18,7 @@ pub async fn suggest(req: HttpRequest, state: web::Data<AppState>, staff: StaffS
     // The field's own name is sent (`affiliate_id` on every form); `q` for clients.
     let text = ["affiliate_id", "q"].iter().find_map(|n| params.one(n)).unwrap_or("").to_string();
     let actor = staff.actor();
-    let found = state.db(move |conn| affiliates::suggest(conn, &actor, &text, SUGGESTIONS)).await?;
+    let found = state.db(move |conn| Ok(affiliates::suggest(conn, &actor, &text, SUGGESTIONS)?)).await?;
     let mut body = String::new();
     for a in found {
         body.push_str(&format!("<option value=\"{}\">{} #{}</option>", a.id, super::escape_html(&a.name), a.id));

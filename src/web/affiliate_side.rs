@@ -32,7 +32,7 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    let side = match state.db(move |conn| affiliate_side::for_ticket(conn, &actor, id)).await {
+    let side = match state.db(move |conn| Ok(affiliate_side::for_ticket(conn, &actor, id)?)).await {
         Err(AppError::NotFound) if !is_htmx(&req) => return super::ticket_not_found(staff.page("tickets"), id),
         side => side?,
     };

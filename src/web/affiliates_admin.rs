@@ -16,7 +16,7 @@ use crate::domain::states::AffiliateStatus;
 use crate::domain::ticket_filter::FieldError;
 use crate::domain::users::{User, UserSummary};
 use crate::error::AppResult;
-use crate::params::Params;
+use crate::http::query::Params;
 
 const PER_PAGE: i64 = 50;
 
@@ -69,7 +69,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
     let page = query.one("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
     let actor = staff.actor();
     let text = q.clone();
-    let found = state.db(move |conn| directory::affiliates_page(conn, &actor, &text, page, PER_PAGE)).await?;
+    let found = state.db(move |conn| Ok(directory::affiliates_page(conn, &actor, &text, page, PER_PAGE)?)).await?;
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = ListPage { ctx: staff.page("affiliates"), rows: found.rows, q, page, pages, total: found.total };
     html(&page, StatusCode::OK)
@@ -79,7 +79,7 @@ async fn managers(state: &web::Data<AppState>, staff: &StaffSession) -> AppResul
     if !staff.user.is_admin() {
         return Ok(Vec::new());
     }
-    state.db(User::list_staff).await
+    state.db(|conn| Ok(User::list_staff(conn)?)).await
 }
 
 /// `GET /admin/affiliates/new`.
@@ -178,7 +178,7 @@ pub async fn create(
     let form: AffiliateForm = form.into_inner().into();
     let actor = staff.actor();
     let f = form.clone();
-    match state.db(move |conn| directory::create_affiliate(conn, &actor, &f)).await? {
+    match state.db(move |conn| Ok(directory::create_affiliate(conn, &actor, &f)?)).await? {
         Ok(id) => {
             set_flash(
                 &staff.session,
@@ -202,14 +202,14 @@ pub async fn update(
     let form: AffiliateForm = form.into_inner().into();
     let actor = staff.actor();
     let f = form.clone();
-    match state.db(move |conn| directory::update_affiliate(conn, &actor, id, &f)).await? {
+    match state.db(move |conn| Ok(directory::update_affiliate(conn, &actor, id, &f)?)).await? {
         Ok(a) => {
             set_flash(&staff.session, FlashKind::Success, format!("{} is saved.", a.name));
             Ok(redirect(&format!("/admin/affiliates/{id}")))
         }
         Err(errors) => {
             let actor = staff.actor();
-            let a = state.db(move |conn| directory::editable_affiliate(conn, &actor, id)).await?;
+            let a = state.db(move |conn| Ok(directory::editable_affiliate(conn, &actor, id)?)).await?;
             refused(&state, &staff, Some(a), form, errors).await
         }
     }
@@ -223,7 +223,7 @@ async fn set_disabled(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    let a = state.db(move |conn| directory::set_affiliate_disabled(conn, &actor, id, disabled)).await?;
+    let a = state.db(move |conn| Ok(directory::set_affiliate_disabled(conn, &actor, id, disabled)?)).await?;
     let text = if disabled {
         format!("{} is disabled and logged out everywhere.", a.name)
     } else {
@@ -257,7 +257,7 @@ pub async fn invite(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    state.db(move |conn| accounts::invite(conn, &actor, AccountKind::Affiliate, id)).await?;
+    state.db(move |conn| Ok(accounts::invite(conn, &actor, AccountKind::Affiliate, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, "The invitation is on its way; earlier links no longer work.");
     Ok(redirect(&format!("/admin/affiliates/{id}")))
 }

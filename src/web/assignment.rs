@@ -11,7 +11,7 @@ use crate::domain::lifecycle::{self, BulkAction, Selection};
 use crate::domain::tickets::{Scope, Ticket};
 use crate::domain::users::UserSummary;
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::query::Params;
 
 #[derive(Template)]
 #[template(path = "admin/assign.html")]
@@ -66,7 +66,7 @@ pub async fn assign(
     let scope = actor.scope();
     let done = state
         .db_with_store(move |conn, store| {
-            lifecycle::bulk(conn, store, &actor, BulkAction::Assign(to), &Selection::Ids(vec![id]))
+            Ok(lifecycle::bulk(conn, store, &actor, BulkAction::Assign(to), &Selection::Ids(vec![id]))?)
         })
         .await;
     let summary = match done {
@@ -78,7 +78,7 @@ pub async fn assign(
     if !summary.not_allowed.is_empty() {
         return super::ticket_not_found(staff.page("tickets"), id);
     }
-    let name = state.db(move |conn| crate::domain::assignment::assignee(conn, to)).await?.name;
+    let name = state.db(move |conn| Ok(crate::domain::assignment::assignee(conn, to)?)).await?.name;
     if summary.done.is_empty() {
         set_flash(&staff.session, FlashKind::Info, format!("Ticket #{id} is already with {name}."));
     } else {

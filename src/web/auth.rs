@@ -65,7 +65,7 @@ async fn account<T>(
     key: &str,
     id: i64,
     id_of: fn(&T) -> i64,
-    find: fn(&mut crate::db::AnyConnection, i64) -> AppResult<Option<T>>,
+    find: fn(&mut crate::db::AnyConnection, i64) -> affdesk_core::error::DomainResult<Option<T>>,
 ) -> AppResult<Option<T>>
 where
     T: serde::de::DeserializeOwned + Send + 'static,
@@ -74,7 +74,7 @@ where
         return Ok(Some(row));
     }
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::internal("no app state"))?;
-    state.db(move |conn| find(conn, id)).await
+    state.db(move |conn| Ok(find(conn, id)?)).await
 }
 
 /// A logged-in admin or manager. Loaded from the database on every request, so a

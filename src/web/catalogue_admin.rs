@@ -16,7 +16,7 @@ use crate::domain::catalogue_admin::{self, CatalogueKind, Item, ItemForm};
 use crate::domain::states::{AccessGrant, OfferStatus};
 use crate::domain::ticket_filter::FieldError;
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::query::Params;
 
 const PER_PAGE: i64 = 50;
 const ACCESS_PER_PAGE: i64 = 100;
@@ -88,7 +88,8 @@ async fn list(
     let page = query.one("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
     let actor = staff.actor();
     let text = q.clone();
-    let found = state.db(move |conn| catalogue_admin::items_page(conn, &actor, kind, &text, page, PER_PAGE)).await?;
+    let found =
+        state.db(move |conn| Ok(catalogue_admin::items_page(conn, &actor, kind, &text, page, PER_PAGE)?)).await?;
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = ListPage { ctx: staff.page(kind.path()), kind, rows: found.rows, q, page, pages, total: found.total };
     html(&page, StatusCode::OK)
@@ -253,7 +254,7 @@ async fn create(
     let form: ItemForm = form.into_inner().into();
     let actor = staff.actor();
     let f = form.clone();
-    match state.db(move |conn| catalogue_admin::create(conn, &actor, kind, &f)).await? {
+    match state.db(move |conn| Ok(catalogue_admin::create(conn, &actor, kind, &f)?)).await? {
         Ok(id) => {
             set_flash(&staff.session, FlashKind::Success, format!("The {} #{id} is added.", kind.one()));
             Ok(redirect(&format!("/admin/{}/{id}", kind.path())))
@@ -289,7 +290,7 @@ async fn update(
     let form: ItemForm = form.into_inner().into();
     let actor = staff.actor();
     let f = form.clone();
-    match state.db(move |conn| catalogue_admin::update(conn, &actor, kind, id, &f)).await? {
+    match state.db(move |conn| Ok(catalogue_admin::update(conn, &actor, kind, id, &f)?)).await? {
         Ok(()) => {
             set_flash(&staff.session, FlashKind::Success, "Saved.");
             Ok(redirect(&format!("/admin/{}/{id}", kind.path())))
@@ -347,7 +348,8 @@ async fn set_access(
         return Err(AppError::bad_request("state must be enabled or disabled"));
     };
     let actor = staff.actor();
-    let outcome = state.db(move |conn| access_grants::set_by_hand(conn, &actor, kind, id, affiliate_id, grant)).await;
+    let outcome =
+        state.db(move |conn| Ok(access_grants::set_by_hand(conn, &actor, kind, id, affiliate_id, grant)?)).await;
     let (flash, text) = match (outcome, grant) {
         (Ok(true), AccessGrant::Enabled) => (FlashKind::Success, format!("Affiliate #{affiliate_id} now has access.")),
         (Ok(true), AccessGrant::Disabled) => {

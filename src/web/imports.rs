@@ -47,7 +47,7 @@ fn admin(staff: &StaffSession) -> AppResult<()> {
 /// `GET /admin/import?kind=`.
 pub async fn form(req: HttpRequest, staff: StaffSession) -> AppResult<HttpResponse> {
     admin(&staff)?;
-    let query = crate::params::Params::from_query(req.query_string());
+    let query = crate::http::query::Params::from_query(req.query_string());
     let kind = query.one("kind").and_then(ImportKind::parse).unwrap_or(ImportKind::Affiliates);
     let page = ImportPage { ctx: staff.page("import"), kinds: ImportKind::ALL, kind, preview: None, file_error: None };
     html(&page, StatusCode::OK)
@@ -82,7 +82,7 @@ pub async fn preview(
     let report = state
         .db(move |conn| {
             let input = std::fs::File::open(&path)?;
-            import::run(conn, &actor, kind, std::io::BufReader::new(input), false)
+            Ok(import::run(conn, &actor, kind, std::io::BufReader::new(input), false)?)
         })
         .await?;
     if report.error_count == 0 && report.records > 0 {
@@ -138,7 +138,7 @@ pub async fn apply(
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e.into()),
             };
-            import::run(conn, &actor, kind, std::io::BufReader::new(input), true).map(Some)
+            Ok(import::run(conn, &actor, kind, std::io::BufReader::new(input), true).map(Some)?)
         })
         .await;
     let store = state.storage.clone();

@@ -11,7 +11,6 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use futures_util::stream;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -21,10 +20,10 @@ use super::{AppState, path_id};
 use crate::domain::Actor;
 use crate::domain::live::{self, LiveEvent};
 use crate::domain::threads::{self, Thread};
-use crate::domain::tickets::Scope;
+use crate::domain::ticket_list;
 use crate::error::{AppError, AppResult};
+use crate::http::query::Params;
 use crate::http::streams::{Owner, StreamGuard};
-use crate::params::Params;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -69,17 +68,6 @@ fn message(id: Option<i64>, event: &str, data: &str) -> String {
     out
 }
 
-/// Tickets in the viewer's scope waiting to be read by them (at most 100 counted).
-fn unread(conn: &mut crate::db::AnyConnection, viewer: &Actor) -> AppResult<i64> {
-    use crate::db::schema::tickets;
-    let q = viewer.scope().apply(tickets::table.into_boxed());
-    let q = match viewer.scope() {
-        Scope::Affiliate(_) => q.filter(tickets::unread_by_affiliate.gt(0)),
-        _ => q.filter(tickets::unread_by_manager.gt(0)),
-    };
-    Ok(q.select(tickets::id).limit(100).load::<i64>(conn)?.len() as i64)
-}
-
 /// The header's count of unread tickets: nothing for none, "99+" past 99.
 fn unread_badge(n: i64) -> String {
     match n {
@@ -93,7 +81,7 @@ fn unread_badge(n: i64) -> String {
 /// (every page shows it; the list and threads keep it live).
 pub async fn admin_unread(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let viewer = staff.actor();
-    let n = state.db(move |conn| unread(conn, &viewer)).await?;
+    let n = state.db(move |conn| Ok(ticket_list::unread(conn, &viewer)?)).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
@@ -137,7 +125,7 @@ impl Listener {
 
     async fn unread_message(&self) -> String {
         let viewer = self.viewer.clone();
-        match self.state.db(move |conn| unread(conn, &viewer)).await {
+        match self.state.db(move |conn| Ok(ticket_list::unread(conn, &viewer)?)).await {
             Ok(n) => message(None, "unread", &unread_badge(n)),
             Err(_) => String::new(),
         }
@@ -146,7 +134,7 @@ impl Listener {
     /// Events the database has after `last` (a reconnect, or a lagging receiver).
     async fn catch_up(&mut self) {
         let after = self.last;
-        if let Ok(events) = self.state.db(move |conn| live::since(conn, after, 1000)).await {
+        if let Ok(events) = self.state.db(move |conn| Ok(live::since(conn, after, 1000)?)).await {
             self.backlog.extend(events.into_iter().map(Arc::new));
         }
     }
@@ -218,7 +206,7 @@ async fn stream(
     let start = start_at(&req, &params);
     let last = match start {
         Some(n) => n,
-        None => state.db(live::last_id).await?,
+        None => state.db(|conn| Ok(live::last_id(conn)?)).await?,
     };
     let mut listener = Listener {
         state,
@@ -247,7 +235,7 @@ async fn view_of(state: &AppState, viewer: &Actor, params: &Params) -> AppResult
     match params.one("ticket") {
         Some(t) => {
             let (id, scope) = (path_id(t)?, viewer.scope());
-            state.db(move |conn| crate::domain::tickets::Ticket::find_visible(conn, &scope, id)).await?;
+            state.db(move |conn| Ok(crate::domain::tickets::Ticket::find_visible(conn, &scope, id)?)).await?;
             Ok(View::Thread(id))
         }
         None => Ok(View::List(params.one("list").unwrap_or("").to_string())),
@@ -286,7 +274,7 @@ pub async fn admin_typing(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (id, actor) = (path_id(&path)?, staff.actor());
-    state.db(move |conn| live::typing(conn, &actor, id)).await?;
+    state.db(move |conn| Ok(live::typing(conn, &actor, id)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -296,7 +284,7 @@ pub async fn affiliate_typing(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (id, actor) = (path_id(&path)?, affiliate.actor());
-    state.db(move |conn| live::typing(conn, &actor, id)).await?;
+    state.db(move |conn| Ok(live::typing(conn, &actor, id)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -310,7 +298,7 @@ struct LiveParts {
 }
 
 async fn parts(state: &AppState, actor: Actor, id: i64, for_manager: bool) -> AppResult<HttpResponse> {
-    let thread = state.db(move |conn| threads::read(conn, &actor, id, true)).await?;
+    let thread = state.db(move |conn| Ok(threads::read(conn, &actor, id, true)?)).await?;
     let body = LiveParts { thread, for_manager }.render().map_err(AppError::internal)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }

@@ -21,8 +21,8 @@ use crate::domain::states::{RequestState, TicketStatus};
 use crate::domain::ticket_list::{self, Cursor};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
+use crate::http::query::Params;
 use crate::http::upload::{self, Upload};
-use crate::params::Params;
 
 /// The manager's list the thread was opened from: the way back and the next ticket.
 #[derive(Default)]
@@ -158,7 +158,7 @@ async fn fill(
     template_id: Option<i64>,
 ) -> AppResult<Option<(ReplyTemplate, Filled)>> {
     let actor = staff.actor();
-    state.db(move |conn| reply_templates::fill_for_ticket(conn, &actor, id, template_id)).await
+    state.db(move |conn| Ok(reply_templates::fill_for_ticket(conn, &actor, id, template_id)?)).await
 }
 
 #[derive(Deserialize)]
@@ -264,9 +264,9 @@ pub async fn admin_reply(
         .db_with_store(move |conn, store| {
             let draft = Draft::from_form(&body, &submission).seen(seen);
             if internal {
-                messages::add_note(conn, store, &actor, id, draft, files)
+                Ok(messages::add_note(conn, store, &actor, id, draft, files)?)
             } else {
-                messages::reply(conn, store, &actor, id, draft, then, files)
+                Ok(messages::reply(conn, store, &actor, id, draft, then, files)?)
             }
         })
         .await;
@@ -317,7 +317,7 @@ async fn act(
 ) -> AppResult<HttpResponse> {
     if action == SingleAction::Close && !confirmed {
         let (actor, pending) = (staff.actor(), id);
-        let ticket = state.db(move |conn| Ticket::find_visible(conn, &actor.scope(), pending)).await?;
+        let ticket = state.db(move |conn| Ok(Ticket::find_visible(conn, &actor.scope(), pending)?)).await?;
         if ticket.is_pending_request() {
             form.question = Some(Question::ClosePending);
             return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);

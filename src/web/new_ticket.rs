@@ -108,7 +108,7 @@ pub async fn admin_create(
         None
     } else {
         let (actor, text) = (staff.actor(), form.affiliate_id.clone());
-        match state.db(move |conn| affiliates::resolve(conn, &actor, &text)).await? {
+        match state.db(move |conn| Ok(affiliates::resolve(conn, &actor, &text)?)).await? {
             Ok(id) => Some(id),
             Err(why) => {
                 form.errors.push(("affiliate_id", why));
@@ -122,7 +122,7 @@ pub async fn admin_create(
         (None, Some(id)) => {
             // The form comes back anyway: say at once if the affiliate is not one of theirs.
             let actor = staff.actor();
-            let found = state.db(move |conn| affiliates::visible_to(conn, &actor, id)).await?;
+            let found = state.db(move |conn| Ok(affiliates::visible_to(conn, &actor, id)?)).await?;
             found.is_none().then_some(Err(OpenRefused::AffiliateNotYours(id)))
         }
         _ => None,
@@ -149,7 +149,7 @@ async fn open(
     question: NewQuestion,
     files: Vec<TempFile>,
 ) -> AppResult<Result<Ticket, OpenRefused>> {
-    state.db_with_store(move |conn, store| opening::open_question(conn, store, &actor, question, files)).await
+    state.db_with_store(move |conn, store| Ok(opening::open_question(conn, store, &actor, question, files)?)).await
 }
 
 /// Why an affiliate may not open tickets, in words, or `None` if they may.

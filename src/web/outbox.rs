@@ -10,7 +10,7 @@ use crate::domain::affise_push::{self, Push};
 use crate::domain::outbox::{self, Mail};
 use crate::domain::sync_state::{self, SyncPart};
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::query::Params;
 
 /// Rows one page shows.
 const SHOWN: i64 = 200;
@@ -72,7 +72,7 @@ pub async fn retry(
 ) -> AppResult<HttpResponse> {
     admin_only(&staff)?;
     let id = path_id(&path)?;
-    let queued = state.db(move |conn| outbox::retry_now(conn, id, crate::domain::now())).await?;
+    let queued = state.db(move |conn| Ok(outbox::retry_now(conn, id, crate::domain::now())?)).await?;
     if queued {
         set_flash(&staff.session, FlashKind::Success, format!("Email {id} will be sent again now."));
     } else {
@@ -89,7 +89,7 @@ pub async fn retry_push(
 ) -> AppResult<HttpResponse> {
     admin_only(&staff)?;
     let id = path_id(&path)?;
-    let queued = state.db(move |conn| affise_push::retry_now(conn, id, crate::domain::now())).await?;
+    let queued = state.db(move |conn| Ok(affise_push::retry_now(conn, id, crate::domain::now())?)).await?;
     if queued {
         set_flash(&staff.session, FlashKind::Success, format!("Decision {id} will be pushed to Affise again now."));
     } else {

@@ -68,7 +68,7 @@ pub async fn invite(
     let person = NewPerson { email: f.email, name: f.name, role: f.role };
     let actor = staff.actor();
     let p = person.clone();
-    match state.db(move |conn| directory::invite_person(conn, &actor, &p)).await? {
+    match state.db(move |conn| Ok(directory::invite_person(conn, &actor, &p)?)).await? {
         Ok(_) => {
             set_flash(&staff.session, FlashKind::Success, format!("Invitation sent to {}.", person.email.trim()));
             Ok(redirect("/admin/people"))
@@ -85,7 +85,7 @@ pub async fn reinvite(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    state.db(move |conn| crate::domain::accounts::invite(conn, &actor, AccountKind::User, id)).await?;
+    state.db(move |conn| Ok(crate::domain::accounts::invite(conn, &actor, AccountKind::User, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, "A new invitation is on its way; earlier links no longer work.");
     Ok(redirect("/admin/people"))
 }
@@ -98,7 +98,7 @@ async fn set_disabled(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    let user = state.db(move |conn| directory::set_person_disabled(conn, &actor, id, disabled)).await?;
+    let user = state.db(move |conn| Ok(directory::set_person_disabled(conn, &actor, id, disabled)?)).await?;
     let text = if disabled {
         format!("{} is disabled and logged out everywhere.", user.name)
     } else {
@@ -129,12 +129,12 @@ pub async fn queues(
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
-    form: crate::params::Params,
+    form: crate::http::query::Params,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let on = form.one("all") == Some("1");
     let actor = staff.actor();
-    let user = state.db(move |conn| directory::set_sees_all(conn, &actor, id, on)).await?;
+    let user = state.db(move |conn| Ok(directory::set_sees_all(conn, &actor, id, on)?)).await?;
     let text = if on {
         format!("{} now sees every queue: All tickets, and their own under My tickets.", user.name)
     } else {
@@ -170,14 +170,14 @@ pub async fn hand_over(
     let actor = staff.actor();
     let done = if until.is_empty() {
         state
-            .db(move |conn| directory::hand_over(conn, &actor, from, to))
+            .db(move |conn| Ok(directory::hand_over(conn, &actor, from, to)?))
             .await
             .map(|moved| format!("Handed over {} affiliates and {} tickets.", moved.affiliates, moved.tickets))
     } else {
         match super::dates::parse_day(until) {
             Err(why) => Err(AppError::BadRequest(format!("Until {why}"))),
             Ok(day) => state
-                .db(move |conn| crate::domain::covers::start(conn, &actor, from, to, day))
+                .db(move |conn| Ok(crate::domain::covers::start(conn, &actor, from, to, day)?))
                 .await
                 .map(|_| format!("Their affiliates are covered until {day}; on that day they go back.")),
         }
@@ -198,7 +198,7 @@ pub async fn end_cover(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    let back = state.db(move |conn| crate::domain::covers::end_now(conn, &actor, id)).await?;
+    let back = state.db(move |conn| Ok(crate::domain::covers::end_now(conn, &actor, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, format!("The cover ended: {back} affiliates went back."));
     Ok(redirect("/admin/people"))
 }

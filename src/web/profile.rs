@@ -10,7 +10,7 @@ use crate::domain::affiliates::Affiliate;
 use crate::domain::notify::{self, MailEvent, Recipient};
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
-use crate::params::Params;
+use crate::http::query::Params;
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -34,7 +34,7 @@ fn respond(page: ProfilePage) -> AppResult<HttpResponse> {
 
 /// The kinds of email offered to `recipient`, with the ones they switched off.
 async fn choices(state: &AppState, recipient: Recipient) -> AppResult<Vec<(&'static str, &'static str, bool)>> {
-    let off = state.db(move |conn| notify::optouts(conn, recipient)).await?;
+    let off = state.db(move |conn| Ok(notify::optouts(conn, recipient)?)).await?;
     let offered: &[MailEvent] = match recipient {
         Recipient::User(_) => &MailEvent::FOR_STAFF,
         Recipient::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
@@ -80,7 +80,7 @@ pub async fn admin_show(state: web::Data<AppState>, staff: StaffSession) -> AppR
 
 pub async fn admin_new_key(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let id = staff.user.id;
-    let key = state.db(move |conn| User::issue_api_key(conn, id)).await?;
+    let key = state.db(move |conn| Ok(User::issue_api_key(conn, id)?)).await?;
     respond(staff_page(&state, &staff, Some(key)).await?)
 }
 
@@ -90,7 +90,7 @@ pub async fn affiliate_show(state: web::Data<AppState>, affiliate: AffiliateSess
 
 pub async fn affiliate_new_key(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
-    let key = state.db(move |conn| Affiliate::issue_api_key(conn, id)).await?;
+    let key = state.db(move |conn| Ok(Affiliate::issue_api_key(conn, id)?)).await?;
     respond(affiliate_page(&state, &affiliate, Some(key)).await?)
 }
 
@@ -106,7 +106,7 @@ pub async fn admin_notifications(
     form: Params,
 ) -> AppResult<HttpResponse> {
     let (recipient, wanted) = (Recipient::User(staff.user.id), wanted(&form));
-    state.db(move |conn| notify::set_wanted(conn, recipient, &wanted)).await?;
+    state.db(move |conn| Ok(notify::set_wanted(conn, recipient, &wanted)?)).await?;
     set_flash(&staff.session, FlashKind::Success, "Email settings saved.");
     Ok(redirect("/admin/profile"))
 }
@@ -118,7 +118,7 @@ pub async fn affiliate_notifications(
     form: Params,
 ) -> AppResult<HttpResponse> {
     let (recipient, wanted) = (Recipient::Affiliate(affiliate.affiliate.id), wanted(&form));
-    state.db(move |conn| notify::set_wanted(conn, recipient, &wanted)).await?;
+    state.db(move |conn| Ok(notify::set_wanted(conn, recipient, &wanted)?)).await?;
     set_flash(&affiliate.session, FlashKind::Success, "Email settings saved.");
     Ok(redirect("/affiliate/profile"))
 }

@@ -54,7 +54,7 @@ fn respond<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult
 
 pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let actor = staff.actor();
-    let rows = state.db(move |conn| reply_templates::list_for(conn, &actor)).await?;
+    let rows = state.db(move |conn| Ok(reply_templates::list_for(conn, &actor)?)).await?;
     respond(&ListPage { ctx: staff.page("templates"), rows }, actix_web::http::StatusCode::OK)
 }
 
@@ -77,7 +77,7 @@ pub async fn edit_form(
 ) -> AppResult<HttpResponse> {
     let id = super::path_id(&path)?;
     let actor = staff.actor();
-    let t = state.db(move |conn| reply_templates::find_editable(conn, &actor, id)).await?;
+    let t = state.db(move |conn| Ok(reply_templates::find_editable(conn, &actor, id)?)).await?;
     let page = FormPage {
         ctx: staff.page("templates"),
         id: Some(t.id),
@@ -120,7 +120,7 @@ async fn save(
 ) -> AppResult<HttpResponse> {
     let actor = staff.actor();
     let (title, body) = (form.title.clone(), form.body.clone());
-    let saved = state.db(move |conn| reply_templates::save(conn, &actor, id, &title, &body)).await?;
+    let saved = state.db(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &body)?)).await?;
     if let Err(refused) = saved {
         let errors = refused.errors;
         let page = FormPage {
@@ -151,12 +151,12 @@ pub async fn delete(
 ) -> AppResult<HttpResponse> {
     let id = super::path_id(&path)?;
     let actor = staff.actor();
-    let template = state.db(move |conn| reply_templates::find_editable(conn, &actor, id)).await?;
+    let template = state.db(move |conn| Ok(reply_templates::find_editable(conn, &actor, id)?)).await?;
     if form.confirm.as_deref() != Some("1") {
         return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
     }
     let actor = staff.actor();
-    state.db(move |conn| reply_templates::delete(conn, &actor, id)).await?;
+    state.db(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, format!("Template \"{}\" deleted.", template.title));
     Ok(redirect("/admin/templates"))
 }

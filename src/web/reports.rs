@@ -123,7 +123,8 @@ async fn load(state: &AppState, staff: &StaffSession, r: &Range) -> AppResult<Op
         return Ok(None);
     }
     let (actor, hours, from, to) = (staff.actor(), state.config.sla.hours.clone(), r.from, r.to);
-    let report = state.db(move |conn| reports::build(conn, &actor, &hours, from, to, crate::domain::now())).await?;
+    let report =
+        state.db(move |conn| Ok(reports::build(conn, &actor, &hours, from, to, crate::domain::now())?)).await?;
     Ok(Some(report))
 }
 

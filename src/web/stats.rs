@@ -101,7 +101,7 @@ pub async fn daily(
         None
     } else {
         let (actor, text) = (actor.clone(), raw_affiliate.clone());
-        match state.db(move |conn| affiliates::resolve(conn, &actor, &text)).await? {
+        match state.db(move |conn| Ok(affiliates::resolve(conn, &actor, &text)?)).await? {
             Ok(id) => Some(id),
             Err(why) => {
                 errors.push(("affiliate_id", why));
@@ -117,7 +117,7 @@ pub async fn daily(
             (affiliate, Vec::new())
         }
         Some(id) => {
-            let found = state.db(move |conn| stats::for_affiliate(conn, &actor, id, from, to)).await?;
+            let found = state.db(move |conn| Ok(stats::for_affiliate(conn, &actor, id, from, to)?)).await?;
             match found {
                 Some((a, days)) => (Some(a), days),
                 None => {

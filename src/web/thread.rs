@@ -258,7 +258,7 @@ pub async fn affiliate_reply(
     let files = upload.files;
     state
         .db_with_store(move |conn, store| {
-            messages::reply(conn, store, &actor, id, Draft::from_form(&body, &submission), false, files)
+            Ok(messages::reply(conn, store, &actor, id, Draft::from_form(&body, &submission), false, files)?)
         })
         .await?;
     if htmx {

@@ -7,7 +7,8 @@ use crate::domain::ticket_filter::{FieldError, Sort, TicketFilter};
 use crate::domain::ticket_list::{Cursor, Detail, ListedTicket, PageAt, PageRequest, TicketPage, Total};
 use crate::domain::tickets::{RequestState, TicketKind, TicketStatus};
 use crate::domain::users::UserSummary;
-use crate::params::Params;
+use crate::http::filter_params::FilterParams;
+use crate::http::query::Params;
 
 pub const PER_PAGE_CHOICES: [u32; 5] = [10, 25, 50, 100, 500];
 pub const DEFAULT_PER_PAGE: u32 = 25;

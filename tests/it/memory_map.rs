@@ -4,12 +4,13 @@
 //! drop their connection's map when they end. SQLite only: PostgreSQL maps nothing.
 
 use affdesk::db::DbUrl;
-use affdesk::domain::lifecycle::{self, BulkAction, Selection};
+use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, Selection};
 use affdesk::domain::ticket_filter::TicketFilter;
 use affdesk::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use affdesk::domain::users::User;
 use affdesk::domain::{Actor, Via};
-use affdesk::params::Params;
+use affdesk::http::filter_params::FilterParams;
+use affdesk::http::query::Params;
 use affdesk::storage::LocalStore;
 
 /// Kilobytes of `file` resident in this process's mappings of it (Linux's smaps).
@@ -63,9 +64,17 @@ fn wide_reads_leave_none_of_the_file_mapped() {
     assert_eq!(mapped_kb(&file), 0, "every id matching a filter");
 
     list_page(&mut conn, &filter(""));
-    let n = ticket_list::pending_requests_among(&mut conn, &admin, &ids).unwrap();
-    assert!(n <= ids.len());
-    assert_eq!(mapped_kb(&file), 0, "the pending requests among all matching");
+    let store = LocalStore::new(dir.path().join("attachments")).unwrap();
+    let asked = lifecycle::bulk_or_ask(
+        &mut conn,
+        &store,
+        &admin,
+        BulkAction::Close,
+        &Selection::Matching(filter("status=open")),
+        false,
+    );
+    assert!(matches!(asked, Ok(BulkAnswer::NeedsConfirmation { count, .. }) if count == ids.len()), "{asked:?}");
+    assert_eq!(mapped_kb(&file), 0, "the question before closing all matching");
 
     // A thread opened from a search finds the next ticket of that search.
     let search = filter("q=postback");
@@ -81,7 +90,6 @@ fn wide_reads_leave_none_of_the_file_mapped() {
     assert_eq!(mapped_kb(&file), 0, "a chunk of an export");
 
     list_page(&mut conn, &filter(""));
-    let store = LocalStore::new(dir.path().join("attachments")).unwrap();
     let selection = Selection::Matching(filter("status=open&type=general"));
     let summary = lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &selection).unwrap();
     assert!(!summary.done.is_empty());

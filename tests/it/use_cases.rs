@@ -14,9 +14,10 @@ use affdesk::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
 use affdesk::domain::{Actor, Via, attachments, messages, reply_templates, stats, threads};
-use affdesk::error::AppError;
-use affdesk::params::Params;
+use affdesk::http::filter_params::FilterParams;
+use affdesk::http::query::Params;
 use affdesk::storage::LocalStore;
+use affdesk_core::error::DomainError;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
@@ -42,12 +43,12 @@ fn ticket(app: &TestApp, id: i64) -> Ticket {
     Ticket::find(&mut app.conn(), id).unwrap().unwrap()
 }
 
-fn is_not_found<T>(r: Result<T, AppError>) -> bool {
-    matches!(r, Err(AppError::NotFound))
+fn is_not_found<T>(r: Result<T, DomainError>) -> bool {
+    matches!(r, Err(DomainError::NotFound))
 }
 
-fn is_forbidden<T>(r: Result<T, AppError>) -> bool {
-    matches!(r, Err(AppError::Forbidden(_)))
+fn is_forbidden<T>(r: Result<T, DomainError>) -> bool {
+    matches!(r, Err(DomainError::NotAllowed(_)))
 }
 
 /// A ticket of another manager's affiliate, and one of an affiliate of manager1.
@@ -193,7 +194,7 @@ db_test!(each_decision_does_what_it_says, |app| {
     let smartlink_pending = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
     assert!(matches!(
         access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::OfferRequest)),
-        Err(AppError::BadRequest(_))
+        Err(DomainError::Invalid(_))
     ));
     assert_eq!(
         access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::SmartlinkRequest))
