@@ -2,8 +2,8 @@
 //! data, driven in one headless Chromium through ChromeDriver, as a manager and an
 //! affiliate use it.
 //!
-//! Needs `chromium` and `chromium-driver` (Debian); without them the suite says so and
-//! passes, except in CI (`CI` set), where it fails. Screenshots go to
+//! Needs `chromium` and `chromium-driver` (Debian); without them the build marks the
+//! suite ignored with the reason, except in CI (`CI` set), where it fails. Screenshots go to
 //! `target/tmp/screenshots/`, or to `$AFFDESK_SCREENSHOTS` (the README's pictures come
 //! from `AFFDESK_SCREENSHOTS=docs/screenshots cargo test --test e2e`).
 
@@ -63,6 +63,7 @@ impl Drop for LogOnFailure<'_> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(no_browser, ignore = "needs Chromium: apt install chromium chromium-driver")]
 async fn journeys_in_chromium() {
     let Some(tools) = Tools::find() else { return };
     let dir = tempfile::tempdir().unwrap();

@@ -583,6 +583,7 @@ async fn every_route_with_every_caller_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn every_route_with_every_caller_postgres() {
     if TestApp::start_postgres().await.is_none() {
         return;

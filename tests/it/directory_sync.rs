@@ -37,6 +37,7 @@ macro_rules! sync_test {
                 $body
             }
             #[actix_web::test]
+            #[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
             async fn postgres() {
                 let $fake = FakeAffise::start();
                 let Some($app) = start(Backend::Postgres, &$fake).await else { return };

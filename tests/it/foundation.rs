@@ -286,6 +286,7 @@ db_test!(security_headers_404_and_health, |app| {
 /// PostgreSQL goes away and comes back: /healthz says 503 quickly, then 200 again
 /// without a restart.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn health_follows_the_database_down_and_back() {
     let Some(app) = TestApp::start_postgres().await else { return };
     let mut c = app.client();
@@ -304,6 +305,7 @@ async fn health_follows_the_database_down_and_back() {
 /// A database that goes away is an outage (503), never a logout; when it is back,
 /// the dead connections are replaced and the pages answer again by themselves.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn an_outage_is_never_a_logout() {
     let Some(app) = TestApp::start_postgres().await else { return };
     app.seed_demo();
@@ -330,6 +332,7 @@ async fn an_outage_is_never_a_logout() {
 }
 
 #[test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 fn wrong_postgres_password_is_reported_as_such() {
     let Ok(base) = std::env::var("TEST_POSTGRES_URL") else { return };
     let mut url = url::Url::parse(&base).unwrap();

@@ -239,6 +239,7 @@ async fn failed_logins_are_throttled_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn failed_logins_are_throttled_postgres() {
     if TestApp::start_postgres().await.is_some() {
         throttled(Backend::Postgres).await;

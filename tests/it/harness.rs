@@ -27,6 +27,27 @@ macro_rules! db_test {
                 $body
             }
             #[actix_web::test]
+            #[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
+            async fn postgres() {
+                let Some($app) = $crate::harness::TestApp::start_postgres().await else { return };
+                $body
+            }
+        }
+    };
+    // A test that also needs an SMTP server (aiosmtpd).
+    ($name:ident, needs_smtp, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[actix_web::test]
+            #[cfg_attr(no_smtp, ignore = "needs an SMTP server: apt install python3-aiosmtpd")]
+            async fn sqlite() {
+                let $app = $crate::harness::TestApp::start($crate::harness::Backend::Sqlite).await;
+                $body
+            }
+            #[actix_web::test]
+            #[cfg_attr(no_smtp, ignore = "needs an SMTP server: apt install python3-aiosmtpd")]
+            #[cfg_attr(all(no_postgres, not(no_smtp)), ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
             async fn postgres() {
                 let Some($app) = $crate::harness::TestApp::start_postgres().await else { return };
                 $body

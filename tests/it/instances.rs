@@ -114,17 +114,22 @@ async fn attachments_live_in_the_bucket(backend: Backend) {
 }
 
 #[actix_web::test]
+#[cfg_attr(no_moto, ignore = "needs moto, an S3 server: set AFFDESK_MOTO_SERVER (see .ci/run)")]
 async fn attachments_live_in_the_bucket_sqlite() {
     attachments_live_in_the_bucket(Backend::Sqlite).await;
 }
 
 #[actix_web::test]
+#[cfg_attr(no_moto, ignore = "needs moto, an S3 server: set AFFDESK_MOTO_SERVER (see .ci/run)")]
+#[cfg_attr(all(no_postgres, not(no_moto)), ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn attachments_live_in_the_bucket_postgres() {
     attachments_live_in_the_bucket(Backend::Postgres).await;
 }
 
 /// Two instances on one PostgreSQL database and one bucket.
 #[actix_web::test]
+#[cfg_attr(no_moto, ignore = "needs moto, an S3 server: set AFFDESK_MOTO_SERVER (see .ci/run)")]
+#[cfg_attr(all(no_postgres, not(no_moto)), ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn two_instances_serve_as_one() {
     let Some(s3) = S3Server::start().await else { return };
     let Some(a) = app_with_s3(Backend::Postgres, &s3, |c| c.api_rate_limit = 5).await else { return };
@@ -205,6 +210,7 @@ async fn two_instances_serve_as_one() {
 /// template saved through one instance, and a manager added from the command line,
 /// show on the other instance's next pages.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn lookups_changed_elsewhere_show_on_every_instance() {
     let Some(a) = TestApp::start_postgres().await else { return };
     a.seed_demo();
@@ -248,6 +254,7 @@ async fn lookups_changed_elsewhere_show_on_every_instance() {
 /// Instances started at the same moment on an empty database: one runs the
 /// migrations, the other waits for it; both serve.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn instances_started_together_migrate_once() {
     let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
         assert!(std::env::var("CI").is_err(), "CI must set TEST_POSTGRES_URL");

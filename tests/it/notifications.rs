@@ -40,12 +40,15 @@ macro_rules! mail_test {
             #[allow(unused_imports)]
             use super::*;
             #[actix_web::test]
+            #[cfg_attr(no_smtp, ignore = "needs an SMTP server: apt install python3-aiosmtpd")]
             async fn sqlite() {
                 let Some($sink) = SmtpSink::start() else { return };
                 let Some($app) = start(Backend::Sqlite, with_smtp($sink.url())).await else { return };
                 $body
             }
             #[actix_web::test]
+            #[cfg_attr(no_smtp, ignore = "needs an SMTP server: apt install python3-aiosmtpd")]
+            #[cfg_attr(all(no_postgres, not(no_smtp)), ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
             async fn postgres() {
                 let Some($sink) = SmtpSink::start() else { return };
                 let Some($app) = start(Backend::Postgres, with_smtp($sink.url())).await else { return };
@@ -210,7 +213,7 @@ mail_test!(a_refused_recipient_is_marked_failed_with_the_answer, |app, sink| {
     assert_eq!(manager.get("/admin/outbox").await.status, 403);
 });
 
-db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, |app| {
+db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, needs_smtp, |app| {
     // The app above has no SMTP server; this one sends to a port where none listens yet.
     if !crate::smtp::available() {
         return;
@@ -247,7 +250,7 @@ db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, |a
     assert_eq!(ids.len(), 3);
 });
 
-db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id, |app| {
+db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id, needs_smtp, |app| {
     let Some(sink) = SmtpSink::start() else { return };
     let backend = app.backend;
     drop(app);

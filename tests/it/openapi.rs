@@ -233,6 +233,7 @@ async fn rate_limit_answers_429_with_retry_after_sqlite() {
 
 /// PostgreSQL counts in the database, for every instance together.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn rate_limit_answers_429_with_retry_after_postgres() {
     if std::env::var("TEST_POSTGRES_URL").is_err() {
         assert!(std::env::var("CI").is_err(), "CI must set TEST_POSTGRES_URL");

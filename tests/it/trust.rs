@@ -202,6 +202,7 @@ db_test!(typing_notices_are_one_per_person_every_few_seconds, |app| {
 /// Two instances started at once with `--demo` on one empty PostgreSQL database
 /// both come up: the seeding waits its turn under the migration lock.
 #[actix_web::test]
+#[cfg_attr(no_postgres, ignore = "needs PostgreSQL: set TEST_POSTGRES_URL")]
 async fn two_demo_instances_start_at_once_on_an_empty_postgres() {
     use diesel::{Connection, RunQueryDsl};
     use std::process::{Command, Stdio};
