@@ -30,9 +30,7 @@ fn main() {
     let chromium: std::path::PathBuf = tool("CHROMIUM", "/usr/bin/chromium");
     let chromedriver: std::path::PathBuf = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
     let browser = chromium.exists() && chromedriver.exists();
-    for (cfg, present) in
-        [("no_postgres", postgres), ("no_moto", moto), ("no_smtp", smtp), ("no_browser", browser)]
-    {
+    for (cfg, present) in [("no_postgres", postgres), ("no_moto", moto), ("no_smtp", smtp), ("no_browser", browser)] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         if !present && !ci {
             println!("cargo::rustc-cfg={cfg}");

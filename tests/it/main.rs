@@ -1,5 +1,6 @@
 //! The integration tests: one binary, every database test on SQLite and PostgreSQL.
 
+pub mod desk;
 pub mod fake_affise;
 pub mod harness;
 pub mod s3;
@@ -10,6 +11,7 @@ mod affiliate_panel;
 mod api;
 mod authorization;
 mod bulk_actions;
+mod bulk_confirmation;
 mod catalogue_import;
 mod directory_pages;
 mod directory_sync;
@@ -33,4 +35,5 @@ mod ticket_list;
 mod trust;
 mod use_cases;
 mod waiting;
+mod wire_snapshots;
 mod working_day;

@@ -1,0 +1,185 @@
+//! The fluent harness: a desk built step by step, and its people acting through the
+//! use cases with typed handles, so a test reads as what people do and what they
+//! then see, with no SQL:
+//!
+//! ```ignore
+//! let app = TestApp::sqlite().await;
+//! let maria = app.with_manager("maria@network.test");
+//! let shop = app.with_affiliate_of(&maria, "shop@partners.test");
+//! let t = app.as_affiliate(&shop).asks("Payout is late", "Where is March?");
+//! app.as_manager(&maria).close(t).unwrap();
+//! assert_eq!(app.ticket(t).status, TicketStatus::Closed);
+//! ```
+
+use affdesk::domain::access::{self, Decision};
+use affdesk::domain::affiliates::Affiliate;
+use affdesk::domain::directory::{self, AffiliateForm};
+use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Outcome, Selection};
+use affdesk::domain::messages::{self, Draft, Replied, Then};
+use affdesk::domain::opening::{self, NewQuestion};
+use affdesk::domain::states::{Role, TicketKind};
+use affdesk::domain::threads::{self, Thread};
+use affdesk::domain::tickets::Ticket;
+use affdesk::domain::users::User;
+use affdesk::domain::{Actor, Via};
+use affdesk::storage::LocalStore;
+use affdesk_core::error::DomainResult;
+
+use crate::harness::{Backend, TestApp};
+
+/// A ticket made in the test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TicketId(pub i64);
+
+/// An admin or manager made in the test.
+#[derive(Clone, Debug)]
+pub struct StaffMember {
+    pub id: i64,
+    pub email: String,
+}
+
+/// An affiliate made in the test.
+#[derive(Clone, Debug)]
+pub struct AffiliateAccount {
+    pub id: i64,
+    pub email: String,
+}
+
+impl TestApp {
+    /// A desk on SQLite, empty but for its migrations.
+    pub async fn sqlite() -> TestApp {
+        TestApp::start(Backend::Sqlite).await
+    }
+
+    /// The same desk on `backend` (the `db_test!` pair passes its own).
+    pub async fn on(backend: Backend) -> Option<TestApp> {
+        match backend {
+            Backend::Sqlite => Some(TestApp::sqlite().await),
+            Backend::Postgres => TestApp::start_postgres().await,
+        }
+    }
+
+    pub fn with_admin(&self, email: &str) -> StaffMember {
+        self.with_staff(email, Role::Admin)
+    }
+
+    pub fn with_manager(&self, email: &str) -> StaffMember {
+        self.with_staff(email, Role::Manager)
+    }
+
+    fn with_staff(&self, email: &str, role: Role) -> StaffMember {
+        let name = email.split('@').next().unwrap_or(email);
+        let user =
+            User::create(&mut self.conn(), email, name, role, affdesk::seed::DEMO_PASSWORD).expect("staff created");
+        StaffMember { id: user.id, email: user.email }
+    }
+
+    /// An active affiliate whose manager is `manager`, added as the desk would.
+    pub fn with_affiliate_of(&self, manager: &StaffMember, email: &str) -> AffiliateAccount {
+        let form = AffiliateForm {
+            email: email.into(),
+            login: email.split('@').next().unwrap_or(email).into(),
+            name: format!("Affiliate {email}"),
+            status: "active".into(),
+            manager_id: manager.id.to_string(),
+        };
+        let id = directory::create_affiliate(&mut self.conn(), &self.as_manager(manager).actor, &form)
+            .expect("the desk answers")
+            .expect("the affiliate's fields are right");
+        AffiliateAccount { id, email: email.into() }
+    }
+
+    /// The staff member acting in the admin panel.
+    pub fn as_manager(&self, who: &StaffMember) -> Acting<'_> {
+        let user = User::find(&mut self.conn(), who.id).expect("read").expect("the user exists");
+        Acting { app: self, actor: user.actor(Via::Panel) }
+    }
+
+    /// The affiliate acting in their panel.
+    pub fn as_affiliate(&self, who: &AffiliateAccount) -> Acting<'_> {
+        let affiliate = Affiliate::find(&mut self.conn(), who.id).expect("read").expect("the affiliate exists");
+        Acting { app: self, actor: affiliate.actor(Via::Panel) }
+    }
+
+    /// A browser logged in to the admin panel as `who`.
+    pub async fn browser_as(&self, who: &StaffMember) -> crate::harness::Client {
+        self.login_admin(&who.email).await
+    }
+
+    /// `who`'s API key (a new one).
+    pub fn api_key_of(&self, who: &StaffMember) -> String {
+        User::issue_api_key(&mut self.conn(), who.id).expect("a key")
+    }
+
+    /// The ticket as it is stored now.
+    pub fn ticket(&self, t: TicketId) -> Ticket {
+        Ticket::find(&mut self.conn(), t.0).expect("read").expect("the ticket exists")
+    }
+
+    fn store(&self) -> LocalStore {
+        LocalStore::new(self.data_dir.join("attachments")).expect("the attachment folder")
+    }
+}
+
+/// Someone acting on the desk through its use cases.
+pub struct Acting<'a> {
+    app: &'a TestApp,
+    pub actor: Actor,
+}
+
+impl Acting<'_> {
+    /// Opens a general question (an affiliate for themself).
+    pub fn asks(&self, title: &str, body: &str) -> TicketId {
+        let question =
+            NewQuestion { affiliate_id: None, kind: TicketKind::General, title: title.into(), body: body.into() };
+        let opened = opening::open_question(&mut self.app.conn(), &self.app.store(), &self.actor, question, Vec::new())
+            .expect("the desk answers")
+            .expect("the question is opened");
+        TicketId(opened.id)
+    }
+
+    pub fn reply(&self, t: TicketId, text: &str) -> DomainResult<Replied> {
+        self.reply_then(t, text, Then::Stay)
+    }
+
+    pub fn reply_then(&self, t: TicketId, text: &str, then: Then) -> DomainResult<Replied> {
+        messages::reply(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), then, Vec::new())
+    }
+
+    pub fn note(&self, t: TicketId, text: &str) -> DomainResult<Replied> {
+        messages::add_note(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), Vec::new())
+    }
+
+    pub fn close(&self, t: TicketId) -> DomainResult<Outcome> {
+        lifecycle::close(&mut self.app.conn(), &self.actor, t.0)
+    }
+
+    pub fn reopen(&self, t: TicketId) -> DomainResult<Outcome> {
+        lifecycle::reopen(&mut self.app.conn(), &self.actor, t.0)
+    }
+
+    pub fn approve(&self, t: TicketId) -> DomainResult<Outcome> {
+        access::decide(&mut self.app.conn(), &self.actor, t.0, Decision::Approve, None)
+    }
+
+    pub fn assign(&self, t: TicketId, to: &StaffMember) -> DomainResult<BulkSummary> {
+        self.bulk_confirmed(BulkAction::Assign(to.id), &[t])
+    }
+
+    /// A bulk action as the list's bar sends it first: it may ask before acting.
+    pub fn bulk(&self, action: BulkAction, tickets: &[TicketId]) -> DomainResult<BulkAnswer> {
+        let selection = Selection::Ids(tickets.iter().map(|t| t.0).collect());
+        lifecycle::bulk_or_ask(&mut self.app.conn(), &self.app.store(), &self.actor, action, &selection, false)
+    }
+
+    /// The same action once the person confirmed it.
+    pub fn bulk_confirmed(&self, action: BulkAction, tickets: &[TicketId]) -> DomainResult<BulkSummary> {
+        let selection = Selection::Ids(tickets.iter().map(|t| t.0).collect());
+        lifecycle::bulk(&mut self.app.conn(), &self.app.store(), &self.actor, action, &selection)
+    }
+
+    /// The thread as this person sees it (without marking it read).
+    pub fn thread(&self, t: TicketId) -> DomainResult<Thread> {
+        threads::read(&mut self.app.conn(), &self.actor, t.0, false)
+    }
+}
