@@ -15,6 +15,7 @@ use crate::db::DbPool;
 use crate::domain::notify::MailEvent;
 use crate::domain::now;
 use crate::domain::outbox::{self, Mail};
+use crate::domain::states::AccountKind;
 
 /// How the sender reaches the SMTP server and what its emails say about us.
 #[derive(Clone, Debug)]
@@ -82,16 +83,16 @@ fn words(mail: &Mail) -> (String, String) {
     let t = format!("#{} {}", mail.ticket_id, mail.ticket_title);
     let n = mail.ticket_count;
     let who = &mail.actor_name;
-    match mail.event() {
-        Some(MailEvent::NewTicket) => (format!("New ticket {t}"), format!("{who} opened a ticket.")),
-        Some(MailEvent::AffiliateReply) => (format!("Reply from {who}: {t}"), format!("{who} replied:")),
-        Some(MailEvent::ManagerReply) => (format!("New reply to your ticket {t}"), format!("{who} replied:")),
-        Some(MailEvent::TicketForYou) => (format!("A ticket for you: {t}"), format!("{who} opened a ticket for you:")),
-        Some(MailEvent::TicketClosed) if mail.is_digest() => {
+    match mail.event {
+        MailEvent::NewTicket => (format!("New ticket {t}"), format!("{who} opened a ticket.")),
+        MailEvent::AffiliateReply => (format!("Reply from {who}: {t}"), format!("{who} replied:")),
+        MailEvent::ManagerReply => (format!("New reply to your ticket {t}"), format!("{who} replied:")),
+        MailEvent::TicketForYou => (format!("A ticket for you: {t}"), format!("{who} opened a ticket for you:")),
+        MailEvent::TicketClosed if mail.is_digest() => {
             (format!("{n} of your tickets were closed"), format!("{who} closed {n} of your tickets:"))
         }
-        Some(MailEvent::TicketClosed) => (format!("Ticket closed: {t}"), format!("{who} closed your ticket.")),
-        Some(MailEvent::RequestDecided) => match (mail.outcome.as_deref(), mail.is_digest()) {
+        MailEvent::TicketClosed => (format!("Ticket closed: {t}"), format!("{who} closed your ticket.")),
+        MailEvent::RequestDecided => match (mail.outcome.as_deref(), mail.is_digest()) {
             (Some(o), true) => (format!("{n} of your requests were {o}"), format!("{who} {o} {n} of your requests:")),
             (None, true) => {
                 (format!("{n} of your requests were decided"), format!("{who} decided {n} of your requests:"))
@@ -99,17 +100,14 @@ fn words(mail: &Mail) -> (String, String) {
             (Some(o), false) => (format!("Your request {t} was {o}"), format!("{who} {o} your request.")),
             (None, false) => (format!("Your request {t}"), format!("{who} decided your request.")),
         },
-        Some(MailEvent::Invitation) => {
+        MailEvent::Invitation => {
             ("You are invited to the support desk".into(), "An account is waiting for you: set your password.".into())
         }
-        Some(MailEvent::PasswordReset) => {
-            ("Reset your password".into(), "Set a new password with the link below.".into())
-        }
-        Some(MailEvent::LoginUnlock) => (
+        MailEvent::PasswordReset => ("Reset your password".into(), "Set a new password with the link below.".into()),
+        MailEvent::LoginUnlock => (
             "Log in to your locked account".into(),
             "Your account is locked after failed logins. The link below lets you log in with your password.".into(),
         ),
-        None => (t, "Your ticket changed.".into()),
     }
 }
 
@@ -117,14 +115,14 @@ fn words(mail: &Mail) -> (String, String) {
 pub fn compose(mail: &Mail, config: &MailConfig) -> Result<Message, String> {
     let base = config.public_url.trim_end_matches('/');
     let link = format!("{base}{}", mail.link_path);
-    let settings = if mail.recipient_kind == "user" {
+    let settings = if mail.recipient_kind == AccountKind::User {
         format!("{base}/admin/profile")
     } else {
         format!("{base}/affiliate/profile")
     };
     let (subject, headline) = words(mail);
-    let (text, html) = match mail.event() {
-        Some(event @ (MailEvent::Invitation | MailEvent::PasswordReset | MailEvent::LoginUnlock)) => {
+    let (text, html) = match mail.event {
+        event @ (MailEvent::Invitation | MailEvent::PasswordReset | MailEvent::LoginUnlock) => {
             let action = match event {
                 MailEvent::Invitation => "Set your password",
                 MailEvent::LoginUnlock => "Log in",

@@ -182,7 +182,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("email {id} will be sent again by the next running server");
                 return Ok(());
             }
-            let state = failed.then_some(outbox::FAILED);
+            let state = failed.then_some(outbox::OutboxState::Failed);
             let mails = outbox::list(&mut conn, state, 100).map_err(|e| e.to_string())?;
             for (s, n) in outbox::counts(&mut conn).map_err(|e| e.to_string())? {
                 println!("{s}: {n}");

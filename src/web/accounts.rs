@@ -7,28 +7,21 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, FlashKind, Panel, csrf, html, redirect, set_flash, take_flash};
+use super::{AppState, FlashKind, csrf, html, redirect, set_flash, take_flash};
 use crate::domain::accounts::{self, AccountKind, TokenPurpose};
 use crate::error::AppResult;
 
-fn kind_of(panel: Panel) -> AccountKind {
+fn base(panel: AccountKind) -> &'static str {
     match panel {
-        Panel::Admin => AccountKind::User,
-        Panel::Affiliate => AccountKind::Affiliate,
+        AccountKind::User => "/admin",
+        AccountKind::Affiliate => "/affiliate",
     }
 }
 
-fn base(panel: Panel) -> &'static str {
+fn title(panel: AccountKind) -> &'static str {
     match panel {
-        Panel::Admin => "/admin",
-        Panel::Affiliate => "/affiliate",
-    }
-}
-
-fn title(panel: Panel) -> &'static str {
-    match panel {
-        Panel::Admin => "Admin panel",
-        Panel::Affiliate => "Affiliate panel",
+        AccountKind::User => "Admin panel",
+        AccountKind::Affiliate => "Affiliate panel",
     }
 }
 
@@ -82,12 +75,12 @@ fn heading(purpose: TokenPurpose) -> &'static str {
 }
 
 async fn show_link(
-    panel: Panel,
+    panel: AccountKind,
     state: web::Data<AppState>,
     session: Session,
     token: String,
 ) -> AppResult<HttpResponse> {
-    let kind = kind_of(panel);
+    let kind = panel;
     let t = token.clone();
     let checked = state.db(move |conn| Ok(accounts::check_link(conn, kind, &t)?)).await?;
     let (email, heading, problem) = match checked {
@@ -109,12 +102,12 @@ async fn show_link(
 }
 
 async fn set_password(
-    panel: Panel,
+    panel: AccountKind,
     state: web::Data<AppState>,
     session: Session,
     form: SetPasswordForm,
 ) -> AppResult<HttpResponse> {
-    let kind = kind_of(panel);
+    let kind = panel;
     if let Some(problem) = accounts::password_problem(&form.password, &form.repeat) {
         let t = form.token.clone();
         let owner = state.db(move |conn| Ok(accounts::check_link(conn, kind, &t)?)).await?;
@@ -162,7 +155,7 @@ pub async fn admin_link(
     session: Session,
     q: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    show_link(Panel::Admin, state, session, q.into_inner().token).await
+    show_link(AccountKind::User, state, session, q.into_inner().token).await
 }
 
 pub async fn affiliate_link(
@@ -170,7 +163,7 @@ pub async fn affiliate_link(
     session: Session,
     q: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    show_link(Panel::Affiliate, state, session, q.into_inner().token).await
+    show_link(AccountKind::Affiliate, state, session, q.into_inner().token).await
 }
 
 pub async fn admin_set(
@@ -178,7 +171,7 @@ pub async fn admin_set(
     session: Session,
     form: web::Form<SetPasswordForm>,
 ) -> AppResult<HttpResponse> {
-    set_password(Panel::Admin, state, session, form.into_inner()).await
+    set_password(AccountKind::User, state, session, form.into_inner()).await
 }
 
 pub async fn affiliate_set(
@@ -186,10 +179,10 @@ pub async fn affiliate_set(
     session: Session,
     form: web::Form<SetPasswordForm>,
 ) -> AppResult<HttpResponse> {
-    set_password(Panel::Affiliate, state, session, form.into_inner()).await
+    set_password(AccountKind::Affiliate, state, session, form.into_inner()).await
 }
 
-fn forgot_page(panel: Panel, session: &Session, email: String, sent: bool) -> ForgotPage {
+fn forgot_page(panel: AccountKind, session: &Session, email: String, sent: bool) -> ForgotPage {
     ForgotPage {
         panel_title: title(panel),
         base: base(panel),
@@ -201,11 +194,11 @@ fn forgot_page(panel: Panel, session: &Session, email: String, sent: bool) -> Fo
 }
 
 pub async fn admin_forgot_form(session: Session) -> AppResult<HttpResponse> {
-    html(&forgot_page(Panel::Admin, &session, String::new(), false), actix_web::http::StatusCode::OK)
+    html(&forgot_page(AccountKind::User, &session, String::new(), false), actix_web::http::StatusCode::OK)
 }
 
 pub async fn affiliate_forgot_form(session: Session) -> AppResult<HttpResponse> {
-    html(&forgot_page(Panel::Affiliate, &session, String::new(), false), actix_web::http::StatusCode::OK)
+    html(&forgot_page(AccountKind::Affiliate, &session, String::new(), false), actix_web::http::StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -216,7 +209,7 @@ pub struct ForgotForm {
 
 /// The same answer whether or not the address has an account.
 async fn forgot(
-    panel: Panel,
+    panel: AccountKind,
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
@@ -224,7 +217,7 @@ async fn forgot(
 ) -> AppResult<HttpResponse> {
     let email = form.email.trim().chars().take(200).collect::<String>();
     let address = crate::http::client_address(&req, &state.config.trusted_proxies);
-    let kind = kind_of(panel);
+    let kind = panel;
     let e = email.clone();
     state.db(move |conn| Ok(accounts::request_reset(conn, kind, &e, &address).map(|_| ())?)).await?;
     html(&forgot_page(panel, &session, email, true), actix_web::http::StatusCode::OK)
@@ -236,7 +229,7 @@ pub async fn admin_forgot(
     session: Session,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
-    forgot(Panel::Admin, req, state, session, form.into_inner()).await
+    forgot(AccountKind::User, req, state, session, form.into_inner()).await
 }
 
 pub async fn affiliate_forgot(
@@ -245,14 +238,14 @@ pub async fn affiliate_forgot(
     session: Session,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
-    forgot(Panel::Affiliate, req, state, session, form.into_inner()).await
+    forgot(AccountKind::Affiliate, req, state, session, form.into_inner()).await
 }
 
 /// `POST /{panel}/login/unlock`: the owner of a locked account asks for the link
 /// that lets them log in. The same answer whether or not the account exists or is
 /// locked; throttled like a password reset.
 async fn unlock(
-    panel: Panel,
+    panel: AccountKind,
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
@@ -260,7 +253,7 @@ async fn unlock(
 ) -> AppResult<HttpResponse> {
     let email = form.email.trim().chars().take(200).collect::<String>();
     let address = crate::http::client_address(&req, &state.config.trusted_proxies);
-    let kind = kind_of(panel);
+    let kind = panel;
     state.db(move |conn| Ok(accounts::request_unlock(conn, kind, &email, &address).map(|_| ())?)).await?;
     set_flash(
         &session,
@@ -276,7 +269,7 @@ pub async fn admin_unlock(
     session: Session,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
-    unlock(Panel::Admin, req, state, session, form.into_inner()).await
+    unlock(AccountKind::User, req, state, session, form.into_inner()).await
 }
 
 pub async fn affiliate_unlock(
@@ -285,7 +278,7 @@ pub async fn affiliate_unlock(
     session: Session,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
-    unlock(Panel::Affiliate, req, state, session, form.into_inner()).await
+    unlock(AccountKind::Affiliate, req, state, session, form.into_inner()).await
 }
 
 #[derive(Deserialize)]

@@ -121,7 +121,7 @@ impl BulkConfirm {
 }
 
 pub fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body)
+    super::html_text(actix_web::http::StatusCode::OK, body)
 }
 
 fn render<T: Template>(t: &T) -> AppResult<HttpResponse> {

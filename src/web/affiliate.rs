@@ -35,7 +35,7 @@ struct SupportPage {
 }
 
 fn respond<T: Template>(t: &T) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(t.render().map_err(AppError::internal)?))
+    super::page(t)
 }
 
 /// `GET /affiliate/tickets`: the affiliate's own tickets, newest activity first.

@@ -23,5 +23,5 @@ pub async fn suggest(req: HttpRequest, state: web::Data<AppState>, staff: StaffS
     for a in found {
         body.push_str(&format!("<option value=\"{}\">{} #{}</option>", a.id, super::escape_html(&a.name), a.id));
     }
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    Ok(super::html_text(actix_web::http::StatusCode::OK, body))
 }

@@ -5,48 +5,26 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, dev::Payload, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::session_store::{AFFILIATE_ROW, USER_ROW};
-use super::{AppState, Flash, FlashKind, PageCtx, Panel, csrf, redirect, safe_next, set_flash, take_flash};
-use crate::domain::accounts::{self, AccountKind};
+use super::{AppState, Flash, FlashKind, PageCtx, csrf, redirect, safe_next, set_flash, take_flash};
+use crate::domain::account::Account;
+use crate::domain::accounts::AccountKind;
 use crate::domain::affiliates::Affiliate;
-use crate::domain::logins::{self, Door};
+use crate::domain::logins::{self, LoginOutcome};
 use crate::domain::users::User;
 use crate::error::{AppError, AppResult};
 
 pub(crate) const PRINCIPAL_KEY: &str = "principal";
 
-/// Who a session belongs to: stored in it as `user:3` or `affiliate:7`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Principal {
-    User(i64),
-    Affiliate(i64),
-}
-
-impl Principal {
-    pub(crate) fn decode(value: &str) -> Option<Principal> {
-        match value.split_once(':')? {
-            ("user", id) => Some(Principal::User(id.parse().ok()?)),
-            ("affiliate", id) => Some(Principal::Affiliate(id.parse().ok()?)),
-            _ => None,
-        }
-    }
-
-    fn encode(self) -> String {
-        match self {
-            Principal::User(id) => format!("user:{id}"),
-            Principal::Affiliate(id) => format!("affiliate:{id}"),
-        }
-    }
-}
-
-fn principal(session: &Session) -> Option<Principal> {
+fn principal(session: &Session) -> Option<Account> {
     let value: String = session.get(PRINCIPAL_KEY).ok().flatten()?;
-    Principal::decode(&value)
+    Account::from_key(&value)
 }
 
 fn next_of(req: &HttpRequest) -> String {
@@ -91,7 +69,7 @@ impl StaffSession {
 
     pub fn page(&self, nav: &'static str) -> PageCtx {
         PageCtx {
-            panel: Panel::Admin,
+            panel: AccountKind::User,
             user_name: self.user.name.clone(),
             user_detail: if self.user.is_admin() { "Admin".into() } else { "Affiliate manager".into() },
             csrf: csrf::token(&self.session),
@@ -112,7 +90,7 @@ impl FromRequest for StaffSession {
         Box::pin(async move {
             let session = req.get_session();
             let login = || AppError::LoginRequired { login_path: "/admin/login", next: next_of(&req) };
-            let Some(Principal::User(id)) = principal(&session) else { return Err(login()) };
+            let Some(Account::User(id)) = principal(&session) else { return Err(login()) };
             match account(&req, &session, USER_ROW, id, |u: &User| u.id, User::find).await? {
                 Some(user) if !user.disabled => Ok(StaffSession { user, session }),
                 _ => {
@@ -137,7 +115,7 @@ impl AffiliateSession {
 
     pub fn page(&self, nav: &'static str) -> PageCtx {
         PageCtx {
-            panel: Panel::Affiliate,
+            panel: AccountKind::Affiliate,
             user_name: self.affiliate.name.clone(),
             user_detail: format!("Affiliate #{}", self.affiliate.id),
             csrf: csrf::token(&self.session),
@@ -158,7 +136,7 @@ impl FromRequest for AffiliateSession {
         Box::pin(async move {
             let session = req.get_session();
             let login = || AppError::LoginRequired { login_path: "/affiliate/login", next: next_of(&req) };
-            let Some(Principal::Affiliate(id)) = principal(&session) else { return Err(login()) };
+            let Some(Account::Affiliate(id)) = principal(&session) else { return Err(login()) };
             match account(&req, &session, AFFILIATE_ROW, id, |a: &Affiliate| a.id, Affiliate::find).await? {
                 Some(affiliate) if affiliate.may_log_in() => Ok(AffiliateSession { affiliate, session }),
                 _ => {
@@ -203,10 +181,10 @@ pub struct LoginForm {
     unlock: String,
 }
 
-fn login_page(panel: Panel, session: &Session, email: String, next: String, error: Option<String>) -> LoginPage {
+fn login_page(panel: AccountKind, session: &Session, email: String, next: String, error: Option<String>) -> LoginPage {
     let (panel_title, action) = match panel {
-        Panel::Admin => ("Admin panel", "/admin/login"),
-        Panel::Affiliate => ("Affiliate panel", "/affiliate/login"),
+        AccountKind::User => ("Admin panel", "/admin/login"),
+        AccountKind::Affiliate => ("Affiliate panel", "/affiliate/login"),
     };
     LoginPage {
         panel_title,
@@ -224,14 +202,14 @@ fn login_page(panel: Panel, session: &Session, email: String, next: String, erro
 const WRONG_LOGIN: &str = "Wrong email or password.";
 
 pub async fn admin_login_form(session: Session, query: web::Query<LoginQuery>) -> impl Responder {
-    login_form(Panel::Admin, &session, query.into_inner())
+    login_form(AccountKind::User, &session, query.into_inner())
 }
 
 pub async fn affiliate_login_form(session: Session, query: web::Query<LoginQuery>) -> impl Responder {
-    login_form(Panel::Affiliate, &session, query.into_inner())
+    login_form(AccountKind::Affiliate, &session, query.into_inner())
 }
 
-fn login_form(panel: Panel, session: &Session, query: LoginQuery) -> LoginPage {
+fn login_form(panel: AccountKind, session: &Session, query: LoginQuery) -> LoginPage {
     if query.logged_out.is_some() {
         set_flash(session, FlashKind::Info, "You have been logged out.");
     }
@@ -252,7 +230,7 @@ pub async fn admin_login(
     session: Session,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    log_in(Panel::Admin, &req, &state, &session, form.into_inner()).await
+    log_in(AccountKind::User, &req, &state, &session, form.into_inner()).await
 }
 
 pub async fn affiliate_login(
@@ -261,72 +239,51 @@ pub async fn affiliate_login(
     session: Session,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
-    log_in(Panel::Affiliate, &req, &state, &session, form.into_inner()).await
+    log_in(AccountKind::Affiliate, &req, &state, &session, form.into_inner()).await
 }
 
 /// Checks a login, unless the account or the client address has failed too often
 /// lately (then 429 and a `Retry-After`, without looking at the password at all).
 async fn log_in(
-    panel: Panel,
+    panel: AccountKind,
     req: &HttpRequest,
     state: &AppState,
     session: &Session,
     form: LoginForm,
 ) -> AppResult<HttpResponse> {
     let LoginForm { email, password, next, unlock } = form;
-    let door = match panel {
-        Panel::Admin => Door::Admin,
-        Panel::Affiliate => Door::Affiliate,
-    };
     let address = crate::http::client_address(req, &state.config.trusted_proxies);
     let limits = logins::Limits {
         per_account: state.config.login_attempts,
         per_address: state.config.login_attempts_per_address,
     };
-    let kind = match door {
-        Door::Admin => AccountKind::User,
-        Door::Affiliate => AccountKind::Affiliate,
-    };
-    let who = email.clone();
-    let token = unlock.clone();
+    let (who, token) = (email.clone(), unlock.clone());
     let outcome = state
         .db(move |conn| {
-            let unlocked = !token.is_empty() && accounts::unlock_is_valid(conn, kind, &token, &who)?;
-            if let Some(throttled) = logins::wait_before_trying(conn, door, &who, &address, limits, unlocked)? {
-                return Ok(Err(Some(throttled)));
-            }
-            let principal = match door {
-                Door::Admin => User::authenticate(conn, &who, &password)?.map(|u| Principal::User(u.id)),
-                Door::Affiliate => Affiliate::authenticate(conn, &who, &password)?.map(|a| Principal::Affiliate(a.id)),
+            let attempt = logins::Attempt {
+                kind: panel,
+                email: &who,
+                password: &password,
+                address: &address,
+                unlock: &token,
+                limits,
             };
-            match principal {
-                Some(p) => {
-                    logins::clear(conn, door, &who)?;
-                    if unlocked {
-                        accounts::use_unlock(conn, &token)?;
-                    }
-                    Ok(Ok(p))
-                }
-                None => {
-                    logins::record_failure(conn, door, &who, &address)?;
-                    Ok(Err(None))
-                }
-            }
+            Ok(logins::log_in(conn, &attempt)?)
         })
         .await?;
     let next = next.unwrap_or_default();
     match outcome {
-        Ok(principal) => {
-            start_session(session, principal);
-            let home = if panel == Panel::Admin { "/admin/tickets" } else { "/affiliate/tickets" };
+        LoginOutcome::LoggedIn(account) => {
+            start_session(session, account);
+            let home = if panel == AccountKind::User { "/admin/tickets" } else { "/affiliate/tickets" };
             Ok(redirect(&safe_next(Some(&next), home)))
         }
-        Err(None) => {
+        LoginOutcome::WrongLogin => {
             let mut page = login_page(panel, session, email, next, Some(WRONG_LOGIN.into()));
             page.unlock = unlock;
             Ok(refused_page(page, None))
         }
-        Err(Some(throttled)) => {
+        LoginOutcome::Throttled(throttled) => {
             let minutes = throttled.wait_secs.div_ceil(60);
             let plural = if minutes == 1 { "" } else { "s" };
             let message = if throttled.account {
@@ -350,21 +307,18 @@ fn refused_page(page: LoginPage, retry_after: Option<u64>) -> HttpResponse {
         Ok(body) => body,
         Err(e) => return actix_web::ResponseError::error_response(&AppError::internal(e)),
     };
-    let mut resp = match retry_after {
-        Some(secs) => {
-            let mut r = HttpResponse::TooManyRequests();
-            r.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
-            r
-        }
-        None => HttpResponse::Unauthorized(),
-    };
-    resp.content_type("text/html; charset=utf-8").body(body)
+    let status = if retry_after.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+    let mut resp = super::html_text(status, body);
+    if let Some(secs) = retry_after {
+        resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, secs.into());
+    }
+    resp
 }
 
-/// A new session key at login (no fixation), a new CSRF token, and who it is.
-fn start_session(session: &Session, principal: Principal) {
+/// A new session key at login (no fixation), a new CSRF token, and whose it is.
+fn start_session(session: &Session, account: Account) {
     session.renew();
-    let _ = session.insert(PRINCIPAL_KEY, principal.encode());
+    let _ = session.insert(PRINCIPAL_KEY, account.key());
     csrf::rotate(session);
 }
 

@@ -82,10 +82,10 @@ fn unread_badge(n: i64) -> String {
 pub async fn admin_unread(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let viewer = staff.actor();
     let n = state.db(move |conn| Ok(ticket_list::unread(conn, &viewer)?)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(unread_badge(n)))
+    let mut resp = super::html_text(actix_web::http::StatusCode::OK, unread_badge(n));
+    resp.headers_mut()
+        .insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
+    Ok(resp)
 }
 
 impl Listener {
@@ -299,8 +299,7 @@ struct LiveParts {
 
 async fn parts(state: &AppState, actor: Actor, id: i64, for_manager: bool) -> AppResult<HttpResponse> {
     let thread = state.db(move |conn| Ok(threads::read(conn, &actor, id, true)?)).await?;
-    let body = LiveParts { thread, for_manager }.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    super::page(&LiveParts { thread, for_manager })
 }
 
 /// `GET /admin/tickets/{id}/live`

@@ -33,16 +33,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::states::AccountKind;
 use crate::error::{AppError, AppResult};
 pub use crate::http::AppState;
 use crate::http::headers;
-
-/// Which panel a page belongs to: decides the navigation and the login page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Panel {
-    Admin,
-    Affiliate,
-}
 
 /// How a banner looks: its words go in the CSS class (`flash-success`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +89,17 @@ pub fn take_once<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -
 /// A rendered page with its status (422 for a form sent back with its errors).
 pub fn html<T: askama::Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
     let body = t.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+    Ok(html_text(status, body))
+}
+
+/// A page or fragment that is 200 OK.
+pub fn page<T: askama::Template>(t: &T) -> AppResult<HttpResponse> {
+    html(t, actix_web::http::StatusCode::OK)
+}
+
+/// HTML already written out: the one place the panels' content type is set.
+pub fn html_text(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
 }
 
 #[derive(askama::Template)]
@@ -145,7 +149,7 @@ pub fn escape_html(s: &str) -> String {
 /// The frame of every logged-in page: navigation, user menu, CSRF token, flash.
 #[derive(Clone, Debug)]
 pub struct PageCtx {
-    pub panel: Panel,
+    pub panel: AccountKind,
     pub user_name: String,
     pub user_detail: String,
     pub csrf: String,
@@ -160,7 +164,7 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn is_admin_panel(&self) -> bool {
-        self.panel == Panel::Admin
+        self.panel == AccountKind::User
     }
     /// `hx-headers` for `<body>`: htmx sends the CSRF token with every request.
     pub fn hx_headers(&self) -> String {

@@ -52,8 +52,7 @@ impl NewTicketPage {
     }
 
     fn respond(&self, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-        let body = self.render().map_err(AppError::internal)?;
-        Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+        super::html(self, status)
     }
 }
 

@@ -7,7 +7,7 @@ use askama::Template;
 use super::auth::StaffSession;
 use super::{AppState, FlashKind, PageCtx, path_id, redirect, set_flash};
 use crate::domain::affise_push::{self, Push};
-use crate::domain::outbox::{self, Mail};
+use crate::domain::outbox::{self, Mail, OutboxState};
 use crate::domain::sync_state::{self, SyncPart};
 use crate::error::{AppError, AppResult};
 use crate::http::query::Params;
@@ -20,8 +20,8 @@ const SHOWN: i64 = 200;
 struct OutboxPage {
     ctx: PageCtx,
     mails: Vec<Mail>,
-    counts: Vec<(String, i64)>,
-    state: Option<&'static str>,
+    counts: Vec<(OutboxState, i64)>,
+    state: Option<OutboxState>,
     email_on: bool,
     pushes: Vec<Push>,
     sync: Vec<SyncPart>,
@@ -35,12 +35,7 @@ fn admin_only(staff: &StaffSession) -> AppResult<()> {
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     admin_only(&staff)?;
     let query = Params::from_query(req.query_string());
-    let shown = match query.one("state") {
-        Some(outbox::PENDING) => Some(outbox::PENDING),
-        Some(outbox::SENT) => Some(outbox::SENT),
-        Some(outbox::FAILED) => Some(outbox::FAILED),
-        _ => None,
-    };
+    let shown = query.one("state").and_then(OutboxState::parse);
     let (mails, counts, pushes, sync) = state
         .db(move |conn| {
             Ok((
@@ -61,7 +56,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
         sync: sync.into_iter().filter(|p| p.part != "run").collect(),
         affise_on: state.config.affise.is_some(),
     };
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render().map_err(AppError::internal)?))
+    super::page(&page)
 }
 
 /// `POST /admin/outbox/{id}/retry`: send a waiting or failed email now.

@@ -7,9 +7,9 @@ use askama::Template;
 use super::auth::{AffiliateSession, StaffSession};
 use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::affiliates::Affiliate;
-use crate::domain::notify::{self, MailEvent, Recipient};
+use crate::domain::notify::{self, Account, MailEvent};
 use crate::domain::users::User;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::query::Params;
 
 #[derive(Template)]
@@ -29,15 +29,15 @@ struct ProfilePage {
 }
 
 fn respond(page: ProfilePage) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page.render().map_err(AppError::internal)?))
+    super::page(&page)
 }
 
 /// The kinds of email offered to `recipient`, with the ones they switched off.
-async fn choices(state: &AppState, recipient: Recipient) -> AppResult<Vec<(&'static str, &'static str, bool)>> {
+async fn choices(state: &AppState, recipient: Account) -> AppResult<Vec<(&'static str, &'static str, bool)>> {
     let off = state.db(move |conn| Ok(notify::optouts(conn, recipient)?)).await?;
     let offered: &[MailEvent] = match recipient {
-        Recipient::User(_) => &MailEvent::FOR_STAFF,
-        Recipient::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
+        Account::User(_) => &MailEvent::FOR_STAFF,
+        Account::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
     };
     Ok(offered.iter().map(|e| (e.as_str(), e.label(), !off.contains(e))).collect())
 }
@@ -52,7 +52,7 @@ async fn staff_page(state: &AppState, staff: &StaffSession, new_key: Option<Stri
         new_key,
         api_doc: "/3.0/openapi.json",
         notifications_action: "/admin/profile/notifications",
-        notifications: choices(state, Recipient::User(staff.user.id)).await?,
+        notifications: choices(state, Account::User(staff.user.id)).await?,
     })
 }
 
@@ -70,7 +70,7 @@ async fn affiliate_page(
         new_key,
         api_doc: "/3.0/openapi.json",
         notifications_action: "/affiliate/profile/notifications",
-        notifications: choices(state, Recipient::Affiliate(affiliate.affiliate.id)).await?,
+        notifications: choices(state, Account::Affiliate(affiliate.affiliate.id)).await?,
     })
 }
 
@@ -105,7 +105,7 @@ pub async fn admin_notifications(
     staff: StaffSession,
     form: Params,
 ) -> AppResult<HttpResponse> {
-    let (recipient, wanted) = (Recipient::User(staff.user.id), wanted(&form));
+    let (recipient, wanted) = (Account::User(staff.user.id), wanted(&form));
     state.db(move |conn| Ok(notify::set_wanted(conn, recipient, &wanted)?)).await?;
     set_flash(&staff.session, FlashKind::Success, "Email settings saved.");
     Ok(redirect("/admin/profile"))
@@ -117,7 +117,7 @@ pub async fn affiliate_notifications(
     affiliate: AffiliateSession,
     form: Params,
 ) -> AppResult<HttpResponse> {
-    let (recipient, wanted) = (Recipient::Affiliate(affiliate.affiliate.id), wanted(&form));
+    let (recipient, wanted) = (Account::Affiliate(affiliate.affiliate.id), wanted(&form));
     state.db(move |conn| Ok(notify::set_wanted(conn, recipient, &wanted)?)).await?;
     set_flash(&affiliate.session, FlashKind::Success, "Email settings saved.");
     Ok(redirect("/affiliate/profile"))

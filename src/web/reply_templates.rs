@@ -8,7 +8,7 @@ use super::auth::StaffSession;
 use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::reply_templates::{self, ReplyTemplate, TemplateRow, VARIABLES};
 use crate::domain::ticket_filter::FieldError;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Template)]
 #[template(path = "admin/templates.html")]
@@ -48,8 +48,7 @@ struct DeletePage {
 }
 
 fn respond<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-    let body = t.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
+    super::html(t, status)
 }
 
 pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {

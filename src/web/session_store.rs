@@ -14,6 +14,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{affiliates, sessions, users};
 use crate::db::{AnyConnection, DbPool, DbStatus, Stamp};
+use crate::domain::account::Account;
 use crate::domain::affiliates::Affiliate;
 use crate::domain::users::User;
 use crate::domain::{now, random_token, secrets::sha256_hex};
@@ -206,9 +207,9 @@ fn stored(mut state: State) -> State {
 /// columns of its own so `load` can join it.
 fn principal_ids(state: &State) -> (Option<i64>, Option<i64>) {
     let principal = state.get(super::auth::PRINCIPAL_KEY).and_then(|v| serde_json::from_str::<String>(v).ok());
-    match principal.as_deref().and_then(super::auth::Principal::decode) {
-        Some(super::auth::Principal::User(id)) => (Some(id), None),
-        Some(super::auth::Principal::Affiliate(id)) => (None, Some(id)),
+    match principal.as_deref().and_then(Account::from_key) {
+        Some(Account::User(id)) => (Some(id), None),
+        Some(Account::Affiliate(id)) => (None, Some(id)),
         None => (None, None),
     }
 }

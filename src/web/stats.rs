@@ -11,7 +11,7 @@ use super::{AppState, PageCtx};
 use crate::domain::affiliates::{self, Affiliate};
 use crate::domain::catalogue::money;
 use crate::domain::stats::{self, DayStats};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Deserialize)]
 pub struct StatsQuery {
@@ -142,8 +142,7 @@ pub async fn daily(
         chart,
         currency: state.config.currency.clone(),
     };
-    let body = page.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    super::page(&page)
 }
 
 /// Clicks as bars (left axis) and conversions as a line (right axis), in SVG

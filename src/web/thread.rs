@@ -135,7 +135,7 @@ pub fn segments(text: &str) -> Vec<Segment> {
 }
 
 pub(super) fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+    super::html_text(status, body)
 }
 
 /// A thread as the page shows it: what it needs besides the thread itself.

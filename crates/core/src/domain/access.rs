@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::actor::Actor;
 use super::lifecycle::{Outcome, Skip};
+use super::states::AuditAction;
 use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
 use super::{affise_push, audit, messages, notify, now, ticket_counts};
@@ -117,7 +118,7 @@ pub(crate) fn decide_locked(
             match granted {
                 Some(source) => {
                     let revoked = format!("revoked {} access to {} (granted {})", source.words(), target, source.how());
-                    audit::record(conn, actor, "revoke_access", Some(ticket.id), &revoked)?;
+                    audit::record(conn, actor, AuditAction::RevokeAccess, Some(ticket.id), &revoked)?;
                     format!("{verb} by {}: access to {target}, granted {}, was revoked.", staff.name, source.how())
                 }
                 None => format!("{verb} by {}.", staff.name),
@@ -125,7 +126,7 @@ pub(crate) fn decide_locked(
         }
     };
     messages::insert_message(conn, &messages::NewMessage::system(ticket.id, Some(staff.id), &text, t), &[])?;
-    let action = if decision == Decision::Approve { "approve" } else { "reject" };
+    let action = if decision == Decision::Approve { AuditAction::Approve } else { AuditAction::Reject };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     let (reply, tell) = match told {
         Told::Alone => (None, notify::Tell::Now),

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use super::access::{Target, current_grant};
 use super::catalogue_admin::CatalogueKind;
+use super::states::AuditAction;
 use super::states::{AccessGrant, AccessSource};
 use super::tickets::Scope;
 use super::{Actor, affise_push, audit, now};
@@ -177,7 +178,7 @@ pub fn set_by_hand(
             }
             (AccessGrant::Disabled, None) => format!("revoked {}'s access to {t}", affiliate.name),
         };
-        let action = if grant == AccessGrant::Enabled { "grant_access" } else { "revoke_access" };
+        let action = if grant == AccessGrant::Enabled { AuditAction::GrantAccess } else { AuditAction::RevokeAccess };
         audit::record(conn, actor, action, None, &format!("affiliate #{affiliate_id}: {detail}"))?;
         Ok(true)
     })

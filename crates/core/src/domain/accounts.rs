@@ -6,8 +6,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::notify::{MailEvent, Recipient};
+use super::notify::{Account, MailEvent};
 use super::outbox::{self, NewMail};
+use super::states::AuditAction;
 pub use super::states::{AccountKind, TokenPurpose};
 use super::{Actor, audit, now, secrets, users};
 use crate::db::schema::{account_tokens, affiliates, login_failures, sessions, users as users_t};
@@ -132,8 +133,8 @@ fn send_link(
         _ => format!("{}?token={token}", set_password_path(kind)),
     };
     let recipient = match kind {
-        AccountKind::User => Recipient::User(id),
-        AccountKind::Affiliate => Recipient::Affiliate(id),
+        AccountKind::User => Account::User(id),
+        AccountKind::Affiliate => Account::Affiliate(id),
     };
     outbox::enqueue(
         conn,
@@ -176,7 +177,7 @@ pub(crate) fn invite_in(conn: &mut AnyConnection, actor: &Actor, kind: AccountKi
     }
     retire_links(conn, kind, id)?;
     let token = send_link(conn, kind, id, TokenPurpose::Invite, &staff.name)?;
-    audit::record(conn, actor, "invite", None, &format!("{} #{id}", kind.as_str()))?;
+    audit::record(conn, actor, AuditAction::Invite, None, &format!("{} #{id}", kind.as_str()))?;
     Ok(token)
 }
 
@@ -367,7 +368,7 @@ pub fn set_password_with_link(
             }
         };
         let what = if owner.purpose == TokenPurpose::Invite { "accepted the invitation" } else { "reset the password" };
-        audit::record(conn, &actor, "set_password", None, what)?;
+        audit::record(conn, &actor, AuditAction::SetPassword, None, what)?;
         Ok(Ok(owner))
     })
 }

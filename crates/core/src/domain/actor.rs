@@ -1,7 +1,7 @@
 //! Who is acting, and through which door: decides what a use case lets them see and
 //! do, and is written into audit entries.
 
-use super::states::AffiliateStatus;
+use super::states::{ActorKind, AffiliateStatus};
 use super::tickets::Scope;
 use crate::error::{DomainError, DomainResult};
 
@@ -102,11 +102,11 @@ impl Actor {
     }
 
     /// The kind written into audit entries.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ActorKind {
         match self.who {
-            Who::Staff(_) => "user",
-            Who::Affiliate(_) => "affiliate",
-            Who::System => "system",
+            Who::Staff(_) => ActorKind::User,
+            Who::Affiliate(_) => ActorKind::Affiliate,
+            Who::System => ActorKind::System,
         }
     }
 

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::actor::Actor;
 use super::lifecycle::{Outcome, Skip};
 use super::messages::{self, NewMessage};
+use super::states::AuditAction;
 use super::tickets::Ticket;
 use super::users::User;
 use super::{audit, notify, now, ticket_counts};
@@ -54,7 +55,13 @@ pub(crate) fn assign_locked(
     };
     let note = NewMessage { internal: true, ..NewMessage::system(ticket.id, Some(staff.id), &text, t) };
     messages::insert_message(conn, &note, &[])?;
-    audit::record(conn, actor, "assign", Some(ticket.id), &format!("to {} (#{}), {detail}", to.name, to.id))?;
+    audit::record(
+        conn,
+        actor,
+        AuditAction::Assign,
+        Some(ticket.id),
+        &format!("to {} (#{}), {detail}", to.name, to.id),
+    )?;
     // The new manager's list and the old one's hear of it; the affiliate is not told.
     let moved = Ticket { manager_id: Some(to.id), ..ticket.clone() };
     notify::ticket_changed(conn, actor, &moved, notify::Change::Noted)?;

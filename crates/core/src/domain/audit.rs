@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::states::AuditAction;
 use super::{Actor, now};
 use crate::db::AnyConnection;
 use crate::db::schema::audit_log;
@@ -10,7 +11,7 @@ use crate::error::DomainResult;
 pub fn record(
     conn: &mut AnyConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     ticket_id: Option<i64>,
     detail: &str,
 ) -> DomainResult<()> {
@@ -32,7 +33,7 @@ pub fn record(
 pub fn record_many(
     conn: &mut AnyConnection,
     actor: &Actor,
-    action: &str,
+    action: AuditAction,
     ticket_ids: &[i64],
     detail: &str,
 ) -> DomainResult<()> {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::catalogue::{Offer, Smartlink};
+use super::states::AuditAction;
 use super::states::{AccessGrant, OfferStatus, Privacy};
 use super::ticket_filter::{FieldError, contains_pattern, lower};
 use super::{Actor, audit, now};
@@ -354,8 +355,11 @@ pub fn create(
                 .returning(smartlinks::id)
                 .get_result(conn)?,
         };
-        let action = format!("add_{}", kind.one().to_lowercase());
-        audit::record(conn, actor, &action, None, &format!("{} #{id} {}", kind.one(), c.name))?;
+        let action = match kind {
+            CatalogueKind::Offer => AuditAction::AddOffer,
+            CatalogueKind::Smartlink => AuditAction::AddSmartlink,
+        };
+        audit::record(conn, actor, action, None, &format!("{} #{id} {}", kind.one(), c.name))?;
         Ok(Ok(id))
     })
 }
@@ -400,8 +404,11 @@ pub fn update(
         if kind == CatalogueKind::Offer && before.status != Some(c.status) {
             changes.push(format!("status -> {}", c.status));
         }
-        let action = format!("edit_{}", kind.one().to_lowercase());
-        audit::record(conn, actor, &action, None, &format!("{} #{id}: {}", kind.one(), changes.join("; ")))?;
+        let action = match kind {
+            CatalogueKind::Offer => AuditAction::EditOffer,
+            CatalogueKind::Smartlink => AuditAction::EditSmartlink,
+        };
+        audit::record(conn, actor, action, None, &format!("{} #{id}: {}", kind.one(), changes.join("; ")))?;
         Ok(Ok(()))
     })
 }

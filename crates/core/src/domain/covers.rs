@@ -9,6 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::actor::Actor;
+use super::states::AuditAction;
 use super::users::User;
 use super::{audit, directory, now};
 use crate::db::schema::{affiliates, cover_affiliates, covers, users};
@@ -59,7 +60,7 @@ pub fn start(conn: &mut AnyConnection, actor: &Actor, absent: i64, cover: i64, u
         audit::record(
             conn,
             actor,
-            "cover",
+            AuditAction::Cover,
             None,
             &format!(
                 "{} (#{absent}) away until {until}: {} affiliates and {} tickets with #{cover}",
@@ -146,7 +147,7 @@ fn give_back(conn: &mut AnyConnection, id: i64, why: &str) -> DomainResult<Optio
     audit::record(
         conn,
         &system,
-        "cover_ended",
+        AuditAction::CoverEnded,
         None,
         &format!("cover #{id}, {why}: {} affiliates back", theirs.len()),
     )?;

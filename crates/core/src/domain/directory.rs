@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::accounts::{self, AccountKind};
 use super::affiliates::Affiliate;
+use super::states::AuditAction;
 use super::states::{AffiliateStatus, Role, TicketKind, TicketStatus};
 use super::ticket_filter::{FieldError, contains_pattern, lower};
 use super::tickets::Scope;
@@ -115,7 +116,7 @@ pub fn invite_person(
             .returning(users::id)
             .get_result(conn)?;
         lookups::changed(conn)?;
-        audit::record(conn, actor, "add_user", None, &format!("user #{id} {email} as {}", role.as_str()))?;
+        audit::record(conn, actor, AuditAction::AddUser, None, &format!("user #{id} {email} as {}", role.as_str()))?;
         let token = accounts::invite_in(conn, actor, AccountKind::User, id)?;
         Ok(Ok((id, token)))
     })
@@ -137,7 +138,7 @@ pub fn set_person_disabled(conn: &mut AnyConnection, actor: &Actor, id: i64, dis
             diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         }
         lookups::changed(conn)?;
-        let action = if disabled { "disable_user" } else { "enable_user" };
+        let action = if disabled { AuditAction::DisableUser } else { AuditAction::EnableUser };
         audit::record(conn, actor, action, None, &format!("user #{id} {}", user.email))?;
         User::find(conn, id)?.ok_or(DomainError::NotFound)
     })
@@ -156,7 +157,7 @@ pub fn set_sees_all(conn: &mut AnyConnection, actor: &Actor, id: i64, on: bool) 
             .set((users::sees_all_tickets.eq(on), users::updated_at.eq(now())))
             .execute(conn)?;
         let what = if on { "sees every queue" } else { "sees their own queue" };
-        audit::record(conn, actor, "queues", None, &format!("user #{id} {} {what}", user.email))?;
+        audit::record(conn, actor, AuditAction::Queues, None, &format!("user #{id} {} {what}", user.email))?;
         User::find(conn, id)?.ok_or(DomainError::NotFound)
     })
 }
@@ -194,7 +195,7 @@ pub fn hand_over(conn: &mut AnyConnection, actor: &Actor, from: i64, to: i64) ->
         audit::record(
             conn,
             actor,
-            "hand_over",
+            AuditAction::HandOver,
             None,
             &format!(
                 "{affiliates} affiliates and {tickets} tickets of {} (#{from}) to {} (#{to})",
@@ -425,7 +426,7 @@ pub fn create_affiliate(
             ))
             .returning(affiliates::id)
             .get_result(conn)?;
-        audit::record(conn, actor, "add_affiliate", None, &format!("affiliate #{id} {}", a.email))?;
+        audit::record(conn, actor, AuditAction::AddAffiliate, None, &format!("affiliate #{id} {}", a.email))?;
         Ok(Ok(id))
     })
 }
@@ -481,7 +482,13 @@ pub fn update_affiliate(
         if before.manager_id != a.manager_id {
             changes.push(format!("manager {:?} -> {:?}", before.manager_id, a.manager_id));
         }
-        audit::record(conn, actor, "edit_affiliate", None, &format!("affiliate #{id}: {}", changes.join("; ")))?;
+        audit::record(
+            conn,
+            actor,
+            AuditAction::EditAffiliate,
+            None,
+            &format!("affiliate #{id}: {}", changes.join("; ")),
+        )?;
         Ok(Ok(Affiliate::find(conn, id)?.ok_or(DomainError::NotFound)?))
     })
 }
@@ -502,7 +509,7 @@ pub fn set_affiliate_disabled(
         if disabled {
             accounts::end_sessions(conn, AccountKind::Affiliate, id)?;
         }
-        let action = if disabled { "disable_affiliate" } else { "enable_affiliate" };
+        let action = if disabled { AuditAction::DisableAffiliate } else { AuditAction::EnableAffiliate };
         audit::record(conn, actor, action, None, &format!("affiliate #{id} {}", a.email))?;
         Affiliate::find(conn, id)?.ok_or(DomainError::NotFound)
     })

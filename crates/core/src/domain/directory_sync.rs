@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
+use super::states::AuditAction;
 use super::states::{AffiliateStatus, OfferStatus, Privacy, Role};
 use super::{Actor, audit, lookups, now, secrets, users};
 use crate::db::schema::{affiliates, sessions, users as users_t};
@@ -383,7 +384,13 @@ pub fn disable_missing_partners(conn: &mut AnyConnection, seen: &HashSet<String>
             diesel::delete(sessions::table.filter(sessions::affiliate_id.eq_any(chunk))).execute(conn)?;
         }
         for id in &gone {
-            audit::record(conn, &Actor::system(), "affiliate_removed_in_affise", None, &format!("affiliate #{id}"))?;
+            audit::record(
+                conn,
+                &Actor::system(),
+                AuditAction::AffiliateRemovedInAffise,
+                None,
+                &format!("affiliate #{id}"),
+            )?;
         }
         Ok(gone.len())
     })

@@ -10,6 +10,7 @@ use std::io::Read;
 use diesel::prelude::*;
 
 use super::directory_sync::{self as sync, Applied, ManagerKey, OfferRecord, PartnerRecord, SmartlinkRecord};
+use super::states::AuditAction;
 use super::states::{AccessGrant, AccessSource, AffiliateStatus, OfferStatus, Privacy};
 use super::{Actor, audit, now};
 use crate::db::schema::{affiliates, offer_access, offers, smartlink_access, smartlinks};
@@ -213,7 +214,7 @@ pub fn run(
             return Err(Stop::RolledBack(report.clone()));
         }
         report.applied = true;
-        audit::record(conn, actor, "import", None, &format!("{}: {}", kind.word(), report.summary()))?;
+        audit::record(conn, actor, AuditAction::Import, None, &format!("{}: {}", kind.word(), report.summary()))?;
         Ok(report.clone())
     });
     match outcome {

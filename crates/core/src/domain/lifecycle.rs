@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::access::{self, Decision};
 use super::actor::Actor;
+use super::states::AuditAction;
 use super::states::TicketStatus;
 use super::ticket_filter::TicketFilter;
 use super::ticket_list;
@@ -94,7 +95,7 @@ fn change_status(
         ))
         .execute(conn)?;
     tally.moved(ticket.manager_id, ticket.kind, ticket.status, to);
-    let action = if to == TicketStatus::Open { "reopen" } else { "close" };
+    let action = if to == TicketStatus::Open { AuditAction::Reopen } else { AuditAction::Close };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     let change = if to == TicketStatus::Open { notify::Change::Reopened } else { notify::Change::Closed };
     notify::ticket_changed_telling(conn, actor, ticket, change, tell)?;
@@ -129,7 +130,7 @@ fn close_many(
     for t in &open {
         tally.moved(t.manager_id, t.kind, t.status, TicketStatus::Closed);
     }
-    audit::record_many(conn, actor, "close", &ids, detail)?;
+    audit::record_many(conn, actor, AuditAction::Close, &ids, detail)?;
     notify::tickets_closed(conn, actor, &open)?;
     Ok((ids, already.iter().map(|t| t.id).collect()))
 }
@@ -221,7 +222,7 @@ fn remove_rows(
     search::remove(conn, &ids)?;
     for t in removed {
         tally.add(t.manager_id, t.status, t.kind, -1);
-        audit::record(conn, actor, "remove", Some(t.id), &format!("{detail}: {}", t.title))?;
+        audit::record(conn, actor, AuditAction::Remove, Some(t.id), &format!("{detail}: {}", t.title))?;
     }
     Ok(keys)
 }

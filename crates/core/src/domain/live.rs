@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::actor::{Actor, Who};
+use super::states::ActorKind;
 use super::tickets::Ticket;
 use crate::db::AnyConnection;
 use crate::db::schema::live_events;
@@ -15,33 +16,18 @@ use crate::error::DomainResult;
 /// How long events are kept for reconnecting browsers.
 pub const KEPT: Duration = Duration::hours(1);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LiveKind {
-    /// The ticket changed: a message, a status, a decision.
-    Ticket,
-    /// Someone is typing a reply.
-    Typing,
-}
-
-impl LiveKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            LiveKind::Ticket => "ticket",
-            LiveKind::Typing => "typing",
-        }
-    }
-}
+pub use super::states::LiveKind;
 
 #[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
 #[diesel(table_name = live_events)]
 pub struct LiveEvent {
     pub id: i64,
-    pub kind: String,
+    pub kind: LiveKind,
     pub ticket_id: i64,
     pub affiliate_id: i64,
     pub manager_id: Option<i64>,
     pub staff_only: bool,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<i64>,
     pub actor_name: String,
     pub created_at: NaiveDateTime,
@@ -49,7 +35,7 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     pub fn is_typing(&self) -> bool {
-        self.kind == LiveKind::Typing.as_str()
+        self.kind == LiveKind::Typing
     }
 
     /// Whether `viewer` may hear of this event: the same rule as seeing the ticket,
@@ -112,7 +98,7 @@ pub fn record_many(
         .iter()
         .map(|ticket| {
             (
-                live_events::kind.eq(kind.as_str()),
+                live_events::kind.eq(kind),
                 live_events::ticket_id.eq(ticket.id),
                 live_events::affiliate_id.eq(ticket.affiliate_id),
                 live_events::manager_id.eq(ticket.manager_id),
@@ -149,7 +135,7 @@ pub fn typing(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> Domain
     // One notice per person every few seconds is all a "… is replying" needs; a
     // client that sends more is not let to fill the table.
     let recent: Option<i64> = live_events::table
-        .filter(live_events::kind.eq(LiveKind::Typing.as_str()))
+        .filter(live_events::kind.eq(LiveKind::Typing))
         .filter(live_events::actor_kind.eq(actor.kind()))
         .filter(live_events::actor_id.eq(actor.id()))
         .filter(live_events::created_at.gt(super::now() - TYPING_EVERY))

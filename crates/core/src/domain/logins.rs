@@ -5,7 +5,11 @@
 use chrono::Duration;
 use diesel::prelude::*;
 
-use super::now;
+use super::account::Account;
+use super::affiliates::Affiliate;
+use super::states::AccountKind;
+use super::users::User;
+use super::{accounts, now};
 use crate::db::AnyConnection;
 use crate::db::schema::login_failures;
 use crate::error::DomainResult;
@@ -13,19 +17,10 @@ use crate::error::DomainResult;
 /// Failures older than this no longer count.
 pub const WINDOW_MINUTES: i64 = 15;
 
-/// Which panel's account a login names: the same email may be a user and an affiliate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Door {
-    Admin,
-    Affiliate,
-}
-
-fn account_key(door: Door, email: &str) -> String {
-    let panel = match door {
-        Door::Admin => "user",
-        Door::Affiliate => "affiliate",
-    };
-    format!("{panel}:{}", super::users::normalize_email(email))
+/// The account a login names, by its kind: the same email may be a user and an
+/// affiliate.
+fn account_key(kind: AccountKind, email: &str) -> String {
+    format!("{kind}:{}", super::users::normalize_email(email))
 }
 
 /// How many failures lock what: an account (whoever guesses at it), and a client
@@ -48,10 +43,10 @@ pub struct Throttled {
 }
 
 /// The address as counted: per panel.
-fn address_key(door: Door, address: &str) -> String {
-    match door {
-        Door::Admin => format!("admin:{address}"),
-        Door::Affiliate => format!("affiliate:{address}"),
+fn address_key(kind: AccountKind, address: &str) -> String {
+    match kind {
+        AccountKind::User => format!("admin:{address}"),
+        AccountKind::Affiliate => format!("affiliate:{address}"),
     }
 }
 
@@ -60,7 +55,7 @@ fn address_key(door: Door, address: &str) -> String {
 /// not held back by its count (its address still is).
 pub fn wait_before_trying(
     conn: &mut AnyConnection,
-    door: Door,
+    kind: AccountKind,
     email: &str,
     address: &str,
     limits: Limits,
@@ -68,8 +63,8 @@ pub fn wait_before_trying(
 ) -> DomainResult<Option<Throttled>> {
     let t = now();
     let since = t - Duration::minutes(WINDOW_MINUTES);
-    let account = account_key(door, email);
-    let address = address_key(door, address);
+    let account = account_key(kind, email);
+    let address = address_key(kind, address);
     let mut throttled: Option<Throttled> = None;
     for (is_account, key, limit) in
         [(true, account.as_str(), limits.per_account), (false, address.as_str(), limits.per_address)]
@@ -100,12 +95,12 @@ pub fn wait_before_trying(
 }
 
 /// Counts a failed login; forgets failures that have left the window.
-pub fn record_failure(conn: &mut AnyConnection, door: Door, email: &str, address: &str) -> DomainResult<()> {
+pub fn record_failure(conn: &mut AnyConnection, kind: AccountKind, email: &str, address: &str) -> DomainResult<()> {
     let t = now();
     diesel::insert_into(login_failures::table)
         .values((
-            login_failures::account.eq(account_key(door, email)),
-            login_failures::address.eq(address_key(door, address)),
+            login_failures::account.eq(account_key(kind, email)),
+            login_failures::address.eq(address_key(kind, address)),
             login_failures::at.eq(t),
         ))
         .execute(conn)?;
@@ -116,10 +111,61 @@ pub fn record_failure(conn: &mut AnyConnection, door: Door, email: &str, address
 
 /// A successful login clears its account's failures (not its address's: one right
 /// password does not license more guessing at other accounts).
-pub fn clear(conn: &mut AnyConnection, door: Door, email: &str) -> DomainResult<()> {
+pub fn clear(conn: &mut AnyConnection, kind: AccountKind, email: &str) -> DomainResult<()> {
     // The rows stay, no longer the account's, so the address's count keeps them.
-    diesel::update(login_failures::table.filter(login_failures::account.eq(account_key(door, email))))
+    diesel::update(login_failures::table.filter(login_failures::account.eq(account_key(kind, email))))
         .set(login_failures::account.eq(""))
         .execute(conn)?;
     Ok(())
+}
+
+/// A login as typed on a panel's login page.
+pub struct Attempt<'a> {
+    pub kind: AccountKind,
+    pub email: &'a str,
+    pub password: &'a str,
+    /// The client's address (after trusted proxies).
+    pub address: &'a str,
+    /// The unlock link's token, when the login came through one (else empty).
+    pub unlock: &'a str,
+    pub limits: Limits,
+}
+
+/// What a login attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    LoggedIn(Account),
+    /// No such account, a wrong password, or an account not let in: told alike.
+    WrongLogin,
+    /// Too many failures lately: the password was not even looked at.
+    Throttled(Throttled),
+}
+
+/// Use case: log in. Throttled first (an account unlocked by its owner's link is
+/// not held back by its own count), then the password checked, then the outcome
+/// recorded: a failure counted, a success clearing the account's count and spending
+/// the unlock link.
+pub fn log_in(conn: &mut AnyConnection, attempt: &Attempt) -> DomainResult<LoginOutcome> {
+    let Attempt { kind, email, password, address, unlock, limits } = *attempt;
+    let unlocked = !unlock.is_empty() && accounts::unlock_is_valid(conn, kind, unlock, email)?;
+    if let Some(throttled) = wait_before_trying(conn, kind, email, address, limits, unlocked)? {
+        return Ok(LoginOutcome::Throttled(throttled));
+    }
+    let account = match kind {
+        AccountKind::User => User::authenticate(conn, email, password)?.map(|u| Account::User(u.id)),
+        AccountKind::Affiliate => Affiliate::authenticate(conn, email, password)?.map(|a| Account::Affiliate(a.id)),
+    };
+    match account {
+        Some(account) => {
+            clear(conn, kind, email)?;
+            if unlocked {
+                accounts::use_unlock(conn, unlock)?;
+            }
+            Ok(LoginOutcome::LoggedIn(account))
+        }
+        None => {
+            record_failure(conn, kind, email, address)?;
+            Ok(LoginOutcome::WrongLogin)
+        }
+    }
 }

@@ -8,6 +8,7 @@ use super::access::{self, Decision};
 use super::actor::{Actor, Who};
 use super::attachments::{self, NewAttachment};
 use super::lifecycle::Outcome;
+use super::states::AuditAction;
 use super::states::{AuthorKind, RequestState, TicketStatus};
 use super::tickets::Ticket;
 use super::{audit, notify, now, search, ticket_counts};
@@ -312,9 +313,9 @@ fn add_message(
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
             tally.write(conn)?;
             let action = match status {
-                TicketStatus::Open => "reopen",
-                TicketStatus::Closed => "close",
-                TicketStatus::Pending => "wait",
+                TicketStatus::Open => AuditAction::Reopen,
+                TicketStatus::Closed => AuditAction::Close,
+                TicketStatus::Pending => AuditAction::Wait,
             };
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }
@@ -325,7 +326,7 @@ fn add_message(
             (false, false) => notify::Change::Replied(&message),
         };
         notify::ticket_changed(conn, actor, &ticket, change)?;
-        let action = if internal { "note" } else { "reply" };
+        let action = if internal { AuditAction::Note } else { AuditAction::Reply };
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
         Ok((Replied { message, status_before: ticket.status, status }, true))
     })

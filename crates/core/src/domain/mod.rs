@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod access_grants;
+pub mod account;
 pub mod accounts;
 pub mod actor;
 pub mod affiliate_side;

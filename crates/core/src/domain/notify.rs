@@ -17,28 +17,8 @@ use crate::db::AnyConnection;
 use crate::db::schema::{notification_optouts, users};
 use crate::error::DomainResult;
 
-/// The kinds of email, each of which a person can switch off on their profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MailEvent {
-    /// An affiliate opened a ticket (a question or an access request): to their manager.
-    NewTicket,
-    /// An affiliate replied: to their manager.
-    AffiliateReply,
-    /// A manager replied: to the affiliate.
-    ManagerReply,
-    /// A manager opened a ticket for the affiliate: to the affiliate.
-    TicketForYou,
-    /// A manager closed the ticket: to the affiliate.
-    TicketClosed,
-    /// An access request was approved or rejected: to the affiliate.
-    RequestDecided,
-    /// An account was made for someone: the link to set their password.
-    Invitation,
-    /// Someone asked to reset their password: the link to set a new one.
-    PasswordReset,
-    /// The account is locked by failed logins: the link that lets its owner log in.
-    LoginUnlock,
-}
+pub use super::account::Account;
+pub use super::states::MailEvent;
 
 impl MailEvent {
     pub const FOR_STAFF: [MailEvent; 2] = [MailEvent::NewTicket, MailEvent::AffiliateReply];
@@ -46,29 +26,6 @@ impl MailEvent {
     pub const ACCOUNT: [MailEvent; 3] = [MailEvent::Invitation, MailEvent::PasswordReset, MailEvent::LoginUnlock];
     pub const FOR_AFFILIATES: [MailEvent; 4] =
         [MailEvent::ManagerReply, MailEvent::TicketForYou, MailEvent::TicketClosed, MailEvent::RequestDecided];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailEvent::NewTicket => "new_ticket",
-            MailEvent::AffiliateReply => "affiliate_reply",
-            MailEvent::ManagerReply => "manager_reply",
-            MailEvent::TicketForYou => "ticket_for_you",
-            MailEvent::TicketClosed => "ticket_closed",
-            MailEvent::RequestDecided => "request_decided",
-            MailEvent::Invitation => "invitation",
-            MailEvent::PasswordReset => "password_reset",
-            MailEvent::LoginUnlock => "login_unlock",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MailEvent> {
-        MailEvent::FOR_STAFF
-            .iter()
-            .chain(MailEvent::FOR_AFFILIATES.iter())
-            .chain(MailEvent::ACCOUNT.iter())
-            .copied()
-            .find(|e| e.as_str() == s)
-    }
 
     /// What the profile page's checkbox says.
     pub fn label(self) -> &'static str {
@@ -108,27 +65,6 @@ pub enum Change<'a> {
 pub enum Tell {
     Now,
     InDigest,
-}
-
-/// Who receives an email: a user (manager) or an affiliate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Recipient {
-    User(i64),
-    Affiliate(i64),
-}
-
-impl Recipient {
-    pub fn kind(self) -> &'static str {
-        match self {
-            Recipient::User(_) => "user",
-            Recipient::Affiliate(_) => "affiliate",
-        }
-    }
-    pub fn id(self) -> i64 {
-        match self {
-            Recipient::User(id) | Recipient::Affiliate(id) => id,
-        }
-    }
 }
 
 /// Records `change` of `ticket` made by `actor`: the live event, and the email for
@@ -173,19 +109,19 @@ pub fn ticket_changed_telling(
         let Some(manager) = ticket.manager_id else { return Ok(()) };
         let found: Option<(String, String)> =
             users::table.find(manager).select((users::name, users::email)).get_result(conn).optional()?;
-        found.map(|(name, email)| (Recipient::User(manager), name, email))
+        found.map(|(name, email)| (Account::User(manager), name, email))
     } else {
         affiliate
             .filter(|a| a.status != AffiliateStatus::Banned)
-            .map(|a| (Recipient::Affiliate(a.id), a.name.clone(), a.email.clone()))
+            .map(|a| (Account::Affiliate(a.id), a.name.clone(), a.email.clone()))
     };
     let Some((recipient, name, email)) = recipient else { return Ok(()) };
     if opted_out(conn, recipient, event)? {
         return Ok(());
     }
     let link_path = match recipient {
-        Recipient::User(_) => format!("/admin/tickets/{}", ticket.id),
-        Recipient::Affiliate(_) => format!("/affiliate/tickets/{}", ticket.id),
+        Account::User(_) => format!("/admin/tickets/{}", ticket.id),
+        Account::Affiliate(_) => format!("/affiliate/tickets/{}", ticket.id),
     };
     outbox::enqueue(
         conn,
@@ -286,9 +222,9 @@ pub fn digest(
         );
         opted_out.extend(
             notification_optouts::table
-                .filter(notification_optouts::recipient_kind.eq(Recipient::Affiliate(0).kind()))
+                .filter(notification_optouts::recipient_kind.eq(Account::Affiliate(0).kind()))
                 .filter(crate::db::id_in(notification_optouts::recipient_id, chunk, pg))
-                .filter(notification_optouts::event.eq(event.as_str()))
+                .filter(notification_optouts::event.eq(event))
                 .select(notification_optouts::recipient_id)
                 .load::<i64>(conn)?,
         );
@@ -338,7 +274,7 @@ pub fn digest(
                 event,
                 ticket_id: l.ticket_id,
                 ticket_title: &l.title,
-                recipient: Recipient::Affiliate(l.to.id),
+                recipient: Account::Affiliate(l.to.id),
                 recipient_name: &l.to.name,
                 recipient_email: &l.to.email,
                 actor_name: &staff.name,
@@ -353,18 +289,18 @@ pub fn digest(
     Ok(())
 }
 
-fn opted_out(conn: &mut AnyConnection, recipient: Recipient, event: MailEvent) -> DomainResult<bool> {
+fn opted_out(conn: &mut AnyConnection, recipient: Account, event: MailEvent) -> DomainResult<bool> {
     let n: i64 = notification_optouts::table
         .filter(notification_optouts::recipient_kind.eq(recipient.kind()))
         .filter(notification_optouts::recipient_id.eq(recipient.id()))
-        .filter(notification_optouts::event.eq(event.as_str()))
+        .filter(notification_optouts::event.eq(event))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
 }
 
 /// The kinds of email `recipient` switched off.
-pub fn optouts(conn: &mut AnyConnection, recipient: Recipient) -> DomainResult<Vec<MailEvent>> {
+pub fn optouts(conn: &mut AnyConnection, recipient: Account) -> DomainResult<Vec<MailEvent>> {
     let rows: Vec<String> = notification_optouts::table
         .filter(notification_optouts::recipient_kind.eq(recipient.kind()))
         .filter(notification_optouts::recipient_id.eq(recipient.id()))
@@ -375,10 +311,10 @@ pub fn optouts(conn: &mut AnyConnection, recipient: Recipient) -> DomainResult<V
 
 /// Use case: a person chooses which kinds of email they get (`wanted`, of those
 /// their kind of account can get).
-pub fn set_wanted(conn: &mut AnyConnection, recipient: Recipient, wanted: &[MailEvent]) -> DomainResult<()> {
+pub fn set_wanted(conn: &mut AnyConnection, recipient: Account, wanted: &[MailEvent]) -> DomainResult<()> {
     let offered: &[MailEvent] = match recipient {
-        Recipient::User(_) => &MailEvent::FOR_STAFF,
-        Recipient::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
+        Account::User(_) => &MailEvent::FOR_STAFF,
+        Account::Affiliate(_) => &MailEvent::FOR_AFFILIATES,
     };
     crate::db::write_transaction(conn, |conn| {
         diesel::delete(
@@ -392,7 +328,7 @@ pub fn set_wanted(conn: &mut AnyConnection, recipient: Recipient, wanted: &[Mail
                 .values((
                     notification_optouts::recipient_kind.eq(recipient.kind()),
                     notification_optouts::recipient_id.eq(recipient.id()),
-                    notification_optouts::event.eq(event.as_str()),
+                    notification_optouts::event.eq(event),
                 ))
                 .execute(conn)?;
         }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::actor::{Actor, Who};
 use super::affiliates::{self, Affiliate};
 use super::attachments::{self, NewAttachment};
+use super::states::AuditAction;
 use super::states::{AffiliateStatus, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
 use super::{audit, messages, notify, now, search, ticket_counts};
@@ -125,7 +126,7 @@ pub(crate) fn insert_ticket(
     messages::insert_message(conn, &messages::NewMessage::by(actor, id, body, t), files)?;
     ticket_counts::adjust(conn, affiliate.manager_id, TicketStatus::Open, target.kind, 1)?;
     search::reindex(conn, id)?;
-    audit::record(conn, actor, "create", Some(id), target.kind.as_str())?;
+    audit::record(conn, actor, AuditAction::Create, Some(id), target.kind.as_str())?;
     let ticket = Ticket::find(conn, id)?.ok_or(DomainError::NotFound)?;
     notify::ticket_changed(conn, actor, &ticket, notify::Change::Opened)?;
     Ok(ticket)

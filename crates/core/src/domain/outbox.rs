@@ -5,21 +5,19 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::notify::{MailEvent, Recipient};
+use super::notify::{Account, MailEvent};
 use crate::db::schema::outbox;
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::DomainResult;
 
-/// Where an email stands.
-pub const PENDING: &str = "pending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
+use super::states::AccountKind;
+pub use super::states::OutboxState;
 
 pub struct NewMail<'a> {
     pub event: MailEvent,
     pub ticket_id: i64,
     pub ticket_title: &'a str,
-    pub recipient: Recipient,
+    pub recipient: Account,
     pub recipient_name: &'a str,
     pub recipient_email: &'a str,
     pub actor_name: &'a str,
@@ -36,17 +34,17 @@ pub struct NewMail<'a> {
 #[diesel(table_name = outbox)]
 pub struct Mail {
     pub id: i64,
-    pub event: String,
+    pub event: MailEvent,
     pub ticket_id: i64,
     pub ticket_title: String,
-    pub recipient_kind: String,
+    pub recipient_kind: AccountKind,
     pub recipient_id: i64,
     pub recipient_name: String,
     pub recipient_email: String,
     pub actor_name: String,
     pub body: String,
     pub link_path: String,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_until: Option<NaiveDateTime>,
@@ -58,28 +56,23 @@ pub struct Mail {
 }
 
 impl Mail {
-    pub fn event(&self) -> Option<MailEvent> {
-        MailEvent::parse(&self.event)
-    }
-
     /// What the email is, in words, for the outbox page: "Request approved",
     /// "6 tickets closed", "Reply to the affiliate".
     pub fn kind_text(&self) -> String {
         let n = self.ticket_count;
         let outcome = self.outcome.as_deref().unwrap_or("decided");
-        match self.event() {
-            Some(MailEvent::NewTicket) => "New ticket, to the manager".into(),
-            Some(MailEvent::AffiliateReply) => "Affiliate's reply, to the manager".into(),
-            Some(MailEvent::ManagerReply) => "Reply, to the affiliate".into(),
-            Some(MailEvent::TicketForYou) => "Ticket opened for the affiliate".into(),
-            Some(MailEvent::TicketClosed) if self.is_digest() => format!("{n} tickets closed"),
-            Some(MailEvent::TicketClosed) => "Ticket closed".into(),
-            Some(MailEvent::RequestDecided) if self.is_digest() => format!("{n} requests {outcome}"),
-            Some(MailEvent::RequestDecided) => format!("Request {outcome}"),
-            Some(MailEvent::Invitation) => "Invitation".into(),
-            Some(MailEvent::PasswordReset) => "Password reset".into(),
-            Some(MailEvent::LoginUnlock) => "Link to unlock a login".into(),
-            None => self.event.clone(),
+        match self.event {
+            MailEvent::NewTicket => "New ticket, to the manager".into(),
+            MailEvent::AffiliateReply => "Affiliate's reply, to the manager".into(),
+            MailEvent::ManagerReply => "Reply, to the affiliate".into(),
+            MailEvent::TicketForYou => "Ticket opened for the affiliate".into(),
+            MailEvent::TicketClosed if self.is_digest() => format!("{n} tickets closed"),
+            MailEvent::TicketClosed => "Ticket closed".into(),
+            MailEvent::RequestDecided if self.is_digest() => format!("{n} requests {outcome}"),
+            MailEvent::RequestDecided => format!("Request {outcome}"),
+            MailEvent::Invitation => "Invitation".into(),
+            MailEvent::PasswordReset => "Password reset".into(),
+            MailEvent::LoginUnlock => "Link to unlock a login".into(),
         }
     }
 
@@ -109,7 +102,7 @@ pub fn enqueue_many(conn: &mut AnyConnection, mails: &[NewMail], at: NaiveDateTi
         .iter()
         .map(|mail| {
             (
-                outbox::event.eq(mail.event.as_str()),
+                outbox::event.eq(mail.event),
                 outbox::ticket_id.eq(mail.ticket_id),
                 outbox::ticket_title.eq(mail.ticket_title),
                 outbox::recipient_kind.eq(mail.recipient.kind()),
@@ -121,7 +114,7 @@ pub fn enqueue_many(conn: &mut AnyConnection, mails: &[NewMail], at: NaiveDateTi
                 outbox::link_path.eq(mail.link_path),
                 outbox::outcome.eq(mail.outcome),
                 outbox::ticket_count.eq(mail.ticket_count),
-                outbox::state.eq(PENDING),
+                outbox::state.eq(OutboxState::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(at),
                 outbox::created_at.eq(at),
@@ -140,7 +133,7 @@ pub fn claim_due(conn: &mut AnyConnection, now: NaiveDateTime, lease: Duration, 
     let postgres = conn.is_postgres();
     write_transaction(conn, |conn| {
         let due = outbox::table
-            .filter(outbox::state.eq(PENDING))
+            .filter(outbox::state.eq(OutboxState::Pending))
             .filter(outbox::next_attempt_at.le(now))
             .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now)))
             .order(outbox::id.asc())
@@ -182,7 +175,7 @@ pub fn claim_due(conn: &mut AnyConnection, now: NaiveDateTime, lease: Duration, 
 pub fn mark_sent(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> DomainResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::state.eq(SENT),
+            outbox::state.eq(OutboxState::Sent),
             outbox::sent_at.eq(Some(at)),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(None::<String>),
@@ -207,7 +200,7 @@ pub fn mark_attempt_failed(
     let pause = (base_pause * 2i32.pow(doublings)).min(Duration::hours(6));
     diesel::update(outbox::table.find(mail.id))
         .set((
-            outbox::state.eq(if give_up { FAILED } else { PENDING }),
+            outbox::state.eq(if give_up { OutboxState::Failed } else { OutboxState::Pending }),
             outbox::next_attempt_at.eq(at + pause),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(Some(error)),
@@ -218,9 +211,9 @@ pub fn mark_attempt_failed(
 
 /// Use case (admins, and the command line): send a pending or failed email again now.
 pub fn retry_now(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> DomainResult<bool> {
-    let n = diesel::update(outbox::table.find(id).filter(outbox::state.ne(SENT)))
+    let n = diesel::update(outbox::table.find(id).filter(outbox::state.ne(OutboxState::Sent)))
         .set((
-            outbox::state.eq(PENDING),
+            outbox::state.eq(OutboxState::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(at),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
@@ -230,16 +223,16 @@ pub fn retry_now(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> Domain
 }
 
 /// The newest emails, optionally of one state.
-pub fn list(conn: &mut AnyConnection, state: Option<&str>, limit: i64) -> DomainResult<Vec<Mail>> {
+pub fn list(conn: &mut AnyConnection, state: Option<OutboxState>, limit: i64) -> DomainResult<Vec<Mail>> {
     let mut q = outbox::table.into_boxed();
     if let Some(state) = state {
-        q = q.filter(outbox::state.eq(state.to_string()));
+        q = q.filter(outbox::state.eq(state));
     }
     Ok(q.order(outbox::id.desc()).limit(limit).select(Mail::as_select()).load(conn)?)
 }
 
 /// How many emails are in each state.
-pub fn counts(conn: &mut AnyConnection) -> DomainResult<Vec<(String, i64)>> {
+pub fn counts(conn: &mut AnyConnection) -> DomainResult<Vec<(OutboxState, i64)>> {
     Ok(outbox::table
         .group_by(outbox::state)
         .select((outbox::state, diesel::dsl::count_star()))

@@ -45,7 +45,8 @@ macro_rules! stored_as_text {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                // `pad`, so widths and alignment (`{:<7}`) apply.
+                f.pad(self.as_str())
             }
         }
 
@@ -247,6 +248,99 @@ stored_as_text!(
         Reset = "reset",
         /// Lets the owner of an account locked by failed logins log in with their password.
         Unlock = "unlock",
+    }
+);
+
+stored_as_text!(
+    /// What a live event tells the browsers watching a list or a thread.
+    LiveKind {
+        /// The ticket changed: a message, a status, a decision.
+        Ticket = "ticket",
+        /// Someone is typing a reply.
+        Typing = "typing",
+    }
+);
+
+stored_as_text!(
+    /// Who acted, as audit entries and live events record it.
+    ActorKind {
+        User = "user",
+        Affiliate = "affiliate",
+        /// The desk itself: the command line, the periodic chores, the directory sync.
+        System = "system",
+    }
+);
+
+stored_as_text!(
+    /// What an audit entry records.
+    AuditAction {
+        Create = "create",
+        Reply = "reply",
+        Note = "note",
+        Close = "close",
+        Reopen = "reopen",
+        /// "Send and wait": the ticket waits on the affiliate.
+        Wait = "wait",
+        Approve = "approve",
+        Reject = "reject",
+        Assign = "assign",
+        Remove = "remove",
+        GrantAccess = "grant_access",
+        RevokeAccess = "revoke_access",
+        AddUser = "add_user",
+        DisableUser = "disable_user",
+        EnableUser = "enable_user",
+        /// A manager let see every queue, or no longer.
+        Queues = "queues",
+        HandOver = "hand_over",
+        Cover = "cover",
+        CoverEnded = "cover_ended",
+        AddAffiliate = "add_affiliate",
+        EditAffiliate = "edit_affiliate",
+        DisableAffiliate = "disable_affiliate",
+        EnableAffiliate = "enable_affiliate",
+        AffiliateRemovedInAffise = "affiliate_removed_in_affise",
+        AddOffer = "add_offer",
+        EditOffer = "edit_offer",
+        AddSmartlink = "add_smartlink",
+        EditSmartlink = "edit_smartlink",
+        Invite = "invite",
+        SetPassword = "set_password",
+        Import = "import",
+    }
+);
+
+stored_as_text!(
+    /// The kinds of email, each of which a person can switch off on their profile.
+    MailEvent {
+        /// An affiliate opened a ticket (a question or an access request): to their manager.
+        NewTicket = "new_ticket",
+        /// An affiliate replied: to their manager.
+        AffiliateReply = "affiliate_reply",
+        /// A manager replied: to the affiliate.
+        ManagerReply = "manager_reply",
+        /// A manager opened a ticket for the affiliate: to the affiliate.
+        TicketForYou = "ticket_for_you",
+        /// A manager closed the ticket: to the affiliate.
+        TicketClosed = "ticket_closed",
+        /// An access request was approved or rejected: to the affiliate.
+        RequestDecided = "request_decided",
+        /// An account was made for someone: the link to set their password.
+        Invitation = "invitation",
+        /// Someone asked to reset their password: the link to set a new one.
+        PasswordReset = "password_reset",
+        /// The account is locked by failed logins: the link that lets its owner log in.
+        LoginUnlock = "login_unlock",
+    }
+);
+
+stored_as_text!(
+    /// Where an email stands in the outbox.
+    OutboxState {
+        Pending = "pending",
+        Sent = "sent",
+        /// Given up after its attempts; shown to admins on the Outbox page.
+        Failed = "failed",
     }
 );
 
