@@ -9,11 +9,11 @@
 
 mod browser;
 mod directory;
+mod hand_over_and_targets;
 mod journeys;
 mod pages;
+mod replies_and_decisions;
 mod server;
-mod team;
-mod working_day;
 
 use std::path::{Path, PathBuf};
 
@@ -102,17 +102,17 @@ async fn journeys_in_chromium() {
     assert!(problems.iter().all(|p| p.contains("/affiliate/tickets") && p.contains("status of 422")), "{problems:?}");
     pages::keyboard_only(&b).await;
     b.assert_clean_console("keyboard only").await;
-    working_day::density_and_history(&b).await;
-    working_day::templates_and_placeholders(&b).await;
-    working_day::approve_and_send(&b).await;
-    working_day::reject_revokes_access_granted_by_hand(&b, &server).await;
-    working_day::collision(&b, &server).await;
-    working_day::bulk_on_page_three(&b).await;
-    working_day::keyboard_triage(&b).await;
-    working_day::note_mode_and_escape(&b).await;
-    working_day::phone_cards(&b).await;
-    working_day::live_updates(&b, &server).await;
-    working_day::form_buttons_line_up(&b).await;
+    replies_and_decisions::density_and_history(&b).await;
+    replies_and_decisions::templates_and_placeholders(&b).await;
+    replies_and_decisions::approve_and_send(&b).await;
+    replies_and_decisions::reject_revokes_access_granted_by_hand(&b, &server).await;
+    replies_and_decisions::collision(&b, &server).await;
+    replies_and_decisions::bulk_on_page_three(&b).await;
+    replies_and_decisions::keyboard_triage(&b).await;
+    replies_and_decisions::note_mode_and_escape(&b).await;
+    replies_and_decisions::phone_cards(&b).await;
+    replies_and_decisions::live_updates(&b, &server).await;
+    replies_and_decisions::form_buttons_line_up(&b).await;
     directory::invite_set_password_log_in(&b, &server).await;
     // The refused fields come back with 422 and the spent link with 410 (failed loads
     // to Chromium); nothing else.
@@ -120,9 +120,9 @@ async fn journeys_in_chromium() {
     assert!(problems.iter().all(|p| p.contains("status of 422") || p.contains("status of 410")), "{problems:?}");
     directory::hand_over(&b, &server).await;
     b.assert_clean_console("hand-over").await;
-    team::hand_over_from_the_thread(&b, &server).await;
-    team::send_and_wait_then_the_reply(&b).await;
-    team::side_panel_breach_and_reports(&b).await;
+    hand_over_and_targets::hand_over_from_the_thread(&b, &server).await;
+    hand_over_and_targets::send_and_wait_then_the_reply(&b).await;
+    hand_over_and_targets::side_panel_breach_and_reports(&b).await;
 
     b.set_javascript(false).await;
     b.goto("/admin/login").await;
