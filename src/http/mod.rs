@@ -9,6 +9,7 @@ pub mod headers;
 pub mod live;
 pub mod lookups;
 pub mod params;
+pub mod paths;
 pub mod query;
 pub mod rate_limit;
 pub mod stamp;

@@ -10,6 +10,7 @@ use crate::domain::access::{self, Decision};
 use crate::domain::lifecycle::{self, BulkAction, BulkAnswer, Outcome, Selection};
 use crate::domain::ticket_list;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::query::Params;
 
 #[derive(Template)]
@@ -323,8 +324,7 @@ async fn respond_marked(
 fn list_url(request: &ListRequest) -> String {
     let mut pairs = request.filter_pairs();
     pairs.extend(request.position_pairs());
-    let qs = super::ticket_list::query_string(&pairs);
-    if qs.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{qs}") }
+    paths::admin_tickets(&paths::query_string(&pairs))
 }
 
 /// The single actions of a ticket, as named in its URL.
@@ -385,7 +385,7 @@ pub async fn single_action(
     let id = super::path_id(&raw_id)?;
     let action = SingleAction::parse(&raw_action).ok_or(AppError::NotFound)?;
     let actor = staff.actor();
-    let back = super::safe_next(form.one("return_to"), &format!("/admin/tickets/{id}"));
+    let back = super::safe_next(form.one("return_to"), &paths::admin_ticket(id, ""));
     let outcome = perform(&state, actor, id, action).await?;
     match outcome {
         Outcome::Done => set_flash(&staff.session, FlashKind::Success, action.done_text(id)),

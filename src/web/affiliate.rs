@@ -14,6 +14,7 @@ use crate::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
 use crate::http::filter_params::FilterParams;
+use crate::http::paths;
 use crate::http::query::Params;
 
 const PER_PAGE: u32 = 25;
@@ -68,7 +69,7 @@ pub async fn support(
     let link = |p: u32| {
         let mut pairs = base.clone();
         pairs.push(("page", p.to_string()));
-        format!("/affiliate/tickets?{}", super::ticket_list::query_string(&pairs))
+        paths::affiliate_tickets(&paths::query_string(&pairs))
     };
     let page_view = SupportPage {
         ctx: affiliate.page("support"),

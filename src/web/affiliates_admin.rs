@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash, url_encode};
+use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash};
 use crate::domain::accounts::{self, AccountKind};
 use crate::domain::affiliates::Affiliate;
 use crate::domain::directory::{self, AffiliateForm, AffiliateRow};
@@ -16,6 +16,7 @@ use crate::domain::states::AffiliateStatus;
 use crate::domain::ticket_filter::FieldError;
 use crate::domain::users::{User, UserSummary};
 use crate::error::AppResult;
+use crate::http::paths;
 use crate::http::query::Params;
 
 const PER_PAGE: i64 = 50;
@@ -33,7 +34,7 @@ struct ListPage {
 
 impl ListPage {
     fn page_url(&self, page: i64) -> String {
-        format!("/admin/affiliates?q={}&page={page}", url_encode(&self.q))
+        paths::admin_affiliates(&self.q, page)
     }
 }
 
@@ -56,7 +57,7 @@ impl FormPage {
     }
     fn action(&self) -> String {
         match &self.affiliate {
-            Some(a) => format!("/admin/affiliates/{}", a.id),
+            Some(a) => paths::admin_affiliate(a.id),
             None => "/admin/affiliates".into(),
         }
     }
@@ -185,7 +186,7 @@ pub async fn create(
                 FlashKind::Success,
                 format!("Affiliate #{id} is added. Invite them to their panel when they should log in."),
             );
-            Ok(redirect(&format!("/admin/affiliates/{id}")))
+            Ok(redirect(&paths::admin_affiliate(id)))
         }
         Err(errors) => refused(&state, &staff, None, form, errors).await,
     }
@@ -205,7 +206,7 @@ pub async fn update(
     match state.db(move |conn| Ok(directory::update_affiliate(conn, &actor, id, &f)?)).await? {
         Ok(a) => {
             set_flash(&staff.session, FlashKind::Success, format!("{} is saved.", a.name));
-            Ok(redirect(&format!("/admin/affiliates/{id}")))
+            Ok(redirect(&paths::admin_affiliate(id)))
         }
         Err(errors) => {
             let actor = staff.actor();
@@ -230,7 +231,7 @@ async fn set_disabled(
         format!("{} can log in again.", a.name)
     };
     set_flash(&staff.session, FlashKind::Success, text);
-    Ok(redirect(&format!("/admin/affiliates/{id}")))
+    Ok(redirect(&paths::admin_affiliate(id)))
 }
 
 pub async fn disable(
@@ -259,5 +260,5 @@ pub async fn invite(
     let actor = staff.actor();
     state.db(move |conn| Ok(accounts::invite(conn, &actor, AccountKind::Affiliate, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, "The invitation is on its way; earlier links no longer work.");
-    Ok(redirect(&format!("/admin/affiliates/{id}")))
+    Ok(redirect(&paths::admin_affiliate(id)))
 }

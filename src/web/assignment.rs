@@ -11,6 +11,7 @@ use crate::domain::lifecycle::{self, BulkAction, Selection};
 use crate::domain::tickets::{Scope, Ticket};
 use crate::domain::users::UserSummary;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::query::Params;
 
 #[derive(Template)]
@@ -85,5 +86,5 @@ pub async fn assign(
         set_flash(&staff.session, FlashKind::Success, format!("Ticket #{id} handed to {name}."));
     }
     let still_mine = scope == Scope::All || scope == Scope::Manager(to);
-    Ok(redirect(&if still_mine { format!("/admin/tickets/{id}") } else { "/admin/tickets".to_string() }))
+    Ok(redirect(&if still_mine { paths::admin_ticket(id, "") } else { paths::admin_tickets("") }))
 }

@@ -9,13 +9,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::StaffSession;
-use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash, url_encode};
+use super::{AppState, FlashKind, PageCtx, html, path_id, redirect, set_flash};
 use crate::domain::access_grants::{self, AccessRow};
 use crate::domain::affise_push::{self, Push};
 use crate::domain::catalogue_admin::{self, CatalogueKind, Item, ItemForm};
 use crate::domain::states::{AccessGrant, OfferStatus};
 use crate::domain::ticket_filter::FieldError;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::query::Params;
 
 const PER_PAGE: i64 = 50;
@@ -36,7 +37,7 @@ struct ListPage {
 
 impl ListPage {
     fn page_url(&self, page: i64) -> String {
-        format!("/admin/{}?q={}&page={page}", self.kind.path(), url_encode(&self.q))
+        paths::catalogue_page(self.kind, &self.q, page)
     }
 }
 
@@ -65,8 +66,8 @@ impl ItemPage {
     }
     fn base(&self) -> String {
         match &self.item {
-            Some(i) => format!("/admin/{}/{}", self.kind.path(), i.id),
-            None => format!("/admin/{}", self.kind.path()),
+            Some(i) => paths::catalogue(self.kind, Some(i.id)),
+            None => paths::catalogue(self.kind, None),
         }
     }
     fn page_url(&self, page: i64) -> String {
@@ -257,7 +258,7 @@ async fn create(
     match state.db(move |conn| Ok(catalogue_admin::create(conn, &actor, kind, &f)?)).await? {
         Ok(id) => {
             set_flash(&staff.session, FlashKind::Success, format!("The {} #{id} is added.", kind.one()));
-            Ok(redirect(&format!("/admin/{}/{id}", kind.path())))
+            Ok(redirect(&paths::catalogue(kind, Some(id))))
         }
         Err(errors) => html(&blank(staff.page(kind.path()), kind, form, errors), StatusCode::UNPROCESSABLE_ENTITY),
     }
@@ -293,7 +294,7 @@ async fn update(
     match state.db(move |conn| Ok(catalogue_admin::update(conn, &actor, kind, id, &f)?)).await? {
         Ok(()) => {
             set_flash(&staff.session, FlashKind::Success, "Saved.");
-            Ok(redirect(&format!("/admin/{}/{id}", kind.path())))
+            Ok(redirect(&paths::catalogue(kind, Some(id))))
         }
         Err(errors) => {
             let page = item_page(&state, &staff, kind, id, 1, Some((form, errors))).await?;
@@ -339,7 +340,7 @@ async fn set_access(
     kind: CatalogueKind,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    let back = format!("/admin/{}/{id}#access", kind.path());
+    let back = format!("{}#access", paths::catalogue(kind, Some(id)));
     let Some(affiliate_id) = form.affiliate_id.trim().parse::<i64>().ok().filter(|a| *a > 0) else {
         set_flash(&staff.session, FlashKind::Error, "Enter the ID of an affiliate, like 1042.");
         return Ok(redirect(&back));

@@ -14,6 +14,7 @@ use super::{AppState, FlashKind, PageCtx, html, redirect, set_flash};
 use crate::domain::import::{self, ImportKind, ImportReport};
 use crate::domain::secrets;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::upload;
 
 /// The largest file taken: 100,000 lines of a wide affiliates file fit with room.
@@ -151,7 +152,7 @@ pub async fn apply(
                 FlashKind::Error,
                 "The checked file was cleared away after a while: upload it again.",
             );
-            Ok(redirect(&format!("/admin/import?kind={}", kind.word())))
+            Ok(redirect(&paths::import(kind.word())))
         }
         Some(report) if report.applied => {
             set_flash(
@@ -159,7 +160,7 @@ pub async fn apply(
                 FlashKind::Success,
                 format!("{} imported: {}.", pending.file_name, report.summary()),
             );
-            Ok(redirect(&format!("/admin/import?kind={}", kind.word())))
+            Ok(redirect(&paths::import(kind.word())))
         }
         Some(report) => {
             // Something changed since the preview (a line now conflicts): nothing was kept.

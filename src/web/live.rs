@@ -22,6 +22,7 @@ use crate::domain::live::{self, LiveEvent};
 use crate::domain::threads::{self, Thread};
 use crate::domain::ticket_list;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::query::Params;
 use crate::http::streams::{Owner, StreamGuard};
 
@@ -110,8 +111,7 @@ impl Listener {
                 let n = self.changed.len();
                 let words =
                     if n == 1 { "1 new or updated ticket".to_string() } else { format!("{n} new or updated tickets") };
-                let href =
-                    if query.is_empty() { "/admin/tickets".to_string() } else { format!("/admin/tickets?{query}") };
+                let href = paths::admin_tickets(query);
                 let banner =
                     format!("<a class=\"live-banner\" href=\"{}\">{words} — show</a>", super::escape_html(&href));
                 let json = serde_json::json!({ "ticket": event.ticket_id, "by": event.actor_name }).to_string();

@@ -17,10 +17,12 @@ use crate::domain::access::Decision;
 use crate::domain::lifecycle::Outcome;
 use crate::domain::messages::{self, Draft, Replied, Seen, Then};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
+use crate::domain::states::AccountKind;
 use crate::domain::states::{RequestState, TicketStatus};
 use crate::domain::ticket_list::{self, Cursor};
 use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::query::Params;
 use crate::http::upload::{self, Upload};
 
@@ -36,7 +38,7 @@ pub struct ListContext {
 
 impl ListContext {
     pub fn back_url(&self) -> String {
-        if self.from.is_empty() { "/admin/tickets".into() } else { format!("/admin/tickets?{}", self.from) }
+        paths::admin_tickets(&self.from)
     }
 
     pub fn next_url(&self) -> Option<String> {
@@ -93,7 +95,7 @@ async fn manager_view(
     let list = ListContext { from: list_query, at: Some(at), next };
     let mut ctx = staff.page("tickets");
     ctx.live = Some(super::live::url(state, "admin", &format!("ticket={id}")).await?);
-    form.typing_url = Some(format!("/admin/tickets/{id}/typing"));
+    form.typing_url = Some(paths::typing(AccountKind::User, id));
     Ok(View { ctx, thread, templates, form, list })
 }
 
@@ -175,7 +177,7 @@ pub async fn admin_template(
     query: web::Query<TemplateQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    let mut form = ReplyForm { typing_url: Some(format!("/admin/tickets/{id}/typing")), ..Default::default() };
+    let mut form = ReplyForm { typing_url: Some(paths::typing(AccountKind::User, id)), ..Default::default() };
     let chosen = fill(&state, &staff, id, query.into_inner().template_id.and_then(|v| v.trim().parse().ok())).await?;
     apply_template(&mut form, chosen);
     let body = ReplyBodyField { form }.render().map_err(AppError::internal)?;

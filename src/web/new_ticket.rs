@@ -14,6 +14,7 @@ use crate::domain::messages;
 use crate::domain::opening::{self, NewQuestion, OpenRefused};
 use crate::domain::tickets::{Ticket, TicketKind};
 use crate::error::{AppError, AppResult};
+use crate::http::paths;
 use crate::http::upload::{self, Upload};
 use crate::storage::TempFile;
 
@@ -191,7 +192,7 @@ pub async fn affiliate_create(
                 FlashKind::Success,
                 format!("Your ticket {} was sent to your manager.", ticket.id),
             );
-            Ok(redirect(&format!("/affiliate/tickets/{}", ticket.id)))
+            Ok(redirect(&paths::affiliate_ticket(ticket.id)))
         }
         Err(why) => Err(AppError::forbidden(why.text())),
     }

@@ -9,6 +9,7 @@ use super::{AppState, FlashKind, PageCtx, redirect, set_flash};
 use crate::domain::reply_templates::{self, ReplyTemplate, TemplateRow, VARIABLES};
 use crate::domain::ticket_filter::FieldError;
 use crate::error::AppResult;
+use crate::http::paths;
 
 #[derive(Template)]
 #[template(path = "admin/templates.html")]
@@ -34,7 +35,7 @@ impl FormPage {
     }
     fn action(&self) -> String {
         match self.id {
-            Some(id) => format!("/admin/templates/{id}"),
+            Some(id) => paths::template(id),
             None => "/admin/templates".into(),
         }
     }

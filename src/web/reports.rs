@@ -14,6 +14,7 @@ use super::{AppState, PageCtx, html};
 use crate::domain::business_hours::brief;
 use crate::domain::reports::{self, MAX_DAYS, Report, Times};
 use crate::error::AppResult;
+use crate::http::paths;
 
 #[derive(Deserialize)]
 pub struct ReportQuery {
@@ -139,7 +140,7 @@ pub async fn show(
     let chart = report.as_ref().and_then(|r| Backlog::draw(&r.backlog));
     let page = ReportsPage {
         ctx: staff.page("reports"),
-        csv_url: format!("/admin/reports/export?from={}&to={}", r.from, r.to),
+        csv_url: paths::reports_export(&r.from.to_string(), &r.to.to_string()),
         from: r.from_text,
         to: r.to_text,
         errors: r.errors,

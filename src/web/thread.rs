@@ -16,10 +16,12 @@ use crate::db::AnyConnection;
 use crate::domain::Actor;
 use crate::domain::messages::{self, Draft};
 use crate::domain::reply_templates::ReplyTemplate;
+use crate::domain::states::AccountKind;
 use crate::domain::threads::{self, Segment, Thread};
 use crate::error::{AppError, AppResult};
 use crate::http::download;
 use crate::http::lookups::Lookups;
+use crate::http::paths;
 use crate::http::upload::{self, Upload};
 
 /// What the reply form shows: the text so far, and what is wrong with it.
@@ -215,7 +217,7 @@ async fn affiliate_live(
 ) -> AppResult<(PageCtx, ReplyForm)> {
     let mut ctx = affiliate.page("support");
     ctx.live = Some(super::live::url(state, "affiliate", &format!("ticket={id}")).await?);
-    form.typing_url = Some(format!("/affiliate/tickets/{id}/typing"));
+    form.typing_url = Some(paths::typing(AccountKind::Affiliate, id));
     Ok((ctx, form))
 }
 
@@ -269,7 +271,7 @@ pub async fn affiliate_reply(
         return View { ctx, thread, templates, form, list }.respond(true, StatusCode::OK);
     }
     set_flash(&affiliate.session, FlashKind::Success, "Message sent.");
-    Ok(redirect(&format!("/affiliate/tickets/{id}")))
+    Ok(redirect(&paths::affiliate_ticket(id)))
 }
 
 /// `GET /admin/attachments/{id}`: only for managers who may see the ticket.

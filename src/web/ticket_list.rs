@@ -8,6 +8,7 @@ use crate::domain::ticket_list::{Cursor, Detail, ListedTicket, PageAt, PageReque
 use crate::domain::tickets::{RequestState, TicketKind, TicketStatus};
 use crate::domain::users::UserSummary;
 use crate::http::filter_params::FilterParams;
+use crate::http::paths;
 use crate::http::query::Params;
 
 pub const PER_PAGE_CHOICES: [u32; 5] = [10, 25, 50, 100, 500];
@@ -131,11 +132,7 @@ impl ListRequest {
     }
 }
 
-pub fn query_string(pairs: &[(&str, String)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
-        .finish()
-}
+pub use crate::http::paths::query_string;
 
 /// Everything the results part of the page shows.
 pub struct TicketListView {
@@ -179,7 +176,7 @@ impl TicketListView {
             let mut p = base.clone();
             p.extend(extra);
             let qs = query_string(&p);
-            if qs.is_empty() { "/admin/tickets".to_string() } else { format!("/admin/tickets?{qs}") }
+            paths::admin_tickets(&qs)
         };
         let per_page = request.per_page as i64;
         let pages = match page.total {
@@ -350,7 +347,7 @@ impl TicketListView {
     /// Every ticket of this filter as CSV.
     pub fn export_url(&self) -> String {
         let pairs = self.request.filter.pairs(self.request.text());
-        format!("/admin/tickets/export?{}", query_string(&pairs))
+        paths::tickets_export(&query_string(&pairs))
     }
 }
 
@@ -372,9 +369,5 @@ fn thread_url_from(id: i64, list_query: &str, place: Option<Cursor>) -> String {
     if let Some(place) = place {
         pairs.push(("at", place.encode()));
     }
-    if pairs.is_empty() {
-        format!("/admin/tickets/{id}")
-    } else {
-        format!("/admin/tickets/{id}?{}", query_string(&pairs))
-    }
+    paths::admin_ticket(id, &query_string(&pairs))
 }
