@@ -68,6 +68,10 @@ pub fn waited_long(t: &NaiveDateTime) -> bool {
 
 /// Dates outside these years are typing errors, and far enough from chrono's limits
 /// that a month before or a year after is still a date.
+use chrono::NaiveDate;
+
+use crate::domain::days::{DayRange, RangeRefused};
+
 const FIRST_YEAR: i32 = 1970;
 const LAST_YEAR: i32 = 9999;
 
@@ -77,6 +81,48 @@ pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
         Ok(d) if (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d)) => Ok(d),
         Ok(_) => Err(format!("must be a date between {FIRST_YEAR} and {LAST_YEAR}, not \"{s}\".")),
         Err(_) => Err(format!("must be a date like 2026-01-31, not \"{s}\".")),
+    }
+}
+
+/// A From–To pair of day fields as a form sent them: the range, or the errors
+/// beside the fields, and the text each field shows again.
+pub struct RangeForm {
+    pub range: Option<DayRange>,
+    pub from_text: String,
+    pub to_text: String,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+impl RangeForm {
+    /// Reads the two fields. A range that cannot be shown keeps what was typed:
+    /// showing some other range instead would read as the one asked for.
+    /// `too_long` says, for this page, that a range is longer than it shows.
+    pub fn read(from: Option<&str>, to: Option<&str>, today: NaiveDate, too_long: &str) -> RangeForm {
+        let mut errors = Vec::new();
+        let mut field = |raw: Option<&str>, name: &'static str, label: &str| {
+            let typed = raw.map(str::trim).filter(|s| !s.is_empty())?;
+            parse_day(typed).map_err(|why| errors.push((name, format!("{label} {why}")))).ok()
+        };
+        let (from_day, to_day) = (field(from, "from", "From"), field(to, "to", "To"));
+        let range = if errors.is_empty() {
+            DayRange::new(from_day, to_day, today)
+                .map_err(|refused| {
+                    let why = match refused {
+                        RangeRefused::Backwards => "From must not be after To.".to_string(),
+                        RangeRefused::TooLong => too_long.to_string(),
+                    };
+                    errors.push(("from", why));
+                })
+                .ok()
+        } else {
+            None
+        };
+        let (shown_from, shown_to) = DayRange::asked(from_day, to_day, today);
+        let text = |raw: Option<&str>, day: NaiveDate| match raw.map(str::trim) {
+            Some(s) if !s.is_empty() && range.is_none() => s.to_string(),
+            _ => day.format("%Y-%m-%d").to_string(),
+        };
+        RangeForm { from_text: text(from, shown_from), to_text: text(to, shown_to), range, errors }
     }
 }
 

@@ -14,13 +14,12 @@ use super::thread::{Question, ReplyBodyField, ReplyForm, View, checked, html, th
 use super::ticket_list::ListRequest;
 use super::{AppState, FlashKind, is_htmx, path_id, redirect, set_flash};
 use crate::domain::access::Decision;
-use crate::domain::lifecycle::Outcome;
-use crate::domain::messages::{self, Draft, Replied, Seen, Then};
+use crate::domain::lifecycle::{self, CloseAnswer, Outcome};
+use crate::domain::messages::{self, Draft, Replied, Seen, Sending, Then};
 use crate::domain::reply_templates::{self, Filled, ReplyTemplate};
 use crate::domain::states::AccountKind;
 use crate::domain::states::{RequestState, TicketStatus};
 use crate::domain::ticket_list::{self, Cursor};
-use crate::domain::tickets::Ticket;
 use crate::error::{AppError, AppResult};
 use crate::http::paths;
 use crate::http::query::Params;
@@ -262,14 +261,11 @@ pub async fn admin_reply(
     let actor = staff.actor();
     let (body, submission, seen) = (form.body.clone(), upload.text("submission"), seen(&upload));
     let files = upload.files;
+    let sending = if internal { Sending::Note } else { Sending::Reply(then) };
     let replied = state
         .db_with_store(move |conn, store| {
             let draft = Draft::from_form(&body, &submission).seen(seen);
-            if internal {
-                Ok(messages::add_note(conn, store, &actor, id, draft, files)?)
-            } else {
-                Ok(messages::reply(conn, store, &actor, id, draft, then, files)?)
-            }
+            Ok(messages::send(conn, store, &actor, id, draft, sending, files)?)
         })
         .await;
     let replied: Replied = match replied {
@@ -282,13 +278,7 @@ pub async fn admin_reply(
         }
         Err(e) => return Err(e),
     };
-    let done = match then {
-        _ if replied.message.internal => "Internal note added.",
-        Then::Decide(Decision::Approve) => "Reply sent and request approved.",
-        Then::Decide(Decision::Reject) => "Reply sent and request rejected.",
-        _ if replied.status != replied.status_before => "Reply sent and ticket closed.",
-        _ => "Reply sent.",
-    };
+    let done = replied.done_text();
     if htmx {
         let mut view = manager_view(&state, &staff, id, &from, false, ReplyForm::default()).await?;
         view.ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
@@ -317,15 +307,18 @@ async fn act(
     confirmed: bool,
     mut form: ReplyForm,
 ) -> AppResult<HttpResponse> {
-    if action == SingleAction::Close && !confirmed {
-        let (actor, pending) = (staff.actor(), id);
-        let ticket = state.db(move |conn| Ok(Ticket::find_visible(conn, &actor.scope(), pending)?)).await?;
-        if ticket.is_pending_request() {
-            form.question = Some(Question::ClosePending);
-            return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);
+    let outcome = if action == SingleAction::Close {
+        let actor = staff.actor();
+        match state.db(move |conn| Ok(lifecycle::close_or_ask(conn, &actor, id, confirmed)?)).await? {
+            CloseAnswer::AsksAboutPendingRequest => {
+                form.question = Some(Question::ClosePending);
+                return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);
+            }
+            CloseAnswer::Done(outcome) => outcome,
         }
-    }
-    let outcome = super::admin_tickets::perform(state, staff.actor(), id, action).await?;
+    } else {
+        super::admin_tickets::perform(state, staff.actor(), id, action).await?
+    };
     let flash = match outcome {
         Outcome::Done => super::Flash { kind: FlashKind::Success, text: action.done_text(id) },
         Outcome::Skipped(why) => {

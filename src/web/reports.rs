@@ -10,9 +10,11 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
 use super::auth::StaffSession;
+use super::dates::RangeForm;
 use super::{AppState, PageCtx, html};
 use crate::domain::business_hours::brief;
-use crate::domain::reports::{self, MAX_DAYS, Report, Times};
+use crate::domain::days::{DayRange, MAX_DAYS};
+use crate::domain::reports::{self, Report, Times};
 use crate::error::AppResult;
 use crate::http::paths;
 
@@ -22,40 +24,9 @@ pub struct ReportQuery {
     to: Option<String>,
 }
 
-/// The range asked for, or the last 30 days; what is wrong with it, by field.
-struct Range {
-    from: NaiveDate,
-    to: NaiveDate,
-    from_text: String,
-    to_text: String,
-    errors: Vec<(&'static str, String)>,
-}
-
-fn range(q: &ReportQuery) -> Range {
-    let today = crate::domain::now().date();
-    let mut errors = Vec::new();
-    let mut day = |raw: &Option<String>, field: &'static str, label: &str, default: NaiveDate| match raw
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => (default, default.to_string()),
-        Some(s) => match super::dates::parse_day(s) {
-            Ok(d) => (d, d.to_string()),
-            Err(why) => {
-                errors.push((field, format!("{label} {why}")));
-                (default, s.to_string())
-            }
-        },
-    };
-    let (to, to_text) = day(&q.to, "to", "To", today);
-    let (from, from_text) = day(&q.from, "from", "From", to - Duration::days(29));
-    if errors.is_empty() && from > to {
-        errors.push(("from", "From must not be after To.".into()));
-    } else if errors.is_empty() && (to - from).num_days() >= MAX_DAYS {
-        errors.push(("from", format!("A report covers at most {MAX_DAYS} days: move From or To closer.")));
-    }
-    Range { from, to, from_text, to_text, errors }
+fn range(q: &ReportQuery) -> RangeForm {
+    let too_long = format!("A report covers at most {MAX_DAYS} days: move From or To closer.");
+    RangeForm::read(q.from.as_deref(), q.to.as_deref(), crate::domain::now().date(), &too_long)
 }
 
 #[derive(Template)]
@@ -119,11 +90,9 @@ impl Backlog {
     }
 }
 
-async fn load(state: &AppState, staff: &StaffSession, r: &Range) -> AppResult<Option<Report>> {
-    if !r.errors.is_empty() {
-        return Ok(None);
-    }
-    let (actor, hours, from, to) = (staff.actor(), state.config.sla.hours.clone(), r.from, r.to);
+async fn load(state: &AppState, staff: &StaffSession, r: &RangeForm) -> AppResult<Option<Report>> {
+    let Some(DayRange { from, to }) = r.range else { return Ok(None) };
+    let (actor, hours) = (staff.actor(), state.config.sla.hours.clone());
     let report =
         state.db(move |conn| Ok(reports::build(conn, &actor, &hours, from, to, crate::domain::now())?)).await?;
     Ok(Some(report))
@@ -140,7 +109,7 @@ pub async fn show(
     let chart = report.as_ref().and_then(|r| Backlog::draw(&r.backlog));
     let page = ReportsPage {
         ctx: staff.page("reports"),
-        csv_url: paths::reports_export(&r.from.to_string(), &r.to.to_string()),
+        csv_url: paths::reports_export(&r.from_text, &r.to_text),
         from: r.from_text,
         to: r.to_text,
         errors: r.errors,
@@ -235,7 +204,7 @@ pub async fn export(
             String::new(),
         ]);
     }
-    let name = format!("affdesk-report-{}-{}.csv", r.from, r.to);
+    let name = format!("affdesk-report-{}-{}.csv", r.from_text, r.to_text);
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(ContentDisposition {

@@ -3,13 +3,15 @@
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{Duration, NaiveDate};
+
 use serde::Deserialize;
 
 use super::auth::StaffSession;
+use super::dates::RangeForm;
 use super::{AppState, PageCtx};
 use crate::domain::affiliates::{self, Affiliate};
 use crate::domain::catalogue::money;
+use crate::domain::days::{DayRange, MAX_DAYS};
 use crate::domain::stats::{self, DayStats};
 use crate::error::AppResult;
 
@@ -58,9 +60,6 @@ pub fn epc(v: f64) -> String {
     format!("{:.4}", v / 100.0)
 }
 
-/// The longest range one page shows.
-const MAX_DAYS: i64 = 366;
-
 pub async fn daily(
     state: web::Data<AppState>,
     staff: StaffSession,
@@ -68,33 +67,10 @@ pub async fn daily(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let today = crate::domain::now().date();
-    let mut errors = Vec::new();
-    let mut date = |raw: &Option<String>, field: &'static str, label: &str, default: NaiveDate| match raw
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => default,
-        Some(s) => super::dates::parse_day(s).unwrap_or_else(|why| {
-            errors.push((field, format!("{label} {why}")));
-            default
-        }),
-    };
-    let to = date(&q.to, "to", "To", today);
-    let from = date(&q.from, "from", "From", to - Duration::days(29));
-    // A range that cannot be shown is said so, and the form keeps what was typed:
-    // showing some other range instead would read as the one asked for.
-    if from > to {
-        errors.push(("from", "From must not be after To.".into()));
-    } else if (to - from).num_days() >= MAX_DAYS {
-        errors.push(("from", format!("Show at most {MAX_DAYS} days at once: move From or To closer.")));
-    }
-    let range_ok = errors.is_empty();
-    let typed = |raw: &Option<String>, parsed: NaiveDate| match raw.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() && !range_ok => s.to_string(),
-        _ => parsed.format("%Y-%m-%d").to_string(),
-    };
-    let (from_text, to_text) = (typed(&q.from, from), typed(&q.to, to));
+    let too_long = format!("Show at most {MAX_DAYS} days at once: move From or To closer.");
+    let form = RangeForm::read(q.from.as_deref(), q.to.as_deref(), today, &too_long);
+    let (range, from_text, to_text, mut errors) = (form.range, form.from_text, form.to_text, form.errors);
+    let range_ok = range.is_some();
     let raw_affiliate = q.affiliate_id.unwrap_or_default().trim().to_string();
     let actor = staff.actor();
     let affiliate_id = if raw_affiliate.is_empty() {
@@ -111,14 +87,12 @@ pub async fn daily(
     };
     let (affiliate, days) = match affiliate_id {
         None => (None, Vec::new()),
-        Some(id) if !range_ok => {
-            let affiliate =
-                state.db(move |conn| Ok(stats::for_affiliate(conn, &actor, id, to, to)?.map(|(a, _)| a))).await?;
-            (affiliate, Vec::new())
-        }
         Some(id) => {
+            // Without a range the affiliate is still named, over a single day.
+            let DayRange { from, to } = range.unwrap_or(DayRange { from: today, to: today });
             let found = state.db(move |conn| Ok(stats::for_affiliate(conn, &actor, id, from, to)?)).await?;
             match found {
+                Some((a, _)) if !range_ok => (Some(a), Vec::new()),
                 Some((a, days)) => (Some(a), days),
                 None => {
                     errors.push(("affiliate_id", format!("There is no affiliate with ID {id} among yours.")));

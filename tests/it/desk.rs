@@ -13,10 +13,12 @@
 
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::affiliates::Affiliate;
+use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
 use affdesk::domain::directory::{self, AffiliateForm};
-use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Outcome, Selection};
-use affdesk::domain::messages::{self, Draft, Replied, Then};
+use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, CloseAnswer, Outcome, Selection};
+use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
+use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{Role, TicketKind};
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
@@ -30,6 +32,10 @@ use crate::harness::{Backend, TestApp};
 /// A ticket made in the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TicketId(pub i64);
+
+/// An offer made in the test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OfferId(pub i64);
 
 /// An admin or manager made in the test.
 #[derive(Clone, Debug)]
@@ -89,6 +95,22 @@ impl TestApp {
         AffiliateAccount { id, email: email.into() }
     }
 
+    /// A premoderated (Affise: "protected") offer, added by `admin`.
+    pub fn with_offer(&self, admin: &StaffMember, name: &str) -> OfferId {
+        let form = ItemForm {
+            name: name.into(),
+            status: "active".into(),
+            privacy: "protected".into(),
+            payout: "2.50".into(),
+            currency: "USD".into(),
+            preview_url: String::new(),
+        };
+        let id = catalogue_admin::create(&mut self.conn(), &self.as_manager(admin).actor, CatalogueKind::Offer, &form)
+            .expect("the desk answers")
+            .expect("the offer's fields are right");
+        OfferId(id)
+    }
+
     /// The staff member acting in the admin panel.
     pub fn as_manager(&self, who: &StaffMember) -> Acting<'_> {
         let user = User::find(&mut self.conn(), who.id).expect("read").expect("the user exists");
@@ -136,6 +158,23 @@ impl Acting<'_> {
             .expect("the desk answers")
             .expect("the question is opened");
         TicketId(opened.id)
+    }
+
+    /// An affiliate asks for access to an offer.
+    pub fn asks_for(&self, offer: OfferId, comment: &str) -> TicketId {
+        let ticket = requests::request_access(&mut self.app.conn(), &self.actor, Target::Offer(offer.0), comment)
+            .expect("the request is opened");
+        TicketId(ticket.id)
+    }
+
+    /// Close from the thread: a pending request is asked about first.
+    pub fn close_from_thread(&self, t: TicketId, confirmed: bool) -> DomainResult<CloseAnswer> {
+        lifecycle::close_or_ask(&mut self.app.conn(), &self.actor, t.0, confirmed)
+    }
+
+    /// The thread's one box: a note, or a reply and what follows it.
+    pub fn sends(&self, t: TicketId, text: &str, sending: Sending) -> DomainResult<Replied> {
+        messages::send(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), sending, Vec::new())
     }
 
     pub fn reply(&self, t: TicketId, text: &str) -> DomainResult<Replied> {

@@ -9,9 +9,9 @@ pub mod support;
 
 mod affiliate_panel;
 mod api;
+mod asking_first;
 mod authorization;
 mod bulk_actions;
-mod bulk_confirmation;
 mod catalogue_import;
 mod decisions_and_replies;
 mod directory_pages;

@@ -56,6 +56,38 @@ pub fn close(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainR
     set_status(conn, actor, ticket_id, TicketStatus::Closed)
 }
 
+/// What closing a ticket from its thread answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseAnswer {
+    /// The ticket is a pending access request: closing it leaves the affiliate
+    /// without an answer, so the person is asked whether to reject it instead.
+    AsksAboutPendingRequest,
+    Done(Outcome),
+}
+
+/// Use case: close a ticket from its thread. Unless `confirmed`, a pending access
+/// request is not closed but asked about, decided in the transaction that would
+/// have closed it.
+pub fn close_or_ask(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket_id: i64,
+    confirmed: bool,
+) -> DomainResult<CloseAnswer> {
+    actor.as_staff()?;
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
+        if !confirmed && ticket.is_pending_request() {
+            return Ok(CloseAnswer::AsksAboutPendingRequest);
+        }
+        let mut tally = ticket_counts::Tally::default();
+        let to = TicketStatus::Closed;
+        let outcome = change_status(conn, actor, &ticket, to, actor.via.as_str(), &mut tally, notify::Tell::Now)?;
+        tally.write(conn)?;
+        Ok(CloseAnswer::Done(outcome))
+    })
+}
+
 /// Use case: reopen a closed ticket.
 pub fn reopen(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Outcome> {
     set_status(conn, actor, ticket_id, TicketStatus::Open)

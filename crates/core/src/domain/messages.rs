@@ -171,6 +171,46 @@ pub struct Replied {
     /// The ticket's status before and after.
     pub status_before: TicketStatus,
     pub status: TicketStatus,
+    /// The access request decided with the reply ("Approve and send").
+    pub decided: Option<Decision>,
+}
+
+impl Replied {
+    /// What was done, in words for the person who sent it.
+    pub fn done_text(&self) -> &'static str {
+        match (self.message.internal, self.status_before, self.status) {
+            (true, _, _) => "Internal note added.",
+            _ if self.decided == Some(Decision::Approve) => "Reply sent and request approved.",
+            _ if self.decided == Some(Decision::Reject) => "Reply sent and request rejected.",
+            (false, before, after) if before == after => "Reply sent.",
+            (false, _, TicketStatus::Closed) => "Reply sent and ticket closed.",
+            (false, _, TicketStatus::Pending) => "Reply sent; the ticket waits for the affiliate.",
+            (false, _, TicketStatus::Open) => "Reply sent and ticket reopened.",
+        }
+    }
+}
+
+/// What a manager's message is: an internal note, or a reply and what follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sending {
+    Note,
+    Reply(Then),
+}
+
+/// Use case: a manager's message from the thread's one box, a reply or a note.
+pub fn send(
+    conn: &mut AnyConnection,
+    store: &dyn AttachmentStore,
+    actor: &Actor,
+    ticket_id: i64,
+    draft: Draft,
+    sending: Sending,
+    files: Vec<TempFile>,
+) -> DomainResult<Replied> {
+    match sending {
+        Sending::Note => add_note(conn, store, actor, ticket_id, draft, files),
+        Sending::Reply(then) => reply(conn, store, actor, ticket_id, draft, then, files),
+    }
 }
 
 /// Use case: reply to a ticket, with files. A manager's reply is an answer the
@@ -238,7 +278,7 @@ pub fn reply(
                     return Err(DomainError::conflict(format!("The request was not changed: {}.", why.reason())));
                 }
             }
-            return Ok(After { status: TicketStatus::Closed, counted: true, told: true });
+            return Ok(After { status: TicketStatus::Closed, counted: true, decided: Some(decision) });
         }
         Ok(After::status(status))
     })
@@ -249,13 +289,14 @@ pub fn reply(
 struct After {
     status: TicketStatus,
     counted: bool,
-    /// The affiliate was already told of the message (in the decision's email).
-    told: bool,
+    /// The request decided with the message: the affiliate was already told of
+    /// the message, in the decision's email.
+    decided: Option<Decision>,
 }
 
 impl After {
     fn status(status: TicketStatus) -> After {
-        After { status, counted: false, told: false }
+        After { status, counted: false, decided: None }
     }
 }
 
@@ -295,7 +336,10 @@ fn add_message(
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
         if let Some(message) = already_sent(conn, actor, ticket.id, &draft, &body)? {
-            return Ok((Replied { message, status_before: ticket.status, status: ticket.status }, false));
+            return Ok((
+                Replied { message, status_before: ticket.status, status: ticket.status, decided: None },
+                false,
+            ));
         }
         if let Some(seen) = draft.seen {
             let changes = changes_since(conn, actor, &ticket, seen)?;
@@ -307,7 +351,7 @@ fn add_message(
         let key = draft.submission.map(|token| submission_key(actor, token));
         let new = NewMessage { internal, submission: key.as_deref(), ..NewMessage::by(actor, ticket.id, &body, t) };
         let message = insert_message(conn, &new, new_files)?;
-        let After { status, counted, told } = update(conn, &ticket, t)?;
+        let After { status, counted, decided } = update(conn, &ticket, t)?;
         if status != ticket.status && !counted {
             let mut tally = ticket_counts::Tally::default();
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
@@ -320,7 +364,7 @@ fn add_message(
             audit::record(conn, actor, action, Some(ticket.id), "reply")?;
         }
         search::reindex(conn, ticket.id)?;
-        let change = match (internal, told) {
+        let change = match (internal, decided.is_some()) {
             (true, _) => notify::Change::Noted,
             (false, true) => notify::Change::RepliedWithDecision,
             (false, false) => notify::Change::Replied(&message),
@@ -328,7 +372,7 @@ fn add_message(
         notify::ticket_changed(conn, actor, &ticket, change)?;
         let action = if internal { AuditAction::Note } else { AuditAction::Reply };
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
-        Ok((Replied { message, status_before: ticket.status, status }, true))
+        Ok((Replied { message, status_before: ticket.status, status, decided }, true))
     })
 }
 

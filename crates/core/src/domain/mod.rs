@@ -17,6 +17,7 @@ pub mod business_hours;
 pub mod catalogue;
 pub mod catalogue_admin;
 pub mod covers;
+pub mod days;
 pub mod directory;
 pub mod directory_sync;
 pub mod import;

@@ -19,7 +19,7 @@ use crate::db::schema::{tickets, users};
 use crate::error::DomainResult;
 
 /// The longest range one report covers.
-pub const MAX_DAYS: i64 = 366;
+pub use super::days::MAX_DAYS;
 
 /// Times of a group of tickets.
 #[derive(Clone, Debug, Default, PartialEq)]
