@@ -15,6 +15,10 @@ use super::{ADMIN_EMAIL, MANAGERS};
 use crate::db::AnyConnection;
 use crate::db::schema::*;
 use crate::domain::now;
+use crate::domain::states::{
+    AccessGrant, AccessSource, AffiliateStatus, AuthorKind, OfferStatus, Privacy, RequestState, Role, TicketKind,
+    TicketStatus,
+};
 use crate::error::DomainResult;
 
 pub(super) struct DemoAffiliate {
@@ -33,13 +37,13 @@ pub(super) struct Generator {
     pub(super) admin_id: i64,
     pub(super) affiliates: Vec<DemoAffiliate>,
     /// (id, title, privacy)
-    pub(super) offers: Vec<(i64, String, &'static str)>,
-    pub(super) smartlinks: Vec<(i64, String, &'static str)>,
+    pub(super) offers: Vec<(i64, String, Privacy)>,
+    pub(super) smartlinks: Vec<(i64, String, Privacy)>,
     /// Premoderated offers kept free of access and requests for affiliate1.
     pub(super) reserved_for_first: Vec<i64>,
     pub(super) offer_access: HashMap<(i64, i64), OfferAccessRow>,
     pub(super) smartlink_access: HashMap<(i64, i64), SmartlinkAccessRow>,
-    pub(super) pending: HashSet<(&'static str, i64, i64)>,
+    pub(super) pending: HashSet<(TicketKind, i64, i64)>,
     pub(super) pending_offer_requests: usize,
     pub(super) pending_smartlink_requests: usize,
     /// Words already sent to the search vocabulary: the demo's words come from a
@@ -79,10 +83,10 @@ impl Generator {
         rng: &mut StdRng,
     ) -> DomainResult<()> {
         let t = self.start - Duration::days(400);
-        let mut staff = vec![("admin", ADMIN_EMAIL.to_string(), "Alex Admin".to_string())];
+        let mut staff = vec![(Role::Admin, ADMIN_EMAIL.to_string(), "Alex Admin".to_string())];
         for i in 1..=MANAGERS {
             let name = format!("{} {}", MANAGER_FIRST[i - 1], MANAGER_LAST[i - 1]);
-            staff.push(("manager", format!("manager{i}@affdesk.test"), name));
+            staff.push((Role::Manager, format!("manager{i}@affdesk.test"), name));
         }
         for (kind, email, name) in staff {
             let id: i64 = diesel::insert_into(users::table)
@@ -98,18 +102,21 @@ impl Generator {
                 ))
                 .returning(users::id)
                 .get_result(conn)?;
-            if kind == "admin" {
+            if kind == Role::Admin {
                 self.admin_id = id;
             } else {
                 self.managers.push((id, name));
             }
         }
         let count = 20.max(self.total_tickets / 50);
-        let statuses = ["active", "active", "active", "active", "active", "not_active", "on_moderation", "banned"];
+        let statuses = {
+            use AffiliateStatus::*;
+            [Active, Active, Active, Active, Active, NotActive, OnModeration, Banned]
+        };
         let mut rows = Vec::with_capacity(count);
         for i in 1..=count {
             // The first three are always active so every demo login works.
-            let status = if i <= 3 { "active" } else { *statuses.choose(rng).unwrap() };
+            let status = if i <= 3 { AffiliateStatus::Active } else { *statuses.choose(rng).unwrap() };
             let manager = &self.managers[(i - 1) % self.managers.len()];
             let name = format!(
                 "{} {}",
@@ -155,14 +162,14 @@ impl Generator {
 
     pub(super) fn catalogue(&mut self, conn: &mut AnyConnection, rng: &mut StdRng) -> DomainResult<()> {
         let t = self.start - Duration::days(300);
-        let privacies = ["public", "premoderated", "private"];
+        let privacies = [Privacy::Public, Privacy::Premoderated, Privacy::Private];
         for (i, title) in OFFER_TITLES.iter().enumerate() {
             let privacy = privacies[i % 3];
             // Two paused/disabled offers show that the affiliate panel hides them.
             let status = match i {
-                13 => "paused",
-                14 => "disabled",
-                _ => "active",
+                13 => OfferStatus::Paused,
+                14 => OfferStatus::Disabled,
+                _ => OfferStatus::Active,
             };
             let payout = rng.random_range(50..2500) as i64 * 10;
             let id: i64 = diesel::insert_into(offers::table)
@@ -177,14 +184,18 @@ impl Generator {
                 ))
                 .returning(offers::id)
                 .get_result(conn)?;
-            if status == "active" {
+            if status == OfferStatus::Active {
                 self.offers.push((id, title.to_string(), privacy));
             }
         }
         // Keep two premoderated offers untouched for affiliate1, to try the request flow.
-        self.reserved_for_first = self.offers.iter().filter(|o| o.2 == "premoderated").map(|o| o.0).take(2).collect();
+        self.reserved_for_first =
+            self.offers.iter().filter(|o| o.2 == Privacy::Premoderated).map(|o| o.0).take(2).collect();
         for (i, name) in SMARTLINK_NAMES.iter().enumerate() {
-            let privacy = ["public", "premoderated", "premoderated", "private", "public"][i % 5];
+            let privacy = {
+                use Privacy::*;
+                [Public, Premoderated, Premoderated, Private, Public][i % 5]
+            };
             let id: i64 = diesel::insert_into(smartlinks::table)
                 .values((
                     smartlinks::name.eq(*name),
@@ -197,15 +208,15 @@ impl Generator {
         }
         // A few access rows set by hand: private offers enabled for some affiliates.
         for (n, a) in self.affiliates.iter().take(8).enumerate() {
-            let private: Vec<_> = self.offers.iter().filter(|o| o.2 == "private").collect();
+            let private: Vec<_> = self.offers.iter().filter(|o| o.2 == Privacy::Private).collect();
             let offer = private[n % private.len()];
             self.offer_access.insert(
                 (offer.0, a.id),
                 OfferAccessRow {
                     offer_id: offer.0,
                     affiliate_id: a.id,
-                    state: "enabled",
-                    source: "manual",
+                    state: AccessGrant::Enabled,
+                    source: AccessSource::Manual,
                     updated_at: t + Duration::days(30 + n as i64),
                     updated_by: Some(a.manager_id),
                 },
@@ -256,18 +267,15 @@ impl Generator {
             let mut kind = self.pick_kind(k, rng);
             // A request names something the affiliate could ask for at that moment;
             // when nothing is left to ask for, the ticket is a general question.
-            let target = match kind {
-                "offer_request" | "smartlink_request" => self.pick_request_target(kind, affiliate_id, rng),
-                _ => None,
-            };
-            if target.is_none() && kind.ends_with("_request") {
-                kind = "general";
+            let target = if kind.is_request() { self.pick_request_target(kind, affiliate_id, rng) } else { None };
+            if target.is_none() && kind.is_request() {
+                kind = TicketKind::General;
             }
-            let mut status = if rng.random_bool(0.45) { "open" } else { "closed" };
+            let mut status = if rng.random_bool(0.45) { TicketStatus::Open } else { TicketStatus::Closed };
             let (mut offer_id, mut smartlink_id, mut request_state) = (None, None, None);
             let (title, description) = match (kind, target) {
-                ("offer_request" | "smartlink_request", Some((target, name))) => {
-                    let is_offer = kind == "offer_request";
+                (TicketKind::OfferRequest | TicketKind::SmartlinkRequest, Some((target, name))) => {
+                    let is_offer = kind == TicketKind::OfferRequest;
                     let title = if is_offer {
                         format!("Connect offer {name} ({target})")
                     } else {
@@ -284,13 +292,13 @@ impl Generator {
                         } else {
                             self.pending_smartlink_requests += 1
                         }
-                        status = "open";
-                        "pending"
+                        status = TicketStatus::Open;
+                        RequestState::Pending
                     } else {
-                        status = "closed";
-                        if rng.random_bool(0.7) { "approved" } else { "rejected" }
+                        status = TicketStatus::Closed;
+                        if rng.random_bool(0.7) { RequestState::Approved } else { RequestState::Rejected }
                     };
-                    request_state = Some(state.to_string());
+                    request_state = Some(state);
                     if is_offer {
                         offer_id = Some(target)
                     } else {
@@ -301,7 +309,7 @@ impl Generator {
                 (kind, _) => {
                     let (t, d) = QUESTIONS
                         .iter()
-                        .filter(|q| q.0 == kind)
+                        .filter(|q| q.0 == kind.as_str())
                         .collect::<Vec<_>>()
                         .choose(rng)
                         .map(|q| (q.1, q.2))
@@ -317,7 +325,7 @@ impl Generator {
             messages_out.push(MessageRow {
                 id: self.next_message_id,
                 ticket_id: id,
-                author_kind: "affiliate",
+                author_kind: AuthorKind::Affiliate,
                 author_id: Some(affiliate_id),
                 body: description.clone(),
                 internal: false,
@@ -334,7 +342,7 @@ impl Generator {
                 let internal = r > 0 && !large && rng.random_bool(0.08);
                 let by_manager = r % 2 == 0;
                 let (author_kind, author_id, body) = if internal {
-                    ("manager", Some(manager_id), INTERNAL_NOTES.choose(rng).unwrap().to_string())
+                    (AuthorKind::Manager, Some(manager_id), INTERNAL_NOTES.choose(rng).unwrap().to_string())
                 } else if by_manager {
                     answers += 1;
                     waiting_since = None;
@@ -345,13 +353,13 @@ impl Generator {
                         .unwrap()
                         .replace("{name}", &affiliate_name)
                         .replace("{manager}", &manager_name);
-                    ("manager", Some(manager_id), body)
+                    (AuthorKind::Manager, Some(manager_id), body)
                 } else {
                     from_affiliate += 1;
                     waiting_since = waiting_since.or(Some(at));
                     unread_m += 1;
                     unread_a = 0;
-                    ("affiliate", Some(affiliate_id), AFFILIATE_REPLIES.choose(rng).unwrap().to_string())
+                    (AuthorKind::Affiliate, Some(affiliate_id), AFFILIATE_REPLIES.choose(rng).unwrap().to_string())
                 };
                 messages_out.push(MessageRow {
                     id: self.next_message_id,
@@ -364,16 +372,16 @@ impl Generator {
                 });
                 self.next_message_id += 1;
             }
-            if let Some(state @ ("approved" | "rejected")) = request_state.as_deref() {
+            if let Some(state @ (RequestState::Approved | RequestState::Rejected)) = request_state {
                 at += Duration::minutes(rng.random_range(1..120));
                 if at > self.start {
                     at = self.start - Duration::seconds(1);
                 }
-                let verb = if state == "approved" { "approved" } else { "rejected" };
+                let verb = if state == RequestState::Approved { "approved" } else { "rejected" };
                 messages_out.push(MessageRow {
                     id: self.next_message_id,
                     ticket_id: id,
-                    author_kind: "system",
+                    author_kind: AuthorKind::System,
                     author_id: Some(manager_id),
                     body: format!("Request {verb} by {manager_name}."),
                     internal: false,
@@ -383,10 +391,10 @@ impl Generator {
                 self.record_decision(kind, affiliate_id, offer_id.or(smartlink_id).unwrap(), state, manager_id, at);
             }
             // Old answered tickets have been read on both sides.
-            if status == "closed" || rng.random_bool(0.5) {
+            if status == TicketStatus::Closed || rng.random_bool(0.5) {
                 unread_a = 0;
             }
-            if status == "closed" {
+            if status == TicketStatus::Closed {
                 unread_m = 0;
                 waiting_since = None;
             }
@@ -397,8 +405,8 @@ impl Generator {
                 id,
                 affiliate_id,
                 manager_id: Some(manager_id),
-                kind: kind.to_string(),
-                status: status.to_string(),
+                kind,
+                status,
                 request_state,
                 offer_id,
                 smartlink_id,
@@ -430,28 +438,21 @@ impl Generator {
         Chunk { tickets: tickets_out, messages: messages_out, documents, new_words }
     }
 
-    pub(super) fn pick_kind(&self, k: usize, rng: &mut StdRng) -> &'static str {
+    pub(super) fn pick_kind(&self, k: usize, rng: &mut StdRng) -> TicketKind {
+        use TicketKind::*;
         // The first tickets make sure every kind and the pending requests exist.
-        const FIRST: [&str; 8] = [
-            "offer_request",
-            "smartlink_request",
-            "general",
-            "financial",
-            "technical",
-            "other",
-            "offer_request",
-            "smartlink_request",
-        ];
+        const FIRST: [TicketKind; 8] =
+            [OfferRequest, SmartlinkRequest, General, Financial, Technical, Other, OfferRequest, SmartlinkRequest];
         if k >= self.affiliates.len() && k < self.affiliates.len() + FIRST.len() {
             return FIRST[k - self.affiliates.len()];
         }
         match rng.random_range(0..100) {
-            0..30 => "general",
-            30..45 => "financial",
-            45..65 => "technical",
-            65..75 => "other",
-            75..93 => "offer_request",
-            _ => "smartlink_request",
+            0..30 => General,
+            30..45 => Financial,
+            45..65 => Technical,
+            65..75 => Other,
+            75..93 => OfferRequest,
+            _ => SmartlinkRequest,
         }
     }
 
@@ -460,23 +461,23 @@ impl Generator {
     /// Two offers stay free for affiliate1, to try the request flow on.
     pub(super) fn pick_request_target(
         &self,
-        kind: &'static str,
+        kind: TicketKind,
         affiliate_id: i64,
         rng: &mut StdRng,
     ) -> Option<(i64, String)> {
         let first = self.affiliates[0].id;
-        let targets = if kind == "offer_request" { &self.offers } else { &self.smartlinks };
+        let targets = if kind == TicketKind::OfferRequest { &self.offers } else { &self.smartlinks };
         let enabled = |target: i64| {
             let key = (target, affiliate_id);
-            if kind == "offer_request" {
-                self.offer_access.get(&key).is_some_and(|r| r.state == "enabled")
+            if kind == TicketKind::OfferRequest {
+                self.offer_access.get(&key).is_some_and(|r| r.state == AccessGrant::Enabled)
             } else {
-                self.smartlink_access.get(&key).is_some_and(|r| r.state == "enabled")
+                self.smartlink_access.get(&key).is_some_and(|r| r.state == AccessGrant::Enabled)
             }
         };
         let candidates: Vec<_> = targets
             .iter()
-            .filter(|t| t.2 == "premoderated")
+            .filter(|t| t.2 == Privacy::Premoderated)
             .filter(|t| !(affiliate_id == first && self.reserved_for_first.contains(&t.0)))
             .filter(|t| !enabled(t.0) && !self.pending.contains(&(kind, affiliate_id, t.0)))
             .collect();
@@ -485,20 +486,20 @@ impl Generator {
 
     pub(super) fn record_decision(
         &mut self,
-        kind: &str,
+        kind: TicketKind,
         affiliate_id: i64,
         target: i64,
-        state: &str,
+        state: RequestState,
         by: i64,
         at: NaiveDateTime,
     ) {
-        let state = if state == "approved" { "enabled" } else { "disabled" };
-        if kind == "offer_request" {
+        let state = if state == RequestState::Approved { AccessGrant::Enabled } else { AccessGrant::Disabled };
+        if kind == TicketKind::OfferRequest {
             let row = OfferAccessRow {
                 offer_id: target,
                 affiliate_id,
                 state,
-                source: "ticket",
+                source: AccessSource::Ticket,
                 updated_at: at,
                 updated_by: Some(by),
             };
@@ -508,7 +509,7 @@ impl Generator {
                 smartlink_id: target,
                 affiliate_id,
                 state,
-                source: "ticket",
+                source: AccessSource::Ticket,
                 updated_at: at,
                 updated_by: Some(by),
             };

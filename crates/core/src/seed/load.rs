@@ -6,6 +6,9 @@ use diesel::prelude::*;
 
 use crate::db::AnyConnection;
 use crate::db::schema::*;
+use crate::domain::states::{
+    AccessGrant, AccessSource, AffiliateStatus, AuthorKind, RequestState, TicketKind, TicketStatus,
+};
 use crate::error::DomainResult;
 
 pub(super) const CHUNK: usize = 20_000;
@@ -16,9 +19,9 @@ pub(super) struct TicketRow {
     pub(super) id: i64,
     pub(super) affiliate_id: i64,
     pub(super) manager_id: Option<i64>,
-    pub(super) kind: String,
-    pub(super) status: String,
-    pub(super) request_state: Option<String>,
+    pub(super) kind: TicketKind,
+    pub(super) status: TicketStatus,
+    pub(super) request_state: Option<RequestState>,
     pub(super) offer_id: Option<i64>,
     pub(super) smartlink_id: Option<i64>,
     pub(super) title: String,
@@ -30,7 +33,7 @@ pub(super) struct TicketRow {
     pub(super) unread_by_manager: i32,
     pub(super) unread_by_affiliate: i32,
     pub(super) waiting_since: Option<NaiveDateTime>,
-    pub(super) last_author_kind: Option<&'static str>,
+    pub(super) last_author_kind: Option<AuthorKind>,
     pub(super) last_preview: Option<String>,
 }
 
@@ -40,7 +43,7 @@ pub(super) struct AffiliateRow {
     pub(super) email: String,
     pub(super) login: String,
     pub(super) name: String,
-    pub(super) status: &'static str,
+    pub(super) status: AffiliateStatus,
     pub(super) manager_id: i64,
     pub(super) password_hash: String,
     pub(super) created_at: NaiveDateTime,
@@ -52,7 +55,7 @@ pub(super) struct AffiliateRow {
 pub(super) struct MessageRow {
     pub(super) id: i64,
     pub(super) ticket_id: i64,
-    pub(super) author_kind: &'static str,
+    pub(super) author_kind: AuthorKind,
     pub(super) author_id: Option<i64>,
     pub(super) body: String,
     pub(super) internal: bool,
@@ -77,8 +80,8 @@ pub(super) struct StatsRow {
 pub(super) struct OfferAccessRow {
     pub(super) offer_id: i64,
     pub(super) affiliate_id: i64,
-    pub(super) state: &'static str,
-    pub(super) source: &'static str,
+    pub(super) state: AccessGrant,
+    pub(super) source: AccessSource,
     pub(super) updated_at: NaiveDateTime,
     pub(super) updated_by: Option<i64>,
 }
@@ -88,8 +91,8 @@ pub(super) struct OfferAccessRow {
 pub(super) struct SmartlinkAccessRow {
     pub(super) smartlink_id: i64,
     pub(super) affiliate_id: i64,
-    pub(super) state: &'static str,
-    pub(super) source: &'static str,
+    pub(super) state: AccessGrant,
+    pub(super) source: AccessSource,
     pub(super) updated_at: NaiveDateTime,
     pub(super) updated_by: Option<i64>,
 }
