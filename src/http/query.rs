@@ -46,4 +46,15 @@ impl Params {
     pub fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
+
+    /// The page number a paged list asks for: `Ok(1)` when none is given, `Err`
+    /// (to be said next to the list, which then shows page 1) for anything but a
+    /// whole number from 1 up to a million.
+    pub fn page(&self) -> Result<u32, String> {
+        match self.one("page").map(str::parse::<u32>) {
+            None => Ok(1),
+            Some(Ok(n)) if (1..=1_000_000).contains(&n) => Ok(n),
+            Some(_) => Err("Page must be a whole number from 1 to 1,000,000.".into()),
+        }
+    }
 }

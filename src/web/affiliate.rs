@@ -48,14 +48,10 @@ pub async fn support(
     let params = Params::from_query(req.query_string());
     let (filter, field_errors) = TicketFilter::parse(&params);
     let mut errors: Vec<String> = field_errors.into_iter().map(|e| e.message).collect();
-    let page = match params.one("page").map(str::parse::<u32>) {
-        None => 1,
-        Some(Ok(n)) if n >= 1 => n,
-        Some(_) => {
-            errors.push("Page must be 1 or more.".into());
-            1
-        }
-    };
+    let page = params.page().unwrap_or_else(|why| {
+        errors.push(why);
+        1
+    });
     let actor = affiliate.actor();
     let f = filter.clone();
     // An affiliate has tens of tickets, not millions: page numbers are fine here.

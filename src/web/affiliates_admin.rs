@@ -67,7 +67,7 @@ impl FormPage {
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let query = Params::from_query(req.query_string());
     let q: String = query.one("q").unwrap_or_default().chars().take(100).collect();
-    let page = query.one("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
+    let page = i64::from(query.page().unwrap_or(1));
     let actor = staff.actor();
     let text = q.clone();
     let found = state.db(move |conn| Ok(directory::affiliates_page(conn, &actor, &text, page, PER_PAGE)?)).await?;

@@ -86,7 +86,7 @@ async fn list(
 ) -> AppResult<HttpResponse> {
     let query = Params::from_query(req.query_string());
     let q: String = query.one("q").unwrap_or_default().chars().take(100).collect();
-    let page = query.one("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
+    let page = i64::from(query.page().unwrap_or(1));
     let actor = staff.actor();
     let text = q.clone();
     let found =
@@ -195,7 +195,7 @@ async fn show(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let query = Params::from_query(req.query_string());
-    let page = query.one("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).clamp(1, 1_000_000);
+    let page = i64::from(query.page().unwrap_or(1));
     html(&item_page(&state, &staff, kind, id, page, None).await?, StatusCode::OK)
 }
 

@@ -11,6 +11,7 @@
 //! assert_eq!(app.ticket(t).status, TicketStatus::Closed);
 //! ```
 
+use affdesk::db::schema::{affiliates, audit_log, tickets};
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::affiliates::Affiliate;
 use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
@@ -19,13 +20,14 @@ use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Clos
 use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
 use affdesk::domain::requests::{self, Target};
-use affdesk::domain::states::{Role, TicketKind};
+use affdesk::domain::states::{AuditAction, Role, TicketKind, TicketStatus};
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
 use affdesk::domain::{Actor, Via};
 use affdesk::storage::LocalStore;
 use affdesk_core::error::DomainResult;
+use diesel::prelude::*;
 
 use crate::harness::{Backend, TestApp};
 
@@ -131,6 +133,75 @@ impl TestApp {
     /// `who`'s API key (a new one).
     pub fn api_key_of(&self, who: &StaffMember) -> String {
         User::issue_api_key(&mut self.conn(), who.id).expect("a key")
+    }
+
+    /// A person of the staff already on the desk (the demo's, for one).
+    pub fn staff(&self, email: &str) -> StaffMember {
+        let user = User::find_by_email(&mut self.conn(), email).expect("read").expect("such a user");
+        StaffMember { id: user.id, email: user.email }
+    }
+
+    /// The tickets in `who`'s queue, oldest first; only the open ones with `open_only`.
+    pub fn tickets_with(&self, who: &StaffMember, open_only: bool) -> Vec<TicketId> {
+        let mut q = tickets::table.filter(tickets::manager_id.eq(who.id)).into_boxed();
+        if open_only {
+            q = q.filter(tickets::status.eq(TicketStatus::Open));
+        }
+        let ids: Vec<i64> = q.order(tickets::id).select(tickets::id).load(&mut *self.conn()).expect("read");
+        ids.into_iter().map(TicketId).collect()
+    }
+
+    /// The tickets in any queue but `who`'s.
+    pub fn tickets_not_with(&self, who: &StaffMember) -> Vec<TicketId> {
+        let ids: Vec<i64> = tickets::table
+            .filter(tickets::manager_id.ne(who.id).or(tickets::manager_id.is_null()))
+            .order(tickets::id)
+            .select(tickets::id)
+            .load(&mut *self.conn())
+            .expect("read");
+        ids.into_iter().map(TicketId).collect()
+    }
+
+    /// The affiliates whose manager is `who`.
+    pub fn affiliates_with(&self, who: &StaffMember) -> Vec<AffiliateAccount> {
+        let rows: Vec<(i64, String)> = affiliates::table
+            .filter(affiliates::manager_id.eq(who.id))
+            .order(affiliates::id)
+            .select((affiliates::id, affiliates::email))
+            .load(&mut *self.conn())
+            .expect("read");
+        rows.into_iter().map(|(id, email)| AffiliateAccount { id, email }).collect()
+    }
+
+    /// The affiliate a ticket is for.
+    pub fn affiliate_of(&self, t: TicketId) -> AffiliateAccount {
+        let affiliate = Affiliate::find(&mut self.conn(), self.ticket(t).affiliate_id).expect("read").expect("exists");
+        AffiliateAccount { id: affiliate.id, email: affiliate.email }
+    }
+
+    /// The affiliate as stored now.
+    pub fn affiliate(&self, who: &AffiliateAccount) -> Affiliate {
+        Affiliate::find(&mut self.conn(), who.id).expect("read").expect("the affiliate exists")
+    }
+
+    /// How many audit entries record `action` (on these tickets, when named).
+    pub fn audited(&self, action: AuditAction, on: Option<&[TicketId]>) -> i64 {
+        let mut q = audit_log::table.filter(audit_log::action.eq(action)).into_boxed();
+        if let Some(tickets) = on {
+            q = q.filter(audit_log::ticket_id.eq_any(tickets.iter().map(|t| t.0).collect::<Vec<_>>()));
+        }
+        q.count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// Gives an affiliate to another manager for good, with their tickets, as an
+    /// admin editing them would.
+    pub fn give_affiliate(&self, who: &AffiliateAccount, to: &StaffMember) {
+        let mut conn = self.conn();
+        diesel::update(affiliates::table.find(who.id))
+            .set(affiliates::manager_id.eq(Some(to.id)))
+            .execute(&mut *conn)
+            .expect("moved");
+        directory::move_tickets(&mut conn, who.id, Some(to.id)).expect("their tickets follow");
     }
 
     /// The ticket as it is stored now.

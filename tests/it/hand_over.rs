@@ -2,15 +2,19 @@
 //! the queues, the totals and the thread follow, the affiliate is not told, and a
 //! manager who cannot take tickets is refused in words.
 
+use affdesk::domain::states::AuditAction;
+
 use crate::db_test;
-use crate::support::*;
+use crate::desk::TicketId;
+use crate::support::{assert_counts_consistent, row_ids};
 
 db_test!(tickets_are_handed_over_in_bulk_and_back_from_the_thread, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let m2 = user_id(&app, "manager2@affdesk.test");
-    let mine = ids_where(&app, &format!("manager_id = {m1} AND status = 'open'"));
-    let (a, b) = (mine[0], mine[1]);
+    let (manager1, manager2) = (app.staff("manager1@affdesk.test"), app.staff("manager2@affdesk.test"));
+    let (m1, m2) = (manager1.id, manager2.id);
+    let mine = app.tickets_with(&manager1, true);
+    let (ta, tb) = (mine[0], mine[1]);
+    let (a, b) = (ta.0, tb.0);
     let mails = app.count("outbox");
     let mut maria = app.login_admin("manager1@affdesk.test").await;
     maria.get("/admin/tickets").await;
@@ -23,31 +27,20 @@ db_test!(tickets_are_handed_over_in_bulk_and_back_from_the_thread, |app| {
         )
         .await;
     assert_eq!(done.status, 303);
-    assert_eq!(ids_where(&app, &format!("id IN ({a}, {b}) AND manager_id = {m2}")).len(), 2);
+    assert_eq!((app.ticket(ta).manager_id, app.ticket(tb).manager_id), (Some(m2), Some(m2)));
     assert_counts_consistent(&app);
     assert_eq!(app.count("outbox"), mails, "the affiliates are not told");
     let list = maria.get("/admin/tickets?per_page=500").await;
     assert!(!row_ids(&list.body).contains(&a), "out of the giver's queue");
     let (low, high) = (a.min(b), a.max(b));
     assert!(list.contains(&format!("Assigned #{low}, #{high}")), "{}", list.body);
-    assert_eq!(
-        scalar(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'assign' AND ticket_id IN ({a}, {b})")
-        ),
-        2
-    );
+    assert_eq!(app.audited(AuditAction::Assign, Some(&[ta, tb])), 2);
     // The taker sees them, with an internal note saying who handed them over.
     let mut john = app.login_admin("manager2@affdesk.test").await;
     assert!(row_ids(&john.get("/admin/tickets?per_page=500").await.body).contains(&a));
     let thread = john.get(&format!("/admin/tickets/{a}")).await;
     assert!(thread.contains("Handed to") && thread.contains("Internal note"), "{}", thread.body);
-    let mut affiliate_email = text(
-        &app,
-        &format!("SELECT a.email AS t FROM affiliates a JOIN tickets t ON t.affiliate_id = a.id WHERE t.id = {a}"),
-    );
-    affiliate_email.make_ascii_lowercase();
-    let mut affiliate = app.login_affiliate(&affiliate_email).await;
+    let mut affiliate = app.login_affiliate(&app.affiliate_of(ta).email.to_ascii_lowercase()).await;
     assert!(!affiliate.get(&format!("/affiliate/tickets/{a}")).await.contains("Handed to"), "the note stays inside");
 
     // Back from the thread: the taker no longer sees it and lands on their list.
@@ -58,15 +51,16 @@ db_test!(tickets_are_handed_over_in_bulk_and_back_from_the_thread, |app| {
     assert_eq!(back.status, 303);
     assert_eq!(back.location.as_deref(), Some("/admin/tickets"));
     assert!(john.get("/admin/tickets").await.contains(&format!("Ticket #{a} handed to Maria Keller.")));
-    assert_eq!(ids_where(&app, &format!("id = {a} AND manager_id = {m1}")), vec![a]);
+    assert_eq!(app.ticket(ta).manager_id, Some(m1));
     assert_counts_consistent(&app);
 });
 
 db_test!(handing_over_to_nobody_or_to_a_disabled_manager_is_refused_in_words, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let m2 = user_id(&app, "manager2@affdesk.test");
-    let ticket = ids_where(&app, &format!("manager_id = {m1}"))[0];
+    let (manager1, m2) = (app.staff("manager1@affdesk.test"), app.staff("manager2@affdesk.test").id);
+    let m1 = manager1.id;
+    let t = app.tickets_with(&manager1, false)[0];
+    let ticket = t.0;
     let mut admin = app.login_admin("admin@affdesk.test").await;
     admin.get("/admin/people").await;
     assert_eq!(admin.post(&format!("/admin/people/{m2}/disable"), &[]).await.status, 303);
@@ -85,20 +79,20 @@ db_test!(handing_over_to_nobody_or_to_a_disabled_manager_is_refused_in_words, |a
         .htmx_post("/admin/tickets/bulk", &[("action", "assign"), ("assign_to", ""), ("ids", &ticket.to_string())])
         .await;
     assert!(page.contains("Choose the manager to assign the tickets to."));
-    assert_eq!(ids_where(&app, &format!("id = {ticket} AND manager_id = {m1}")), vec![ticket], "nothing changed");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'assign'"), 0);
+    assert_eq!(app.ticket(t).manager_id, Some(m1), "nothing changed");
+    assert_eq!(app.audited(AuditAction::Assign, None), 0);
     // Another manager's ticket: the in-panel 404, nothing moved.
-    let other = ids_where(&app, &format!("manager_id <> {m1}"))[0];
-    let page = maria.post(&format!("/admin/tickets/{other}/assign"), &[("assign_to", &m1.to_string())]).await;
+    let other = app.tickets_not_with(&manager1)[0];
+    let before = app.ticket(other).manager_id;
+    let page = maria.post(&format!("/admin/tickets/{}/assign", other.0), &[("assign_to", &m1.to_string())]).await;
     assert_eq!(page.status, 404);
-    assert_eq!(ids_where(&app, &format!("id = {other} AND manager_id = {m1}")), Vec::<i64>::new());
+    assert_eq!(app.ticket(other).manager_id, before);
 });
 
 db_test!(a_manager_who_covers_others_sees_every_queue_while_the_setting_is_on, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let m2 = user_id(&app, "manager2@affdesk.test");
-    let marias = ids_where(&app, &format!("manager_id = {m1}"))[0];
+    let m2 = app.staff("manager2@affdesk.test").id;
+    let marias = app.tickets_with(&app.staff("manager1@affdesk.test"), false)[0].0;
     let mut john = app.login_admin("manager2@affdesk.test").await;
     assert!(!row_ids(&john.get(&format!("/admin/tickets?id={marias}")).await.body).contains(&marias));
     assert!(!john.get("/admin/tickets").await.contains(">All tickets</a>"), "one queue, no switch");
@@ -116,19 +110,20 @@ db_test!(a_manager_who_covers_others_sees_every_queue_while_the_setting_is_on, |
     admin.post(&format!("/admin/people/{m2}/queues"), &[("all", "0")]).await;
     assert_eq!(john.get(&format!("/admin/tickets/{marias}")).await.status, 404);
     // An admin sees every queue anyway: said, nothing changed.
-    let admin_id = user_id(&app, "admin@affdesk.test");
+    let admin_id = app.staff("admin@affdesk.test").id;
     let page = admin.post(&format!("/admin/people/{admin_id}/queues"), &[("all", "1")]).await;
     assert_eq!(page.status, 400);
     assert!(page.contains("sees every queue already"));
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'queues'"), 2);
+    assert_eq!(app.audited(AuditAction::Queues, None), 2);
 });
 
 db_test!(a_holiday_cover_gives_the_same_affiliates_back_on_its_day, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let m2 = user_id(&app, "manager2@affdesk.test");
-    let marias = ids_where(&app, &format!("manager_id = {m1}"));
-    let her_affiliates = scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE manager_id = {m1}"));
+    let (maria, admin_staff) = (app.staff("manager1@affdesk.test"), app.staff("admin@affdesk.test"));
+    let (m1, m2) = (maria.id, app.staff("manager2@affdesk.test").id);
+    let marias = app.tickets_with(&maria, false);
+    let hers = app.affiliates_with(&maria);
+    let her_affiliates = hers.len() as i64;
     assert!(her_affiliates > 0);
     let mut admin = app.login_admin("admin@affdesk.test").await;
     admin.get("/admin/people").await;
@@ -142,7 +137,7 @@ db_test!(a_holiday_cover_gives_the_same_affiliates_back_on_its_day, |app| {
             .await;
         assert_eq!(sent.status, 303);
         assert!(admin.get("/admin/people").await.contains(why), "{why}");
-        assert_eq!(ids_where(&app, &format!("manager_id = {m1}")), marias);
+        assert_eq!(app.tickets_with(&maria, false), marias);
     }
     let back_on = today + chrono::Duration::days(7);
     let sent = admin
@@ -155,19 +150,10 @@ db_test!(a_holiday_cover_gives_the_same_affiliates_back_on_its_day, |app| {
     let page = admin.get("/admin/people").await;
     assert!(page.contains(&format!("covered until {back_on}")), "{}", page.body);
     assert!(page.contains(&format!("Maria Keller's {her_affiliates} affiliates are with")), "{}", page.body);
-    assert_eq!(ids_where(&app, &format!("manager_id = {m1}")), Vec::<i64>::new());
+    assert_eq!(app.tickets_with(&maria, false), Vec::<TicketId>::new());
     // Meanwhile one of them is given to someone else for good: that one stays there.
-    let moved_on = scalar(&app, "SELECT MIN(affiliate_id) AS n FROM cover_affiliates");
-    let admin_id = user_id(&app, "admin@affdesk.test");
-    {
-        let mut conn = app.conn();
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query(format!("UPDATE affiliates SET manager_id = {admin_id} WHERE id = {moved_on}")),
-            &mut *conn as &mut affdesk::db::AnyConnection,
-        )
-        .unwrap();
-        affdesk::domain::directory::move_tickets(&mut conn, moved_on, Some(admin_id)).unwrap();
-    }
+    let moved_on = &hers[0];
+    app.give_affiliate(moved_on, &admin_staff);
     // Before its day nothing goes back; on its day the others do, with their tickets.
     let mut conn = app.conn();
     let day_before = (back_on - chrono::Duration::days(1)).and_hms_opt(23, 0, 0).unwrap();
@@ -175,13 +161,10 @@ db_test!(a_holiday_cover_gives_the_same_affiliates_back_on_its_day, |app| {
     let back = affdesk::domain::covers::end_due(&mut conn, back_on.and_hms_opt(0, 5, 0).unwrap()).unwrap();
     drop(conn);
     assert_eq!(back as i64, her_affiliates - 1);
-    assert_eq!(scalar(&app, &format!("SELECT manager_id AS n FROM affiliates WHERE id = {moved_on}")), admin_id);
-    let list = marias.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    assert_eq!(
-        ids_where(&app, &format!("manager_id = {m1}")),
-        ids_where(&app, &format!("id IN ({list}) AND affiliate_id <> {moved_on}")),
-        "her tickets came back with her affiliates"
-    );
+    assert_eq!(app.affiliate(moved_on).manager_id, Some(admin_staff.id));
+    let back_with_them: Vec<TicketId> =
+        marias.iter().copied().filter(|t| app.ticket(*t).affiliate_id != moved_on.id).collect();
+    assert_eq!(app.tickets_with(&maria, false), back_with_them, "her tickets came back with her affiliates");
     assert_counts_consistent(&app);
     assert!(!admin.get("/admin/people").await.contains("Give back now"), "the cover is over");
 });
