@@ -247,7 +247,8 @@ pub async fn reject_revokes_access_granted_by_hand(b: &Browser, server: &Server)
         let mut conn = server.db();
         let sql = format!(
             "INSERT INTO offer_access (offer_id, affiliate_id, state, source, updated_at) \
-             VALUES ({offer}, 1, 'enabled', 'manual', '2026-01-01 00:00:00')"
+             VALUES ({offer}, 1, 'enabled', 'manual', '2026-01-01 00:00:00') \
+             ON CONFLICT (offer_id, affiliate_id) DO UPDATE SET state = 'enabled', source = 'manual'"
         );
         diesel::sql_query(sql).execute(&mut *conn).unwrap();
     }
