@@ -103,10 +103,11 @@ impl Drop for Run {
     }
 }
 
-/// One journey at a time, whatever the runner's threads.
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    ONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// One journey at a time, whatever the runner's threads. An async mutex: it is
+/// held across the journey's awaits, and a failed journey does not poison it.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    ONE.lock().await
 }
 
 /// A journey: its own desk and browser, skipped with the reason without Chromium.
@@ -116,7 +117,7 @@ macro_rules! journey {
         #[cfg_attr(no_browser, ignore = "needs Chromium: apt install chromium chromium-driver")]
         #[allow(unused_mut)]
         async fn $name() {
-            let _one = one_at_a_time();
+            let _one = one_at_a_time().await;
             let Some(mut $run) = Run::start().await else { return };
             $body
         }
