@@ -11,7 +11,7 @@
 //! assert_eq!(app.ticket(t).status, TicketStatus::Closed);
 //! ```
 
-use affdesk::db::schema::{affiliates, audit_log, tickets};
+use affdesk::db::schema::{affiliates, audit_log, messages as messages_t, outbox, tickets};
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::affiliates::Affiliate;
 use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
@@ -20,7 +20,7 @@ use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Clos
 use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
 use affdesk::domain::requests::{self, Target};
-use affdesk::domain::states::{AuditAction, Role, TicketKind, TicketStatus};
+use affdesk::domain::states::{AuditAction, MailEvent, Role, TicketKind, TicketStatus};
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
@@ -34,6 +34,14 @@ use crate::harness::{Backend, TestApp};
 /// A ticket made in the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TicketId(pub i64);
+
+/// Which tickets to find: every field set narrows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Find {
+    pub affiliate: Option<i64>,
+    pub status: Option<TicketStatus>,
+    pub kind: Option<TicketKind>,
+}
 
 /// An offer made in the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +157,48 @@ impl TestApp {
         }
         let ids: Vec<i64> = q.order(tickets::id).select(tickets::id).load(&mut *self.conn()).expect("read");
         ids.into_iter().map(TicketId).collect()
+    }
+
+    /// The tickets that match, oldest first.
+    pub fn find(&self, find: Find) -> Vec<TicketId> {
+        let mut q = tickets::table.into_boxed();
+        if let Some(a) = find.affiliate {
+            q = q.filter(tickets::affiliate_id.eq(a));
+        }
+        if let Some(s) = find.status {
+            q = q.filter(tickets::status.eq(s));
+        }
+        if let Some(k) = find.kind {
+            q = q.filter(tickets::kind.eq(k));
+        }
+        let ids: Vec<i64> = q.order(tickets::id).select(tickets::id).load(&mut *self.conn()).expect("read");
+        ids.into_iter().map(TicketId).collect()
+    }
+
+    /// The newest message of a ticket's thread, notes included.
+    pub fn last_message(&self, t: TicketId) -> String {
+        messages_t::table
+            .filter(messages_t::ticket_id.eq(t.0))
+            .order(messages_t::id.desc())
+            .select(messages_t::body)
+            .first(&mut *self.conn())
+            .expect("a message")
+    }
+
+    /// How many emails of this kind are in the outbox, whatever their state.
+    pub fn emails(&self, event: MailEvent) -> i64 {
+        outbox::table.filter(outbox::event.eq(event)).count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// Puts a ticket as if it had waited on the affiliate since `since` (the
+    /// periodic chores' input), keeping the totals right.
+    pub fn waiting_on_affiliate_since(&self, t: TicketId, since: chrono::NaiveDateTime) {
+        let mut conn = self.conn();
+        diesel::update(tickets::table.find(t.0))
+            .set((tickets::status.eq(TicketStatus::Pending), tickets::updated_at.eq(since)))
+            .execute(&mut *conn)
+            .expect("set");
+        affdesk::domain::ticket_counts::rebuild(&mut conn).expect("the totals follow");
     }
 
     /// The tickets in any queue but `who`'s.

@@ -4,8 +4,11 @@
 
 use serde_json::Value;
 
+use affdesk::domain::states::{MailEvent, TicketKind, TicketStatus};
+
 use crate::db_test;
-use crate::support::*;
+use crate::desk::Find;
+use crate::support::{assert_counts_consistent, row_ids};
 
 fn admin_key(app: &crate::harness::TestApp) -> String {
     let mut conn = app.conn();
@@ -21,7 +24,10 @@ async fn get_json(app: &crate::harness::TestApp, key: &str, path: &str) -> (u16,
 
 db_test!(send_and_wait_leaves_the_open_queue_until_the_affiliate_replies, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1 AND status = 'open' AND type = 'technical'")[0];
+    let first_open_technical =
+        Find { affiliate: Some(1), status: Some(TicketStatus::Open), kind: Some(TicketKind::Technical) };
+    let t = app.find(first_open_technical)[0];
+    let ticket = t.0;
     let mut manager = app.login_admin("admin@affdesk.test").await;
     manager.get(&format!("/admin/tickets/{ticket}")).await;
     let sent = manager
@@ -32,7 +38,7 @@ db_test!(send_and_wait_leaves_the_open_queue_until_the_affiliate_replies, |app| 
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {ticket}")), "pending");
+    assert_eq!(app.ticket(t).status, TicketStatus::Pending);
     assert_counts_consistent(&app);
     assert!(row_ids(&manager.get("/admin/tickets?status=pending&per_page=500").await.body).contains(&ticket));
     assert!(!row_ids(&manager.get("/admin/tickets?status=open&per_page=500").await.body).contains(&ticket));
@@ -52,7 +58,7 @@ db_test!(send_and_wait_leaves_the_open_queue_until_the_affiliate_replies, |app| 
         .post_multipart(&format!("/affiliate/tickets/{ticket}/messages"), &[("body", "Here it is.")], &[])
         .await;
     assert_eq!(replied.status, 303);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {ticket}")), "open");
+    assert_eq!(app.ticket(t).status, TicketStatus::Open);
     assert_counts_consistent(&app);
     // Over the API: wait=1; with close=1 too it is refused and changes nothing.
     let http = reqwest::Client::new();
@@ -61,41 +67,32 @@ db_test!(send_and_wait_leaves_the_open_queue_until_the_affiliate_replies, |app| 
     };
     let resp = comment(vec![("text", "Both?"), ("close", "1"), ("wait", "1")]).await.unwrap();
     assert_eq!(resp.status().as_u16(), 400);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {ticket}")), "open");
+    assert_eq!(app.ticket(t).status, TicketStatus::Open);
     let resp = comment(vec![("text", "Over to you."), ("wait", "1")]).await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {ticket}")), "pending");
+    assert_eq!(app.ticket(t).status, TicketStatus::Pending);
 });
 
 db_test!(a_ticket_that_waits_too_long_closes_with_a_notice, |app| {
     app.seed_demo();
-    let ids = ids_where(&app, "affiliate_id = 1 AND status = 'open'");
-    let (old, recent) = (ids[0], ids[1]);
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = app.conn();
-        for (id, days) in [(old, 10), (recent, 2)] {
-            let at = (affdesk::domain::now() - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S");
-            diesel::sql_query(format!("UPDATE tickets SET status = 'pending', updated_at = '{at}' WHERE id = {id}"))
-                .execute(&mut *conn as &mut affdesk::db::AnyConnection)
-                .unwrap();
-        }
-        affdesk::domain::ticket_counts::rebuild(&mut conn).unwrap();
-    }
-    let mails = scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE event = 'ticket_closed'");
+    let open = app.find(Find { affiliate: Some(1), status: Some(TicketStatus::Open), ..Find::default() });
+    let (old, recent) = (open[0], open[1]);
+    let days_ago = |days| affdesk::domain::now() - chrono::Duration::days(days);
+    app.waiting_on_affiliate_since(old, days_ago(10));
+    app.waiting_on_affiliate_since(recent, days_ago(2));
+    let mails = app.emails(MailEvent::TicketClosed);
     let cutoff = affdesk::domain::now() - chrono::Duration::days(7);
     let closed = {
         let mut conn = app.conn();
         affdesk::domain::lifecycle::close_unanswered(&mut conn, cutoff, 7).unwrap()
     };
     assert_eq!(closed, 1);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {old}")), "closed");
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {recent}")), "pending");
+    assert_eq!(app.ticket(old).status, TicketStatus::Closed);
+    assert_eq!(app.ticket(recent).status, TicketStatus::Pending);
     assert_counts_consistent(&app);
-    let notice =
-        text(&app, &format!("SELECT body AS t FROM messages WHERE ticket_id = {old} ORDER BY id DESC LIMIT 1"));
+    let notice = app.last_message(old);
     assert!(notice.starts_with("Closed after 7 days without a reply"), "{notice}");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE event = 'ticket_closed'"), mails + 1);
+    assert_eq!(app.emails(MailEvent::TicketClosed), mails + 1);
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
-    assert!(affiliate.get(&format!("/affiliate/tickets/{old}")).await.contains("Closed after 7 days"));
+    assert!(affiliate.get(&format!("/affiliate/tickets/{}", old.0)).await.contains("Closed after 7 days"));
 });
