@@ -4,17 +4,25 @@
 
 use affdesk::domain::access::Decision;
 use affdesk::domain::lifecycle::{Outcome, Skip};
+use affdesk::domain::states::{AccessGrant, AccessSource, AuditAction, RequestState, TicketKind, TicketStatus};
 use affdesk::domain::{Via, access, users::User};
 
 use crate::db_test;
-use crate::support::*;
+use crate::desk::{Find, TicketId};
+use crate::support::{PNG, assert_counts_consistent, row_ids};
+
+/// Tickets of a kind in a status.
+fn of(kind: TicketKind, status: TicketStatus) -> Find {
+    Find { kind: Some(kind), status: Some(status), ..Find::default() }
+}
 
 db_test!(bulk_close_reports_and_audits, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
     c.get("/admin/tickets").await;
-    let open = ids_where(&app, "status = 'open' AND type = 'general'");
-    let closed = ids_where(&app, "status = 'closed' AND type = 'general'");
+    let ids = |f| app.find(f).into_iter().map(|t| t.0).collect::<Vec<i64>>();
+    let open = ids(of(TicketKind::General, TicketStatus::Open));
+    let closed = ids(of(TicketKind::General, TicketStatus::Closed));
     let pick = [open[0], open[1], open[2], closed[0]];
     let mut form: Vec<(&str, String)> = vec![("action", "close".into())];
     for id in pick {
@@ -37,12 +45,12 @@ db_test!(bulk_close_reports_and_audits, |app| {
     }
     assert!(list.contains(" marked\""), "some row is marked");
     for id in pick {
-        assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {id}")), "closed");
+        assert_eq!(app.ticket(TicketId(id)).status, TicketStatus::Closed);
     }
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close' AND detail = 'bulk'"), 3);
+    assert_eq!(app.audited_as(AuditAction::Close, "bulk"), 3);
     assert_counts_consistent(&app);
     // With htmx the rows come back in place, with the banner out of band.
-    let more = ids_where(&app, "status = 'open'");
+    let more = ids(Find { status: Some(TicketStatus::Open), ..Find::default() });
     let page = c
         .htmx_post(
             "/admin/tickets/bulk",
@@ -58,9 +66,18 @@ db_test!(bulk_activate_and_reject_decide_requests, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
     c.get("/admin/tickets").await;
-    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'");
-    let general = ids_where(&app, "type = 'general'")[0];
-    let (a, b) = (pending[0], pending[1]);
+    let pending = app.find(Find {
+        kind: Some(TicketKind::OfferRequest),
+        request_state: Some(RequestState::Pending),
+        ..Find::default()
+    });
+    let general = app.find(Find { kind: Some(TicketKind::General), ..Find::default() })[0].0;
+    let (ta, tb) = (pending[0], pending[1]);
+    let (a, b) = (ta.0, tb.0);
+    let state_of = |t: TicketId| {
+        let ticket = app.ticket(t);
+        (ticket.request_state, ticket.status)
+    };
     let page = c
         .htmx_post(
             "/admin/tickets/bulk",
@@ -68,108 +85,36 @@ db_test!(bulk_activate_and_reject_decide_requests, |app| {
         )
         .await;
     assert!(page.contains(&format!("Approved #{a}; skipped #{general}: not an access request")), "{}", page.body);
-    assert_eq!(
-        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {a}")),
-        "approved/closed"
-    );
+    assert_eq!(state_of(ta), (Some(RequestState::Approved), TicketStatus::Closed));
     // The decision's system message has one label in the list and in the thread.
     let list = c.get(&format!("/admin/tickets?id={a}")).await;
     assert!(list.contains("<b>System:</b> Request approved by"), "{}", list.body);
     assert!(c.get(&format!("/admin/tickets/{a}")).await.contains("<strong>System</strong>"));
-    let (offer, affiliate) = (
-        scalar(&app, &format!("SELECT offer_id AS n FROM tickets WHERE id = {a}")),
-        scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {a}")),
-    );
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT state || '/' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {affiliate}"
-            )
-        ),
-        "enabled/ticket"
-    );
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT body AS t FROM messages WHERE ticket_id = {a} AND author_kind = 'system' ORDER BY id DESC LIMIT 1"
-            )
-        ),
-        "Request approved by Alex Admin."
-    );
-    assert_eq!(
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {a} AND action = 'approve'")),
-        1
-    );
+    let (offer, affiliate) = (app.ticket(ta).offer_id.unwrap(), app.ticket(ta).affiliate_id);
+    assert_eq!(app.offer_access(offer, affiliate), Some((AccessGrant::Enabled, AccessSource::Ticket)));
+    assert_eq!(app.last_system_message(ta), "Request approved by Alex Admin.");
+    assert_eq!(app.audited(AuditAction::Approve, Some(&[ta])), 1);
     // Approving again is skipped; rejecting the approved request takes the access away.
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "activate"), ("ids", &a.to_string())]).await;
     assert!(page.contains(&format!("Nothing approved; skipped #{a}: already decided")), "{}", page.body);
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &a.to_string())]).await;
     assert!(page.contains(&format!("Rejected #{a}")), "{}", page.body);
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT state || '/' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {affiliate}"
-            )
-        ),
-        "disabled/ticket"
-    );
-    assert_eq!(
-        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {a}")),
-        "rejected/closed"
-    );
-    let said = text(
-        &app,
-        &format!(
-            "SELECT body AS t FROM messages WHERE ticket_id = {a} AND author_kind = 'system' ORDER BY id DESC LIMIT 1"
-        ),
-    );
+    assert_eq!(app.offer_access(offer, affiliate), Some((AccessGrant::Disabled, AccessSource::Ticket)));
+    assert_eq!(state_of(ta), (Some(RequestState::Rejected), TicketStatus::Closed));
+    let said = app.last_system_message(ta);
     assert!(said.contains("granted by an approved request, was revoked"), "{said}");
-    assert_eq!(
-        scalar(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {a} AND action = 'revoke_access'")
-        ),
-        1
-    );
+    assert_eq!(app.audited(AuditAction::RevokeAccess, Some(&[ta])), 1);
     // Nothing is left to take away: a second Reject changes nothing.
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &a.to_string())]).await;
     assert!(page.contains(&format!("skipped #{a}: already rejected, nothing to revoke")), "{}", page.body);
 
     // Reject disables access that had been enabled by hand.
-    let (offer_b, affiliate_b) = (
-        scalar(&app, &format!("SELECT offer_id AS n FROM tickets WHERE id = {b}")),
-        scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {b}")),
-    );
-    {
-        use diesel::prelude::*;
-        let mut conn = app.conn();
-        diesel::sql_query(format!(
-            "DELETE FROM offer_access WHERE offer_id = {offer_b} AND affiliate_id = {affiliate_b}"
-        ))
-        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
-        .unwrap();
-        diesel::sql_query(format!(
-            "INSERT INTO offer_access (offer_id, affiliate_id, state, source, updated_at) VALUES ({offer_b}, {affiliate_b}, 'enabled', 'manual', '2026-01-01 00:00:00')"
-        ))
-        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
-        .unwrap();
-    }
+    let (offer_b, affiliate_b) = (app.ticket(tb).offer_id.unwrap(), app.ticket(tb).affiliate_id);
+    app.grant_by_hand(offer_b, affiliate_b);
     let page = c.htmx_post("/admin/tickets/bulk", &[("action", "reject"), ("ids", &b.to_string())]).await;
     assert!(page.contains(&format!("Rejected #{b}")));
-    assert_eq!(
-        text(
-            &app,
-            &format!("SELECT state AS t FROM offer_access WHERE offer_id = {offer_b} AND affiliate_id = {affiliate_b}")
-        ),
-        "disabled"
-    );
-    assert_eq!(
-        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {b}")),
-        "rejected/closed"
-    );
+    assert_eq!(app.offer_access(offer_b, affiliate_b).map(|(grant, _)| grant), Some(AccessGrant::Disabled));
+    assert_eq!(state_of(tb), (Some(RequestState::Rejected), TicketStatus::Closed));
     assert_counts_consistent(&app);
 });
 
@@ -190,16 +135,13 @@ db_test!(bulk_remove_asks_first_then_removes_everything, |app| {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    let with_file = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
-    let key = text(
-        &app,
-        &format!(
-            "SELECT a.storage_key AS t FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = {with_file}"
-        ),
-    );
+    let t_file = app.newest_ticket();
+    let with_file = t_file.0;
+    let key = app.attachment_keys(t_file).remove(0);
     let path = app.data_dir.join("attachments").join(&key[..2]).join(&key);
     assert!(path.exists(), "the attachment was stored");
-    let other = ids_where(&app, "type = 'general'")[0];
+    let t_other = app.find(Find { kind: Some(TicketKind::General), ..Find::default() })[0];
+    let other = t_other.0;
     c.get("/admin/tickets").await;
     // A stale selection also names a ticket gone since: the question counts the two.
     let ids = [
@@ -212,23 +154,16 @@ db_test!(bulk_remove_asks_first_then_removes_everything, |app| {
     assert_eq!(ask.status, 200);
     assert!(ask.contains("Remove 2 tickets?"), "{}", ask.body);
     assert!(ask.contains("This is permanent"));
-    assert_eq!(
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id IN ({with_file}, {other})")),
-        2,
-        "nothing removed yet"
-    );
+    assert!(app.exists(t_file) && app.exists(t_other), "nothing removed yet");
     let mut confirmed = ids.to_vec();
     confirmed.push(("confirm", "1"));
     let done = c.post("/admin/tickets/bulk", &confirmed).await;
     assert_eq!(done.status, 303);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id IN ({with_file}, {other})")), 0);
-    assert_eq!(
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id IN ({with_file}, {other})")),
-        0
-    );
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments"), 0);
+    assert!(!app.exists(t_file) && !app.exists(t_other));
+    assert_eq!(app.messages_in(t_file, false) + app.messages_in(t_other, false), 0);
+    assert_eq!(app.attachments_stored(), 0);
     assert!(!path.exists(), "the file is gone");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'remove'"), 2);
+    assert_eq!(app.audited(AuditAction::Remove, None), 2);
     let page = c.get("/admin/tickets?q=zebrafish").await;
     assert!(row_ids(&page.body).is_empty(), "removed tickets leave the search index");
     assert_counts_consistent(&app);
@@ -236,17 +171,20 @@ db_test!(bulk_remove_asks_first_then_removes_everything, |app| {
 
 db_test!(bulk_all_matching_and_scope, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m1 = app.staff("manager1@affdesk.test").id;
     let mut c = app.login_admin("manager1@affdesk.test").await;
     c.get("/admin/tickets").await;
-    let mine = ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'"));
+    let open_general = of(TicketKind::General, TicketStatus::Open);
+    let ids = |f| app.find(f).into_iter().map(|t| t.0).collect::<Vec<i64>>();
+    let mine_now = || ids(Find { manager: Some(m1), ..open_general });
+    let mine = mine_now();
     assert!(!mine.is_empty());
     let all = [("action", "close"), ("all_matching", "1"), ("status", "open"), ("type", "general")];
     // Asked once, with the count; nothing changes until confirmed.
     let ask = c.htmx_post("/admin/tickets/bulk", &all).await;
     let n = if mine.len() == 1 { "1 ticket".to_string() } else { format!("{} tickets", mine.len()) };
     assert!(ask.contains(&format!("Close {n}?")), "{}", ask.body);
-    assert_eq!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")), mine);
+    assert_eq!(mine_now(), mine);
     let confirmed: Vec<(&str, &str)> = all.iter().copied().chain([("confirm", "1")]).collect();
     let page = c.htmx_post("/admin/tickets/bulk", &confirmed).await;
     let mut sorted = mine.clone();
@@ -254,13 +192,10 @@ db_test!(bulk_all_matching_and_scope, |app| {
     let named: Vec<String> = sorted.iter().take(10).map(|id| format!("#{id}")).collect();
     assert!(page.contains(&named.join(", ")), "{}", page.body);
     assert!(page.contains("Closed "), "{}", page.body);
-    assert!(ids_where(&app, &format!("manager_id = {m1} AND status = 'open' AND type = 'general'")).is_empty());
-    assert!(
-        !ids_where(&app, &format!("manager_id <> {m1} AND status = 'open' AND type = 'general'")).is_empty(),
-        "others untouched"
-    );
+    assert!(mine_now().is_empty());
+    assert!(!ids(Find { not_manager: Some(m1), ..open_general }).is_empty(), "others untouched");
     // Tickets of another manager are reported, not changed.
-    let theirs = ids_where(&app, &format!("manager_id <> {m1} AND status = 'open'"))[0];
+    let theirs = ids(Find { not_manager: Some(m1), status: Some(TicketStatus::Open), ..Find::default() })[0];
     let page = c
         .htmx_post("/admin/tickets/bulk", &[("action", "close"), ("ids", &theirs.to_string()), ("ids", "99999999")])
         .await;
@@ -269,25 +204,27 @@ db_test!(bulk_all_matching_and_scope, |app| {
         "{}",
         page.body
     );
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {theirs}")), "open");
+    assert_eq!(app.ticket(TicketId(theirs)).status, TicketStatus::Open);
     assert_counts_consistent(&app);
 });
 
 db_test!(bulk_without_csrf_is_refused, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
-    let open = ids_where(&app, "status = 'open'")[0];
+    let t = app.find(Find { status: Some(TicketStatus::Open), ..Find::default() })[0];
+    let open = t.0;
     let form = vec![("action".to_string(), "close".to_string()), ("ids".to_string(), open.to_string())];
     let page = c.post_raw("/admin/tickets/bulk", &form).await;
     assert_eq!(page.status, 403);
-    assert_eq!(text(&app, &format!("SELECT status AS t FROM tickets WHERE id = {open}")), "open");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log"), 0);
+    assert_eq!(app.ticket(t).status, TicketStatus::Open);
+    assert_eq!(app.audit_entries(), 0);
 });
 
 db_test!(concurrent_activate_and_reject_end_rejected, |app| {
     app.seed_demo();
-    let pending = ids_where(&app, "request_state = 'pending'");
-    for id in pending.iter().take(3).copied() {
+    let pending = app.find(Find { request_state: Some(RequestState::Pending), ..Find::default() });
+    for t in pending.iter().take(3).copied() {
+        let id = t.0;
         let mut handles = Vec::new();
         for (email, decision) in
             [("admin@affdesk.test", Decision::Approve), ("manager1@affdesk.test", Decision::Reject)]
@@ -308,14 +245,8 @@ db_test!(concurrent_activate_and_reject_end_rejected, |app| {
         assert_eq!(results[1], Outcome::Done, "{results:?}");
         assert!(matches!(results[0], Outcome::Done | Outcome::Skipped(Skip::AlreadyDecided)), "{results:?}");
         let decisions = results.iter().filter(|r| **r == Outcome::Done).count() as i64;
-        assert_eq!(text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {id}")), "rejected");
-        assert_eq!(
-            scalar(
-                &app,
-                &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = {id} AND author_kind = 'system'")
-            ),
-            decisions
-        );
+        assert_eq!(app.ticket(t).request_state, Some(RequestState::Rejected));
+        assert_eq!(app.messages_in(t, true), decisions);
     }
     assert_counts_consistent(&app);
 });

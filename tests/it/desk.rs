@@ -11,7 +11,7 @@
 //! assert_eq!(app.ticket(t).status, TicketStatus::Closed);
 //! ```
 
-use affdesk::db::schema::{affiliates, audit_log, messages as messages_t, outbox, tickets};
+use affdesk::db::schema::{affiliates, attachments, audit_log, messages as messages_t, offer_access, outbox, tickets};
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::affiliates::Affiliate;
 use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
@@ -20,7 +20,9 @@ use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Clos
 use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
 use affdesk::domain::requests::{self, Target};
-use affdesk::domain::states::{AuditAction, MailEvent, Role, TicketKind, TicketStatus};
+use affdesk::domain::states::{
+    AccessGrant, AccessSource, AuditAction, AuthorKind, MailEvent, RequestState, Role, TicketKind, TicketStatus,
+};
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
@@ -41,6 +43,11 @@ pub struct Find {
     pub affiliate: Option<i64>,
     pub status: Option<TicketStatus>,
     pub kind: Option<TicketKind>,
+    pub request_state: Option<RequestState>,
+    /// In this manager's queue.
+    pub manager: Option<i64>,
+    /// In any queue but this manager's.
+    pub not_manager: Option<i64>,
 }
 
 /// An offer made in the test.
@@ -149,17 +156,22 @@ impl TestApp {
         StaffMember { id: user.id, email: user.email }
     }
 
-    /// The tickets in `who`'s queue, oldest first; only the open ones with `open_only`.
+    /// The tickets in `who`'s queue, in the list's order (last updated first); only
+    /// the open ones with `open_only`.
     pub fn tickets_with(&self, who: &StaffMember, open_only: bool) -> Vec<TicketId> {
         let mut q = tickets::table.filter(tickets::manager_id.eq(who.id)).into_boxed();
         if open_only {
             q = q.filter(tickets::status.eq(TicketStatus::Open));
         }
-        let ids: Vec<i64> = q.order(tickets::id).select(tickets::id).load(&mut *self.conn()).expect("read");
+        let ids: Vec<i64> = q
+            .order((tickets::updated_at.desc(), tickets::id.desc()))
+            .select(tickets::id)
+            .load(&mut *self.conn())
+            .expect("read");
         ids.into_iter().map(TicketId).collect()
     }
 
-    /// The tickets that match, oldest first.
+    /// The tickets that match, in the list's order (last updated first).
     pub fn find(&self, find: Find) -> Vec<TicketId> {
         let mut q = tickets::table.into_boxed();
         if let Some(a) = find.affiliate {
@@ -171,7 +183,20 @@ impl TestApp {
         if let Some(k) = find.kind {
             q = q.filter(tickets::kind.eq(k));
         }
-        let ids: Vec<i64> = q.order(tickets::id).select(tickets::id).load(&mut *self.conn()).expect("read");
+        if let Some(r) = find.request_state {
+            q = q.filter(tickets::request_state.eq(r));
+        }
+        if let Some(m) = find.manager {
+            q = q.filter(tickets::manager_id.eq(m));
+        }
+        if let Some(m) = find.not_manager {
+            q = q.filter(tickets::manager_id.ne(m).or(tickets::manager_id.is_null()));
+        }
+        let ids: Vec<i64> = q
+            .order((tickets::updated_at.desc(), tickets::id.desc()))
+            .select(tickets::id)
+            .load(&mut *self.conn())
+            .expect("read");
         ids.into_iter().map(TicketId).collect()
     }
 
@@ -183,6 +208,92 @@ impl TestApp {
             .select(messages_t::body)
             .first(&mut *self.conn())
             .expect("a message")
+    }
+
+    /// The newest system message of a ticket's thread (a decision, a notice).
+    pub fn last_system_message(&self, t: TicketId) -> String {
+        messages_t::table
+            .filter(messages_t::ticket_id.eq(t.0).and(messages_t::author_kind.eq(AuthorKind::System)))
+            .order(messages_t::id.desc())
+            .select(messages_t::body)
+            .first(&mut *self.conn())
+            .expect("a system message")
+    }
+
+    /// How many messages a ticket's thread holds; only the system's with `system_only`.
+    pub fn messages_in(&self, t: TicketId, system_only: bool) -> i64 {
+        let mut q = messages_t::table.filter(messages_t::ticket_id.eq(t.0)).into_boxed();
+        if system_only {
+            q = q.filter(messages_t::author_kind.eq(AuthorKind::System));
+        }
+        q.count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// Whether the ticket is still on the desk.
+    pub fn exists(&self, t: TicketId) -> bool {
+        Ticket::find(&mut self.conn(), t.0).expect("read").is_some()
+    }
+
+    /// The ticket opened last.
+    pub fn newest_ticket(&self) -> TicketId {
+        TicketId(
+            tickets::table.select(tickets::id).order(tickets::id.desc()).first(&mut *self.conn()).expect("a ticket"),
+        )
+    }
+
+    /// Where a ticket's attached files are kept in the store.
+    pub fn attachment_keys(&self, t: TicketId) -> Vec<String> {
+        attachments::table
+            .inner_join(messages_t::table)
+            .filter(messages_t::ticket_id.eq(t.0))
+            .select(attachments::storage_key)
+            .load(&mut *self.conn())
+            .expect("read")
+    }
+
+    /// How many attachments the desk holds in all.
+    pub fn attachments_stored(&self) -> i64 {
+        attachments::table.count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// An affiliate's access to an offer, and how it was granted, if a row says so.
+    pub fn offer_access(&self, offer: i64, affiliate: i64) -> Option<(AccessGrant, AccessSource)> {
+        offer_access::table
+            .find((offer, affiliate))
+            .select((offer_access::state, offer_access::source))
+            .first(&mut *self.conn())
+            .optional()
+            .expect("read")
+    }
+
+    /// Access to an offer enabled by hand, whatever was there before.
+    pub fn grant_by_hand(&self, offer: i64, affiliate: i64) {
+        let mut conn = self.conn();
+        diesel::delete(offer_access::table.find((offer, affiliate))).execute(&mut *conn).expect("cleared");
+        diesel::insert_into(offer_access::table)
+            .values((
+                offer_access::offer_id.eq(offer),
+                offer_access::affiliate_id.eq(affiliate),
+                offer_access::state.eq(AccessGrant::Enabled),
+                offer_access::source.eq(AccessSource::Manual),
+                offer_access::updated_at.eq(affdesk::domain::now()),
+            ))
+            .execute(&mut *conn)
+            .expect("granted");
+    }
+
+    /// How many audit entries there are in all.
+    pub fn audit_entries(&self) -> i64 {
+        audit_log::table.count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// How many audit entries record `action` with exactly this detail ("bulk").
+    pub fn audited_as(&self, action: AuditAction, detail: &str) -> i64 {
+        audit_log::table
+            .filter(audit_log::action.eq(action).and(audit_log::detail.eq(detail)))
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read")
     }
 
     /// How many emails of this kind are in the outbox, whatever their state.
@@ -201,11 +312,11 @@ impl TestApp {
         affdesk::domain::ticket_counts::rebuild(&mut conn).expect("the totals follow");
     }
 
-    /// The tickets in any queue but `who`'s.
+    /// The tickets in any queue but `who`'s, in the list's order.
     pub fn tickets_not_with(&self, who: &StaffMember) -> Vec<TicketId> {
         let ids: Vec<i64> = tickets::table
             .filter(tickets::manager_id.ne(who.id).or(tickets::manager_id.is_null()))
-            .order(tickets::id)
+            .order((tickets::updated_at.desc(), tickets::id.desc()))
             .select(tickets::id)
             .load(&mut *self.conn())
             .expect("read");

@@ -24,8 +24,12 @@ async fn get_json(app: &crate::harness::TestApp, key: &str, path: &str) -> (u16,
 
 db_test!(send_and_wait_leaves_the_open_queue_until_the_affiliate_replies, |app| {
     app.seed_demo();
-    let first_open_technical =
-        Find { affiliate: Some(1), status: Some(TicketStatus::Open), kind: Some(TicketKind::Technical) };
+    let first_open_technical = Find {
+        affiliate: Some(1),
+        status: Some(TicketStatus::Open),
+        kind: Some(TicketKind::Technical),
+        ..Find::default()
+    };
     let t = app.find(first_open_technical)[0];
     let ticket = t.0;
     let mut manager = app.login_admin("admin@affdesk.test").await;
