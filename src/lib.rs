@@ -76,7 +76,12 @@ fn checkpoint_in_background(pool: DbPool) {
 /// At start and every 10 minutes: files a crash left behind (older than 10 minutes,
 /// so no upload in flight) are removed. A task of the system that runs the server,
 /// so it ends with it instead of holding the pool open on a thread of its own.
-fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::AttachmentStore>, pending_close_days: u32) {
+fn sweep_in_background(
+    pool: DbPool,
+    store: std::sync::Arc<dyn storage::AttachmentStore>,
+    pending_close_days: u32,
+    instance: http::Instance,
+) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     if actix_web::rt::System::try_current().is_none() {
         return;
@@ -103,25 +108,26 @@ fn sweep_in_background(pool: DbPool, store: std::sync::Arc<dyn storage::Attachme
             // Holiday covers whose day has come give their affiliates back; tickets
             // that waited on the affiliate too long close.
             let chores_pool = pool.clone();
-            let chores = aweb::block(move || -> Result<(usize, usize), String> {
+            let chores = aweb::block(move || -> Result<(usize, usize, domain::Effects), String> {
                 let mut conn = chores_pool.get().map_err(|e| e.to_string())?;
                 let done = db::exclusively(&mut conn, db::SWEEP_LOCK, |conn| {
                     let back = domain::covers::end_due(conn, domain::now())?;
-                    let closed = match pending_close_days {
-                        0 => 0,
+                    let (closed, effects) = match pending_close_days {
+                        0 => (0, domain::Effects::NONE),
                         days => {
                             let cutoff = domain::now() - chrono::Duration::days(i64::from(days));
-                            domain::lifecycle::close_unanswered(conn, cutoff, days)?
+                            domain::lifecycle::close_unanswered(conn, cutoff, days)?.into_parts()
                         }
                     };
-                    Ok::<_, error::AppError>((back, closed))
+                    Ok::<_, error::AppError>((back, closed, effects))
                 })
                 .map_err(|e| e.to_string())?;
-                done.transpose().map(Option::unwrap_or_default).map_err(|e| e.to_string())
+                done.transpose().map(|d| d.unwrap_or((0, 0, domain::Effects::NONE))).map_err(|e| e.to_string())
             })
             .await;
             match chores {
-                Ok(Ok((back, closed))) => {
+                Ok(Ok((back, closed, effects))) => {
+                    instance.apply(effects);
                     if back > 0 {
                         log::info!("holiday covers ended: {back} affiliates back with their managers");
                     }
@@ -173,15 +179,16 @@ impl Application {
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let store = config::open_store_at(config.storage.as_deref(), &config.data_dir)?;
-        sweep_in_background(pool.clone(), store.clone(), config.pending_close_days);
+        let live = http::live::LiveBus::new(&pool);
+        let lookups = std::sync::Arc::new(http::lookups::Lookups::default());
+        live.start(pool.clone(), &config.database, lookups.clone());
+        let instance = http::Instance { live: live.clone(), lookups: lookups.clone() };
+        sweep_in_background(pool.clone(), store.clone(), config.pending_close_days, instance.clone());
         if matches!(config.database, DbUrl::Sqlite(_)) {
             checkpoint_in_background(pool.clone());
         }
         mail::spawn_sender(pool.clone(), config.mail.clone());
-        affise::spawn(pool.clone(), config.affise.clone());
-        let live = http::live::LiveBus::new(&pool);
-        let lookups = std::sync::Arc::new(http::lookups::Lookups::default());
-        live.start(pool.clone(), &config.database, lookups.clone());
+        affise::spawn(pool.clone(), config.affise.clone(), instance);
         let streams = http::streams::Streams::new(config.max_streams);
         streams.start_checks(
             pool.clone(),

@@ -154,7 +154,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let password = read_password()?;
             let role = users::Role::parse(&role).ok_or("role must be admin or manager")?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let user = users::User::create(&mut conn, &email, &name, role, &password).map_err(|e| e.to_string())?;
+            // No instance runs in this process: running ones hear of the new manager
+            // through PostgreSQL, or on SQLite when their kept copy goes stale.
+            let (user, _effects) =
+                users::User::create(&mut conn, &email, &name, role, &password).map_err(|e| e.to_string())?.into_parts();
             println!("added {} {} (id {})", role.as_str(), user.email, user.id);
             Ok(())
         }

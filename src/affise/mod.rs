@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use crate::db::DbPool;
 use crate::db::schema::affise_sync;
 use crate::domain::directory_sync::{self as sync, Applied};
-use crate::domain::{affise_push, now, sync_state};
+use crate::domain::{Effects, affise_push, now, sync_state};
 pub use client::{AffiseConfig, Client};
 
 /// Pushes taken at once.
@@ -40,6 +40,9 @@ async fn db<T: Send + 'static>(
 pub struct SyncReport {
     pub full: bool,
     pub parts: Vec<(&'static str, Result<Applied, String>)>,
+    /// What the committed pages ask of the running instance (new or renamed
+    /// managers are read again).
+    pub effects: Effects,
 }
 
 impl SyncReport {
@@ -74,7 +77,7 @@ fn updated_from(last_ok: Option<NaiveDateTime>) -> Option<String> {
 /// no longer has); otherwise partners and offers changed since the last pull. A
 /// part that fails is recorded with its error and the others still run.
 pub async fn sync_once(pool: &DbPool, client: &Client, full: bool) -> SyncReport {
-    let mut report = SyncReport { full, parts: Vec::new() };
+    let mut report = SyncReport { full, parts: Vec::new(), effects: Effects::NONE };
     let last = db(pool, sync_state::sync_parts).await.unwrap_or_default();
     let last_ok = |part: &str| last.iter().find(|p| p.part == part).and_then(|p| p.last_ok_at);
     let never_full = |part: &str| {
@@ -85,7 +88,8 @@ pub async fn sync_once(pool: &DbPool, client: &Client, full: bool) -> SyncReport
     };
 
     let started = now();
-    let managers = pull_managers(pool, client).await;
+    let (managers, effects) = pull_managers(pool, client).await;
+    report.effects |= effects;
     record(pool, "managers", started, true, &managers).await;
     report.parts.push(("managers", managers));
 
@@ -129,16 +133,29 @@ async fn record(pool: &DbPool, part: &'static str, started: NaiveDateTime, full:
     }
 }
 
-async fn pull_managers(pool: &DbPool, client: &Client) -> Result<Applied, String> {
+/// The managers, a page per transaction; with the effects of the pages that
+/// committed, also when a later one failed.
+async fn pull_managers(pool: &DbPool, client: &Client) -> (Result<Applied, String>, Effects) {
     let mut applied = Applied::default();
+    let mut effects = Effects::NONE;
     let mut page = Some(1);
     while let Some(n) = page {
-        let got = client.managers(n).await?;
+        let got = match client.managers(n).await {
+            Ok(got) => got,
+            Err(e) => return (Err(e), effects),
+        };
         let records: Vec<_> = got.records.into_iter().flatten().collect();
-        applied.add(db(pool, move |conn| sync::apply_managers(conn, &records)).await?);
+        match db(pool, move |conn| sync::apply_managers(conn, &records)).await {
+            Ok(done) => {
+                let (done, made) = done.into_parts();
+                applied.add(done);
+                effects |= made;
+            }
+            Err(e) => return (Err(e), effects),
+        }
         page = got.next;
     }
-    Ok(applied)
+    (Ok(applied), effects)
 }
 
 async fn pull_partners(pool: &DbPool, client: &Client, from: Option<String>, full: bool) -> Result<Applied, String> {
@@ -254,7 +271,7 @@ fn take_sync_turn(conn: &mut crate::db::AnyConnection, every: Duration) -> affde
 }
 
 /// Starts the push worker and the periodic pull on the running system.
-pub fn spawn(pool: DbPool, config: Option<AffiseConfig>) {
+pub fn spawn(pool: DbPool, config: Option<AffiseConfig>, instance: crate::http::Instance) {
     let Some(config) = config else { return };
     if actix_web::rt::System::try_current().is_none() {
         return;
@@ -284,6 +301,7 @@ pub fn spawn(pool: DbPool, config: Option<AffiseConfig>) {
             match db(&pool, move |conn| take_sync_turn(conn, every_chrono)).await {
                 Ok(true) => {
                     let report = sync_once(&pool, &client, false).await;
+                    instance.apply(report.effects);
                     for line in report.lines() {
                         if report.is_ok() {
                             log::info!("Affise sync: {line}");

@@ -13,7 +13,7 @@ use crate::domain::lifecycle::{self, Outcome};
 use crate::domain::messages::{Draft, Then};
 use crate::domain::opening::{self, NewQuestion};
 use crate::domain::tickets::TicketKind;
-use crate::domain::{messages, reply_templates, threads};
+use crate::domain::{Acted, messages, reply_templates, threads};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::http::params::MAX_BODY;
@@ -61,10 +61,12 @@ pub async fn create(
     let files = upload.files;
     let base = state.public_url();
     let object = state
-        .db_with_store(move |conn, store| {
-            let ticket = opening::open_question(conn, store, &actor, question, files)?
-                .map_err(|_| AppError::bad_request(format!("No affiliate with id {pid} among yours")))?;
-            objects::tickets(conn, &base, &[ticket])?.pop().ok_or(AppError::NotFound)
+        .act_with_store(move |conn, store| {
+            let (opened, effects) = opening::open_question(conn, store, &actor, question, files)?.into_parts();
+            let ticket =
+                opened.map_err(|_| AppError::bad_request(format!("No affiliate with id {pid} among yours")))?;
+            let object = objects::tickets(conn, &base, &[ticket])?.pop().ok_or(AppError::NotFound)?;
+            Ok(Acted::new(object, effects))
         })
         .await?;
     Ok(ok(json!({ "ticket": object })))
@@ -131,7 +133,7 @@ pub async fn reply(
     let actor = staff.actor();
     let files = upload.files;
     let replied = state
-        .db_with_store(move |conn, store| {
+        .act_with_store(move |conn, store| {
             if internal {
                 let draft = Draft::from_form(&body, submission.as_deref().unwrap_or(""));
                 Ok(messages::add_note(conn, store, &actor, id, draft, files)?)
@@ -163,7 +165,7 @@ async fn set_status(
     let id = path_id(&path)?;
     let actor = staff.actor();
     let outcome = state
-        .db(
+        .act(
             move |conn| {
                 if close { Ok(lifecycle::close(conn, &actor, id)?) } else { Ok(lifecycle::reopen(conn, &actor, id)?) }
             },
@@ -210,7 +212,7 @@ async fn save_template(
     let title = params.0.one("title").unwrap_or_default().to_string();
     let text = params.0.raw("text").unwrap_or_default().to_string();
     let actor = staff.actor();
-    let saved = state.db(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &text)?)).await?;
+    let saved = state.act(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &text)?)).await?;
     match saved {
         Ok(t) => Ok(ok(json!({ "template": template_object(&t) }))),
         Err(refused) if refused.duplicate_title => {
@@ -253,6 +255,6 @@ pub async fn remove_template(
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    state.db(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
+    state.act(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
     Ok(ok(json!({ "message": "Template is removed" })))
 }

@@ -134,7 +134,7 @@ async fn decide(
         Some(v) => return Err(bad(format!("do must be approve or reject, not \"{v}\""))),
     };
     let actor = staff.actor();
-    let outcome = state.db(move |conn| Ok(access::decide(conn, &actor, id, decision, Some(kind))?)).await?;
+    let outcome = state.act(move |conn| Ok(access::decide(conn, &actor, id, decision, Some(kind))?)).await?;
     match outcome {
         Outcome::Done => {}
         Outcome::Skipped(Skip::NotARequest) => {
@@ -163,7 +163,7 @@ pub async fn request_offer(
     let offer_id = int(&params.0, "offer_id")?.ok_or_else(|| bad("offer_id is required"))?;
     let comment = params.0.one("comment").ok_or_else(|| bad("comment is required"))?.to_string();
     let actor = affiliate.actor();
-    state.db(move |conn| Ok(requests::request_access(conn, &actor, Target::Offer(offer_id), &comment)?)).await?;
+    state.act(move |conn| Ok(requests::request_access(conn, &actor, Target::Offer(offer_id), &comment)?)).await?;
     Ok(ok(json!({ "message": "Request is successfully" })))
 }
 

@@ -1,6 +1,7 @@
 //! This instance's copy of the lookups (`domain::lookups`): the staff and the quick
 //! replies, read once and kept until they change. A change made through this
-//! instance is forgotten after its request's database call; one made elsewhere is
+//! instance is forgotten once it commits (the effect its use case returns, applied
+//! by `AppState::act` or the background work that ran it); one made elsewhere is
 //! heard through PostgreSQL's `NOTIFY` (`http::live`). A copy is also read again
 //! after `FRESH`, for changes nobody announces: the command line on SQLite, or a
 //! notification lost while the listener reconnected.

@@ -23,6 +23,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::db::{AnyConnection, DbPool};
+use crate::domain::{Acted, Effects};
 use crate::error::{AppError, AppResult};
 
 /// What every handler can reach.
@@ -76,6 +77,8 @@ impl AppState {
 
     /// Runs `f` with a pooled connection on the blocking thread pool: database work
     /// never runs on the async executor, and no connection is held across `.await`.
+    /// For reads, and for writes that ask nothing of the instances; a use case
+    /// that returns effects runs through `act`.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
@@ -83,20 +86,9 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let status = self.db_status.clone();
-        let bus = self.live.clone();
-        let lookups = self.lookups.clone();
         web::block(move || {
             let mut conn = pool.get().inspect_err(|_| status.mark_unavailable())?;
             let result = f(&mut conn);
-            // A live event written here: this instance's bus reads it at once.
-            if crate::domain::live::take_written() {
-                bus.poke();
-            }
-            // The staff or the quick replies changed here (and committed): this
-            // instance's next page reads them again.
-            if crate::domain::lookups::take_changed() {
-                lookups.forget();
-            }
             // A statement that failed on a dead connection is an outage (503), and
             // the connection must not serve another request.
             if let Err(AppError::Internal(_) | AppError::Unavailable(_)) = &result
@@ -118,6 +110,59 @@ impl AppState {
     {
         let store = self.storage.clone();
         self.db(move |conn| f(conn, store.as_ref())).await
+    }
+
+    /// Runs a use case that changes something, as `db` does, and applies the
+    /// effects it returned once it committed: the outcome is only reached so.
+    pub async fn act<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> AppResult<Acted<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (value, effects) = self.db(f).await?.into_parts();
+        self.apply(effects);
+        Ok(value)
+    }
+
+    /// `act` with the attachment store.
+    pub async fn act_with_store<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut AnyConnection, &dyn crate::storage::AttachmentStore) -> AppResult<Acted<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.storage.clone();
+        self.act(move |conn| f(conn, store.as_ref())).await
+    }
+
+    /// What a committed change asks of this instance (see `Instance::apply`).
+    pub fn apply(&self, effects: Effects) {
+        self.instance().apply(effects);
+    }
+
+    pub fn instance(&self) -> Instance {
+        Instance { live: self.live.clone(), lookups: self.lookups.clone() }
+    }
+}
+
+/// What of this running instance a committed change reaches: its live bus and its
+/// kept lookups. Handlers reach it through `AppState::act`; the background work
+/// (chores, the Affise pull) holds one of its own.
+#[derive(Clone)]
+pub struct Instance {
+    pub live: std::sync::Arc<live::LiveBus>,
+    pub lookups: std::sync::Arc<lookups::Lookups>,
+}
+
+impl Instance {
+    /// A live event is read at once (other instances hear of it through
+    /// `NOTIFY`); changed lookups are read again on the next page.
+    pub fn apply(&self, effects: Effects) {
+        if effects.wakes_live() {
+            self.live.poke();
+        }
+        if effects.changes_lookups() {
+            self.lookups.forget();
+        }
     }
 }
 

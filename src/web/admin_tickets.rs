@@ -238,7 +238,7 @@ pub async fn bulk(
     let confirmed = form.one("confirm") == Some("1");
     let actor = staff.actor();
     let answer = state
-        .db_with_store(move |conn, store| {
+        .act_with_store(move |conn, store| {
             Ok(lifecycle::bulk_or_ask(conn, store, &actor, action, &selection, confirmed)?)
         })
         .await;
@@ -365,7 +365,7 @@ pub async fn perform(
     action: SingleAction,
 ) -> AppResult<Outcome> {
     state
-        .db(move |conn| match action {
+        .act(move |conn| match action {
             SingleAction::Close => Ok(lifecycle::close(conn, &actor, id)?),
             SingleAction::Reopen => Ok(lifecycle::reopen(conn, &actor, id)?),
             SingleAction::Activate => Ok(access::decide(conn, &actor, id, Decision::Approve, None)?),

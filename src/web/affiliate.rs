@@ -205,7 +205,7 @@ async fn request(
 ) -> AppResult<HttpResponse> {
     let actor = affiliate.actor();
     let comment = form.comment.unwrap_or_default();
-    let result = state.db(move |conn| Ok(requests::request_access(conn, &actor, target, &comment)?)).await;
+    let result = state.act(move |conn| Ok(requests::request_access(conn, &actor, target, &comment)?)).await;
     finish(&affiliate, result, back)
 }
 

@@ -66,7 +66,7 @@ pub async fn assign(
     let actor = staff.actor();
     let scope = actor.scope();
     let done = state
-        .db_with_store(move |conn, store| {
+        .act_with_store(move |conn, store| {
             Ok(lifecycle::bulk(conn, store, &actor, BulkAction::Assign(to), &Selection::Ids(vec![id]))?)
         })
         .await;

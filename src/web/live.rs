@@ -274,7 +274,7 @@ pub async fn admin_typing(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (id, actor) = (path_id(&path)?, staff.actor());
-    state.db(move |conn| Ok(live::typing(conn, &actor, id)?)).await?;
+    state.act(move |conn| Ok(live::typing(conn, &actor, id)?.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -284,7 +284,7 @@ pub async fn affiliate_typing(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let (id, actor) = (path_id(&path)?, affiliate.actor());
-    state.db(move |conn| Ok(live::typing(conn, &actor, id)?)).await?;
+    state.act(move |conn| Ok(live::typing(conn, &actor, id)?.into())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -263,7 +263,7 @@ pub async fn admin_reply(
     let files = upload.files;
     let sending = if internal { Sending::Note } else { Sending::Reply(then) };
     let replied = state
-        .db_with_store(move |conn, store| {
+        .act_with_store(move |conn, store| {
             let draft = Draft::from_form(&body, &submission).seen(seen);
             Ok(messages::send(conn, store, &actor, id, draft, sending, files)?)
         })
@@ -309,7 +309,7 @@ async fn act(
 ) -> AppResult<HttpResponse> {
     let outcome = if action == SingleAction::Close {
         let actor = staff.actor();
-        match state.db(move |conn| Ok(lifecycle::close_or_ask(conn, &actor, id, confirmed)?)).await? {
+        match state.act(move |conn| Ok(lifecycle::close_or_ask(conn, &actor, id, confirmed)?)).await? {
             CloseAnswer::AsksAboutPendingRequest => {
                 form.question = Some(Question::ClosePending);
                 return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);

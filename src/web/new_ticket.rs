@@ -149,7 +149,7 @@ async fn open(
     question: NewQuestion,
     files: Vec<TempFile>,
 ) -> AppResult<Result<Ticket, OpenRefused>> {
-    state.db_with_store(move |conn, store| Ok(opening::open_question(conn, store, &actor, question, files)?)).await
+    state.act_with_store(move |conn, store| Ok(opening::open_question(conn, store, &actor, question, files)?)).await
 }
 
 /// Why an affiliate may not open tickets, in words, or `None` if they may.

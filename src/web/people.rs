@@ -68,7 +68,7 @@ pub async fn invite(
     let person = NewPerson { email: f.email, name: f.name, role: f.role };
     let actor = staff.actor();
     let p = person.clone();
-    match state.db(move |conn| Ok(directory::invite_person(conn, &actor, &p)?)).await? {
+    match state.act(move |conn| Ok(directory::invite_person(conn, &actor, &p)?)).await? {
         Ok(_) => {
             set_flash(&staff.session, FlashKind::Success, format!("Invitation sent to {}.", person.email.trim()));
             Ok(redirect("/admin/people"))
@@ -98,7 +98,7 @@ async fn set_disabled(
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let actor = staff.actor();
-    let user = state.db(move |conn| Ok(directory::set_person_disabled(conn, &actor, id, disabled)?)).await?;
+    let user = state.act(move |conn| Ok(directory::set_person_disabled(conn, &actor, id, disabled)?)).await?;
     let text = if disabled {
         format!("{} is disabled and logged out everywhere.", user.name)
     } else {

@@ -120,7 +120,7 @@ async fn save(
 ) -> AppResult<HttpResponse> {
     let actor = staff.actor();
     let (title, body) = (form.title.clone(), form.body.clone());
-    let saved = state.db(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &body)?)).await?;
+    let saved = state.act(move |conn| Ok(reply_templates::save(conn, &actor, id, &title, &body)?)).await?;
     if let Err(refused) = saved {
         let errors = refused.errors;
         let page = FormPage {
@@ -156,7 +156,7 @@ pub async fn delete(
         return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
     }
     let actor = staff.actor();
-    state.db(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
+    state.act(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;
     set_flash(&staff.session, FlashKind::Success, format!("Template \"{}\" deleted.", template.title));
     Ok(redirect("/admin/templates"))
 }

@@ -259,7 +259,7 @@ pub async fn affiliate_reply(
     let (body, submission) = (form.body.clone(), upload.text("submission"));
     let files = upload.files;
     state
-        .db_with_store(move |conn, store| {
+        .act_with_store(move |conn, store| {
             Ok(messages::reply(conn, store, &actor, id, Draft::from_form(&body, &submission), false, files)?)
         })
         .await?;

@@ -277,8 +277,10 @@ pub async fn collision(b: &Browser, server: &Server) {
         let mut conn = server.db();
         let store = LocalStore::new(server.data_dir.join("attachments")).unwrap();
         let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
-        messages::reply(&mut conn, &store, &affiliate, ticket, Draft::new("Any news on this?"), false, Vec::new())
-            .unwrap();
+        // Written from outside the server: it hears of it as of another instance's.
+        let _effects =
+            messages::reply(&mut conn, &store, &affiliate, ticket, Draft::new("Any news on this?"), false, Vec::new())
+                .unwrap();
     }
     b.click("#reply button[data-send]").await;
     b.wait_text("#reply-body-field .flash-warning", "While you were writing, the affiliate replied.").await;
@@ -378,7 +380,7 @@ pub async fn live_updates(b: &Browser, server: &Server) {
             title: "Live: clicks dropped".into(),
             body: "Since noon we see no clicks.".into(),
         };
-        opening::open_question(&mut conn, &store, &affiliate, question, Vec::new()).unwrap().unwrap().id
+        opening::open_question(&mut conn, &store, &affiliate, question, Vec::new()).unwrap().into_parts().0.unwrap().id
     };
     b.wait_text("#live-banner", "1 new or updated ticket — show").await;
     b.click("#live-banner a").await;
@@ -391,14 +393,17 @@ pub async fn live_updates(b: &Browser, server: &Server) {
     {
         let mut conn = server.db();
         let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
-        affdesk::domain::live::typing(&mut conn, &affiliate, ticket).unwrap();
+        // Written from outside the server: it hears of it as of another instance's.
+        let _effects = affdesk::domain::live::typing(&mut conn, &affiliate, ticket).unwrap();
     }
     b.wait_text("#typing", "is replying").await;
     {
         let mut conn = server.db();
         let affiliate = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
-        messages::reply(&mut conn, &store, &affiliate, ticket, Draft::new("It is back now!"), false, Vec::new())
-            .unwrap();
+        // Written from outside the server: it hears of it as of another instance's.
+        let _effects =
+            messages::reply(&mut conn, &store, &affiliate, ticket, Draft::new("It is back now!"), false, Vec::new())
+                .unwrap();
     }
     b.wait_text("#thread-messages", "It is back now!").await;
     assert_eq!(b.text("#typing").await, "", "the reply came: nobody is replying any more");

@@ -89,7 +89,7 @@ db_test!(ticket_objects_have_the_contract_types, |app| {
         let actor = Affiliate::find(&mut conn, 1).unwrap().unwrap().actor(Via::Panel);
         let question =
             NewQuestion { affiliate_id: None, kind: TicketKind::General, title: "Fresh".into(), body: "New".into() };
-        opening::open_question(&mut conn, &store, &actor, question, Vec::new()).unwrap().unwrap().id
+        opening::open_question(&mut conn, &store, &actor, question, Vec::new()).settled().unwrap().unwrap().id
     };
     let (status, body) = get(&app, &key, &format!("/3.0/admin/ticket/{new_id}")).await;
     assert_eq!(status, 200);

@@ -9,7 +9,7 @@ use affdesk::domain::{Via, access, users::User};
 
 use crate::db_test;
 use crate::desk::{Find, TicketId};
-use crate::support::{PNG, assert_counts_consistent, row_ids};
+use crate::support::{PNG, Settle, assert_counts_consistent, row_ids};
 
 /// Tickets of a kind in a status.
 fn of(kind: TicketKind, status: TicketStatus) -> Find {
@@ -236,7 +236,7 @@ db_test!(concurrent_activate_and_reject_end_rejected, |app| {
                 let mut user = User::find_by_email(&mut conn, &email).unwrap().unwrap();
                 user.sees_all_tickets = true;
                 let actor = user.actor(Via::Panel);
-                access::decide(&mut conn, &actor, id, decision, None).unwrap()
+                access::decide(&mut conn, &actor, id, decision, None).settled().unwrap()
             }));
         }
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();

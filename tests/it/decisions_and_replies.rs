@@ -79,7 +79,7 @@ db_test!(reject_takes_access_away_however_it_was_granted, |app| {
     // A pending request for an offer enabled by hand: Reject disables it and says so.
     let by_hand = pending[0];
     enable_by_hand(&app, by_hand);
-    assert_eq!(access::decide(&mut conn, &admin, by_hand, Decision::Reject, None).unwrap(), Outcome::Done);
+    assert_eq!(access::decide(&mut conn, &admin, by_hand, Decision::Reject, None).settled().unwrap(), Outcome::Done);
     assert_eq!(grant(&app, by_hand), "disabled");
     assert!(last_system_message(&app, by_hand).contains("granted by hand, was revoked"));
     let audit = text(
@@ -99,15 +99,15 @@ db_test!(reject_takes_access_away_however_it_was_granted, |app| {
              VALUES ({offer}, {affiliate}, 'enabled', 'ticket', '2026-01-01 00:00:00')"
         ),
     );
-    assert_eq!(access::decide(&mut conn, &admin, earlier, Decision::Reject, None).unwrap(), Outcome::Done);
+    assert_eq!(access::decide(&mut conn, &admin, earlier, Decision::Reject, None).settled().unwrap(), Outcome::Done);
     assert_eq!(grant(&app, earlier), "disabled");
     assert!(last_system_message(&app, earlier).contains("granted by an approved request, was revoked"));
 
     // An approved request, rejected later: rejected, closed, no access.
     let approved = pending[2];
-    access::decide(&mut conn, &admin, approved, Decision::Approve, None).unwrap();
+    access::decide(&mut conn, &admin, approved, Decision::Approve, None).settled().unwrap();
     assert_eq!(grant(&app, approved), "enabled");
-    assert_eq!(access::decide(&mut conn, &admin, approved, Decision::Reject, None).unwrap(), Outcome::Done);
+    assert_eq!(access::decide(&mut conn, &admin, approved, Decision::Reject, None).settled().unwrap(), Outcome::Done);
     assert_eq!(grant(&app, approved), "disabled");
     assert_eq!(
         text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {approved}")),
@@ -116,16 +116,16 @@ db_test!(reject_takes_access_away_however_it_was_granted, |app| {
 
     // Rejected with nothing left to take: skipped. Enabled by hand afterwards: revoked.
     assert_eq!(
-        access::decide(&mut conn, &admin, approved, Decision::Reject, None).unwrap(),
+        access::decide(&mut conn, &admin, approved, Decision::Reject, None).settled().unwrap(),
         Outcome::Skipped(Skip::AlreadyRejected)
     );
     enable_by_hand(&app, approved);
-    assert_eq!(access::decide(&mut conn, &admin, approved, Decision::Reject, None).unwrap(), Outcome::Done);
+    assert_eq!(access::decide(&mut conn, &admin, approved, Decision::Reject, None).settled().unwrap(), Outcome::Done);
     assert_eq!(grant(&app, approved), "disabled");
     assert!(last_system_message(&app, approved).starts_with("Access revoked by"));
     // Approve never runs on a decided request.
     assert_eq!(
-        access::decide(&mut conn, &admin, approved, Decision::Approve, None).unwrap(),
+        access::decide(&mut conn, &admin, approved, Decision::Approve, None).settled().unwrap(),
         Outcome::Skipped(Skip::AlreadyDecided)
     );
     drop(conn);

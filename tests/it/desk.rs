@@ -32,6 +32,7 @@ use affdesk_core::error::DomainResult;
 use diesel::prelude::*;
 
 use crate::harness::{Backend, TestApp};
+use crate::support::Settle;
 
 /// A ticket made in the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,8 +93,9 @@ impl TestApp {
 
     fn with_staff(&self, email: &str, role: Role) -> StaffMember {
         let name = email.split('@').next().unwrap_or(email);
-        let user =
-            User::create(&mut self.conn(), email, name, role, affdesk::seed::DEMO_PASSWORD).expect("staff created");
+        let user = User::create(&mut self.conn(), email, name, role, affdesk::seed::DEMO_PASSWORD)
+            .settled()
+            .expect("staff created");
         StaffMember { id: user.id, email: user.email }
     }
 
@@ -370,7 +372,7 @@ impl TestApp {
         Ticket::find(&mut self.conn(), t.0).expect("read").expect("the ticket exists")
     }
 
-    fn store(&self) -> LocalStore {
+    pub fn store(&self) -> LocalStore {
         LocalStore::new(self.data_dir.join("attachments")).expect("the attachment folder")
     }
 }
@@ -387,6 +389,7 @@ impl Acting<'_> {
         let question =
             NewQuestion { affiliate_id: None, kind: TicketKind::General, title: title.into(), body: body.into() };
         let opened = opening::open_question(&mut self.app.conn(), &self.app.store(), &self.actor, question, Vec::new())
+            .settled()
             .expect("the desk answers")
             .expect("the question is opened");
         TicketId(opened.id)
@@ -395,18 +398,20 @@ impl Acting<'_> {
     /// An affiliate asks for access to an offer.
     pub fn asks_for(&self, offer: OfferId, comment: &str) -> TicketId {
         let ticket = requests::request_access(&mut self.app.conn(), &self.actor, Target::Offer(offer.0), comment)
+            .settled()
             .expect("the request is opened");
         TicketId(ticket.id)
     }
 
     /// Close from the thread: a pending request is asked about first.
     pub fn close_from_thread(&self, t: TicketId, confirmed: bool) -> DomainResult<CloseAnswer> {
-        lifecycle::close_or_ask(&mut self.app.conn(), &self.actor, t.0, confirmed)
+        lifecycle::close_or_ask(&mut self.app.conn(), &self.actor, t.0, confirmed).settled()
     }
 
     /// The thread's one box: a note, or a reply and what follows it.
     pub fn sends(&self, t: TicketId, text: &str, sending: Sending) -> DomainResult<Replied> {
         messages::send(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), sending, Vec::new())
+            .settled()
     }
 
     pub fn reply(&self, t: TicketId, text: &str) -> DomainResult<Replied> {
@@ -415,22 +420,24 @@ impl Acting<'_> {
 
     pub fn reply_then(&self, t: TicketId, text: &str, then: Then) -> DomainResult<Replied> {
         messages::reply(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), then, Vec::new())
+            .settled()
     }
 
     pub fn note(&self, t: TicketId, text: &str) -> DomainResult<Replied> {
         messages::add_note(&mut self.app.conn(), &self.app.store(), &self.actor, t.0, Draft::new(text), Vec::new())
+            .settled()
     }
 
     pub fn close(&self, t: TicketId) -> DomainResult<Outcome> {
-        lifecycle::close(&mut self.app.conn(), &self.actor, t.0)
+        lifecycle::close(&mut self.app.conn(), &self.actor, t.0).settled()
     }
 
     pub fn reopen(&self, t: TicketId) -> DomainResult<Outcome> {
-        lifecycle::reopen(&mut self.app.conn(), &self.actor, t.0)
+        lifecycle::reopen(&mut self.app.conn(), &self.actor, t.0).settled()
     }
 
     pub fn approve(&self, t: TicketId) -> DomainResult<Outcome> {
-        access::decide(&mut self.app.conn(), &self.actor, t.0, Decision::Approve, None)
+        access::decide(&mut self.app.conn(), &self.actor, t.0, Decision::Approve, None).settled()
     }
 
     pub fn assign(&self, t: TicketId, to: &StaffMember) -> DomainResult<BulkSummary> {
@@ -441,12 +448,13 @@ impl Acting<'_> {
     pub fn bulk(&self, action: BulkAction, tickets: &[TicketId]) -> DomainResult<BulkAnswer> {
         let selection = Selection::Ids(tickets.iter().map(|t| t.0).collect());
         lifecycle::bulk_or_ask(&mut self.app.conn(), &self.app.store(), &self.actor, action, &selection, false)
+            .settled()
     }
 
     /// The same action once the person confirmed it.
     pub fn bulk_confirmed(&self, action: BulkAction, tickets: &[TicketId]) -> DomainResult<BulkSummary> {
         let selection = Selection::Ids(tickets.iter().map(|t| t.0).collect());
-        lifecycle::bulk(&mut self.app.conn(), &self.app.store(), &self.actor, action, &selection)
+        lifecycle::bulk(&mut self.app.conn(), &self.app.store(), &self.actor, action, &selection).settled()
     }
 
     /// The thread as this person sees it (without marking it read).

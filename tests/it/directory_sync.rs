@@ -62,7 +62,7 @@ async fn sync(app: &TestApp, fake: &FakeAffise, full: bool) -> affise::SyncRepor
 
 fn admin(app: &TestApp) {
     let mut conn = app.conn();
-    User::create(&mut conn, "boss@network.test", "Boss", Role::Admin, affdesk::seed::DEMO_PASSWORD).unwrap();
+    User::create(&mut conn, "boss@network.test", "Boss", Role::Admin, affdesk::seed::DEMO_PASSWORD).settled().unwrap();
 }
 
 /// Partner `affise_id` asks for offer `offer` (by Affise id): the ticket's id.
@@ -75,7 +75,7 @@ fn request(app: &TestApp, partner: &str, offer: &str) -> i64 {
         affdesk::domain::states::AffiliateStatus::Active,
         affdesk::domain::Via::Panel,
     );
-    requests::request_access(&mut conn, &actor, Target::Offer(offer), "I run SEO traffic").unwrap().id
+    requests::request_access(&mut conn, &actor, Target::Offer(offer), "I run SEO traffic").settled().unwrap().id
 }
 
 sync_test!(first_sync_brings_the_network_directory, |app, fake| {

@@ -233,8 +233,11 @@ async fn lookups_changed_elsewhere_show_on_every_instance() {
         // As `affdesk user add` does it: no instance is involved.
         let mut conn = a.conn();
         let role = affdesk::domain::states::Role::Manager;
-        affdesk::domain::users::User::create(&mut conn, "hired@affdesk.test", "Newly Hired", role, "long-password")
-            .unwrap();
+        let (_, effects) =
+            affdesk::domain::users::User::create(&mut conn, "hired@affdesk.test", "Newly Hired", role, "long-password")
+                .unwrap()
+                .into_parts();
+        assert!(effects.changes_lookups(), "the change says what it asks of an instance");
     }
     let started = std::time::Instant::now();
     loop {

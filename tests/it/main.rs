@@ -16,6 +16,7 @@ mod catalogue_import;
 mod decisions_and_replies;
 mod directory_pages;
 mod directory_sync;
+mod effects;
 mod export;
 mod fuzz;
 mod hand_over;

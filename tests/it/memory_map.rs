@@ -13,6 +13,8 @@ use affdesk::http::filter_params::FilterParams;
 use affdesk::http::query::Params;
 use affdesk::storage::LocalStore;
 
+use crate::support::Settle;
+
 /// Kilobytes of `file` resident in this process's mappings of it (Linux's smaps).
 fn mapped_kb(file: &std::path::Path) -> u64 {
     let smaps = std::fs::read_to_string("/proc/self/smaps").expect("/proc/self/smaps");
@@ -72,7 +74,8 @@ fn wide_reads_leave_none_of_the_file_mapped() {
         BulkAction::Close,
         &Selection::Matching(filter("status=open")),
         false,
-    );
+    )
+    .settled();
     assert!(matches!(asked, Ok(BulkAnswer::NeedsConfirmation { count, .. }) if count == ids.len()), "{asked:?}");
     assert_eq!(mapped_kb(&file), 0, "the question before closing all matching");
 
@@ -91,7 +94,7 @@ fn wide_reads_leave_none_of_the_file_mapped() {
 
     list_page(&mut conn, &filter(""));
     let selection = Selection::Matching(filter("status=open&type=general"));
-    let summary = lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &selection).unwrap();
+    let summary = lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &selection).settled().unwrap();
     assert!(!summary.done.is_empty());
     assert_eq!(mapped_kb(&file), 0, "a bulk action");
 

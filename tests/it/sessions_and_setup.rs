@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db_test;
 use crate::harness::{Backend, TestApp};
-use crate::support::text;
+use crate::support::{Settle, text};
 
 #[test]
 fn migration_folders_hold_the_same_versions() {
@@ -95,6 +95,7 @@ db_test!(demo_seed_is_complete_and_idempotent, |app| {
         affdesk::domain::users::Role::Manager,
         "long-password",
     )
+    .settled()
     .unwrap();
     assert!(user.id > 4);
 });

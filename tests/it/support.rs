@@ -133,3 +133,25 @@ pub async fn raw_exchange(app: &TestApp, head: String, body: Vec<u8>, limit: std
 pub fn raw_json(answer: &str) -> serde_json::Value {
     answer.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or_default()
 }
+
+/// The outcome of a use case called directly, its effects set aside: no instance
+/// runs here to apply them (the tests that check effects read them with
+/// `into_parts`).
+pub trait Settle {
+    type Value;
+    fn settled(self) -> Self::Value;
+}
+
+impl<T> Settle for affdesk::domain::Acted<T> {
+    type Value = T;
+    fn settled(self) -> T {
+        self.into_parts().0
+    }
+}
+
+impl<T, E> Settle for Result<affdesk::domain::Acted<T>, E> {
+    type Value = Result<T, E>;
+    fn settled(self) -> Result<T, E> {
+        self.map(Settle::settled)
+    }
+}

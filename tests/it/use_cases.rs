@@ -88,10 +88,11 @@ db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
         body: "Body".into(),
     };
     assert_eq!(
-        opening::open_question(c, &store, &manager, question, Vec::new()).unwrap(),
+        opening::open_question(c, &store, &manager, question, Vec::new()).settled().unwrap(),
         Err(OpenRefused::AffiliateNotYours(their_affiliate))
     );
-    let summary = lifecycle::bulk(c, &store, &manager, BulkAction::Close, &Selection::Ids(vec![theirs, mine])).unwrap();
+    let summary =
+        lifecycle::bulk(c, &store, &manager, BulkAction::Close, &Selection::Ids(vec![theirs, mine])).settled().unwrap();
     assert_eq!(summary.not_allowed, vec![theirs]);
     // The list and "all matching" never include another manager's tickets.
     let all = ticket_list::matching_ids(c, &manager, &TicketFilter::default()).unwrap();
@@ -128,11 +129,11 @@ db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app
     // A question is always for themself, whatever affiliate it names.
     let question =
         NewQuestion { affiliate_id: Some(2), kind: TicketKind::Technical, title: "Postback".into(), body: "?".into() };
-    let opened = opening::open_question(c, &store, &me, question, Vec::new()).unwrap().unwrap();
+    let opened = opening::open_question(c, &store, &me, question, Vec::new()).settled().unwrap().unwrap();
     assert_eq!(opened.affiliate_id, 1);
     // Internal notes and their files stay with managers.
     let admin = staff(&app, "admin@affdesk.test");
-    let note = messages::add_note(c, &store, &admin, own, Draft::new("Fraud check"), Vec::new()).unwrap();
+    let note = messages::add_note(c, &store, &admin, own, Draft::new("Fraud check"), Vec::new()).settled().unwrap();
     let thread = threads::read(c, &me, own, false).unwrap();
     assert!(thread.entries.iter().all(|e| e.message.id != note.message.id));
     let staff_thread = threads::read(c, &admin, own, false).unwrap();
@@ -151,7 +152,7 @@ db_test!(an_inactive_affiliate_cannot_open_or_request, |app| {
     let question =
         NewQuestion { affiliate_id: None, kind: TicketKind::General, title: "Hello".into(), body: "Body".into() };
     assert!(matches!(
-        opening::open_question(&mut conn, &store, &me, question, Vec::new()).unwrap(),
+        opening::open_question(&mut conn, &store, &me, question, Vec::new()).settled().unwrap(),
         Err(OpenRefused::AffiliateNotActive(_))
     ));
     let offer = scalar(&app, "SELECT MIN(id) AS n FROM offers WHERE privacy = 'premoderated'");
@@ -166,7 +167,7 @@ db_test!(each_decision_does_what_it_says, |app| {
     // Activate: approved, closed, access enabled from the ticket, a system message.
     let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
     let t = ticket(&app, pending);
-    assert_eq!(access::decide(&mut conn, &admin, pending, Decision::Approve, None).unwrap(), Outcome::Done);
+    assert_eq!(access::decide(&mut conn, &admin, pending, Decision::Approve, None).settled().unwrap(), Outcome::Done);
     let after = ticket(&app, pending);
     assert_eq!((after.request_state, after.status), (Some(RequestState::Approved), TicketStatus::Closed));
     let grant = text(
@@ -182,12 +183,12 @@ db_test!(each_decision_does_what_it_says, |app| {
     assert!(last.by_system() && last.message.body.starts_with("Request approved by"));
     // Approving again, or deciding a question, changes nothing.
     assert_eq!(
-        access::decide(&mut conn, &admin, pending, Decision::Approve, None).unwrap(),
+        access::decide(&mut conn, &admin, pending, Decision::Approve, None).settled().unwrap(),
         Outcome::Skipped(Skip::AlreadyDecided)
     );
     let question = ids_where(&app, "type = 'general' AND status = 'open'")[0];
     assert_eq!(
-        access::decide(&mut conn, &admin, question, Decision::Approve, None).unwrap(),
+        access::decide(&mut conn, &admin, question, Decision::Approve, None).settled().unwrap(),
         Outcome::Skipped(Skip::NotARequest)
     );
     // The API names the kind it means; another kind is a bad request.
@@ -198,20 +199,23 @@ db_test!(each_decision_does_what_it_says, |app| {
     ));
     assert_eq!(
         access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::SmartlinkRequest))
+            .settled()
             .unwrap(),
         Outcome::Done
     );
     // Close and reopen, each once.
-    assert_eq!(lifecycle::close(&mut conn, &admin, question).unwrap(), Outcome::Done);
-    assert_eq!(lifecycle::close(&mut conn, &admin, question).unwrap(), Outcome::Skipped(Skip::AlreadyClosed));
-    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Done);
-    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).unwrap(), Outcome::Skipped(Skip::AlreadyOpen));
+    assert_eq!(lifecycle::close(&mut conn, &admin, question).settled().unwrap(), Outcome::Done);
+    assert_eq!(lifecycle::close(&mut conn, &admin, question).settled().unwrap(), Outcome::Skipped(Skip::AlreadyClosed));
+    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).settled().unwrap(), Outcome::Done);
+    assert_eq!(lifecycle::reopen(&mut conn, &admin, question).settled().unwrap(), Outcome::Skipped(Skip::AlreadyOpen));
     // Reply and close; the affiliate's reply reopens.
-    let replied = messages::reply(&mut conn, &store, &admin, question, Draft::new("Done."), true, Vec::new()).unwrap();
+    let replied =
+        messages::reply(&mut conn, &store, &admin, question, Draft::new("Done."), true, Vec::new()).settled().unwrap();
     assert_eq!((replied.status_before, replied.status), (TicketStatus::Open, TicketStatus::Closed));
     let owner = affiliate(&app, ticket(&app, question).affiliate_id);
-    let replied =
-        messages::reply(&mut conn, &store, &owner, question, Draft::new("Not yet."), true, Vec::new()).unwrap();
+    let replied = messages::reply(&mut conn, &store, &owner, question, Draft::new("Not yet."), true, Vec::new())
+        .settled()
+        .unwrap();
     assert_eq!(replied.status, TicketStatus::Open, "an affiliate cannot close, and a reply reopens");
     // Remove takes the ticket, its messages and its search entry.
     lifecycle::remove(&mut conn, &store, &admin, question).unwrap();
@@ -232,8 +236,9 @@ db_test!(bulk_by_filter_acts_on_what_matches_when_it_runs, |app| {
     assert!(errors.is_empty());
     let expected = ids_where(&app, &format!("manager_id = {m2} AND status = 'open'"));
     let mut conn = app.conn();
-    let summary =
-        lifecycle::bulk(&mut conn, &store, &manager, BulkAction::Close, &Selection::Matching(filter)).unwrap();
+    let summary = lifecycle::bulk(&mut conn, &store, &manager, BulkAction::Close, &Selection::Matching(filter))
+        .settled()
+        .unwrap();
     let mut done = summary.done.clone();
     done.sort_unstable();
     let mut expected_sorted = expected.clone();
@@ -414,11 +419,12 @@ db_test!(a_reply_racing_a_close_keeps_the_totals, |app| {
                             false,
                             Vec::new(),
                         )
+                        .settled()
                         .unwrap();
                     } else {
                         let mut admin = User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap();
                         admin.sees_all_tickets = true;
-                        lifecycle::close(&mut conn, &admin.actor(Via::Api), id).unwrap();
+                        lifecycle::close(&mut conn, &admin.actor(Via::Api), id).settled().unwrap();
                     }
                 }
             }));
@@ -450,11 +456,11 @@ db_test!(closes_and_reopens_at_once_never_deadlock, |app| {
                 for _ in 0..6 {
                     if closing {
                         let ids = Selection::Ids(vec![to_close]);
-                        lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &ids).unwrap();
-                        lifecycle::reopen(&mut conn, &admin, to_close).unwrap();
+                        lifecycle::bulk(&mut conn, &store, &admin, BulkAction::Close, &ids).settled().unwrap();
+                        lifecycle::reopen(&mut conn, &admin, to_close).settled().unwrap();
                     } else {
-                        lifecycle::reopen(&mut conn, &admin, to_reopen).unwrap();
-                        lifecycle::close(&mut conn, &admin, to_reopen).unwrap();
+                        lifecycle::reopen(&mut conn, &admin, to_reopen).settled().unwrap();
+                        lifecycle::close(&mut conn, &admin, to_reopen).settled().unwrap();
                     }
                 }
             }));

@@ -86,11 +86,12 @@ db_test!(a_ticket_that_waits_too_long_closes_with_a_notice, |app| {
     app.waiting_on_affiliate_since(recent, days_ago(2));
     let mails = app.emails(MailEvent::TicketClosed);
     let cutoff = affdesk::domain::now() - chrono::Duration::days(7);
-    let closed = {
+    let (closed, effects) = {
         let mut conn = app.conn();
-        affdesk::domain::lifecycle::close_unanswered(&mut conn, cutoff, 7).unwrap()
+        affdesk::domain::lifecycle::close_unanswered(&mut conn, cutoff, 7).unwrap().into_parts()
     };
     assert_eq!(closed, 1);
+    assert!(effects.wakes_live(), "the chores wake the live bus: the lists watching hear of the close");
     assert_eq!(app.ticket(old).status, TicketStatus::Closed);
     assert_eq!(app.ticket(recent).status, TicketStatus::Pending);
     assert_counts_consistent(&app);

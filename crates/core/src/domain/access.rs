@@ -8,7 +8,7 @@ use super::lifecycle::{Outcome, Skip};
 use super::states::AuditAction;
 use super::states::{AccessGrant, AccessSource, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{affise_push, audit, messages, notify, now, ticket_counts};
+use super::{Acted, affise_push, audit, messages, notify, now, ticket_counts};
 use crate::db::schema::tickets;
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{DomainError, DomainResult};
@@ -37,7 +37,7 @@ pub fn decide(
     ticket_id: i64,
     decision: Decision,
     only: Option<TicketKind>,
-) -> DomainResult<Outcome> {
+) -> DomainResult<Acted<Outcome>> {
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
@@ -69,19 +69,19 @@ pub(crate) fn decide_locked(
     detail: &str,
     tally: &mut ticket_counts::Tally,
     told: Told,
-) -> DomainResult<Outcome> {
+) -> DomainResult<Acted<Outcome>> {
     let staff = actor.as_staff()?;
     let target = match (ticket.kind, ticket.offer_id, ticket.smartlink_id) {
         (TicketKind::OfferRequest, Some(offer), _) => Target::Offer(offer),
         (TicketKind::SmartlinkRequest, _, Some(smartlink)) => Target::Smartlink(smartlink),
-        _ => return Ok(Outcome::Skipped(Skip::NotARequest)),
+        _ => return Ok(Acted::quiet(Outcome::Skipped(Skip::NotARequest))),
     };
     let granted = current_grant(conn, target, ticket.affiliate_id)?;
     match (decision, ticket.request_state) {
         (_, Some(RequestState::Pending)) => {}
-        (Decision::Approve, _) => return Ok(Outcome::Skipped(Skip::AlreadyDecided)),
+        (Decision::Approve, _) => return Ok(Acted::quiet(Outcome::Skipped(Skip::AlreadyDecided))),
         (Decision::Reject, Some(RequestState::Rejected)) if granted.is_none() => {
-            return Ok(Outcome::Skipped(Skip::AlreadyRejected));
+            return Ok(Acted::quiet(Outcome::Skipped(Skip::AlreadyRejected)));
         }
         (Decision::Reject, _) => {}
     }
@@ -133,8 +133,8 @@ pub(crate) fn decide_locked(
         Told::WithReply(text) => (Some(text), notify::Tell::Now),
         Told::InDigest => (None, notify::Tell::InDigest),
     };
-    notify::ticket_changed_telling(conn, actor, ticket, notify::Change::Decided(decision, reply), tell)?;
-    Ok(Outcome::Done)
+    let effects = notify::ticket_changed_telling(conn, actor, ticket, notify::Change::Decided(decision, reply), tell)?;
+    Ok(Acted::new(Outcome::Done, effects))
 }
 
 /// How the affiliate hears of a decision: its own email, the email of the reply it

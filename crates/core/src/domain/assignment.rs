@@ -11,7 +11,7 @@ use super::messages::{self, NewMessage};
 use super::states::AuditAction;
 use super::tickets::Ticket;
 use super::users::User;
-use super::{audit, notify, now, ticket_counts};
+use super::{Acted, audit, notify, now, ticket_counts};
 use crate::db::AnyConnection;
 use crate::db::schema::tickets;
 use crate::error::{DomainError, DomainResult};
@@ -37,10 +37,10 @@ pub(crate) fn assign_locked(
     to: &User,
     detail: &str,
     tally: &mut ticket_counts::Tally,
-) -> DomainResult<Outcome> {
+) -> DomainResult<Acted<Outcome>> {
     let staff = actor.as_staff()?;
     if ticket.manager_id == Some(to.id) {
-        return Ok(Outcome::Skipped(Skip::AlreadyAssigned));
+        return Ok(Acted::quiet(Outcome::Skipped(Skip::AlreadyAssigned)));
     }
     let t = now();
     diesel::update(tickets::table.find(ticket.id))
@@ -64,6 +64,6 @@ pub(crate) fn assign_locked(
     )?;
     // The new manager's list and the old one's hear of it; the affiliate is not told.
     let moved = Ticket { manager_id: Some(to.id), ..ticket.clone() };
-    notify::ticket_changed(conn, actor, &moved, notify::Change::Noted)?;
-    Ok(Outcome::Done)
+    let effects = notify::ticket_changed(conn, actor, &moved, notify::Change::Noted)?;
+    Ok(Acted::new(Outcome::Done, effects))
 }

@@ -15,7 +15,7 @@ use super::states::{AffiliateStatus, Role, TicketKind, TicketStatus};
 use super::ticket_filter::{FieldError, contains_pattern, lower};
 use super::tickets::Scope;
 use super::users::{User, looks_like_email, normalize_email};
-use super::{Actor, audit, lookups, now, secrets, ticket_counts};
+use super::{Acted, Actor, audit, lookups, now, secrets, ticket_counts};
 use crate::db::schema::{affiliates, sessions, tickets, users};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{DomainError, DomainResult};
@@ -75,13 +75,20 @@ pub struct NewPerson {
     pub role: String,
 }
 
+/// Someone invited: their user id, and the token of the link in their email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invited {
+    pub id: i64,
+    pub token: String,
+}
+
 /// Use case: an admin invites someone by email: a user without a password, and an
 /// email with the link to set one. The form's problems come back per field.
 pub fn invite_person(
     conn: &mut AnyConnection,
     actor: &Actor,
     form: &NewPerson,
-) -> DomainResult<Result<(i64, String), Vec<FieldError>>> {
+) -> DomainResult<Acted<Result<Invited, Vec<FieldError>>>> {
     admin_only(actor)?;
     let email = normalize_email(&form.email);
     let name = form.name.trim();
@@ -100,7 +107,7 @@ pub fn invite_person(
         if errors.is_empty() && User::find_by_email(conn, &email)?.is_some() {
             errors.push(FieldError::new("email", format!("{email} already has an account: find them in the list.")));
         }
-        let Some(role) = role.filter(|_| errors.is_empty()) else { return Ok(Err(errors)) };
+        let Some(role) = role.filter(|_| errors.is_empty()) else { return Ok(Acted::quiet(Err(errors))) };
         let t = now();
         let id: i64 = diesel::insert_into(users::table)
             .values((
@@ -115,16 +122,21 @@ pub fn invite_person(
             ))
             .returning(users::id)
             .get_result(conn)?;
-        lookups::changed(conn)?;
+        let effects = lookups::changed(conn)?;
         audit::record(conn, actor, AuditAction::AddUser, None, &format!("user #{id} {email} as {}", role.as_str()))?;
         let token = accounts::invite_in(conn, actor, AccountKind::User, id)?;
-        Ok(Ok((id, token)))
+        Ok(Acted::new(Ok(Invited { id, token }), effects))
     })
 }
 
 /// Use case: an admin disables or enables a user. Disabling ends their sessions at
 /// once; nobody disables themselves (a desk must keep an admin who can log in).
-pub fn set_person_disabled(conn: &mut AnyConnection, actor: &Actor, id: i64, disabled: bool) -> DomainResult<User> {
+pub fn set_person_disabled(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+) -> DomainResult<Acted<User>> {
     admin_only(actor)?;
     if actor.id() == Some(id) && disabled {
         return Err(DomainError::invalid("You cannot disable your own account."));
@@ -137,10 +149,10 @@ pub fn set_person_disabled(conn: &mut AnyConnection, actor: &Actor, id: i64, dis
         if disabled {
             diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
         }
-        lookups::changed(conn)?;
+        let effects = lookups::changed(conn)?;
         let action = if disabled { AuditAction::DisableUser } else { AuditAction::EnableUser };
         audit::record(conn, actor, action, None, &format!("user #{id} {}", user.email))?;
-        User::find(conn, id)?.ok_or(DomainError::NotFound)
+        Ok(Acted::new(User::find(conn, id)?.ok_or(DomainError::NotFound)?, effects))
     })
 }
 

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use super::states::AuditAction;
 use super::states::{AffiliateStatus, OfferStatus, Privacy, Role};
-use super::{Actor, audit, lookups, now, secrets, users};
+use super::{Acted, Actor, Effects, audit, lookups, now, secrets, users};
 use crate::db::schema::{affiliates, sessions, users as users_t};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::DomainResult;
@@ -157,7 +157,7 @@ pub fn partner_status_from_affise(word: &str) -> Option<AffiliateStatus> {
 
 /// Applies affiliate managers: a new one is a manager of affdesk with no password
 /// (invite them); one matched by email gets the Affise id. Never changes a role.
-pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> DomainResult<Applied> {
+pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> DomainResult<Acted<Applied>> {
     write_transaction(conn, |conn| {
         let mut applied = Applied::default();
         let t = now();
@@ -226,10 +226,8 @@ pub fn apply_managers(conn: &mut AnyConnection, records: &[ManagerRecord]) -> Do
                 }
             }
         }
-        if applied.created + applied.updated > 0 {
-            lookups::changed(conn)?;
-        }
-        Ok(applied)
+        let effects = if applied.created + applied.updated > 0 { lookups::changed(conn)? } else { Effects::NONE };
+        Ok(Acted::new(applied, effects))
     })
 }
 

@@ -13,8 +13,8 @@ use super::states::TicketStatus;
 use super::ticket_filter::TicketFilter;
 use super::ticket_list;
 use super::tickets::Ticket;
+use super::{Acted, Effects, audit, notify, now, search, ticket_counts};
 use super::{assignment, attachments};
-use super::{audit, notify, now, search, ticket_counts};
 use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{DomainError, DomainResult};
@@ -52,7 +52,7 @@ pub enum Outcome {
 }
 
 /// Use case: close a ticket without replying.
-pub fn close(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Outcome> {
+pub fn close(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Acted<Outcome>> {
     set_status(conn, actor, ticket_id, TicketStatus::Closed)
 }
 
@@ -73,27 +73,32 @@ pub fn close_or_ask(
     actor: &Actor,
     ticket_id: i64,
     confirmed: bool,
-) -> DomainResult<CloseAnswer> {
+) -> DomainResult<Acted<CloseAnswer>> {
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
         if !confirmed && ticket.is_pending_request() {
-            return Ok(CloseAnswer::AsksAboutPendingRequest);
+            return Ok(Acted::quiet(CloseAnswer::AsksAboutPendingRequest));
         }
         let mut tally = ticket_counts::Tally::default();
         let to = TicketStatus::Closed;
         let outcome = change_status(conn, actor, &ticket, to, actor.via.as_str(), &mut tally, notify::Tell::Now)?;
         tally.write(conn)?;
-        Ok(CloseAnswer::Done(outcome))
+        Ok(outcome.map(CloseAnswer::Done))
     })
 }
 
 /// Use case: reopen a closed ticket.
-pub fn reopen(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Outcome> {
+pub fn reopen(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Acted<Outcome>> {
     set_status(conn, actor, ticket_id, TicketStatus::Open)
 }
 
-fn set_status(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64, to: TicketStatus) -> DomainResult<Outcome> {
+fn set_status(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket_id: i64,
+    to: TicketStatus,
+) -> DomainResult<Acted<Outcome>> {
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
@@ -113,9 +118,10 @@ fn change_status(
     detail: &str,
     tally: &mut ticket_counts::Tally,
     tell: notify::Tell,
-) -> DomainResult<Outcome> {
+) -> DomainResult<Acted<Outcome>> {
     if ticket.status == to {
-        return Ok(Outcome::Skipped(if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed }));
+        let skip = if to == TicketStatus::Open { Skip::AlreadyOpen } else { Skip::AlreadyClosed };
+        return Ok(Acted::quiet(Outcome::Skipped(skip)));
     }
     diesel::update(tickets::table.find(ticket.id))
         // Closing or reopening by hand answers nobody: the ticket waits for no one.
@@ -130,8 +136,8 @@ fn change_status(
     let action = if to == TicketStatus::Open { AuditAction::Reopen } else { AuditAction::Close };
     audit::record(conn, actor, action, Some(ticket.id), detail)?;
     let change = if to == TicketStatus::Open { notify::Change::Reopened } else { notify::Change::Closed };
-    notify::ticket_changed_telling(conn, actor, ticket, change, tell)?;
-    Ok(Outcome::Done)
+    let effects = notify::ticket_changed_telling(conn, actor, ticket, change, tell)?;
+    Ok(Acted::new(Outcome::Done, effects))
 }
 
 /// Closes many locked tickets as `change_status` closes one, a few hundred per
@@ -143,7 +149,7 @@ fn close_many(
     tickets: &[Ticket],
     detail: &str,
     tally: &mut ticket_counts::Tally,
-) -> DomainResult<(Vec<i64>, Vec<i64>)> {
+) -> DomainResult<Acted<(Vec<i64>, Vec<i64>)>> {
     let (already, open): (Vec<&Ticket>, Vec<&Ticket>) = tickets.iter().partition(|t| t.status == TicketStatus::Closed);
     let open: Vec<Ticket> = open.into_iter().cloned().collect();
     let ids: Vec<i64> = open.iter().map(|t| t.id).collect();
@@ -163,19 +169,20 @@ fn close_many(
         tally.moved(t.manager_id, t.kind, t.status, TicketStatus::Closed);
     }
     audit::record_many(conn, actor, AuditAction::Close, &ids, detail)?;
-    notify::tickets_closed(conn, actor, &open)?;
-    Ok((ids, already.iter().map(|t| t.id).collect()))
+    let effects = notify::tickets_closed(conn, actor, &open)?;
+    Ok(Acted::new((ids, already.iter().map(|t| t.id).collect()), effects))
 }
 
 /// Closes the tickets that have waited on the affiliate (status pending) since
 /// before `cutoff`, each with a notice in its thread and the closing email, a few
 /// hundred per transaction. Returns how many closed. The server's periodic chores
 /// call it with `--pending-close-days`.
-pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u32) -> DomainResult<usize> {
+pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u32) -> DomainResult<Acted<usize>> {
     let system = Actor::system();
     let notice =
         format!("Closed after {days} days without a reply from the affiliate. Replying opens the ticket again.");
     let mut closed = 0;
+    let mut effects = Effects::NONE;
     loop {
         let done = write_transaction(conn, |conn| {
             let due: Vec<i64> = tickets::table
@@ -187,6 +194,7 @@ pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u
                 .load(conn)?;
             let mut tally = ticket_counts::Tally::default();
             let mut shut = 0;
+            let mut effects = Effects::NONE;
             for t in Ticket::lock_many(conn, &due)? {
                 // A reply may have come in between the read and the lock.
                 if t.status != TicketStatus::Pending {
@@ -199,15 +207,17 @@ pub fn close_unanswered(conn: &mut AnyConnection, cutoff: NaiveDateTime, days: u
                 diesel::update(tickets::table.find(t.id))
                     .set(tickets::unread_by_affiliate.eq(tickets::unread_by_affiliate + 1))
                     .execute(conn)?;
-                change_status(conn, &system, &t, TicketStatus::Closed, "no reply", &mut tally, notify::Tell::Now)?;
+                let to = TicketStatus::Closed;
+                effects |= change_status(conn, &system, &t, to, "no reply", &mut tally, notify::Tell::Now)?.effects();
             }
             tally.write(conn)?;
-            Ok::<_, crate::error::DomainError>((due.len(), shut))
+            Ok::<_, crate::error::DomainError>((due.len(), shut, effects))
         })?;
         closed += done.1;
+        effects |= done.2;
         // A short read means none are left; a full one may have more behind it.
         if done.0 < 200 {
-            return Ok(closed);
+            return Ok(Acted::new(closed, effects));
         }
     }
 }
@@ -399,9 +409,10 @@ pub fn bulk(
     actor: &Actor,
     action: BulkAction,
     selection: &Selection,
-) -> DomainResult<BulkSummary> {
-    match bulk_or_ask(conn, store, actor, action, selection, true)? {
-        BulkAnswer::Done(summary) => Ok(summary),
+) -> DomainResult<Acted<BulkSummary>> {
+    let (answer, effects) = bulk_or_ask(conn, store, actor, action, selection, true)?.into_parts();
+    match answer {
+        BulkAnswer::Done(summary) => Ok(Acted::new(summary, effects)),
         BulkAnswer::NeedsConfirmation { .. } => Err(DomainError::internal("a confirmed bulk action asked again")),
     }
 }
@@ -417,11 +428,11 @@ pub fn bulk_or_ask(
     action: BulkAction,
     selection: &Selection,
     confirmed: bool,
-) -> DomainResult<BulkAnswer> {
+) -> DomainResult<Acted<BulkAnswer>> {
     actor.as_staff()?;
     let scope = actor.scope();
     let mut summary = BulkSummary { verb: action.past_tense(), ..Default::default() };
-    let acted = write_transaction(conn, |conn| {
+    let ended = write_transaction(conn, |conn| {
         let mut ids = match selection {
             Selection::Ids(ids) => ids.clone(),
             Selection::Matching(filter) => ticket_list::matching_ids(conn, actor, filter)?,
@@ -446,7 +457,7 @@ pub fn bulk_or_ask(
                 if action == BulkAction::Close { visible.iter().filter(|t| t.is_pending_request()).count() } else { 0 };
             let matching = matches!(selection, Selection::Matching(_));
             if action == BulkAction::Remove || matching || pending > 0 {
-                return Ok(Acted::Asked { count: visible.len(), pending });
+                return Ok(Ended::Asked { count: visible.len(), pending });
             }
         }
         let detail = "bulk";
@@ -455,21 +466,22 @@ pub fn bulk_or_ask(
             summary.done = visible.iter().map(|t| t.id).collect();
             let files = remove_rows(conn, actor, &visible, detail, &mut tally)?;
             tally.write(conn)?;
-            return Ok(Acted::Done(files));
+            return Ok(Ended::Done(files, Effects::NONE));
         }
         if action == BulkAction::Close {
-            let (closed, skipped) = close_many(conn, actor, &visible, detail, &mut tally)?;
+            let ((closed, skipped), effects) = close_many(conn, actor, &visible, detail, &mut tally)?.into_parts();
             summary.done = closed;
             if !skipped.is_empty() {
                 summary.skipped.insert(Skip::AlreadyClosed, skipped);
             }
             tally.write(conn)?;
-            return Ok(Acted::Done(Vec::new()));
+            return Ok(Ended::Done(Vec::new(), effects));
         }
         // Each affiliate hears of the action once, in its digest.
         let (told, tell) = (access::Told::InDigest, notify::Tell::InDigest);
         let assignee = action.assignee().map(|to| assignment::assignee(conn, to)).transpose()?;
         let mut done: Vec<(&Ticket, Option<Decision>)> = Vec::new();
+        let mut effects = Effects::NONE;
         for t in &visible {
             let (outcome, decision) = match action {
                 BulkAction::CloseRejectingPending if t.is_pending_request() => (
@@ -489,10 +501,12 @@ pub fn bulk_or_ask(
                 ),
                 BulkAction::Assign(_) => match &assignee {
                     Some(to) => (assignment::assign_locked(conn, actor, t, to, detail, &mut tally)?, None),
-                    None => (Outcome::Done, None),
+                    None => (Acted::quiet(Outcome::Done), None),
                 },
-                BulkAction::Remove => (Outcome::Done, None),
+                BulkAction::Remove => (Acted::quiet(Outcome::Done), None),
             };
+            let (outcome, made) = outcome.into_parts();
+            effects |= made;
             match outcome {
                 Outcome::Done => {
                     summary.done.push(t.id);
@@ -511,27 +525,27 @@ pub fn bulk_or_ask(
             notify::digest(conn, actor, event, &done)?;
         }
         tally.write(conn)?;
-        Ok::<_, DomainError>(Acted::Done(Vec::new()))
+        Ok::<_, DomainError>(Ended::Done(Vec::new(), effects))
     })?;
     // Thousands of tickets read and written: their pages are not kept mapped. The
     // action is committed by now, so a failure here is only logged.
     if let Err(e) = crate::db::release_memory_map(conn) {
         log::warn!("could not release the database map after a bulk action: {e}");
     }
-    match acted {
-        Acted::Asked { count, pending } => Ok(BulkAnswer::NeedsConfirmation { count, pending }),
-        Acted::Done(files) => {
+    match ended {
+        Ended::Asked { count, pending } => Ok(Acted::quiet(BulkAnswer::NeedsConfirmation { count, pending })),
+        Ended::Done(files, effects) => {
             attachments::delete_files(store, &files);
             summary.not_allowed.sort_unstable();
-            Ok(BulkAnswer::Done(summary))
+            Ok(Acted::new(BulkAnswer::Done(summary), effects))
         }
     }
 }
 
 /// What the transaction of a bulk action ended with.
-enum Acted {
+enum Ended {
     /// It must be asked first; nothing changed.
     Asked { count: usize, pending: usize },
     /// It acted; the files of the tickets it removed are deleted once it committed.
-    Done(Vec<String>),
+    Done(Vec<String>, Effects),
 }

@@ -6,6 +6,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::Effects;
 use super::actor::{Actor, Who};
 use super::states::ActorKind;
 use super::tickets::Ticket;
@@ -56,19 +57,8 @@ impl LiveEvent {
     }
 }
 
-thread_local! {
-    /// Whether this thread wrote an event since it last asked (see `take_written`).
-    static WROTE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether the work just done on this thread wrote an event: the request's
-/// database call then wakes this instance's live bus (other instances hear of it
-/// through `NOTIFY`). Reading clears it.
-pub fn take_written() -> bool {
-    WROTE.with(|w| w.replace(false))
-}
-
-/// Writes an event, in the caller's transaction.
+/// Writes an event, in the caller's transaction. The returned effect wakes this
+/// instance's live bus after the commit; other instances hear of it through `NOTIFY`.
 pub fn record(
     conn: &mut AnyConnection,
     kind: LiveKind,
@@ -76,7 +66,7 @@ pub fn record(
     actor: &Actor,
     actor_name: &str,
     staff_only: bool,
-) -> DomainResult<()> {
+) -> DomainResult<Effects> {
     record_many(conn, kind, std::slice::from_ref(ticket), actor, actor_name, staff_only)
 }
 
@@ -89,9 +79,9 @@ pub fn record_many(
     actor: &Actor,
     actor_name: &str,
     staff_only: bool,
-) -> DomainResult<()> {
+) -> DomainResult<Effects> {
     if tickets.is_empty() {
-        return Ok(());
+        return Ok(Effects::NONE);
     }
     let at = super::now();
     let rows: Vec<_> = tickets
@@ -111,11 +101,10 @@ pub fn record_many(
         })
         .collect();
     crate::db::insert_rows!(conn, live_events::table, rows)?;
-    WROTE.with(|w| w.set(true));
     if conn.is_postgres() {
         diesel::sql_query(format!("NOTIFY {CHANNEL}")).execute(conn)?;
     }
-    Ok(())
+    Ok(Effects::LIVE_EVENT)
 }
 
 /// The PostgreSQL channel every instance listens on.
@@ -123,14 +112,14 @@ pub const CHANNEL: &str = "affdesk_live";
 
 /// Use case: someone is writing a reply to a ticket they may see. Managers' typing
 /// is for managers only; an affiliate's typing is shown to the managers too.
-pub fn typing(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<()> {
+pub fn typing(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> DomainResult<Effects> {
     let ticket = Ticket::find_visible(conn, &actor.scope(), ticket_id)?;
     let name = match &actor.who {
         Who::Staff(s) => s.name.clone(),
         Who::Affiliate(_) => {
             super::affiliates::Affiliate::find(conn, ticket.affiliate_id)?.map(|a| a.name).unwrap_or_default()
         }
-        Who::System => return Ok(()),
+        Who::System => return Ok(Effects::NONE),
     };
     // One notice per person every few seconds is all a "… is replying" needs; a
     // client that sends more is not let to fill the table.
@@ -143,7 +132,7 @@ pub fn typing(conn: &mut AnyConnection, actor: &Actor, ticket_id: i64) -> Domain
         .first(conn)
         .optional()?;
     if recent.is_some() {
-        return Ok(());
+        return Ok(Effects::NONE);
     }
     record(conn, LiveKind::Typing, &ticket, actor, &name, !actor.is_affiliate())
 }

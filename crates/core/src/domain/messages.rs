@@ -11,7 +11,7 @@ use super::lifecycle::Outcome;
 use super::states::AuditAction;
 use super::states::{AuthorKind, RequestState, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, notify, now, search, ticket_counts};
+use super::{Acted, Effects, audit, notify, now, search, ticket_counts};
 use crate::db::AnyConnection;
 use crate::db::schema::{attachments as attachment_rows, messages, tickets};
 use crate::error::{DomainError, DomainResult};
@@ -206,7 +206,7 @@ pub fn send(
     draft: Draft,
     sending: Sending,
     files: Vec<TempFile>,
-) -> DomainResult<Replied> {
+) -> DomainResult<Acted<Replied>> {
     match sending {
         Sending::Note => add_note(conn, store, actor, ticket_id, draft, files),
         Sending::Reply(then) => reply(conn, store, actor, ticket_id, draft, then, files),
@@ -224,7 +224,7 @@ pub fn reply(
     draft: Draft,
     then: impl Into<Then>,
     files: Vec<TempFile>,
-) -> DomainResult<Replied> {
+) -> DomainResult<Acted<Replied>> {
     if matches!(actor.who, Who::System) {
         return Err(DomainError::not_allowed("Only a manager or the affiliate can reply."));
     }
@@ -272,13 +272,15 @@ pub fn reply(
             let mut tally = ticket_counts::Tally::default();
             // One email says both: the decision, with the reply's text.
             let told = access::Told::WithReply(reply_text);
-            match access::decide_locked(conn, actor, ticket, decision, "reply", &mut tally, told)? {
+            let (outcome, effects) =
+                access::decide_locked(conn, actor, ticket, decision, "reply", &mut tally, told)?.into_parts();
+            match outcome {
                 Outcome::Done => tally.write(conn)?,
                 Outcome::Skipped(why) => {
                     return Err(DomainError::conflict(format!("The request was not changed: {}.", why.reason())));
                 }
             }
-            return Ok(After { status: TicketStatus::Closed, counted: true, decided: Some(decision) });
+            return Ok(After { status: TicketStatus::Closed, counted: true, decided: Some(decision), effects });
         }
         Ok(After::status(status))
     })
@@ -292,11 +294,13 @@ struct After {
     /// The request decided with the message: the affiliate was already told of
     /// the message, in the decision's email.
     decided: Option<Decision>,
+    /// What the decision asks of the instances.
+    effects: Effects,
 }
 
 impl After {
     fn status(status: TicketStatus) -> After {
-        After { status, counted: false, decided: None }
+        After { status, counted: false, decided: None, effects: Effects::NONE }
     }
 }
 
@@ -309,7 +313,7 @@ pub fn add_note(
     ticket_id: i64,
     draft: Draft,
     files: Vec<TempFile>,
-) -> DomainResult<Replied> {
+) -> DomainResult<Acted<Replied>> {
     actor.as_staff()?;
     add_message(conn, store, actor, ticket_id, draft, true, files, |conn, ticket, t| {
         diesel::update(tickets::table.find(ticket.id)).set(tickets::updated_at.eq(t)).execute(conn)?;
@@ -331,15 +335,13 @@ fn add_message(
     internal: bool,
     files: Vec<TempFile>,
     update: impl FnOnce(&mut AnyConnection, &Ticket, NaiveDateTime) -> DomainResult<After>,
-) -> DomainResult<Replied> {
+) -> DomainResult<Acted<Replied>> {
     let body = check_body(draft.body).map_err(DomainError::Invalid)?;
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let ticket = Ticket::lock_visible(conn, &actor.scope(), ticket_id)?;
         if let Some(message) = already_sent(conn, actor, ticket.id, &draft, &body)? {
-            return Ok((
-                Replied { message, status_before: ticket.status, status: ticket.status, decided: None },
-                false,
-            ));
+            let replied = Replied { message, status_before: ticket.status, status: ticket.status, decided: None };
+            return Ok((Acted::quiet(replied), false));
         }
         if let Some(seen) = draft.seen {
             let changes = changes_since(conn, actor, &ticket, seen)?;
@@ -351,7 +353,7 @@ fn add_message(
         let key = draft.submission.map(|token| submission_key(actor, token));
         let new = NewMessage { internal, submission: key.as_deref(), ..NewMessage::by(actor, ticket.id, &body, t) };
         let message = insert_message(conn, &new, new_files)?;
-        let After { status, counted, decided } = update(conn, &ticket, t)?;
+        let After { status, counted, decided, effects } = update(conn, &ticket, t)?;
         if status != ticket.status && !counted {
             let mut tally = ticket_counts::Tally::default();
             tally.moved(ticket.manager_id, ticket.kind, ticket.status, status);
@@ -369,10 +371,10 @@ fn add_message(
             (false, true) => notify::Change::RepliedWithDecision,
             (false, false) => notify::Change::Replied(&message),
         };
-        notify::ticket_changed(conn, actor, &ticket, change)?;
+        let effects = effects | notify::ticket_changed(conn, actor, &ticket, change)?;
         let action = if internal { AuditAction::Note } else { AuditAction::Reply };
         audit::record(conn, actor, action, Some(ticket.id), &format!("message {}", message.id))?;
-        Ok((Replied { message, status_before: ticket.status, status, decided }, true))
+        Ok((Acted::new(Replied { message, status_before: ticket.status, status, decided }, effects), true))
     })
 }
 

@@ -20,6 +20,7 @@ pub mod covers;
 pub mod days;
 pub mod directory;
 pub mod directory_sync;
+pub mod effects;
 pub mod import;
 pub mod lifecycle;
 pub mod live;
@@ -49,6 +50,7 @@ pub mod users;
 use chrono::{NaiveDateTime, Timelike, Utc};
 
 pub use actor::{Actor, Partner, Staff, Via, Who};
+pub use effects::{Acted, Effects};
 pub use secrets::random_token;
 
 /// The current time in UTC, to the microsecond (both backends keep microseconds).

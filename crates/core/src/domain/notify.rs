@@ -12,7 +12,7 @@ use super::live::{self, LiveKind};
 use super::messages::Message;
 use super::states::AffiliateStatus;
 use super::tickets::Ticket;
-use super::{now, outbox};
+use super::{Effects, now, outbox};
 use crate::db::AnyConnection;
 use crate::db::schema::{notification_optouts, users};
 use crate::error::DomainResult;
@@ -76,7 +76,7 @@ pub fn ticket_changed_telling(
     ticket: &Ticket,
     change: Change,
     tell: Tell,
-) -> DomainResult<()> {
+) -> DomainResult<Effects> {
     let affiliate = Affiliate::find(conn, ticket.affiliate_id)?;
     let actor_name = match &actor.who {
         Who::Staff(s) => s.name.clone(),
@@ -84,9 +84,9 @@ pub fn ticket_changed_telling(
         Who::System => "affdesk".to_string(),
     };
     let staff_only = matches!(change, Change::Noted);
-    live::record(conn, LiveKind::Ticket, ticket, actor, &actor_name, staff_only)?;
+    let effects = live::record(conn, LiveKind::Ticket, ticket, actor, &actor_name, staff_only)?;
     if tell == Tell::InDigest {
-        return Ok(());
+        return Ok(effects);
     }
     let by_affiliate = actor.is_affiliate();
     let (event, body) = match change {
@@ -98,7 +98,7 @@ pub fn ticket_changed_telling(
         Change::Decided(d, reply) => {
             (MailEvent::RequestDecided, reply.map_or_else(|| decided_sentence(d), str::to_string))
         }
-        Change::Noted | Change::Closed | Change::Reopened | Change::RepliedWithDecision => return Ok(()),
+        Change::Noted | Change::Closed | Change::Reopened | Change::RepliedWithDecision => return Ok(effects),
     };
     let outcome = match change {
         Change::Decided(d, _) => Some(outcome_word(d)),
@@ -106,7 +106,7 @@ pub fn ticket_changed_telling(
     };
     let to_staff = MailEvent::FOR_STAFF.contains(&event);
     let recipient = if to_staff {
-        let Some(manager) = ticket.manager_id else { return Ok(()) };
+        let Some(manager) = ticket.manager_id else { return Ok(effects) };
         let found: Option<(String, String)> =
             users::table.find(manager).select((users::name, users::email)).get_result(conn).optional()?;
         found.map(|(name, email)| (Account::User(manager), name, email))
@@ -115,9 +115,9 @@ pub fn ticket_changed_telling(
             .filter(|a| a.status != AffiliateStatus::Banned)
             .map(|a| (Account::Affiliate(a.id), a.name.clone(), a.email.clone()))
     };
-    let Some((recipient, name, email)) = recipient else { return Ok(()) };
+    let Some((recipient, name, email)) = recipient else { return Ok(effects) };
     if opted_out(conn, recipient, event)? {
-        return Ok(());
+        return Ok(effects);
     }
     let link_path = match recipient {
         Account::User(_) => format!("/admin/tickets/{}", ticket.id),
@@ -139,11 +139,17 @@ pub fn ticket_changed_telling(
             ticket_count: 1,
         },
         now(),
-    )
+    )?;
+    Ok(effects)
 }
 
 /// Records `change` of `ticket` made by `actor` and tells whoever should hear of it.
-pub fn ticket_changed(conn: &mut AnyConnection, actor: &Actor, ticket: &Ticket, change: Change) -> DomainResult<()> {
+pub fn ticket_changed(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    ticket: &Ticket,
+    change: Change,
+) -> DomainResult<Effects> {
     ticket_changed_telling(conn, actor, ticket, change, Tell::Now)
 }
 
@@ -162,19 +168,21 @@ fn decided_sentence(d: Decision) -> String {
 /// Records that staff closed `closed` (many tickets at once, as a bulk close does):
 /// a live event per ticket, a few hundred per statement, and one email per
 /// affiliate (`digest`), so a close of ten thousand stays one short transaction.
-pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]) -> DomainResult<()> {
+pub fn tickets_closed(conn: &mut AnyConnection, actor: &Actor, closed: &[Ticket]) -> DomainResult<Effects> {
+    let mut effects = Effects::NONE;
     let Who::Staff(staff) = &actor.who else {
         // Only staff close in bulk; anyone else takes the one-by-one path.
         for t in closed {
-            ticket_changed(conn, actor, t, Change::Closed)?;
+            effects |= ticket_changed(conn, actor, t, Change::Closed)?;
         }
-        return Ok(());
+        return Ok(effects);
     };
     for chunk in closed.chunks(500) {
-        live::record_many(conn, LiveKind::Ticket, chunk, actor, &staff.name, false)?;
+        effects |= live::record_many(conn, LiveKind::Ticket, chunk, actor, &staff.name, false)?;
     }
     let done: Vec<(&Ticket, Option<Decision>)> = closed.iter().map(|t| (t, None)).collect();
-    digest(conn, actor, MailEvent::TicketClosed, &done)
+    digest(conn, actor, MailEvent::TicketClosed, &done)?;
+    Ok(effects)
 }
 
 /// One affiliate's email of a bulk action.

@@ -10,7 +10,7 @@ use super::attachments::{self, NewAttachment};
 use super::states::AuditAction;
 use super::states::{AffiliateStatus, RequestState, TicketKind, TicketStatus};
 use super::tickets::Ticket;
-use super::{audit, messages, notify, now, search, ticket_counts};
+use super::{Acted, audit, messages, notify, now, search, ticket_counts};
 use crate::db::AnyConnection;
 use crate::db::schema::tickets;
 use crate::error::{DomainError, DomainResult};
@@ -55,7 +55,7 @@ pub fn open_question(
     actor: &Actor,
     question: NewQuestion,
     files: Vec<TempFile>,
-) -> DomainResult<Result<Ticket, OpenRefused>> {
+) -> DomainResult<Acted<Result<Ticket, OpenRefused>>> {
     if !question.kind.is_question() {
         return Err(DomainError::invalid("Choose the type of question."));
     }
@@ -69,13 +69,14 @@ pub fn open_question(
     attachments::write_with_files(conn, store, files, |conn, new_files| {
         let affiliate = match affiliates::visible_to(conn, actor, affiliate_id)? {
             Some(a) => a,
-            None => return Ok((Err(OpenRefused::AffiliateNotYours(affiliate_id)), false)),
+            None => return Ok((Acted::quiet(Err(OpenRefused::AffiliateNotYours(affiliate_id))), false)),
         };
         if actor.is_affiliate() && !affiliate.is_active() {
-            return Ok((Err(OpenRefused::AffiliateNotActive(affiliate.status)), false));
+            return Ok((Acted::quiet(Err(OpenRefused::AffiliateNotActive(affiliate.status))), false));
         }
         let target = Target { kind: question.kind, offer_id: None, smartlink_id: None };
-        insert_ticket(conn, actor, &affiliate, target, &title, &body, new_files).map(|t| (Ok(t), true))
+        let opened = insert_ticket(conn, actor, &affiliate, target, &title, &body, new_files)?;
+        Ok((opened.map(Ok), true))
     })
 }
 
@@ -96,7 +97,7 @@ pub(crate) fn insert_ticket(
     title: &str,
     body: &str,
     files: &[NewAttachment],
-) -> DomainResult<Ticket> {
+) -> DomainResult<Acted<Ticket>> {
     let by_affiliate = actor.is_affiliate();
     let t = now();
     let id: i64 = diesel::insert_into(tickets::table)
@@ -128,6 +129,6 @@ pub(crate) fn insert_ticket(
     search::reindex(conn, id)?;
     audit::record(conn, actor, AuditAction::Create, Some(id), target.kind.as_str())?;
     let ticket = Ticket::find(conn, id)?.ok_or(DomainError::NotFound)?;
-    notify::ticket_changed(conn, actor, &ticket, notify::Change::Opened)?;
-    Ok(ticket)
+    let effects = notify::ticket_changed(conn, actor, &ticket, notify::Change::Opened)?;
+    Ok(Acted::new(ticket, effects))
 }

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use super::actor::{Actor, Staff};
 use super::affiliates::Affiliate;
 use super::catalogue::{Offer, Smartlink};
-use super::now;
 use super::ticket_filter::FieldError;
 use super::tickets::Ticket;
+use super::{Acted, now};
 use crate::db::schema::{reply_templates, users};
 use crate::db::{AnyConnection, write_transaction};
 use crate::error::{DomainError, DomainResult};
@@ -218,7 +218,7 @@ pub fn save(
     id: Option<i64>,
     title: &str,
     body: &str,
-) -> DomainResult<Result<ReplyTemplate, NotSaved>> {
+) -> DomainResult<Acted<Result<ReplyTemplate, NotSaved>>> {
     actor.as_staff()?;
     write_transaction(conn, |conn| {
         if let Some(id) = id {
@@ -226,25 +226,24 @@ pub fn save(
         }
         let refused = check(conn, id, title, body)?;
         if !refused.errors.is_empty() {
-            return Ok(Err(refused));
+            return Ok(Acted::quiet(Err(refused)));
         }
         let saved = match id {
             Some(id) => update(conn, actor, id, title, body)?,
             None => create(conn, actor, title, body)?,
         };
-        super::lookups::changed(conn)?;
-        Ok(Ok(saved))
+        Ok(Acted::new(Ok(saved), super::lookups::changed(conn)?))
     })
 }
 
 /// Use case: delete a template.
-pub fn delete(conn: &mut AnyConnection, actor: &Actor, id: i64) -> DomainResult<()> {
+pub fn delete(conn: &mut AnyConnection, actor: &Actor, id: i64) -> DomainResult<Acted<()>> {
     find_editable(conn, actor, id)?;
     let n = diesel::delete(reply_templates::table.find(id)).execute(conn)?;
     if n == 0 {
         return Err(DomainError::NotFound);
     }
-    super::lookups::changed(conn)
+    Ok(super::lookups::changed(conn)?.into())
 }
 
 /// Checked input of the editor: per-field messages for the form.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::Acted;
 use super::actor::{Actor, Who};
 use super::affiliates::Affiliate;
 use super::catalogue::{Offer, Smartlink};
@@ -172,7 +173,12 @@ impl Target {
 /// `offer_request` / `smartlink_request` ticket titled `Connect offer <title> (<id>)`,
 /// for their manager. Decided inside one write transaction, so two requests at once
 /// cannot both pass the check.
-pub fn request_access(conn: &mut AnyConnection, actor: &Actor, target: Target, comment: &str) -> DomainResult<Ticket> {
+pub fn request_access(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    target: Target,
+    comment: &str,
+) -> DomainResult<Acted<Ticket>> {
     let Who::Affiliate(partner) = &actor.who else {
         return Err(DomainError::not_allowed("Only affiliates request access."));
     };

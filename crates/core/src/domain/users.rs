@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::actor::{Actor, Staff, Via};
 pub use super::states::Role;
-use super::{now, secrets};
+use super::{Acted, now, secrets};
 use crate::db::AnyConnection;
 use crate::db::schema::users;
 use crate::error::{DomainError, DomainResult};
@@ -93,7 +93,13 @@ impl User {
         }
     }
 
-    pub fn create(conn: &mut AnyConnection, email: &str, name: &str, role: Role, password: &str) -> DomainResult<User> {
+    pub fn create(
+        conn: &mut AnyConnection,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> DomainResult<Acted<User>> {
         let email = normalize_email(email);
         if !looks_like_email(&email) {
             return Err(DomainError::invalid(format!("{email:?} is not an email address")));
@@ -122,8 +128,8 @@ impl User {
             .returning(users::id)
             .get_result(conn)?;
         // A new name in the managers' filter.
-        super::lookups::changed(conn)?;
-        User::find(conn, id)?.ok_or(DomainError::NotFound)
+        let effects = super::lookups::changed(conn)?;
+        Ok(Acted::new(User::find(conn, id)?.ok_or(DomainError::NotFound)?, effects))
     }
 
     /// Issues a new API key (the old one stops working) and returns it; only its hash is kept.
