@@ -270,6 +270,12 @@ impl TestApp {
 
     /// Access to an offer enabled by hand, whatever was there before.
     pub fn grant_by_hand(&self, offer: i64, affiliate: i64) {
+        self.granted(offer, affiliate, AccessSource::Manual);
+    }
+
+    /// Access to an offer enabled by `source` (an earlier ticket, Affise, an
+    /// import), whatever was there before.
+    pub fn granted(&self, offer: i64, affiliate: i64, source: AccessSource) {
         let mut conn = self.conn();
         diesel::delete(offer_access::table.find((offer, affiliate))).execute(&mut *conn).expect("cleared");
         diesel::insert_into(offer_access::table)
@@ -277,11 +283,41 @@ impl TestApp {
                 offer_access::offer_id.eq(offer),
                 offer_access::affiliate_id.eq(affiliate),
                 offer_access::state.eq(AccessGrant::Enabled),
-                offer_access::source.eq(AccessSource::Manual),
+                offer_access::source.eq(source),
                 offer_access::updated_at.eq(affdesk::domain::now()),
             ))
             .execute(&mut *conn)
             .expect("granted");
+    }
+
+    /// What the newest audit entry of `action` on ticket `t` says.
+    pub fn audit_detail(&self, t: TicketId, action: AuditAction) -> String {
+        audit_log::table
+            .filter(audit_log::ticket_id.eq(t.0).and(audit_log::action.eq(action)))
+            .order(audit_log::id.desc())
+            .select(audit_log::detail)
+            .first(&mut *self.conn())
+            .expect("such an audit entry")
+    }
+
+    /// A quick reply saved by `who`: its id.
+    pub fn with_template(&self, who: &StaffMember, title: &str, body: &str) -> i64 {
+        let saved =
+            affdesk::domain::reply_templates::save(&mut self.conn(), &self.as_manager(who).actor, None, title, body)
+                .settled()
+                .expect("the desk answers")
+                .expect("the template's fields are right");
+        saved.id
+    }
+
+    /// A browser logged in to the affiliate panel as `who` (their password set as
+    /// an invitation's link would).
+    pub async fn browser_of(&self, who: &AffiliateAccount) -> crate::harness::Client {
+        diesel::update(affiliates::table.find(who.id))
+            .set(affiliates::password_hash.eq(affdesk::domain::secrets::hash_password(affdesk::seed::DEMO_PASSWORD)))
+            .execute(&mut *self.conn())
+            .expect("password set");
+        self.login_affiliate(&who.email).await
     }
 
     /// How many audit entries there are in all.
@@ -434,6 +470,10 @@ impl Acting<'_> {
 
     pub fn reopen(&self, t: TicketId) -> DomainResult<Outcome> {
         lifecycle::reopen(&mut self.app.conn(), &self.actor, t.0).settled()
+    }
+
+    pub fn reject(&self, t: TicketId) -> DomainResult<Outcome> {
+        access::decide(&mut self.app.conn(), &self.actor, t.0, Decision::Reject, None).settled()
     }
 
     pub fn approve(&self, t: TicketId) -> DomainResult<Outcome> {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db_test;
 use crate::harness::{Backend, TestApp};
-use crate::support::{Settle, text};
+use crate::support::{Settle, ids_where, scalar, text};
 
 #[test]
 fn migration_folders_hold_the_same_versions() {
@@ -98,6 +98,46 @@ db_test!(demo_seed_is_complete_and_idempotent, |app| {
     .settled()
     .unwrap();
     assert!(user.id > 4);
+});
+
+// Whole-table rules of the demonstration data, so they are said in SQL.
+db_test!(demo_data_holds_no_state_the_app_forbids, |app| {
+    app.seed_demo();
+    // No request is pending for something the affiliate already has.
+    for table in [("offer_access", "offer_id"), ("smartlink_access", "smartlink_id")] {
+        let clashes = scalar(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM tickets t JOIN {0} a ON a.{1} = t.{1} AND a.affiliate_id = t.affiliate_id \
+                 WHERE t.request_state = 'pending' AND a.state = 'enabled'",
+                table.0, table.1
+            ),
+        );
+        assert_eq!(clashes, 0, "pending requests for enabled {}", table.0);
+    }
+    // One pending request per affiliate and target at most, for premoderated targets only.
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM (SELECT affiliate_id, offer_id, smartlink_id FROM tickets \
+             WHERE request_state = 'pending' GROUP BY affiliate_id, offer_id, smartlink_id HAVING COUNT(*) > 1) d"
+        ),
+        0
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) AS n FROM tickets t JOIN offers o ON o.id = t.offer_id WHERE o.privacy <> 'premoderated'"
+        ),
+        0
+    );
+    assert!(!ids_where(&app, "request_state = 'pending'").is_empty(), "pending requests to decide");
+    // Only open tickets wait, and every open ticket whose last word is the affiliate's does.
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) AS n FROM tickets WHERE status = 'closed' AND waiting_since IS NOT NULL"),
+        0
+    );
+    assert!(!ids_where(&app, "waiting_since IS NOT NULL").is_empty());
 });
 
 db_test!(admin_login_logout, |app| {
