@@ -13,12 +13,14 @@
 
 use affdesk::db::schema::{affiliates, attachments, audit_log, messages as messages_t, offer_access, outbox, tickets};
 use affdesk::domain::access::{self, Decision};
+use affdesk::domain::account::Account;
 use affdesk::domain::affiliates::Affiliate;
 use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
 use affdesk::domain::directory::{self, AffiliateForm};
 use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, CloseAnswer, Outcome, Selection};
 use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
+use affdesk::domain::outbox::{self as outbox_rows, Mail};
 use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{
     AccessGrant, AccessSource, AuditAction, AuthorKind, MailEvent, RequestState, Role, TicketKind, TicketStatus,
@@ -318,6 +320,37 @@ impl TestApp {
             .execute(&mut *self.conn())
             .expect("password set");
         self.login_affiliate(&who.email).await
+    }
+
+    /// Every email in the outbox, newest first.
+    pub fn outbox(&self) -> Vec<Mail> {
+        outbox_rows::list(&mut self.conn(), None, 100_000).expect("read")
+    }
+
+    /// How many live events the desk holds (an hour's worth).
+    pub fn live_events(&self) -> usize {
+        affdesk::domain::live::since(&mut self.conn(), 0, 100_000).expect("read").len()
+    }
+
+    /// `who` switches off the emails of `events` in their profile.
+    pub fn switches_off(&self, who: &AffiliateAccount, events: &[MailEvent]) {
+        let wanted: Vec<MailEvent> =
+            MailEvent::FOR_AFFILIATES.iter().copied().filter(|e| !events.contains(e)).collect();
+        affdesk::domain::notify::set_wanted(&mut self.conn(), Account::Affiliate(who.id), &wanted).expect("saved");
+    }
+
+    /// `manager` bans their affiliate `who` (as the affiliate's page does).
+    pub fn ban(&self, manager: &StaffMember, who: &AffiliateAccount) {
+        let form = AffiliateForm {
+            email: who.email.clone(),
+            login: who.email.split('@').next().unwrap_or(&who.email).into(),
+            name: format!("Affiliate {}", who.email),
+            status: "banned".into(),
+            manager_id: manager.id.to_string(),
+        };
+        directory::update_affiliate(&mut self.conn(), &self.as_manager(manager).actor, who.id, &form)
+            .expect("the desk answers")
+            .expect("the affiliate's fields are right");
     }
 
     /// How many audit entries there are in all.

@@ -6,14 +6,15 @@
 use std::time::Duration;
 
 use affdesk::config::Config;
-use affdesk::domain::now;
 use affdesk::domain::outbox;
+use affdesk::domain::states::{AuditAction, MailEvent, OutboxState, TicketKind, TicketStatus};
+use affdesk::domain::{now, outbox::Mail};
 use serde_json::Value;
 
 use crate::db_test;
+use crate::desk::{AffiliateAccount, Find, StaffMember};
 use crate::harness::{Backend, TestApp};
 use crate::smtp::{SmtpSink, free_port};
-use crate::support::*;
 
 /// The app sending through `smtp_url`, retrying after a second.
 fn with_smtp(smtp_url: String) -> impl FnOnce(&mut Config) {
@@ -70,12 +71,21 @@ fn field<'a>(m: &'a Value, name: &str) -> &'a str {
     m[name].as_str().unwrap_or("")
 }
 
+/// A manager and one affiliate of theirs.
+fn team(app: &TestApp) -> (StaffMember, AffiliateAccount) {
+    let maria = app.with_manager("maria@network.test");
+    let shop = app.with_affiliate_of(&maria, "shop@partners.test");
+    (maria, shop)
+}
+
+fn in_state(app: &TestApp, state: OutboxState) -> usize {
+    app.outbox().iter().filter(|m| m.state == state).count()
+}
+
 mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
-    app.seed_demo();
-    let manager_email =
-        text(&app, "SELECT u.email AS t FROM users u JOIN affiliates a ON a.manager_id = u.id WHERE a.id = 1");
+    let (maria, shop) = team(&app);
     // The affiliate opens a ticket: their manager hears of it.
-    let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
+    let mut affiliate = app.browser_of(&shop).await;
     affiliate.get("/affiliate/tickets/new").await;
     let opened = affiliate
         .post_multipart(
@@ -85,10 +95,10 @@ mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
         )
         .await;
     assert_eq!(opened.status, 303);
-    let ticket = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    let ticket = app.newest_ticket().0;
     let got = sink.wait_for(1).await;
     let first = &got[0];
-    assert_eq!(first["to"], serde_json::json!([manager_email]));
+    assert_eq!(first["to"], serde_json::json!([maria.email]));
     assert!(field(first, "subject").contains("Postback & <tags> broken"), "{first}");
     assert!(field(first, "text").contains("Since 9:00 no postbacks."));
     assert!(field(first, "text").contains(&format!("https://desk.example.com/admin/tickets/{ticket}")));
@@ -97,7 +107,7 @@ mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
     assert!(html.contains("Postback &#38; &#60;tags&#62; broken") && !html.contains("<tags>"), "escaped: {html}");
 
     // An internal note tells nobody; the reply tells the affiliate, without the note.
-    let mut manager = app.login_admin(&manager_email).await;
+    let mut manager = app.browser_as(&maria).await;
     manager.get(&format!("/admin/tickets/{ticket}")).await;
     let path = format!("/admin/tickets/{ticket}/messages");
     let note =
@@ -107,7 +117,7 @@ mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
     assert_eq!(reply.status, 303);
     let got = sink.wait_for(2).await;
     let second = &got[1];
-    assert_eq!(second["to"], serde_json::json!(["affiliate1@affdesk.test"]));
+    assert_eq!(second["to"], serde_json::json!([shop.email]));
     assert!(field(second, "text").contains("Fixed, please check."));
     assert!(field(second, "text").contains(&format!("https://desk.example.com/affiliate/tickets/{ticket}")));
     for m in &got {
@@ -133,27 +143,20 @@ mail_test!(each_change_emails_whoever_should_hear_of_it, |app, sink| {
     let got = sink.messages();
     assert_eq!(got.len(), 3, "no email for the switched-off reply: {got:#?}");
     assert!(!got.iter().any(|m| m.to_string().contains("One more thing.")));
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state <> 'sent'"), 0);
+    wait_until("every email marked sent", || app.outbox().iter().all(|m| m.state == OutboxState::Sent)).await;
 });
 
 mail_test!(a_decision_and_its_reply_are_one_email_and_a_bulk_decision_one_per_affiliate, |app, sink| {
-    app.seed_demo();
-    let pending = |affiliate: i64| {
-        ids_where(&app, &format!("request_state = 'pending' AND type = 'offer_request' AND affiliate_id = {affiliate}"))
-    };
-    // An affiliate with two pending requests, and another with one.
-    let two = scalar(
-        &app,
-        "SELECT t.affiliate_id AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
-         WHERE t.request_state = 'pending' AND t.type = 'offer_request' AND a.status <> 'banned' \
-         GROUP BY t.affiliate_id HAVING COUNT(*) > 2 ORDER BY t.affiliate_id LIMIT 1",
-    );
-    let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {two}"));
-    let [first, second, third] = pending(two)[..3] else { panic!("three pending requests") };
-    let mut admin = app.login_admin("admin@affdesk.test").await;
+    let boss = app.with_admin("boss@network.test");
+    let (maria, shop) = team(&app);
+    let offers: Vec<_> = (0..3).map(|n| app.with_offer(&boss, &format!("Offer {n}"))).collect();
+    let [first, second, third] = [0, 1, 2].map(|n| app.as_affiliate(&shop).asks_for(offers[n], "Please").0);
+    let asked = sink.wait_for(3).await;
+    assert!(asked.iter().all(|m| m["to"] == serde_json::json!([maria.email])), "the manager heard of each");
+    let mut manager = app.browser_as(&maria).await;
     // "Approve and send": one email, the decision in its subject, the reply in it.
-    admin.get(&format!("/admin/tickets/{first}")).await;
-    let sent = admin
+    manager.get(&format!("/admin/tickets/{first}")).await;
+    let sent = manager
         .post_multipart(
             &format!("/admin/tickets/{first}/messages"),
             &[("body", "Approved: the cap is 50 a day."), ("then", "approve")],
@@ -161,55 +164,49 @@ mail_test!(a_decision_and_its_reply_are_one_email_and_a_bulk_decision_one_per_af
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
-    let got = sink.wait_for(1).await;
-    assert_eq!(got[0]["to"], serde_json::json!([email]));
+    let got = sink.wait_for(4).await;
+    assert_eq!(got[3]["to"], serde_json::json!([shop.email]));
     assert!(
-        field(&got[0], "subject").contains(&format!("#{first}")) && field(&got[0], "subject").ends_with("was approved")
+        field(&got[3], "subject").contains(&format!("#{first}")) && field(&got[3], "subject").ends_with("was approved")
     );
-    assert!(field(&got[0], "text").contains("Approved: the cap is 50 a day."));
+    assert!(field(&got[3], "text").contains("Approved: the cap is 50 a day."));
     // Bulk Activate of two of their requests: one email naming both.
-    admin.get("/admin/tickets").await;
+    manager.get("/admin/tickets").await;
     let ids = [("action", "activate"), ("ids", &second.to_string()[..]), ("ids", &third.to_string()[..])];
-    assert_eq!(admin.post("/admin/tickets/bulk", &ids).await.status, 303);
-    let got = sink.wait_for(2).await;
-    assert_eq!(field(&got[1], "subject"), "2 of your requests were approved");
-    let body = field(&got[1], "text");
+    assert_eq!(manager.post("/admin/tickets/bulk", &ids).await.status, 303);
+    let got = sink.wait_for(5).await;
+    assert_eq!(field(&got[4], "subject"), "2 of your requests were approved");
+    let body = field(&got[4], "text");
     assert!(body.contains(&format!("#{second} ")) && body.contains(&format!("#{third} ")), "{body}");
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(sink.messages().len(), 2, "no second email for any of these: {:#?}", sink.messages());
+    assert_eq!(sink.messages().len(), 5, "no second email for any of these: {:#?}", sink.messages());
 });
 
 mail_test!(a_refused_recipient_is_marked_failed_with_the_answer, |app, sink| {
-    app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 2 AND status = 'open'")[0];
-    {
-        use diesel::prelude::*;
-        let mut conn = app.conn();
-        diesel::sql_query("UPDATE affiliates SET email = 'bounce@affdesk.test' WHERE id = 2")
-            .execute(&mut *conn as &mut affdesk::db::AnyConnection)
-            .unwrap();
-    }
-    let mut admin = app.login_admin("admin@affdesk.test").await;
-    admin.get(&format!("/admin/tickets/{ticket}")).await;
-    admin.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Hello")], &[]).await;
-    wait_until("the email to fail", || scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'failed'") == 1)
-        .await;
-    let error = text(&app, "SELECT last_error AS t FROM outbox WHERE state = 'failed'");
+    let boss = app.with_admin("boss@network.test");
+    let maria = app.with_manager("maria@network.test");
+    let bounce = app.with_affiliate_of(&maria, "bounce@affdesk.test");
+    let ticket = app.as_affiliate(&bounce).asks("Payout", "Where is March?").0;
+    let mut manager = app.browser_as(&maria).await;
+    manager.get(&format!("/admin/tickets/{ticket}")).await;
+    manager.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Hello")], &[]).await;
+    wait_until("the email to fail", || in_state(&app, OutboxState::Failed) == 1).await;
+    let failed: Mail = app.outbox().into_iter().find(|m| m.state == OutboxState::Failed).unwrap();
+    let error = failed.last_error.clone().unwrap_or_default();
     assert!(error.contains("550") || error.contains("No such mailbox"), "{error}");
-    assert!(sink.messages().is_empty());
+    let bounced = serde_json::json!(["bounce@affdesk.test"]);
+    assert!(!sink.messages().iter().any(|m| m["to"] == bounced), "nothing reached the bounce");
     // Admins see it with the reason, and can send it again; managers cannot see it.
+    let mut admin = app.browser_as(&boss).await;
     let page = admin.get("/admin/outbox?state=failed").await;
     assert!(page.contains("bounce@affdesk.test") && page.contains("No such mailbox"), "{}", page.body);
     assert!(page.contains("Reply, to the affiliate"), "the kind in words");
-    let id = scalar(&app, "SELECT id AS n FROM outbox WHERE state = 'failed'");
-    let retried = admin.post(&format!("/admin/outbox/{id}/retry"), &[]).await;
+    let retried = admin.post(&format!("/admin/outbox/{}/retry", failed.id), &[]).await;
     assert_eq!(retried.status, 303);
     wait_until("the retry to fail again", || {
-        scalar(&app, &format!("SELECT CAST(attempts AS BIGINT) AS n FROM outbox WHERE id = {id}")) >= 1
-            && text(&app, &format!("SELECT state AS t FROM outbox WHERE id = {id}")) == "failed"
+        app.outbox().iter().any(|m| m.id == failed.id && m.attempts >= 1 && m.state == OutboxState::Failed)
     })
     .await;
-    let mut manager = app.login_admin("manager1@affdesk.test").await;
     assert_eq!(manager.get("/admin/outbox").await.status, 403);
 });
 
@@ -222,32 +219,33 @@ db_test!(while_smtp_is_down_the_outbox_keeps_every_email_and_sends_each_once, ne
     let backend = app.backend;
     drop(app);
     let Some(app) = start(backend, with_smtp(format!("smtp://127.0.0.1:{port}"))).await else { return };
-    app.seed_demo();
-    let tickets = ids_where(&app, "affiliate_id = 1 AND status = 'open'");
-    let mut admin = app.login_admin("admin@affdesk.test").await;
-    for (n, ticket) in tickets.iter().take(3).enumerate() {
-        admin.get(&format!("/admin/tickets/{ticket}")).await;
-        let sent = admin
+    let (maria, shop) = team(&app);
+    let mut manager = app.browser_as(&maria).await;
+    for n in 0..3 {
+        let ticket = app.as_affiliate(&shop).asks(&format!("Question {n}"), "Any news?").0;
+        manager.get(&format!("/admin/tickets/{ticket}")).await;
+        let sent = manager
             .post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", &format!("Reply {n}"))], &[])
             .await;
         assert_eq!(sent.status, 303);
     }
-    wait_until("a failed attempt", || {
-        scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE attempts >= 1 AND last_error IS NOT NULL") >= 3
-    })
-    .await;
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'"), 3, "kept, not dropped");
+    // Three new tickets to the manager, three replies to the affiliate.
+    let queued = app.outbox().len();
+    assert_eq!(queued, 6);
+    wait_until("a failed attempt at each", || app.outbox().iter().all(|m| m.attempts >= 1 && m.last_error.is_some()))
+        .await;
+    assert_eq!(in_state(&app, OutboxState::Pending), queued, "kept, not dropped");
     // The server comes back: each email arrives once.
     let sink = SmtpSink::start_on(port);
-    let got = sink.wait_for(3).await;
-    wait_until("all marked sent", || scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent'") == 3).await;
+    let got = sink.wait_for(queued).await;
+    wait_until("all marked sent", || in_state(&app, OutboxState::Sent) == queued).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got_later = sink.messages();
-    assert_eq!(got_later.len(), 3, "each email once: {got:#?}");
+    assert_eq!(got_later.len(), queued, "each email once: {got:#?}");
     let mut ids: Vec<&str> = got_later.iter().map(|m| field(m, "message_id")).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 3);
+    assert_eq!(ids.len(), queued);
 });
 
 db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id, needs_smtp, |app| {
@@ -256,11 +254,9 @@ db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id
     drop(app);
     // No sender in the app: this test plays the senders itself.
     let Some(app) = start(backend, |c| c.mail.public_url = "https://desk.example.com".into()).await else { return };
-    app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1 AND status = 'open'")[0];
-    let mut admin = app.login_admin("admin@affdesk.test").await;
-    admin.get(&format!("/admin/tickets/{ticket}")).await;
-    admin.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Once")], &[]).await;
+    let (_maria, shop) = team(&app);
+    // The new ticket's email to the manager: the one email there is.
+    app.as_affiliate(&shop).asks("Once", "Only one email.");
     let config = affdesk::mail::MailConfig {
         smtp_url: Some(sink.url()),
         from: "affdesk <affdesk@localhost>".into(),
@@ -286,19 +282,22 @@ db_test!(a_sender_killed_before_marking_sends_at_most_once_more_with_the_same_id
     let got = sink.wait_for(2).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0]["message_id"], got[1]["message_id"]);
-    assert_eq!(text(&app, "SELECT state AS t FROM outbox"), "sent");
+    assert_eq!(app.outbox().iter().map(|m| m.state).collect::<Vec<_>>(), vec![OutboxState::Sent]);
 });
 
 db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
-    app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1 AND status = 'open'")[0];
-    let mut admin = app.login_admin("admin@affdesk.test").await;
-    admin.get(&format!("/admin/tickets/{ticket}")).await;
-    admin.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Queued")], &[]).await;
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'"), 1);
+    let boss = app.with_admin("boss@network.test");
+    let (maria, shop) = team(&app);
+    let ticket = app.as_affiliate(&shop).asks("Payout", "Where is March?").0;
+    let mut manager = app.browser_as(&maria).await;
+    manager.get(&format!("/admin/tickets/{ticket}")).await;
+    manager.post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Queued")], &[]).await;
+    // The new ticket's email to the manager and the reply's to the affiliate.
+    assert_eq!(in_state(&app, OutboxState::Pending), 2);
+    let mut admin = app.browser_as(&boss).await;
     let page = admin.get("/admin/outbox").await;
-    assert!(page.contains("Email is off") && page.contains("affiliate1@affdesk.test"), "{}", page.body);
-    // The command line lists it and queues a retry.
+    assert!(page.contains("Email is off") && page.contains(&shop.email), "{}", page.body);
+    // The command line lists them and queues a retry.
     if app.backend == Backend::Sqlite {
         let db = format!("sqlite://{}", app.data_dir.join("affdesk.db").display());
         let run = |args: &[&str]| {
@@ -310,70 +309,49 @@ db_test!(without_smtp_the_outbox_fills_and_admins_see_it, |app| {
             (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string())
         };
         let (ok, listed) = run(&["outbox"]);
-        assert!(ok && listed.contains("pending: 1") && listed.contains("affiliate1@affdesk.test"), "{listed}");
-        let id = scalar(&app, "SELECT id AS n FROM outbox");
+        assert!(ok && listed.contains("pending: 2") && listed.contains(&shop.email), "{listed}");
+        let id = app.outbox()[0].id;
         let (ok, said) = run(&["outbox", "--retry", &id.to_string()]);
         assert!(ok && said.contains("will be sent again"), "{said}");
         let (ok, failed) = run(&["outbox", "--failed"]);
-        assert!(ok && !failed.contains("affiliate1@affdesk.test"), "{failed}");
+        assert!(ok && !failed.contains(&shop.email), "{failed}");
     }
     // The bulk close of many tickets writes one email per affiliate, naming each of
     // their tickets, in one go (banned affiliates get none, nor those who switched
     // closing emails off), and one live event and one audit entry per ticket.
-    let open = ids_where(&app, "status = 'open' AND type = 'general'");
-    let quiet = scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {}", open[0]));
-    {
-        use diesel::RunQueryDsl;
-        let mut conn = app.conn();
-        diesel::sql_query(format!(
-            "INSERT INTO notification_optouts (recipient_kind, recipient_id, event) VALUES ('affiliate', {quiet}, 'ticket_closed')"
-        ))
-        .execute(&mut *conn as &mut affdesk::db::AnyConnection)
-        .unwrap();
-    }
-    let before = scalar(&app, "SELECT COUNT(*) AS n FROM outbox");
-    let events_before = scalar(&app, "SELECT COUNT(*) AS n FROM live_events");
-    let audits_before = scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close'");
-    let told = scalar(
-        &app,
-        &format!(
-            "SELECT COUNT(DISTINCT t.affiliate_id) AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
-             WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned' AND a.id <> {quiet}"
-        ),
-    );
-    assert!(told > 0 && told < open.len() as i64, "{told} of {}", open.len());
-    // An affiliate with several of these tickets, to read their one email.
-    let several = scalar(
-        &app,
-        &format!(
-            "SELECT t.affiliate_id AS n FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id \
-             WHERE t.status = 'open' AND t.type = 'general' AND a.status <> 'banned' AND a.id <> {quiet} \
-             GROUP BY t.affiliate_id HAVING COUNT(*) > 1 ORDER BY t.affiliate_id LIMIT 1"
-        ),
-    );
-    let theirs = ids_where(&app, &format!("status = 'open' AND type = 'general' AND affiliate_id = {several}"));
+    let several = app.with_affiliate_of(&maria, "several@partners.test");
+    let quiet = app.with_affiliate_of(&maria, "quiet@partners.test");
+    let banned = app.with_affiliate_of(&maria, "banned@partners.test");
+    let theirs = [app.as_affiliate(&several).asks("One", "First."), app.as_affiliate(&several).asks("Two", "Second.")];
+    app.as_affiliate(&quiet).asks("Three", "Third.");
+    app.as_affiliate(&banned).asks("Four", "Fourth.");
+    app.switches_off(&quiet, &[MailEvent::TicketClosed]);
+    app.ban(&maria, &banned);
+    let open = app.find(Find { status: Some(TicketStatus::Open), kind: Some(TicketKind::General), ..Find::default() });
+    assert_eq!(open.len(), 5);
+    // Told: the shop and the affiliate with several tickets.
+    let told = 2;
+    let before = app.outbox().len();
+    let events_before = app.live_events();
+    let audits_before = app.audited(AuditAction::Close, None);
     let mut form: Vec<(&str, String)> = vec![("action", "close".into())];
-    form.extend(open.iter().map(|id| ("ids", id.to_string())));
+    form.extend(open.iter().map(|t| ("ids", t.0.to_string())));
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     admin.get("/admin/tickets").await;
     admin.post("/admin/tickets/bulk", &fields).await;
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox"), before + told);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM live_events"), events_before + open.len() as i64);
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'close'"),
-        audits_before + open.len() as i64
-    );
-    assert_eq!(ids_where(&app, "status = 'open' AND type = 'general'"), Vec::<i64>::new());
-    let mailed = scalar(
-        &app,
-        &format!("SELECT COUNT(*) AS n FROM outbox WHERE event = 'ticket_closed' AND recipient_id = {quiet}"),
-    );
-    assert_eq!(mailed, 0, "an affiliate who switched closing emails off got one");
-    let digest = format!("FROM outbox WHERE event = 'ticket_closed' AND recipient_id = {several}");
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n {digest}")), 1, "one email for all their tickets");
-    assert_eq!(scalar(&app, &format!("SELECT CAST(ticket_count AS BIGINT) AS n {digest}")), theirs.len() as i64);
-    let body = text(&app, &format!("SELECT body AS t {digest}"));
-    for id in &theirs {
-        assert!(body.contains(&format!("#{id} ")), "#{id} listed: {body}");
+    assert_eq!(app.outbox().len(), before + told);
+    assert_eq!(app.live_events(), events_before + open.len());
+    assert_eq!(app.audited(AuditAction::Close, None), audits_before + open.len() as i64);
+    assert!(app.find(Find { status: Some(TicketStatus::Open), ..Find::default() }).is_empty());
+    let closing = |to: &AffiliateAccount| -> Vec<Mail> {
+        app.outbox().into_iter().filter(|m| m.event == MailEvent::TicketClosed && m.recipient_id == to.id).collect()
+    };
+    assert!(closing(&quiet).is_empty(), "an affiliate who switched closing emails off got one");
+    assert!(closing(&banned).is_empty(), "a banned affiliate got one");
+    let digest = closing(&several);
+    assert_eq!(digest.len(), 1, "one email for all their tickets");
+    assert_eq!(digest[0].ticket_count, 2);
+    for t in &theirs {
+        assert!(digest[0].body.contains(&format!("#{} ", t.0)), "#{} listed: {}", t.0, digest[0].body);
     }
 });
