@@ -255,6 +255,15 @@ impl TestApp {
             .expect("read")
     }
 
+    /// The attachment stored last: its id.
+    pub fn newest_attachment(&self) -> i64 {
+        attachments::table
+            .select(attachments::id)
+            .order(attachments::id.desc())
+            .first(&mut *self.conn())
+            .expect("an attachment")
+    }
+
     /// How many attachments the desk holds in all.
     pub fn attachments_stored(&self) -> i64 {
         attachments::table.count().get_result(&mut *self.conn()).expect("read")
