@@ -11,7 +11,10 @@
 //! assert_eq!(app.ticket(t).status, TicketStatus::Closed);
 //! ```
 
-use affdesk::db::schema::{affiliates, attachments, audit_log, messages as messages_t, offer_access, outbox, tickets};
+use affdesk::db::schema::{
+    affiliates, attachments, audit_log, daily_stats, messages as messages_t, offer_access, outbox, smartlink_access,
+    tickets,
+};
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::account::Account;
 use affdesk::domain::affiliates::Affiliate;
@@ -21,9 +24,11 @@ use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, Clos
 use affdesk::domain::messages::{self, Draft, Replied, Sending, Then};
 use affdesk::domain::opening::{self, NewQuestion};
 use affdesk::domain::outbox::{self as outbox_rows, Mail};
+use affdesk::domain::reply_templates::{self, ReplyTemplate};
 use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{
-    AccessGrant, AccessSource, AuditAction, AuthorKind, MailEvent, RequestState, Role, TicketKind, TicketStatus,
+    AccessGrant, AccessSource, AffiliateStatus, AuditAction, AuthorKind, MailEvent, RequestState, Role, TicketKind,
+    TicketStatus,
 };
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
@@ -56,6 +61,10 @@ pub struct Find {
 /// An offer made in the test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OfferId(pub i64);
+
+/// A Smartlink made in the test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmartlinkId(pub i64);
 
 /// An admin or manager made in the test.
 #[derive(Clone, Debug)]
@@ -130,6 +139,45 @@ impl TestApp {
             .expect("the desk answers")
             .expect("the offer's fields are right");
         OfferId(id)
+    }
+
+    /// A premoderated (Affise: "protected") Smartlink, added by `admin`.
+    pub fn with_smartlink(&self, admin: &StaffMember, name: &str) -> SmartlinkId {
+        let form = ItemForm {
+            name: name.into(),
+            status: "active".into(),
+            privacy: "protected".into(),
+            payout: String::new(),
+            currency: String::new(),
+            preview_url: String::new(),
+        };
+        let kind = CatalogueKind::Smartlink;
+        let id = catalogue_admin::create(&mut self.conn(), &self.as_manager(admin).actor, kind, &form)
+            .expect("the desk answers")
+            .expect("the Smartlink's fields are right");
+        SmartlinkId(id)
+    }
+
+    /// A day of an affiliate's traffic on an offer, as the statistics import writes it.
+    pub fn with_daily_stats(&self, who: &AffiliateAccount, offer: OfferId, day: chrono::NaiveDate, clicks: i64) {
+        diesel::insert_into(daily_stats::table)
+            .values((
+                daily_stats::day.eq(day),
+                daily_stats::affiliate_id.eq(who.id),
+                daily_stats::offer_id.eq(offer.0),
+                daily_stats::clicks.eq(clicks),
+                daily_stats::unique_clicks.eq(clicks / 2),
+                daily_stats::conversions.eq(clicks / 100),
+                daily_stats::payout.eq(clicks * 3),
+                daily_stats::revenue.eq(clicks * 4),
+            ))
+            .execute(&mut *self.conn())
+            .expect("the day's statistics");
+    }
+
+    /// The quick replies, as the Templates tab lists them.
+    pub fn templates(&self) -> Vec<ReplyTemplate> {
+        reply_templates::list(&mut self.conn()).expect("read").into_iter().map(|row| row.template).collect()
     }
 
     /// The staff member acting in the admin panel.
@@ -279,6 +327,16 @@ impl TestApp {
             .expect("read")
     }
 
+    /// An affiliate's access to a Smartlink, and how it was granted, if a row says so.
+    pub fn smartlink_access(&self, smartlink: SmartlinkId, affiliate: i64) -> Option<(AccessGrant, AccessSource)> {
+        smartlink_access::table
+            .find((smartlink.0, affiliate))
+            .select((smartlink_access::state, smartlink_access::source))
+            .first(&mut *self.conn())
+            .optional()
+            .expect("read")
+    }
+
     /// Access to an offer enabled by hand, whatever was there before.
     pub fn grant_by_hand(&self, offer: i64, affiliate: i64) {
         self.granted(offer, affiliate, AccessSource::Manual);
@@ -350,11 +408,16 @@ impl TestApp {
 
     /// `manager` bans their affiliate `who` (as the affiliate's page does).
     pub fn ban(&self, manager: &StaffMember, who: &AffiliateAccount) {
+        self.set_status(manager, who, AffiliateStatus::Banned);
+    }
+
+    /// `manager` sets their affiliate's status on the affiliate's page.
+    pub fn set_status(&self, manager: &StaffMember, who: &AffiliateAccount, status: AffiliateStatus) {
         let form = AffiliateForm {
             email: who.email.clone(),
             login: who.email.split('@').next().unwrap_or(&who.email).into(),
             name: format!("Affiliate {}", who.email),
-            status: "banned".into(),
+            status: status.as_str().into(),
             manager_id: manager.id.to_string(),
         };
         directory::update_affiliate(&mut self.conn(), &self.as_manager(manager).actor, who.id, &form)
