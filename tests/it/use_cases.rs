@@ -8,7 +8,9 @@ use affdesk::domain::lifecycle::{self, BulkAction, Outcome, Selection, Skip};
 use affdesk::domain::messages::Draft;
 use affdesk::domain::opening::{self, NewQuestion, OpenRefused};
 use affdesk::domain::requests::{self, Target};
-use affdesk::domain::states::{AccessGrant, RequestState, TicketKind, TicketStatus};
+use affdesk::domain::states::{
+    AccessGrant, AccessSource, AffiliateStatus, AuditAction, RequestState, TicketKind, TicketStatus,
+};
 use affdesk::domain::ticket_filter::TicketFilter;
 use affdesk::domain::ticket_list::{self, Detail, PageAt, PageRequest};
 use affdesk::domain::tickets::Ticket;
@@ -22,6 +24,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 use crate::db_test;
+use crate::desk::{AffiliateAccount, Find, StaffMember, TicketId};
 use crate::harness::TestApp;
 use crate::support::*;
 
@@ -40,7 +43,7 @@ fn affiliate(app: &TestApp, id: i64) -> Actor {
 }
 
 fn ticket(app: &TestApp, id: i64) -> Ticket {
-    Ticket::find(&mut app.conn(), id).unwrap().unwrap()
+    app.ticket(TicketId(id))
 }
 
 fn is_not_found<T>(r: Result<T, DomainError>) -> bool {
@@ -51,22 +54,35 @@ fn is_forbidden<T>(r: Result<T, DomainError>) -> bool {
     matches!(r, Err(DomainError::NotAllowed(_)))
 }
 
-/// A ticket of another manager's affiliate, and one of an affiliate of manager1.
-fn theirs_and_mine(app: &TestApp) -> (i64, i64) {
-    let m1 = user_id(app, "manager1@affdesk.test");
-    let theirs = ids_where(app, &format!("manager_id <> {m1} AND type = 'offer_request'"))[0];
-    let mine = ids_where(app, &format!("manager_id = {m1}"))[0];
-    (theirs, mine)
+/// Two managers with an affiliate each, and a question of each affiliate.
+struct TwoQueues {
+    boss: StaffMember,
+    maria: StaffMember,
+    shop: AffiliateAccount,
+    blog: AffiliateAccount,
+    mine: TicketId,
+    theirs: TicketId,
+}
+
+fn two_queues(app: &TestApp) -> TwoQueues {
+    let boss = app.with_admin("boss@network.test");
+    let maria = app.with_manager("maria@network.test");
+    let omar = app.with_manager("omar@network.test");
+    let shop = app.with_affiliate_of(&maria, "shop@partners.test");
+    let blog = app.with_affiliate_of(&omar, "blog@partners.test");
+    let mine = app.as_affiliate(&shop).asks("Payout", "Where is March?");
+    let theirs = app.as_affiliate(&blog).asks("Tracking", "Clicks are not counted.");
+    TwoQueues { boss, maria, shop, blog, mine, theirs }
 }
 
 db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
-    app.seed_demo();
-    let store = store(&app);
-    let manager = staff(&app, "manager1@affdesk.test");
-    let (theirs, mine) = theirs_and_mine(&app);
-    let their_affiliate = ticket(&app, theirs).affiliate_id;
-    let their_status = ticket(&app, theirs).status;
-    let before = scalar(&app, "SELECT COUNT(*) AS n FROM messages");
+    let q = two_queues(&app);
+    app.with_template(&q.boss, "Thanks", "Thank you.");
+    let store = app.store();
+    let manager = app.as_manager(&q.maria).actor;
+    let (theirs, mine) = (q.theirs.0, q.mine.0);
+    let their_affiliate = q.blog.id;
+    let before = app.messages_in(q.theirs, false);
     let mut conn = app.conn();
     let c = &mut *conn;
     assert!(is_not_found(threads::read(c, &manager, theirs, true)));
@@ -98,20 +114,21 @@ db_test!(a_manager_reaches_only_their_own_affiliates, |app| {
     let all = ticket_list::matching_ids(c, &manager, &TicketFilter::default()).unwrap();
     assert!(!all.contains(&theirs) && all.contains(&mine));
     drop(conn);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before, "nothing was written");
-    assert_eq!(ticket(&app, theirs).status, their_status);
+    assert_eq!(app.messages_in(q.theirs, false), before, "nothing was written");
+    assert_eq!(app.ticket(q.theirs).status, TicketStatus::Open);
+    assert_eq!(app.newest_ticket(), q.theirs, "no ticket was opened");
     // Their own work goes through.
     let mut conn = app.conn();
     assert!(threads::read(&mut conn, &manager, mine, true).is_ok());
-    assert!(stats::for_affiliate(&mut conn, &manager, ticket(&app, mine).affiliate_id, day, day).unwrap().is_some());
+    assert!(stats::for_affiliate(&mut conn, &manager, q.shop.id, day, day).unwrap().is_some());
 });
 
 db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app| {
-    app.seed_demo();
-    let store = store(&app);
-    let own = ids_where(&app, "affiliate_id = 1")[0];
-    let other = ids_where(&app, "affiliate_id = 2")[0];
-    let me = affiliate(&app, 1);
+    let q = two_queues(&app);
+    let store = app.store();
+    let (own, other) = (q.mine.0, q.theirs.0);
+    let me = app.as_affiliate(&q.shop).actor;
+    let template = app.with_template(&q.boss, "Thanks", "Thank you.");
     let mut conn = app.conn();
     let c = &mut *conn;
     assert!(is_not_found(threads::read(c, &me, other, false)));
@@ -123,31 +140,36 @@ db_test!(an_affiliate_reaches_only_their_own_tickets_and_no_manager_action, |app
     assert!(is_forbidden(access::decide(c, &me, own, Decision::Approve, None)));
     assert!(is_forbidden(lifecycle::bulk(c, &store, &me, BulkAction::Close, &Selection::Ids(vec![own]))));
     assert!(is_forbidden(reply_templates::save(c, &me, None, "Mine", "Text")));
-    assert!(is_forbidden(reply_templates::delete(c, &me, 1)));
+    assert!(is_forbidden(reply_templates::delete(c, &me, template)));
     let day = affdesk::domain::now().date();
-    assert!(is_forbidden(stats::for_affiliate(c, &me, 1, day, day)));
+    assert!(is_forbidden(stats::for_affiliate(c, &me, q.shop.id, day, day)));
     // A question is always for themself, whatever affiliate it names.
-    let question =
-        NewQuestion { affiliate_id: Some(2), kind: TicketKind::Technical, title: "Postback".into(), body: "?".into() };
+    let question = NewQuestion {
+        affiliate_id: Some(q.blog.id),
+        kind: TicketKind::Technical,
+        title: "Postback".into(),
+        body: "?".into(),
+    };
     let opened = opening::open_question(c, &store, &me, question, Vec::new()).settled().unwrap().unwrap();
-    assert_eq!(opened.affiliate_id, 1);
+    assert_eq!(opened.affiliate_id, q.shop.id);
     // Internal notes and their files stay with managers.
-    let admin = staff(&app, "admin@affdesk.test");
-    let note = messages::add_note(c, &store, &admin, own, Draft::new("Fraud check"), Vec::new()).settled().unwrap();
+    let manager = app.as_manager(&q.maria).actor;
+    let note = messages::add_note(c, &store, &manager, own, Draft::new("Fraud check"), Vec::new()).settled().unwrap();
     let thread = threads::read(c, &me, own, false).unwrap();
     assert!(thread.entries.iter().all(|e| e.message.id != note.message.id));
-    let staff_thread = threads::read(c, &admin, own, false).unwrap();
+    let staff_thread = threads::read(c, &manager, own, false).unwrap();
     assert!(staff_thread.entries.iter().any(|e| e.message.id == note.message.id));
     assert!(is_not_found(attachments::for_download(c, &me, i64::MAX)));
+    drop(conn);
+    assert_eq!(app.templates().len(), 1, "the template is still there");
 });
 
 db_test!(an_inactive_affiliate_cannot_open_or_request, |app| {
-    app.seed_demo();
-    let store = store(&app);
-    let mut conn = app.conn();
-    Affiliate::set_status(&mut conn, 1, affdesk::domain::states::AffiliateStatus::NotActive).unwrap();
-    drop(conn);
-    let me = affiliate(&app, 1);
+    let q = two_queues(&app);
+    let offer = app.with_offer(&q.boss, "Summer promo");
+    app.set_status(&q.maria, &q.shop, AffiliateStatus::NotActive);
+    let store = app.store();
+    let me = app.as_affiliate(&q.shop).actor;
     let mut conn = app.conn();
     let question =
         NewQuestion { affiliate_id: None, kind: TicketKind::General, title: "Hello".into(), body: "Body".into() };
@@ -155,30 +177,23 @@ db_test!(an_inactive_affiliate_cannot_open_or_request, |app| {
         opening::open_question(&mut conn, &store, &me, question, Vec::new()).settled().unwrap(),
         Err(OpenRefused::AffiliateNotActive(_))
     ));
-    let offer = scalar(&app, "SELECT MIN(id) AS n FROM offers WHERE privacy = 'premoderated'");
-    assert!(is_forbidden(requests::request_access(&mut conn, &me, Target::Offer(offer), "Please")));
+    assert!(is_forbidden(requests::request_access(&mut conn, &me, Target::Offer(offer.0), "Please")));
+    drop(conn);
+    assert_eq!(app.newest_ticket(), q.theirs, "nothing was opened");
 });
 
 db_test!(each_decision_does_what_it_says, |app| {
-    app.seed_demo();
-    let store = store(&app);
-    let admin = staff(&app, "admin@affdesk.test");
+    let q = two_queues(&app);
+    let (offer, smartlink) = (app.with_offer(&q.boss, "Summer promo"), app.with_smartlink(&q.boss, "Mobile sweeps"));
+    let store = app.store();
+    let admin = app.as_manager(&q.boss).actor;
     let mut conn = app.conn();
     // Activate: approved, closed, access enabled from the ticket, a system message.
-    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
-    let t = ticket(&app, pending);
+    let pending = app.as_affiliate(&q.shop).asks_for(offer, "I run SEO traffic").0;
     assert_eq!(access::decide(&mut conn, &admin, pending, Decision::Approve, None).settled().unwrap(), Outcome::Done);
-    let after = ticket(&app, pending);
+    let after = app.ticket(TicketId(pending));
     assert_eq!((after.request_state, after.status), (Some(RequestState::Approved), TicketStatus::Closed));
-    let grant = text(
-        &app,
-        &format!(
-            "SELECT state AS t FROM offer_access WHERE offer_id = {} AND affiliate_id = {}",
-            t.offer_id.unwrap(),
-            t.affiliate_id
-        ),
-    );
-    assert_eq!(AccessGrant::parse(&grant), Some(AccessGrant::Enabled));
+    assert_eq!(app.offer_access(offer.0, q.shop.id), Some((AccessGrant::Enabled, AccessSource::Ticket)));
     let last = threads::read(&mut conn, &admin, pending, false).unwrap().entries.pop().unwrap();
     assert!(last.by_system() && last.message.body.starts_with("Request approved by"));
     // Approving again, or deciding a question, changes nothing.
@@ -186,13 +201,16 @@ db_test!(each_decision_does_what_it_says, |app| {
         access::decide(&mut conn, &admin, pending, Decision::Approve, None).settled().unwrap(),
         Outcome::Skipped(Skip::AlreadyDecided)
     );
-    let question = ids_where(&app, "type = 'general' AND status = 'open'")[0];
+    let question = q.mine.0;
     assert_eq!(
         access::decide(&mut conn, &admin, question, Decision::Approve, None).settled().unwrap(),
         Outcome::Skipped(Skip::NotARequest)
     );
     // The API names the kind it means; another kind is a bad request.
-    let smartlink_pending = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
+    let smartlink_pending = {
+        let me = app.as_affiliate(&q.shop).actor;
+        requests::request_access(&mut conn, &me, Target::Smartlink(smartlink.0), "Mobile").settled().unwrap().id
+    };
     assert!(matches!(
         access::decide(&mut conn, &admin, smartlink_pending, Decision::Reject, Some(TicketKind::OfferRequest)),
         Err(DomainError::Invalid(_))
@@ -212,18 +230,22 @@ db_test!(each_decision_does_what_it_says, |app| {
     let replied =
         messages::reply(&mut conn, &store, &admin, question, Draft::new("Done."), true, Vec::new()).settled().unwrap();
     assert_eq!((replied.status_before, replied.status), (TicketStatus::Open, TicketStatus::Closed));
-    let owner = affiliate(&app, ticket(&app, question).affiliate_id);
+    let owner = app.as_affiliate(&q.shop).actor;
     let replied = messages::reply(&mut conn, &store, &owner, question, Draft::new("Not yet."), true, Vec::new())
         .settled()
         .unwrap();
     assert_eq!(replied.status, TicketStatus::Open, "an affiliate cannot close, and a reply reopens");
     // Remove takes the ticket, its messages and its search entry.
     lifecycle::remove(&mut conn, &store, &admin, question).unwrap();
-    assert!(Ticket::find(&mut conn, question).unwrap().is_none());
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = {question}")), 0);
-    // Every decision left an audit entry through the panel.
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE detail LIKE 'panel%'"), 5);
     drop(conn);
+    assert!(!app.exists(q.mine));
+    assert_eq!(app.messages_in(q.mine, false), 0);
+    // Every decision left an audit entry through the panel: approve, reject,
+    // close, reopen, remove.
+    for action in [AuditAction::Approve, AuditAction::Reject, AuditAction::Close, AuditAction::Reopen] {
+        assert_eq!(app.audited_as(action, "panel"), 1, "{action:?}");
+    }
+    assert_eq!(app.audited(AuditAction::Remove, None), 1);
     assert_counts_consistent(&app);
 });
 
@@ -486,7 +508,8 @@ db_test!(an_export_reads_every_ticket_once_chunk_by_chunk, |app| {
         seen.extend(chunk.iter().map(|r| r.ticket.id));
     }
     drop(conn);
-    assert_eq!(seen, ids_where(&app, &format!("manager_id = {m2}")), "all of theirs, in list order, once");
+    let theirs: Vec<i64> = app.find(Find { manager: Some(m2), ..Find::default() }).iter().map(|t| t.0).collect();
+    assert_eq!(seen, theirs, "all of theirs, in list order, once");
     let mut conn = app.conn();
     let affiliate = affiliate(&app, 1);
     assert!(is_forbidden(ticket_list::export_chunk(&mut conn, &affiliate, &TicketFilter::default(), None, 7)));
