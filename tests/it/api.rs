@@ -2,9 +2,28 @@
 
 use serde_json::Value;
 
+use affdesk::domain::states::{AccessGrant, RequestState, TicketKind, TicketStatus};
+
 use crate::db_test;
+use crate::desk::{Find, TicketId};
 use crate::harness::TestApp;
-use crate::support::*;
+use crate::support::{PNG, Settle, assert_counts_consistent};
+
+/// Ticket ids in the list's order.
+fn ids(app: &TestApp, find: Find) -> Vec<i64> {
+    app.find(find).into_iter().map(|t| t.0).collect()
+}
+
+/// Pending requests of one kind, in the list's order.
+fn pending(app: &TestApp, kind: TicketKind) -> Vec<i64> {
+    ids(app, Find { kind: Some(kind), request_state: Some(RequestState::Pending), ..Find::default() })
+}
+
+/// The affiliate's access to the offer a request asked for.
+fn grant_of(app: &TestApp, request: i64) -> Option<AccessGrant> {
+    let t = app.ticket(TicketId(request));
+    app.offer_access(t.offer_id.expect("an offer request"), t.affiliate_id).map(|(grant, _)| grant)
+}
 
 fn key_for(app: &TestApp, email: &str) -> String {
     let mut conn = app.conn();
@@ -45,7 +64,7 @@ db_test!(ticket_objects_have_the_contract_types, |app| {
     let tickets = body["tickets"].as_array().unwrap();
     assert_eq!(tickets.len(), 200);
     let ids: Vec<i64> = tickets.iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
-    assert_eq!(ids, ids_where(&app, "1 = 1"));
+    assert_eq!(ids, self::ids(&app, Find::default()));
     for t in tickets {
         assert!(t["id"].is_string() && t["status"].is_string() && t["type"].is_string() && t["title"].is_string());
         assert!(t["description"].is_string() && t["created"].is_string());
@@ -106,27 +125,28 @@ db_test!(filters_in_both_bracket_forms_and_scope, |app| {
     let (_, body) = get(&app, &key, "/3.0/admin/tickets?type[]=common&type[]=financial&status=open&limit=500").await;
     let ids: Vec<i64> =
         body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
-    assert_eq!(ids, ids_where(&app, "type IN ('general', 'financial') AND status = 'open'"));
+    let kinds = Some(&[TicketKind::General, TicketKind::Financial][..]);
+    assert_eq!(ids, self::ids(&app, Find { kind_in: kinds, status: Some(TicketStatus::Open), ..Find::default() }));
     let (_, body) = get(&app, &key, "/3.0/admin/tickets?pid[0]=1&pid[1]=2&limit=500").await;
     assert_eq!(
         body["pagination"]["total_count"].as_i64().unwrap(),
-        ids_where(&app, "affiliate_id IN (1, 2)").len() as i64
+        self::ids(&app, Find { affiliate_in: Some(&[1, 2]), ..Find::default() }).len() as i64
     );
     let (_, body) = get(&app, &key, "/3.0/admin/tickets?limit=10&page=2").await;
     let ids: Vec<i64> =
         body["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().parse().unwrap()).collect();
-    assert_eq!(ids, ids_where(&app, "1 = 1")[10..20].to_vec());
+    assert_eq!(ids, self::ids(&app, Find::default())[10..20].to_vec());
     let (_, body) = get(&app, &key, "/3.0/admin/tickets?search=postback&limit=500").await;
     assert_eq!(body["pagination"]["total_count"].as_i64().unwrap() as usize, body["tickets"].as_array().unwrap().len());
 
-    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m1 = app.staff("manager1@affdesk.test").id;
     let mkey = key_for(&app, "manager1@affdesk.test");
     let (_, body) = get(&app, &mkey, "/3.0/admin/tickets?limit=500").await;
     assert_eq!(
         body["pagination"]["total_count"].as_i64().unwrap(),
-        ids_where(&app, &format!("manager_id = {m1}")).len() as i64
+        self::ids(&app, Find { manager: Some(m1), ..Find::default() }).len() as i64
     );
-    let theirs = ids_where(&app, &format!("manager_id <> {m1}"))[0];
+    let theirs = self::ids(&app, Find { not_manager: Some(m1), ..Find::default() })[0];
     let (status, body) = get(&app, &mkey, &format!("/3.0/admin/ticket/{theirs}")).await;
     assert_eq!(status, 404);
     assert_error(&body, "Not found");
@@ -155,11 +175,11 @@ db_test!(errors_use_the_envelope, |app| {
         assert_eq!(status, 400, "{query}");
         assert_error(&body, says);
     }
-    let general = ids_where(&app, "type = 'general'")[0];
+    let general = ids(&app, Find { kind: Some(TicketKind::General), ..Find::default() })[0];
     let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{general}/offer"), &[("do", "approve")]).await;
     assert_eq!(status, 400);
     assert_error(&body, "is not an offer access request");
-    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
+    let pending = pending(&app, TicketKind::OfferRequest)[0];
     let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{pending}/offer"), &[("do", "maybe")]).await;
     assert_eq!(status, 400);
     assert_error(&body, "do must be approve or reject");
@@ -168,7 +188,7 @@ db_test!(errors_use_the_envelope, |app| {
     assert_error(&body, "do is required");
     // A disabled user's key stops working at once.
     let mut conn = app.conn();
-    affdesk::domain::users::User::set_disabled(&mut conn, user_id(&app, "admin@affdesk.test"), true).unwrap();
+    affdesk::domain::users::User::set_disabled(&mut conn, app.staff("admin@affdesk.test").id, true).unwrap();
     let (status, _) = get(&app, &key, "/3.0/admin/tickets").await;
     assert_eq!(status, 401);
 });
@@ -176,22 +196,15 @@ db_test!(errors_use_the_envelope, |app| {
 db_test!(approve_and_reject_through_the_api, |app| {
     app.seed_demo();
     let key = key_for(&app, "admin@affdesk.test");
-    let offer_ticket = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0];
+    let offer_ticket = pending(&app, TicketKind::OfferRequest)[0];
     // The fields may come in the query string of the POST too.
     let (status, body) = post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer?do=approve"), &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, serde_json::json!({"status": 1, "message": "Request is successfully"}));
-    assert_eq!(
-        text(&app, &format!("SELECT request_state || '/' || status AS t FROM tickets WHERE id = {offer_ticket}")),
-        "approved/closed"
-    );
-    assert_eq!(
-        scalar(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM audit_log WHERE ticket_id = {offer_ticket} AND detail = 'api'")
-        ),
-        1
-    );
+    let t = app.ticket(TicketId(offer_ticket));
+    assert_eq!((t.request_state, t.status), (Some(RequestState::Approved), TicketStatus::Closed));
+    let audited = app.audit_detail(TicketId(offer_ticket), affdesk::domain::states::AuditAction::Approve);
+    assert_eq!(audited, "api", "the audit says the API did it");
     // Approving twice is a conflict; Reject takes the granted access away again.
     let (status, body) =
         post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "approve")]).await;
@@ -200,21 +213,12 @@ db_test!(approve_and_reject_through_the_api, |app| {
     let (status, body) =
         post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "reject")]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT a.state AS t FROM offer_access a JOIN tickets t ON t.offer_id = a.offer_id \
-                 AND t.affiliate_id = a.affiliate_id WHERE t.id = {offer_ticket}"
-            )
-        ),
-        "disabled"
-    );
+    assert_eq!(grant_of(&app, offer_ticket), Some(AccessGrant::Disabled));
     let (status, body) =
         post(&app, &key, &format!("/3.0/admin/ticket/{offer_ticket}/offer"), &[("do", "reject")]).await;
     assert_eq!(status, 409);
     assert_error(&body, "already rejected");
-    let smartlink_ticket = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0];
+    let smartlink_ticket = pending(&app, TicketKind::SmartlinkRequest)[0];
     let form = reqwest::multipart::Form::new().text("do", "reject");
     let resp = reqwest::Client::new()
         .post(app.url(&format!("/3.0/admin/ticket/{smartlink_ticket}/smartlink")))
@@ -225,17 +229,14 @@ db_test!(approve_and_reject_through_the_api, |app| {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["message"], "SmartLink privacy is updated");
-    assert_eq!(
-        text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {smartlink_ticket}")),
-        "rejected"
-    );
+    assert_eq!(app.ticket(TicketId(smartlink_ticket)).request_state, Some(RequestState::Rejected));
     assert_counts_consistent(&app);
 });
 
 db_test!(the_api_race_gives_one_200_and_one_409, |app| {
     app.seed_demo();
     let key = key_for(&app, "admin@affdesk.test");
-    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'");
+    let pending = pending(&app, TicketKind::OfferRequest);
     // Two approvals at once: one approves, the other finds it decided.
     for id in pending.iter().take(2) {
         let path = format!("/3.0/admin/ticket/{id}/offer");
@@ -253,17 +254,8 @@ db_test!(the_api_race_gives_one_200_and_one_409, |app| {
             tokio::join!(post(&app, &key, &path, &[("do", "approve")]), post(&app, &key, &path, &[("do", "reject")]));
         assert_eq!(r.0, 200, "{r:?}");
         assert!(a.0 == 200 || a.0 == 409, "{a:?}");
-        assert_eq!(text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {id}")), "rejected");
-        assert_eq!(
-            text(
-                &app,
-                &format!(
-                    "SELECT a.state AS t FROM offer_access a JOIN tickets t ON t.offer_id = a.offer_id \
-                     AND t.affiliate_id = a.affiliate_id WHERE t.id = {id}"
-                )
-            ),
-            "disabled"
-        );
+        assert_eq!(app.ticket(TicketId(*id)).request_state, Some(RequestState::Rejected));
+        assert_eq!(grant_of(&app, *id), Some(AccessGrant::Disabled));
     }
     assert_counts_consistent(&app);
 });
@@ -271,12 +263,8 @@ db_test!(the_api_race_gives_one_200_and_one_409, |app| {
 db_test!(partner_asks_for_an_offer, |app| {
     app.seed_demo();
     let key = key_for(&app, "affiliate1@affdesk.test");
-    let offer = scalar(
-        &app,
-        "SELECT MIN(o.id) AS n FROM offers o WHERE o.privacy = 'premoderated' AND o.status = 'active' \
-         AND NOT EXISTS (SELECT 1 FROM offer_access x WHERE x.offer_id = o.id AND x.affiliate_id = 1) \
-         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.offer_id = o.id AND t.affiliate_id = 1)",
-    );
+    // A premoderated offer nobody asked for yet.
+    let offer = app.with_offer(&app.staff("admin@affdesk.test"), "Fresh promo").0;
     let (status, body) = post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string())]).await;
     assert_eq!(status, 400);
     assert_error(&body, "comment is required");
@@ -285,11 +273,7 @@ db_test!(partner_asks_for_an_offer, |app| {
             .await;
     assert_eq!(status, 200);
     assert_eq!(body, serde_json::json!({"status": 1, "message": "Request is successfully"}));
-    let title = text(&app, &format!("SELECT title AS t FROM offers WHERE id = {offer}"));
-    assert_eq!(
-        text(&app, "SELECT title AS t FROM tickets ORDER BY id DESC LIMIT 1"),
-        format!("Connect offer {title} ({offer})")
-    );
+    assert_eq!(app.ticket(app.newest_ticket()).title, format!("Connect offer Fresh promo ({offer})"));
     let (status, body) =
         post(&app, &key, "/3.0/partner/activation/offer", &[("offer_id", &offer.to_string()), ("comment", "again")])
             .await;
@@ -341,7 +325,7 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), PNG);
     // A bad file refuses the whole request and leaves nothing.
-    let before = scalar(&app, "SELECT COUNT(*) AS n FROM messages");
+    let before = app.messages_in(TicketId(id), false);
     let form = reqwest::multipart::Form::new()
         .text("text", "x")
         .part("files", reqwest::multipart::Part::bytes(b"text".to_vec()).file_name("a.png"));
@@ -353,7 +337,7 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before);
+    assert_eq!(app.messages_in(TicketId(id), false), before);
     // A yes/no field with another value is refused, never read as "no": a typo must
     // not publish an internal note to the affiliate.
     for (field, value) in [("internal", "banana"), ("close", "yes please"), ("internal", "2")] {
@@ -362,7 +346,7 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
         assert_eq!(status, 400, "{field}={value}");
         assert_error(&body, &format!("{field} must be 1 or 0"));
     }
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM messages"), before);
+    assert_eq!(app.messages_in(TicketId(id), false), before);
     // Comment, note, read the thread.
     let (status, _) =
         post(&app, &key, &format!("/3.0/admin/ticket/{id}/comment"), &[("text", "Checked, all good.")]).await;
@@ -385,7 +369,7 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     assert_eq!(status, 200);
     let (status, _) = post(&app, &key, &format!("/3.0/admin/ticket/{id}/remove"), &[]).await;
     assert_eq!(status, 200);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id = {id}")), 0);
+    assert!(!app.exists(TicketId(id)));
     let (status, _) = get(&app, &key, &format!("/3.0/admin/ticket/{id}")).await;
     assert_eq!(status, 404);
     assert_counts_consistent(&app);
@@ -412,10 +396,7 @@ db_test!(everything_a_manager_does_can_be_automated, |app| {
     assert_eq!(status, 404);
     // Another manager's affiliate cannot get a ticket from this manager.
     let mkey = key_for(&app, "manager1@affdesk.test");
-    let theirs = scalar(
-        &app,
-        "SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
-    );
+    let theirs = app.with_affiliate_of(&app.with_manager("omar@network.test"), "blog@partners.test").id;
     let (status, _) = post(
         &app,
         &mkey,
@@ -437,11 +418,7 @@ db_test!(profile_pages_regenerate_keys_shown_once, |app| {
     assert_eq!(key.len(), 40);
     assert_eq!(get(&app, &key, "/3.0/admin/tickets?limit=1").await.0, 200);
     assert!(!manager.get("/admin/profile").await.contains(&key), "shown only once");
-    assert_eq!(
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM users WHERE api_key_hash = '{key}'")),
-        0,
-        "only the hash is stored"
-    );
+    assert!(!app.api_key_kept_in_clear(&key), "only the hash is stored");
     // A new key stops the old one.
     manager.post("/admin/profile/api-key", &[]).await;
     assert_eq!(get(&app, &key, "/3.0/admin/tickets?limit=1").await.0, 401);

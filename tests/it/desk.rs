@@ -56,6 +56,10 @@ pub struct Find {
     pub manager: Option<i64>,
     /// In any queue but this manager's.
     pub not_manager: Option<i64>,
+    /// Of any of these kinds.
+    pub kind_in: Option<&'static [TicketKind]>,
+    /// Of any of these affiliates.
+    pub affiliate_in: Option<&'static [i64]>,
 }
 
 /// An offer made in the test.
@@ -244,6 +248,12 @@ impl TestApp {
         if let Some(m) = find.not_manager {
             q = q.filter(tickets::manager_id.ne(m).or(tickets::manager_id.is_null()));
         }
+        if let Some(kinds) = find.kind_in {
+            q = q.filter(tickets::kind.eq_any(kinds.to_vec()));
+        }
+        if let Some(ids) = find.affiliate_in {
+            q = q.filter(tickets::affiliate_id.eq_any(ids.to_vec()));
+        }
         let ids: Vec<i64> = q
             .order((tickets::updated_at.desc(), tickets::id.desc()))
             .select(tickets::id)
@@ -423,6 +433,21 @@ impl TestApp {
         directory::update_affiliate(&mut self.conn(), &self.as_manager(manager).actor, who.id, &form)
             .expect("the desk answers")
             .expect("the affiliate's fields are right");
+    }
+
+    /// Whether an API key is kept as typed anywhere (only its hash may be).
+    pub fn api_key_kept_in_clear(&self, key: &str) -> bool {
+        let users: i64 = affdesk::db::schema::users::table
+            .filter(affdesk::db::schema::users::api_key_hash.eq(key))
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read");
+        let affiliates: i64 = affiliates::table
+            .filter(affiliates::api_key_hash.eq(key))
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read");
+        users + affiliates > 0
     }
 
     /// How many audit entries there are in all.
