@@ -12,8 +12,8 @@
 //! ```
 
 use affdesk::db::schema::{
-    affiliates, attachments, audit_log, daily_stats, messages as messages_t, offer_access, outbox, smartlink_access,
-    tickets,
+    account_tokens, affiliates, attachments, audit_log, daily_stats, messages as messages_t, offer_access, outbox,
+    smartlink_access, tickets,
 };
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::account::Account;
@@ -448,6 +448,49 @@ impl TestApp {
             .get_result(&mut *self.conn())
             .expect("read");
         users + affiliates > 0
+    }
+
+    /// How many emails of `event` went to `email`.
+    pub fn emails_to(&self, event: MailEvent, email: &str) -> usize {
+        self.outbox().iter().filter(|m| m.event == event && m.recipient_email == email).count()
+    }
+
+    /// The token of the newest emailed link to `email` (an invitation, a reset).
+    pub fn link_sent_to(&self, email: &str) -> String {
+        let newest = self.outbox().into_iter().find(|m| m.recipient_email == email).expect("an email to them");
+        newest.link_path.split("token=").nth(1).unwrap_or_default().to_string()
+    }
+
+    /// Whether a link's token is kept as sent (only its hash may be).
+    pub fn link_kept_in_clear(&self, token: &str) -> bool {
+        let n: i64 = account_tokens::table
+            .filter(account_tokens::token_hash.eq(token))
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read");
+        n > 0
+    }
+
+    /// How many emailed links can still be used.
+    pub fn unused_links(&self) -> i64 {
+        account_tokens::table
+            .filter(account_tokens::used_at.is_null())
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read")
+    }
+
+    /// Every unused link runs out, as it would after its hours.
+    pub fn expire_links(&self) {
+        diesel::update(account_tokens::table.filter(account_tokens::used_at.is_null()))
+            .set(account_tokens::expires_at.eq(account_tokens::created_at))
+            .execute(&mut *self.conn())
+            .expect("expired");
+    }
+
+    /// Whether someone of the staff has this email.
+    pub fn has_staff(&self, email: &str) -> bool {
+        User::find_by_email(&mut self.conn(), email).expect("read").is_some()
     }
 
     /// How many audit entries there are in all.

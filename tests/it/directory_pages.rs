@@ -2,17 +2,10 @@
 //! up, a password reset (same answer for any address, single-use, expiring), a
 //! password change, a hand-over, disabling, and managers kept to their own affiliates.
 
-use crate::db_test;
-use crate::support::*;
+use affdesk::domain::states::{AffiliateStatus, AuditAction, MailEvent};
 
-/// The token of the newest emailed link to `email`, read from the outbox.
-fn link_of(app: &crate::harness::TestApp, email: &str) -> String {
-    let path = text(
-        app,
-        &format!("SELECT link_path AS t FROM outbox WHERE recipient_email = '{email}' ORDER BY id DESC LIMIT 1"),
-    );
-    path.split("token=").nth(1).unwrap_or_default().to_string()
-}
+use crate::db_test;
+use crate::support::{assert_counts_consistent, row_ids};
 
 db_test!(an_invited_manager_sets_a_password_and_logs_in, |app| {
     app.seed_demo();
@@ -28,23 +21,17 @@ db_test!(an_invited_manager_sets_a_password_and_logs_in, |app| {
         .await;
     assert_eq!(taken.status, 422);
     assert!(taken.contains("already has an account"));
-    let users_before = app.count("users");
+    assert!(!app.has_staff("nina@network.test"));
     let sent = admin
         .post("/admin/people", &[("email", "Nina@Network.test"), ("name", "Nina Roth"), ("role", "manager")])
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
-    assert_eq!(app.count("users"), users_before + 1);
-    assert_eq!(
-        scalar(
-            &app,
-            "SELECT COUNT(*) AS n FROM outbox WHERE event = 'invitation' AND recipient_email = 'nina@network.test'"
-        ),
-        1
-    );
+    assert!(app.has_staff("nina@network.test"), "the email is kept as lower case");
+    assert_eq!(app.emails_to(MailEvent::Invitation, "nina@network.test"), 1);
     // Only the hash of the token is kept.
-    let token = link_of(&app, "nina@network.test");
+    let token = app.link_sent_to("nina@network.test");
     assert_eq!(token.len(), 64);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM account_tokens WHERE token_hash = '{token}'")), 0);
+    assert!(!app.link_kept_in_clear(&token));
     // The link's page, a password too short, then the right one.
     let mut nina = app.client();
     let page = nina.get(&format!("/admin/password?token={token}")).await;
@@ -84,15 +71,16 @@ db_test!(a_password_reset_tells_nothing_and_ends_every_session, |app| {
     assert_eq!((known.status, unknown.status), (200, 200));
     let words = |b: &str| b.replace("affiliate2@affdesk.test", "X").replace("nobody@affdesk.test", "X");
     assert_eq!(words(&known.body).len(), words(&unknown.body).len(), "the same answer for any address");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE event = 'password_reset'"), 1);
+    assert_eq!(app.emails_to(MailEvent::PasswordReset, "affiliate2@affdesk.test"), 1);
+    assert_eq!(app.emails_to(MailEvent::PasswordReset, "nobody@affdesk.test"), 0);
     // At most three emails an hour for one account.
     for _ in 0..4 {
         someone.get("/affiliate/password/forgot").await;
         someone.post("/affiliate/password/forgot", &[("email", "affiliate2@affdesk.test")]).await;
     }
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM outbox WHERE event = 'password_reset'"), 3);
+    assert_eq!(app.emails_to(MailEvent::PasswordReset, "affiliate2@affdesk.test"), 3);
     // The newest link sets the password; earlier ones stop working; the old session ends.
-    let token = link_of(&app, "affiliate2@affdesk.test");
+    let token = app.link_sent_to("affiliate2@affdesk.test");
     let mut owner = app.client();
     owner.get(&format!("/affiliate/password?token={token}")).await;
     let set = owner
@@ -102,21 +90,15 @@ db_test!(a_password_reset_tells_nothing_and_ends_every_session, |app| {
         )
         .await;
     assert_eq!(set.status, 303);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM account_tokens WHERE used_at IS NULL"), 0);
+    assert_eq!(app.unused_links(), 0, "the earlier links stop working too");
     let after = logged_in.get("/affiliate/tickets").await;
     assert_eq!(after.status, 303, "the session of the old password ended");
     owner.login("/affiliate/login", "affiliate2@affdesk.test", "a brand new pass").await;
     // An expired link says so.
     someone.get("/admin/password/forgot").await;
     someone.post("/admin/password/forgot", &[("email", "manager2@affdesk.test")]).await;
-    let expired = link_of(&app, "manager2@affdesk.test");
-    let mut conn = app.conn();
-    diesel::RunQueryDsl::execute(
-        diesel::sql_query("UPDATE account_tokens SET expires_at = created_at WHERE used_at IS NULL"),
-        &mut *conn as &mut affdesk::db::AnyConnection,
-    )
-    .unwrap();
-    drop(conn);
+    let expired = app.link_sent_to("manager2@affdesk.test");
+    app.expire_links();
     let page = someone.get(&format!("/admin/password?token={expired}")).await;
     assert_eq!(page.status, 410);
     assert!(page.contains("This link has expired."));
@@ -153,10 +135,11 @@ db_test!(a_password_change_asks_for_the_old_one, |app| {
 
 db_test!(a_hand_over_moves_affiliates_and_tickets_and_keeps_the_totals, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let m2 = user_id(&app, "manager2@affdesk.test");
-    let affiliates = scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE manager_id = {m1}"));
-    let tickets = scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE manager_id = {m1}"));
+    let (first, second) = (app.staff("manager1@affdesk.test"), app.staff("manager2@affdesk.test"));
+    let (m1, m2) = (first.id, second.id);
+    let affiliates = app.affiliates_with(&first).len();
+    let tickets = app.tickets_with(&first, false).len();
+    let second_had = (app.affiliates_with(&second).len(), app.tickets_with(&second, false).len());
     assert!(affiliates > 0 && tickets > 0);
     let mut admin = app.login_admin("admin@affdesk.test").await;
     admin.get("/admin/people").await;
@@ -171,10 +154,13 @@ db_test!(a_hand_over_moves_affiliates_and_tickets_and_keeps_the_totals, |app| {
             .await
             .contains(&format!("Handed over {affiliates} affiliates and {tickets} tickets."))
     );
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE manager_id = {m1}")), 0);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE manager_id = {m1}")), 0);
+    assert!(app.affiliates_with(&first).is_empty() && app.tickets_with(&first, false).is_empty());
+    assert_eq!(
+        (app.affiliates_with(&second).len(), app.tickets_with(&second, false).len()),
+        (second_had.0 + affiliates, second_had.1 + tickets)
+    );
     assert_counts_consistent(&app);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'hand_over'"), 1);
+    assert_eq!(app.audited(AuditAction::HandOver, None), 1);
     // Manager 2 now sees those tickets; manager 1 none.
     let mut m1_client = app.login_admin("manager1@affdesk.test").await;
     assert!(row_ids(&m1_client.get("/admin/tickets").await.body).is_empty());
@@ -182,10 +168,14 @@ db_test!(a_hand_over_moves_affiliates_and_tickets_and_keeps_the_totals, |app| {
 
 db_test!(managers_keep_to_their_own_affiliates_and_disabling_logs_out, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let own =
-        scalar(&app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id = {m1} AND status = 'active'"));
-    let other = scalar(&app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> {m1}"));
+    let first = app.staff("manager1@affdesk.test");
+    let mine = app
+        .affiliates_with(&first)
+        .into_iter()
+        .find(|a| app.affiliate(a).status == AffiliateStatus::Active)
+        .expect("an active affiliate of theirs");
+    let own = mine.id;
+    let other = app.affiliates_with(&app.staff("manager2@affdesk.test"))[0].id;
     let mut manager = app.login_admin("manager1@affdesk.test").await;
     let list = manager.get("/admin/affiliates").await;
     assert!(list.contains(&format!("id=\"affiliate-{own}\"")));
@@ -205,15 +195,9 @@ db_test!(managers_keep_to_their_own_affiliates_and_disabling_logs_out, |app| {
         )
         .await;
     assert_eq!(made.status, 303);
-    assert_eq!(
-        scalar(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM affiliates WHERE email = 'fresh@partner.test' AND manager_id = {m1}")
-        ),
-        1
-    );
+    assert!(app.affiliates_with(&first).iter().any(|a| a.email == "fresh@partner.test"), "theirs");
     // Disabling an affiliate ends their sessions at once.
-    let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {own}"));
+    let email = mine.email.clone();
     let mut partner = app.login_affiliate(&email).await;
     assert_eq!(partner.get("/affiliate/tickets").await.status, 200);
     manager.get(&format!("/admin/affiliates/{own}")).await;
@@ -227,11 +211,5 @@ db_test!(managers_keep_to_their_own_affiliates_and_disabling_logs_out, |app| {
     // Invited to the panel: the email goes out through the outbox.
     manager.get(&format!("/admin/affiliates/{own}")).await;
     assert_eq!(manager.post(&format!("/admin/affiliates/{own}/invite"), &[]).await.status, 303);
-    assert_eq!(
-        scalar(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM outbox WHERE event = 'invitation' AND recipient_email = '{email}'")
-        ),
-        1
-    );
+    assert_eq!(app.emails_to(MailEvent::Invitation, &email), 1);
 });
