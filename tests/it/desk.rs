@@ -27,8 +27,8 @@ use affdesk::domain::outbox::{self as outbox_rows, Mail};
 use affdesk::domain::reply_templates::{self, ReplyTemplate};
 use affdesk::domain::requests::{self, Target};
 use affdesk::domain::states::{
-    AccessGrant, AccessSource, AffiliateStatus, AuditAction, AuthorKind, MailEvent, RequestState, Role, TicketKind,
-    TicketStatus,
+    AccessGrant, AccessSource, ActorKind, AffiliateStatus, AuditAction, AuthorKind, MailEvent, RequestState, Role,
+    TicketKind, TicketStatus,
 };
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
@@ -491,6 +491,58 @@ impl TestApp {
     /// Whether someone of the staff has this email.
     pub fn has_staff(&self, email: &str) -> bool {
         User::find_by_email(&mut self.conn(), email).expect("read").is_some()
+    }
+
+    /// The name and storage key of the attachment stored last.
+    pub fn newest_attachment_file(&self) -> (String, String) {
+        attachments::table
+            .order(attachments::id.desc())
+            .select((attachments::file_name, attachments::storage_key))
+            .first(&mut *self.conn())
+            .expect("an attachment")
+    }
+
+    /// How many attachments carry this name.
+    pub fn attachments_named(&self, name: &str) -> i64 {
+        attachments::table.filter(attachments::file_name.eq(name)).count().get_result(&mut *self.conn()).expect("read")
+    }
+
+    /// The text of a message, by its id.
+    pub fn message_body(&self, id: i64) -> String {
+        messages_t::table.find(id).select(messages_t::body).first(&mut *self.conn()).expect("the message")
+    }
+
+    /// The ids of a thread's messages, oldest first, notes included.
+    pub fn message_ids(&self, t: TicketId) -> Vec<i64> {
+        messages_t::table
+            .filter(messages_t::ticket_id.eq(t.0))
+            .order(messages_t::id.asc())
+            .select(messages_t::id)
+            .load(&mut *self.conn())
+            .expect("read")
+    }
+
+    /// How many "… is replying" notices people of this kind left.
+    pub fn typing_notices(&self, by: ActorKind) -> usize {
+        affdesk::domain::live::since(&mut self.conn(), 0, 100_000)
+            .expect("read")
+            .into_iter()
+            .filter(|e| e.is_typing() && e.actor_kind == by)
+            .count()
+    }
+
+    /// How many emailed links were used.
+    pub fn used_links(&self) -> i64 {
+        account_tokens::table
+            .filter(account_tokens::used_at.is_not_null())
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("read")
+    }
+
+    /// The newest emailed link of `event` (its path).
+    pub fn newest_link(&self, event: MailEvent) -> String {
+        self.outbox().into_iter().find(|m| m.event == event).expect("such an email").link_path
     }
 
     /// How many audit entries there are in all.

@@ -2,9 +2,11 @@
 //! in any body type, bodies past their cap, hostile text and file names, guessing
 //! passwords, and the API's strictness. Every refusal changes nothing.
 
+use affdesk::domain::states::{MailEvent, TicketStatus};
 use serde_json::Value;
 
 use crate::db_test;
+use crate::desk::{Find, TicketId};
 use crate::harness::{Backend, TestApp};
 use crate::support::*;
 
@@ -48,7 +50,7 @@ db_test!(every_post_proves_its_token_whatever_the_body, |app| {
     app.seed_demo();
     let mut c = app.login_admin("admin@affdesk.test").await;
     c.get("/admin/tickets").await;
-    let ticket = ids_where(&app, "status = 'open'")[0];
+    let ticket = app.find(Find { status: Some(TicketStatus::Open), ..Find::default() })[0].0;
     let before = (app.count("tickets"), app.count("messages"), app.count("audit_log"));
     let send = |path: &str, content_type: &str, body: String| {
         c.http.post(app.url(path)).header("Content-Type", content_type.to_string()).body(body).send()
@@ -82,7 +84,7 @@ db_test!(every_post_proves_its_token_whatever_the_body, |app| {
 
 db_test!(bodies_past_their_cap_are_refused_before_they_are_read, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let before = (app.count("messages"), app.count("attachments"));
     // Declared far over the cap: refused on the header, without reading a byte of body.
     for (path, content_type) in [
@@ -180,7 +182,7 @@ async fn throttled(backend: Backend) {
     c.get("/admin/login").await;
     let asked = c.post("/admin/login/unlock", &[("email", "admin@affdesk.test")]).await;
     assert_eq!(asked.status, 303);
-    let link = text(&app, "SELECT link_path AS t FROM outbox WHERE event = 'login_unlock' ORDER BY id DESC LIMIT 1");
+    let link = app.newest_link(MailEvent::LoginUnlock);
     assert!(link.starts_with("/admin/login?unlock="), "{link}");
     let token = link.split("unlock=").nth(1).unwrap().to_string();
     let page = c.get(&link).await;
@@ -192,10 +194,7 @@ async fn throttled(backend: Backend) {
         .post("/admin/login", &[("email", "admin@affdesk.test"), ("password", "demo-password"), ("unlock", &token)])
         .await;
     assert_eq!(page.status, 303);
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) AS n FROM account_tokens WHERE purpose = 'unlock' AND used_at IS NOT NULL"),
-        1
-    );
+    assert_eq!(app.used_links(), 1, "the unlock link is used up");
     // The link never sets a password.
     assert_eq!(app.client().get(&format!("/admin/password?token={token}")).await.status, 410);
     // An address guessing at many accounts is held back, per panel.
@@ -280,14 +279,14 @@ db_test!(the_api_is_strict_and_says_what_it_answers, |app| {
         assert_eq!(status, 400, "{q}: {body}");
     }
     // next_page as Affise sends it: an integer, left out on the last page.
-    let total = scalar(&app, "SELECT COUNT(*) AS n FROM tickets");
+    let total = app.count("tickets");
     let (_, _, first) = api_get(&app, &key, "/3.0/admin/tickets?limit=100").await;
     assert_eq!(first["pagination"]["next_page"], 2);
     let last = (total + 99) / 100;
     let (_, _, end) = api_get(&app, &key, &format!("/3.0/admin/tickets?limit=100&page={last}")).await;
     assert!(end["pagination"].get("next_page").is_none(), "{}", end["pagination"]);
     // Files sent as files[] are attachments too.
-    let ticket = ids_where(&app, "status = 'open'")[0];
+    let ticket = app.find(Find { status: Some(TicketStatus::Open), ..Find::default() })[0].0;
     let form = reqwest::multipart::Form::new()
         .text("text", "See the screenshot")
         .part("files[]", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("shot.png"));
@@ -299,7 +298,7 @@ db_test!(the_api_is_strict_and_says_what_it_answers, |app| {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments WHERE file_name = 'shot.png'"), 1);
+    assert_eq!(app.attachments_named("shot.png"), 1);
 });
 
 const XSS: [&str; 6] = [
@@ -321,7 +320,7 @@ db_test!(hostile_text_is_shown_as_text_everywhere, |app| {
             .await;
         assert_eq!(page.status, 303, "{payload}");
     }
-    let ticket = scalar(&app, "SELECT MAX(id) AS n FROM tickets");
+    let ticket = app.newest_ticket().0;
     let mut admin = app.login_admin("admin@affdesk.test").await;
     admin.get("/admin/templates/new").await;
     admin.post("/admin/templates", &[("title", XSS[0]), ("body", XSS[1])]).await;
@@ -340,7 +339,7 @@ db_test!(hostile_text_is_shown_as_text_everywhere, |app| {
         }
     }
     // Stored exactly as typed: escaping is the page's job, not the database's.
-    assert_eq!(text(&app, &format!("SELECT title AS t FROM tickets WHERE id = {ticket}")), XSS[5]);
+    assert_eq!(app.ticket(TicketId(ticket)).title, XSS[5]);
 });
 
 db_test!(sql_in_any_parameter_is_only_a_value, |app| {
@@ -370,7 +369,7 @@ db_test!(sql_in_any_parameter_is_only_a_value, |app| {
 
 db_test!(hostile_files_are_refused_or_renamed, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     let path = format!("/affiliate/tickets/{ticket}/messages");
     let long = format!("{}.png", "n".repeat(1000));
@@ -383,7 +382,7 @@ db_test!(hostile_files_are_refused_or_renamed, |app| {
         affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
         let page = affiliate.post_multipart(&path, &[("body", "file")], &[(name, PNG.to_vec())]).await;
         assert_eq!(page.status, 303, "{name:?}");
-        let kept = text(&app, "SELECT file_name AS t FROM attachments ORDER BY id DESC LIMIT 1");
+        let kept = app.newest_attachment_file().0;
         assert_eq!(kept, keeps);
     }
     let before = (app.count("messages"), app.count("attachments"));
@@ -456,7 +455,7 @@ async fn a_client_trickling_its_body_is_cut_off() {
 
 db_test!(files_a_crash_left_behind_are_swept, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     let page = affiliate
@@ -468,7 +467,7 @@ db_test!(files_a_crash_left_behind_are_swept, |app| {
         .await;
     assert_eq!(page.status, 303);
     let root = app.data_dir.join("attachments");
-    let kept = text(&app, "SELECT storage_key AS t FROM attachments ORDER BY id DESC LIMIT 1");
+    let kept = app.newest_attachment_file().1;
     // What a process killed mid-upload or mid-commit leaves: a temporary, and a file no row names.
     std::fs::create_dir_all(root.join("ab")).unwrap();
     let stray = root.join("ab").join("abababababababababab");
@@ -488,7 +487,7 @@ db_test!(files_a_crash_left_behind_are_swept, |app| {
 
 db_test!(a_retried_submit_adds_its_reply_once, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     let page = affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     let marker = "name=\"submission\" value=\"";
@@ -503,7 +502,7 @@ db_test!(a_retried_submit_adds_its_reply_once, |app| {
         assert_eq!(page.status, 303);
     }
     assert_eq!(app.count("messages"), before + 1);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments WHERE file_name = 'p.png'"), 1);
+    assert_eq!(app.attachments_named("p.png"), 1);
     // The API's way of saying the same: an Idempotency-Key header.
     let key = admin_key(&app);
     let mut ids = Vec::new();

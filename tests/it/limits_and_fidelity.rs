@@ -1,9 +1,11 @@
 //! What a security probe and Affise's own clients found: text with a NUL character,
 //! one-line titles, API multipart forms with too many parts or huge part names.
 
+use affdesk::domain::states::ActorKind;
 use serde_json::Value;
 
 use crate::db_test;
+use crate::desk::{Find, TicketId};
 use crate::harness::TestApp;
 use crate::support::*;
 
@@ -40,7 +42,7 @@ db_test!(text_with_a_nul_character_is_a_clear_400_everywhere, |app| {
     let (status, body) =
         json_of(http.get(app.url("/3.0/admin/tickets?q=x%00y")).header("API-Key", &key).send().await.unwrap()).await;
     assert_eq!((status, body["status"].as_i64()), (400, Some(2)), "{body}");
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let form = reqwest::multipart::Form::new().text("text", "evil\0text");
     let (status, body) = json_of(
         http.post(app.url(&format!("/3.0/admin/ticket/{ticket}/comment")))
@@ -83,7 +85,7 @@ db_test!(a_title_is_one_line, |app| {
         )
         .await;
     assert_eq!(page.status, 303);
-    assert_eq!(text(&app, "SELECT title AS t FROM tickets ORDER BY id DESC LIMIT 1"), "Line one Line two three four");
+    assert_eq!(app.ticket(app.newest_ticket()).title, "Line one Line two three four");
 });
 
 db_test!(api_multipart_forms_have_a_part_count_and_names_count_toward_the_cap, |app| {
@@ -141,7 +143,7 @@ db_test!(api_multipart_forms_have_a_part_count_and_names_count_toward_the_cap, |
 
 db_test!(an_idempotency_key_is_its_authors_and_its_texts, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let admin = admin_key(&app);
     let manager = {
         let mut conn = app.conn();
@@ -164,8 +166,7 @@ db_test!(an_idempotency_key_is_its_authors_and_its_texts, |app| {
         json_of(comment(&manager, format!("/3.0/admin/ticket/{ticket}/comment"), "The manager's").await.unwrap()).await;
     assert_eq!(status, 200, "{theirs}");
     assert_ne!(theirs["id"], first["id"]);
-    let body_of =
-        |v: &Value| text(&app, &format!("SELECT body AS t FROM messages WHERE id = {}", v["id"].as_str().unwrap()));
+    let body_of = |v: &Value| app.message_body(v["id"].as_str().unwrap().parse().unwrap());
     assert_eq!(body_of(&theirs), "The manager's");
     assert_eq!(body_of(&first), "The admin's");
     // The same author's repeat gets their own result; other text under the key is refused.
@@ -182,7 +183,7 @@ db_test!(an_idempotency_key_is_its_authors_and_its_texts, |app| {
 
 db_test!(typing_notices_are_one_per_person_every_few_seconds, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     let mut manager = app.login_admin("manager1@affdesk.test").await;
     affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
@@ -192,11 +193,8 @@ db_test!(typing_notices_are_one_per_person_every_few_seconds, |app| {
         assert!(page.status < 300, "{}", page.status);
     }
     manager.htmx_post(&format!("/admin/tickets/{ticket}/typing"), &[]).await;
-    let typing = |kind: &str| {
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM live_events WHERE kind = 'typing' AND actor_kind = '{kind}'"))
-    };
-    assert_eq!(typing("affiliate"), 1, "twenty notices in a burst are one row");
-    assert_eq!(typing("user"), 1, "another person's notice is their own");
+    assert_eq!(app.typing_notices(ActorKind::Affiliate), 1, "twenty notices in a burst are one row");
+    assert_eq!(app.typing_notices(ActorKind::User), 1, "another person's notice is their own");
 });
 
 /// Two instances started at once with `--demo` on one empty PostgreSQL database
@@ -348,18 +346,18 @@ db_test!(a_removed_tickets_ids_are_never_handed_out_again, |app| {
     let (status, body) = json_of(open("First").await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     let first: i64 = body["ticket"]["id"].as_str().unwrap().parse().unwrap();
-    let first_message = scalar(&app, &format!("SELECT MAX(id) AS n FROM messages WHERE ticket_id = {first}"));
+    let first_message = *app.message_ids(TicketId(first)).last().expect("its first message");
     // The newest ticket removed, with its messages...
     let mut admin = app.login_admin("admin@affdesk.test").await;
     admin.get("/admin/tickets").await;
     let removed =
         admin.post("/admin/tickets/bulk", &[("action", "remove"), ("ids", &first.to_string()), ("confirm", "1")]).await;
     assert_eq!(removed.status, 303);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM tickets WHERE id = {first}")), 0);
+    assert!(!app.exists(TicketId(first)));
     // ...the next ticket and message get new ids, never the removed ones.
     let (_, body) = json_of(open("Second").await.unwrap()).await;
     let second: i64 = body["ticket"]["id"].as_str().unwrap().parse().unwrap();
     assert!(second > first, "ticket {second} after removed {first}");
-    let second_message = scalar(&app, &format!("SELECT MIN(id) AS n FROM messages WHERE ticket_id = {second}"));
+    let second_message = app.message_ids(TicketId(second))[0];
     assert!(second_message > first_message, "message {second_message} after removed {first_message}");
 });
