@@ -8,7 +8,7 @@ use affdesk::domain::states::AffiliateStatus;
 use affdesk::domain::users::User;
 
 use crate::harness::{Backend, Client, TestApp};
-use crate::support::*;
+use crate::support::PNG;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Caller {
@@ -344,21 +344,7 @@ fn call_of(route: &str, c: Caller, w: &World) -> (String, Vec<(String, String)>,
 
 /// What must not change when a call is refused.
 fn snapshot(app: &TestApp) -> (Vec<i64>, usize) {
-    let rows = [
-        "SELECT COUNT(*) AS n FROM tickets",
-        "SELECT COUNT(*) AS n FROM tickets WHERE status = 'open'",
-        "SELECT COALESCE(SUM(manager_answers + affiliate_messages + unread_by_manager + unread_by_affiliate), 0) AS n FROM tickets",
-        "SELECT COUNT(*) AS n FROM messages",
-        "SELECT COUNT(*) AS n FROM attachments",
-        "SELECT COUNT(*) AS n FROM audit_log",
-        "SELECT COUNT(*) AS n FROM reply_templates",
-        "SELECT COUNT(*) AS n FROM reply_templates WHERE title LIKE '%matrix%' OR title LIKE 'API%'",
-        "SELECT COUNT(*) AS n FROM offer_access",
-        "SELECT COUNT(*) AS n FROM smartlink_access",
-        "SELECT COUNT(*) AS n FROM users WHERE api_key_hash IS NOT NULL",
-        "SELECT COUNT(*) AS n FROM affiliates WHERE api_key_hash IS NOT NULL",
-    ];
-    let counts = rows.iter().map(|sql| scalar(app, sql)).collect();
+    let counts = app.fingerprint();
     let files = walk(&app.data_dir.join("attachments"));
     (counts, files)
 }
@@ -371,30 +357,23 @@ fn walk(dir: &std::path::Path) -> usize {
 
 async fn setup(app: &TestApp) -> (World, Callers) {
     app.seed_demo();
-    let m1 = user_id(app, "manager1@affdesk.test");
-    let m2 = user_id(app, "manager2@affdesk.test");
-    let affiliate_a =
-        scalar(app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id = {m1} AND status = 'active'"));
-    let affiliate_b =
-        scalar(app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id = {m2} AND status = 'active'"));
-    let banned = scalar(
-        app,
-        &format!(
-            "SELECT MAX(id) AS n FROM affiliates WHERE manager_id = {m1} AND status = 'active' AND id <> {affiliate_a}"
-        ),
-    );
-    let email = |id: i64| text(app, &format!("SELECT email AS t FROM affiliates WHERE id = {id}"));
+    let (first, second) = (app.staff("manager1@affdesk.test"), app.staff("manager2@affdesk.test"));
+    let m1 = first.id;
+    let mine = app.active_affiliates_of(&first);
+    let (a, banned) = (mine[0].clone(), mine.last().expect("two active affiliates").clone());
+    let b = app.active_affiliates_of(&second)[0].clone();
+    let (affiliate_a, banned_account, banned) = (a.id, banned.clone(), banned.id);
     let mut clients = Vec::new();
     clients.push((Caller::Anonymous, app.client()));
     clients.push((Caller::Admin, app.login_admin("admin@affdesk.test").await));
     clients.push((Caller::ManagerA, app.login_admin("manager1@affdesk.test").await));
     clients.push((Caller::ManagerB, app.login_admin("manager2@affdesk.test").await));
-    let mut affiliate = app.login_affiliate(&email(affiliate_a)).await;
-    clients.push((Caller::AffiliateB, app.login_affiliate(&email(affiliate_b)).await));
+    let mut affiliate = app.browser_of(&a).await;
+    clients.push((Caller::AffiliateB, app.browser_of(&b).await));
     clients.push((Caller::DisabledUser, app.login_admin("manager3@affdesk.test").await));
-    clients.push((Caller::BannedAffiliate, app.login_affiliate(&email(banned)).await));
+    clients.push((Caller::BannedAffiliate, app.browser_of(&banned_account).await));
     // Affiliate A's own ticket, with a file, and two more for the API's remove.
-    let mut tickets = Vec::new();
+    let (mut tickets, mut attachments) = (Vec::new(), Vec::new());
     for title in ["Matrix ticket", "Removable one", "Removable two"] {
         affiliate.get("/affiliate/tickets/new").await;
         let page = affiliate
@@ -405,21 +384,18 @@ async fn setup(app: &TestApp) -> (World, Callers) {
             )
             .await;
         assert_eq!(page.status, 303);
-        tickets.push(scalar(app, &format!("SELECT MAX(id) AS n FROM tickets WHERE affiliate_id = {affiliate_a}")));
+        tickets.push(app.newest_ticket().0);
+        attachments.push(app.newest_attachment());
     }
     clients.push((Caller::AffiliateA, affiliate));
-    let attachment = scalar(
-        app,
-        &format!(
-            "SELECT MIN(a.id) AS n FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = {}",
-            tickets[0]
-        ),
-    );
-    let admin = user_id(app, "admin@affdesk.test");
-    let template = scalar(app, &format!("SELECT MIN(id) AS n FROM reply_templates WHERE created_by = {admin}"));
-    let api_template = scalar(app, &format!("SELECT MAX(id) AS n FROM reply_templates WHERE created_by = {admin}"));
-    let offer = scalar(app, "SELECT MIN(id) AS n FROM offers WHERE privacy = 'premoderated' AND status = 'active'");
-    let smartlink = scalar(app, "SELECT MIN(id) AS n FROM smartlinks WHERE privacy = 'premoderated'");
+    let attachment = attachments[0];
+    let boss = app.staff("admin@affdesk.test");
+    let mut theirs: Vec<i64> =
+        app.templates().into_iter().filter(|t| t.created_by == Some(boss.id)).map(|t| t.id).collect();
+    theirs.sort_unstable();
+    let (template, api_template) = (theirs[0], *theirs.last().expect("the admin's templates"));
+    let offer = app.with_offer(&boss, "Matrix offer").0;
+    let smartlink = app.with_smartlink(&boss, "Matrix Smartlink").0;
     let mut conn = app.conn();
     let key = |conn: &mut affdesk::db::PooledConn, email: &str| {
         let u = User::find_by_email(conn, email).unwrap().unwrap();
@@ -433,10 +409,10 @@ async fn setup(app: &TestApp) -> (World, Callers) {
         (Caller::WrongKey, "not-a-key-of-anyone".to_string()),
     ];
     // The disabled and the banned were logged in before they were shut out.
-    User::set_disabled(&mut conn, user_id(app, "manager3@affdesk.test"), true).unwrap();
+    let spare = app.staff("manager3@affdesk.test").id;
+    User::set_disabled(&mut conn, spare, true).unwrap();
     Affiliate::set_status(&mut conn, banned, AffiliateStatus::Banned).unwrap();
     // A holiday cover with nobody in it, for the route that ends one.
-    let spare = user_id(app, "manager3@affdesk.test");
     let cover: i64 = {
         use affdesk::db::schema::covers;
         use diesel::prelude::*;

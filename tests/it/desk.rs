@@ -545,6 +545,43 @@ impl TestApp {
         self.outbox().into_iter().find(|m| m.event == event).expect("such an email").link_path
     }
 
+    /// What a refused call must leave as it was: the tickets, their counters and
+    /// messages, files, the audit, templates, access, and API keys, as numbers.
+    pub fn fingerprint(&self) -> Vec<i64> {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        [
+            "SELECT COUNT(*) AS n FROM tickets",
+            "SELECT COUNT(*) AS n FROM tickets WHERE status = 'open'",
+            "SELECT COALESCE(SUM(manager_answers + affiliate_messages + unread_by_manager + unread_by_affiliate), 0) AS n FROM tickets",
+            "SELECT COUNT(*) AS n FROM messages",
+            "SELECT COUNT(*) AS n FROM attachments",
+            "SELECT COUNT(*) AS n FROM audit_log",
+            "SELECT COUNT(*) AS n FROM reply_templates",
+            "SELECT COUNT(*) AS n FROM reply_templates WHERE title LIKE '%matrix%' OR title LIKE 'API%'",
+            "SELECT COUNT(*) AS n FROM offer_access",
+            "SELECT COUNT(*) AS n FROM smartlink_access",
+            "SELECT COUNT(*) AS n FROM users WHERE api_key_hash IS NOT NULL",
+            "SELECT COUNT(*) AS n FROM affiliates WHERE api_key_hash IS NOT NULL",
+        ]
+        .iter()
+        .map(|sql| {
+            diesel::sql_query(*sql)
+                .get_result::<N>(&mut *self.conn() as &mut affdesk::db::AnyConnection)
+                .expect("read")
+                .n
+        })
+        .collect()
+    }
+
+    /// The active affiliates of a manager, oldest first.
+    pub fn active_affiliates_of(&self, who: &StaffMember) -> Vec<AffiliateAccount> {
+        self.affiliates_with(who).into_iter().filter(|a| self.affiliate(a).status == AffiliateStatus::Active).collect()
+    }
+
     /// How many audit entries there are in all.
     pub fn audit_entries(&self) -> i64 {
         audit_log::table.count().get_result(&mut *self.conn()).expect("read")
