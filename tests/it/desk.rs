@@ -12,12 +12,14 @@
 //! ```
 
 use affdesk::db::schema::{
-    account_tokens, affiliates, attachments, audit_log, daily_stats, messages as messages_t, offer_access, outbox,
-    smartlink_access, tickets,
+    account_tokens, affiliates, affise_pushes, attachments, audit_log, daily_stats, messages as messages_t,
+    offer_access, offers, outbox, smartlink_access, smartlinks, tickets,
 };
 use affdesk::domain::access::{self, Decision};
 use affdesk::domain::account::Account;
 use affdesk::domain::affiliates::Affiliate;
+use affdesk::domain::affise_push::Push;
+use affdesk::domain::catalogue::{Offer, Smartlink};
 use affdesk::domain::catalogue_admin::{self, CatalogueKind, ItemForm};
 use affdesk::domain::directory::{self, AffiliateForm};
 use affdesk::domain::lifecycle::{self, BulkAction, BulkAnswer, BulkSummary, CloseAnswer, Outcome, Selection};
@@ -30,6 +32,7 @@ use affdesk::domain::states::{
     AccessGrant, AccessSource, ActorKind, AffiliateStatus, AuditAction, AuthorKind, MailEvent, RequestState, Role,
     TicketKind, TicketStatus,
 };
+use affdesk::domain::sync_state::SyncPart;
 use affdesk::domain::threads::{self, Thread};
 use affdesk::domain::tickets::Ticket;
 use affdesk::domain::users::User;
@@ -580,6 +583,56 @@ impl TestApp {
     /// The active affiliates of a manager, oldest first.
     pub fn active_affiliates_of(&self, who: &StaffMember) -> Vec<AffiliateAccount> {
         self.affiliates_with(who).into_iter().filter(|a| self.affiliate(a).status == AffiliateStatus::Active).collect()
+    }
+
+    /// Every affiliate on the desk, oldest first.
+    pub fn all_affiliates(&self) -> Vec<Affiliate> {
+        affiliates::table.order(affiliates::id).select(Affiliate::as_select()).load(&mut *self.conn()).expect("read")
+    }
+
+    /// The affiliate Affise knows by `affise_id`.
+    pub fn affiliate_from_affise(&self, affise_id: &str) -> Affiliate {
+        self.all_affiliates()
+            .into_iter()
+            .find(|a| a.affise_id.as_deref() == Some(affise_id))
+            .unwrap_or_else(|| panic!("no affiliate with Affise id {affise_id}"))
+    }
+
+    /// Every offer on the desk, oldest first.
+    pub fn all_offers(&self) -> Vec<Offer> {
+        offers::table.order(offers::id).select(Offer::as_select()).load(&mut *self.conn()).expect("read")
+    }
+
+    /// The offer Affise knows by `affise_id`.
+    pub fn offer_from_affise(&self, affise_id: &str) -> Offer {
+        self.all_offers()
+            .into_iter()
+            .find(|o| o.affise_id.as_deref() == Some(affise_id))
+            .unwrap_or_else(|| panic!("no offer with Affise id {affise_id}"))
+    }
+
+    /// Every Smartlink on the desk, oldest first.
+    pub fn all_smartlinks(&self) -> Vec<Smartlink> {
+        smartlinks::table.order(smartlinks::id).select(Smartlink::as_select()).load(&mut *self.conn()).expect("read")
+    }
+
+    /// Every member of the staff, oldest first.
+    pub fn all_staff(&self) -> Vec<User> {
+        affdesk::db::schema::users::table
+            .order(affdesk::db::schema::users::id)
+            .select(User::as_select())
+            .load(&mut *self.conn())
+            .expect("read")
+    }
+
+    /// The decisions waiting for, or pushed to, Affise, oldest first.
+    pub fn affise_pushes(&self) -> Vec<Push> {
+        affise_pushes::table.order(affise_pushes::id).select(Push::as_select()).load(&mut *self.conn()).expect("read")
+    }
+
+    /// Where one part of the Affise pull stands.
+    pub fn sync_part(&self, part: &str) -> Option<SyncPart> {
+        affdesk::domain::sync_state::sync_parts(&mut self.conn()).expect("read").into_iter().find(|p| p.part == part)
     }
 
     /// How many audit entries there are in all.

@@ -8,12 +8,13 @@ use std::time::Duration;
 use affdesk::affise::{self, Client};
 use affdesk::config::Config;
 use affdesk::domain::requests::{self, Target};
-use affdesk::domain::states::Role;
+use affdesk::domain::states::{AccessGrant, AccessSource, AffiliateStatus, Privacy, PushState, RequestState, Role};
 use affdesk::domain::users::User;
 
+use crate::desk::TicketId;
 use crate::fake_affise::{Failure, FakeAffise, MANAGER};
 use crate::harness::{Backend, TestApp};
-use crate::support::*;
+use crate::support::Settle;
 
 async fn start(backend: Backend, fake: &FakeAffise) -> Option<TestApp> {
     if backend == Backend::Postgres && std::env::var("TEST_POSTGRES_URL").is_err() {
@@ -65,10 +66,20 @@ fn admin(app: &TestApp) {
     User::create(&mut conn, "boss@network.test", "Boss", Role::Admin, affdesk::seed::DEMO_PASSWORD).settled().unwrap();
 }
 
+/// Pushes Affise took.
+fn done(app: &TestApp) -> usize {
+    app.affise_pushes().iter().filter(|p| p.state == PushState::Done).count()
+}
+
+/// What Affise last answered to the (one) push.
+fn last_error(app: &TestApp) -> String {
+    app.affise_pushes().first().and_then(|p| p.last_error.clone()).unwrap_or_default()
+}
+
 /// Partner `affise_id` asks for offer `offer` (by Affise id): the ticket's id.
 fn request(app: &TestApp, partner: &str, offer: &str) -> i64 {
-    let affiliate = scalar(app, &format!("SELECT id AS n FROM affiliates WHERE affise_id = '{partner}'"));
-    let offer = scalar(app, &format!("SELECT id AS n FROM offers WHERE affise_id = '{offer}'"));
+    let affiliate = app.affiliate_from_affise(partner).id;
+    let offer = app.offer_from_affise(offer).id;
     let mut conn = app.conn();
     let actor = affdesk::domain::Actor::affiliate(
         affiliate,
@@ -83,27 +94,25 @@ sync_test!(first_sync_brings_the_network_directory, |app, fake| {
     let report = sync(&app, &fake, false).await;
     assert!(report.is_ok(), "{:?}", report.lines());
     // The affiliate manager (not the advertiser manager), with Affise's id.
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM users WHERE affise_id IS NOT NULL"), 1);
-    let manager = scalar(&app, &format!("SELECT id AS n FROM users WHERE affise_id = '{MANAGER}'"));
-    assert_eq!(text(&app, &format!("SELECT name AS t FROM users WHERE id = {manager}")), "Olga Petrova");
-    assert_eq!(text(&app, &format!("SELECT kind AS t FROM users WHERE id = {manager}")), "manager");
+    let from_affise: Vec<User> = app.all_staff().into_iter().filter(|u| u.affise_id.is_some()).collect();
+    assert_eq!(from_affise.len(), 1);
+    assert_eq!(from_affise[0].affise_id.as_deref(), Some(MANAGER));
+    assert_eq!((from_affise[0].name.as_str(), from_affise[0].kind), ("Olga Petrova", Role::Manager));
+    let manager = from_affise[0].id;
     // 150 partners over two pages, all with that manager; statuses in affdesk's words.
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM affiliates WHERE affise_id IS NOT NULL"), 150);
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE manager_id = {manager}")), 150);
-    assert_eq!(text(&app, "SELECT status AS t FROM affiliates WHERE affise_id = '3'"), "not_active");
+    let partners = app.all_affiliates();
+    assert_eq!(partners.iter().filter(|a| a.affise_id.is_some()).count(), 150);
+    assert_eq!(partners.iter().filter(|a| a.manager_id == Some(manager)).count(), 150);
+    assert_eq!(app.affiliate_from_affise("3").status, AffiliateStatus::NotActive);
     assert!(fake.calls().iter().any(|c| c.starts_with("GET /3.0/admin/partners?page=2")));
     // Offers with Affise's privacy words mapped, payout in cents.
-    assert_eq!(text(&app, "SELECT privacy AS t FROM offers WHERE affise_id = '102'"), "premoderated");
-    assert_eq!(text(&app, "SELECT privacy AS t FROM offers WHERE affise_id = '103'"), "private");
-    assert_eq!(scalar(&app, "SELECT payout AS n FROM offers WHERE affise_id = '101'"), 250);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM smartlinks WHERE affise_id IS NOT NULL"), 2);
+    assert_eq!(app.offer_from_affise("102").privacy, Privacy::Premoderated);
+    assert_eq!(app.offer_from_affise("103").privacy, Privacy::Private);
+    assert_eq!(app.offer_from_affise("101").payout, 250);
+    assert_eq!(app.all_smartlinks().iter().filter(|s| s.affise_id.is_some()).count(), 2);
     // Partner 5 may run the private offer, granted in Affise.
-    let source = text(
-        &app,
-        "SELECT a.source AS t FROM offer_access a JOIN offers o ON o.id = a.offer_id \
-         JOIN affiliates f ON f.id = a.affiliate_id WHERE o.affise_id = '103' AND f.affise_id = '5' AND a.state = 'enabled'",
-    );
-    assert_eq!(source, "affise");
+    let (private, five) = (app.offer_from_affise("103").id, app.affiliate_from_affise("5").id);
+    assert_eq!(app.offer_access(private, five), Some((AccessGrant::Enabled, AccessSource::Affise)));
     // The same full pull again changes nothing.
     let again = sync(&app, &fake, true).await;
     let lines = again.lines().join("\n");
@@ -119,7 +128,8 @@ sync_test!(first_sync_brings_the_network_directory, |app, fake| {
 sync_test!(incremental_sync_renames_and_a_full_one_removes, |app, fake| {
     fake.seed(4);
     assert!(sync(&app, &fake, false).await.is_ok());
-    let affiliate4 = scalar(&app, "SELECT id AS n FROM affiliates WHERE affise_id = '4'");
+    let affiliate4 = app.affiliate_from_affise("4").id;
+    let disabled = |app: &TestApp| app.all_affiliates().into_iter().find(|a| a.id == affiliate4).map(|a| a.disabled);
     // Affise renames an offer and removes partner 4.
     fake.with(|s| {
         let offer = s.offers.get_mut(&101).unwrap();
@@ -129,16 +139,15 @@ sync_test!(incremental_sync_renames_and_a_full_one_removes, |app, fake| {
     });
     let report = sync(&app, &fake, false).await;
     assert!(report.is_ok(), "{:?}", report.lines());
-    assert_eq!(text(&app, "SELECT title AS t FROM offers WHERE affise_id = '101'"), "Casino FR (new landing)");
+    assert_eq!(app.offer_from_affise("101").title, "Casino FR (new landing)");
     let calls = fake.calls();
     let last_partners = calls.iter().rev().find(|c| c.starts_with("GET /3.0/admin/partners")).unwrap();
     assert!(last_partners.contains("updated_from="), "an incremental pull asks for changes only: {last_partners}");
     // An incremental pull cannot see a removal; a full one can.
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE id = {affiliate4} AND disabled")), 0);
+    assert_eq!(disabled(&app), Some(false));
     assert!(sync(&app, &fake, true).await.is_ok());
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE id = {affiliate4} AND disabled")), 1);
-    // The removed partner's history stays.
-    assert_eq!(scalar(&app, &format!("SELECT COUNT(*) AS n FROM affiliates WHERE id = {affiliate4}")), 1);
+    // Disabled, and still there with their history.
+    assert_eq!(disabled(&app), Some(true));
 });
 
 sync_test!(an_approval_lands_in_affise_once, |app, fake| {
@@ -153,8 +162,7 @@ sync_test!(an_approval_lands_in_affise_once, |app, fake| {
     wait_until("the push to reach Affise", || !fake.access_calls().is_empty()).await;
     assert_eq!(fake.access_calls(), vec![(true, 102, 2, "0".to_string())]);
     wait_until("the push to be marked done", || {
-        scalar(&app, &format!("SELECT COUNT(*) AS n FROM affise_pushes WHERE ticket_id = {ticket} AND state = 'done'"))
-            == 1
+        app.affise_pushes().iter().any(|p| p.ticket_id == Some(ticket) && p.state == PushState::Done)
     })
     .await;
     let thread = boss.get(&format!("/admin/tickets/{ticket}")).await;
@@ -163,7 +171,7 @@ sync_test!(an_approval_lands_in_affise_once, |app, fake| {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(fake.access_calls().len(), 1);
     // A local offer (no Affise id) has nothing to push.
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM affise_pushes"), 1);
+    assert_eq!(app.affise_pushes().len(), 1);
 });
 
 sync_test!(affise_down_then_up_gets_the_decision_once, |app, fake| {
@@ -176,9 +184,9 @@ sync_test!(affise_down_then_up_gets_the_decision_once, |app, fake| {
     boss.get(&format!("/admin/tickets/{ticket}")).await;
     assert_eq!(boss.post(&format!("/admin/tickets/{ticket}/activate"), &[]).await.status, 303);
     // The decision stands in affdesk at once; the push waits and says why.
-    assert_eq!(text(&app, &format!("SELECT request_state AS t FROM tickets WHERE id = {ticket}")), "approved");
+    assert_eq!(app.ticket(TicketId(ticket)).request_state, Some(RequestState::Approved));
     wait_until("a failed attempt", || {
-        scalar(&app, "SELECT COUNT(*) AS n FROM affise_pushes WHERE last_error IS NOT NULL AND state = 'pending'") == 1
+        app.affise_pushes().iter().filter(|p| p.last_error.is_some() && p.state == PushState::Pending).count() == 1
     })
     .await;
     let thread = boss.get(&format!("/admin/tickets/{ticket}")).await;
@@ -189,12 +197,9 @@ sync_test!(affise_down_then_up_gets_the_decision_once, |app, fake| {
     );
     // Affise comes back: the decision lands, once.
     wait_until("the push after Affise came back", || !fake.access_calls().is_empty()).await;
-    wait_until("the push marked done", || {
-        scalar(&app, "SELECT COUNT(*) AS n FROM affise_pushes WHERE state = 'done'") == 1
-    })
-    .await;
+    wait_until("the push marked done", || done(&app) == 1).await;
     assert_eq!(fake.access_calls(), vec![(true, 102, 2, "0".to_string())]);
-    assert!(scalar(&app, "SELECT CAST(attempts AS BIGINT) AS n FROM affise_pushes") >= 3);
+    assert!(app.affise_pushes()[0].attempts >= 3);
 });
 
 sync_test!(a_refusal_is_shown_retried_and_never_lost, |app, fake| {
@@ -208,10 +213,7 @@ sync_test!(a_refusal_is_shown_retried_and_never_lost, |app, fake| {
     let mut boss = app.login_admin("boss@network.test").await;
     boss.get(&format!("/admin/tickets/{ticket}")).await;
     assert_eq!(boss.post(&format!("/admin/tickets/{ticket}/reject"), &[]).await.status, 303);
-    wait_until("the refusal recorded", || {
-        text(&app, "SELECT COALESCE(last_error, '') AS t FROM affise_pushes").contains("Partner is blocked")
-    })
-    .await;
+    wait_until("the refusal recorded", || last_error(&app).contains("Partner is blocked")).await;
     let outbox = boss.get("/admin/outbox").await;
     assert!(
         outbox.contains("Affise said &#34;Partner is blocked&#34;")
@@ -219,13 +221,9 @@ sync_test!(a_refusal_is_shown_retried_and_never_lost, |app, fake| {
         "{}",
         outbox.body
     );
-    wait_until("the slow answer recorded", || {
-        text(&app, "SELECT COALESCE(last_error, '') AS t FROM affise_pushes").contains("timeout")
-    })
-    .await;
+    wait_until("the slow answer recorded", || last_error(&app).contains("timeout")).await;
     // Still pending: retried until Affise takes it.
-    wait_until("the push taken", || scalar(&app, "SELECT COUNT(*) AS n FROM affise_pushes WHERE state = 'done'") == 1)
-        .await;
+    wait_until("the push taken", || done(&app) == 1).await;
     // Reject disables the partner on the offer in Affise.
     assert!(fake.access_calls().iter().any(|c| *c == (false, 102, 2, "0".to_string())), "{:?}", fake.access_calls());
 });
@@ -237,15 +235,15 @@ sync_test!(answers_that_do_not_parse_change_nothing, |app, fake| {
     assert!(!report.is_ok());
     let lines = report.lines().join("\n");
     assert!(lines.contains("partners: failed: GET /3.0/admin/partners: the answer is not JSON"), "{lines}");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM affiliates"), 0);
-    let recorded = text(&app, "SELECT COALESCE(last_error, '') AS t FROM affise_sync WHERE part = 'partners'");
+    assert!(app.all_affiliates().is_empty());
+    let recorded = app.sync_part("partners").and_then(|p| p.last_error).unwrap_or_default();
     assert!(recorded.contains("not JSON"), "{recorded}");
     // A partner with an unknown status fails the page with a message naming it, and nothing of it is applied.
     fake.with(|s| s.partners.get_mut(&2).unwrap().status = "sleeping".into());
     let report = sync(&app, &fake, false).await;
     let lines = report.lines().join("\n");
     assert!(lines.contains("partner 2: unknown status \"sleeping\""), "{lines}");
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM affiliates"), 0);
+    assert!(app.all_affiliates().is_empty());
     // A wrong key is Affise's own refusal, in its words.
     let mut wrong = fake.config();
     wrong.key = "not-the-key".into();
@@ -255,5 +253,5 @@ sync_test!(answers_that_do_not_parse_change_nothing, |app, fake| {
     // Fixed in Affise: the next pull brings everyone.
     fake.with(|s| s.partners.get_mut(&2).unwrap().status = "active".into());
     assert!(sync(&app, &fake, false).await.is_ok());
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM affiliates"), 3);
+    assert_eq!(app.all_affiliates().len(), 3);
 });
