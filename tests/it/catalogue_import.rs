@@ -4,26 +4,22 @@
 //! there), managers kept to their own affiliates; an import previewed line by line,
 //! refused whole when a line is wrong, applied once, and idempotent.
 
-use crate::db_test;
-use crate::support::*;
+use affdesk::domain::affise_push::PushAction;
+use affdesk::domain::states::{AccessGrant, AccessSource, AffiliateStatus, AuditAction, Privacy, PushState};
 
-fn exec(app: &crate::harness::TestApp, sql: &str) {
-    let mut conn = app.conn();
-    diesel::RunQueryDsl::execute(diesel::sql_query(sql), &mut *conn as &mut affdesk::db::AnyConnection).unwrap();
-}
+use crate::db_test;
 
 db_test!(offers_show_who_has_access_and_staff_change_it_by_hand, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
-    let own = scalar(&app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id = {m1}"));
-    let other = scalar(&app, &format!("SELECT MIN(id) AS n FROM affiliates WHERE manager_id <> {m1}"));
+    let own = app.affiliates_with(&app.staff("manager1@affdesk.test"))[0].id;
+    let other = app.affiliates_with(&app.staff("manager2@affdesk.test"))[0].id;
     let mut admin = app.login_admin("admin@affdesk.test").await;
     let list = admin.get("/admin/offers").await;
     assert_eq!(list.status, 200);
     assert!(list.contains("protected") || list.contains("private"), "privacy in Affise's words");
     // Wrong fields are named next to the field; nothing is added.
     admin.get("/admin/offers/new").await;
-    let offers_before = app.count("offers");
+    let offers_before = app.all_offers().len();
     let refused = admin
         .post(
             "/admin/offers",
@@ -34,7 +30,7 @@ db_test!(offers_show_who_has_access_and_staff_change_it_by_hand, |app| {
     for field in ["item-name-error", "item-privacy-error", "item-payout-error", "item-currency-error"] {
         assert!(refused.contains(&format!("id=\"{field}\"")), "{field}: {}", refused.body);
     }
-    assert_eq!(app.count("offers"), offers_before);
+    assert_eq!(app.all_offers().len(), offers_before);
     let made = admin
         .post(
             "/admin/offers",
@@ -49,12 +45,10 @@ db_test!(offers_show_who_has_access_and_staff_change_it_by_hand, |app| {
         )
         .await;
     assert_eq!(made.status, 303, "{}", made.body);
-    let offer = scalar(&app, "SELECT MAX(id) AS n FROM offers");
+    let made_offer = app.all_offers().pop().expect("the new offer");
+    let offer = made_offer.id;
     assert_eq!(made.location.as_deref(), Some(format!("/admin/offers/{offer}").as_str()));
-    assert_eq!(
-        text(&app, &format!("SELECT privacy || ' ' || currency || ' ' || payout AS t FROM offers WHERE id = {offer}")),
-        "private EUR 1250"
-    );
+    assert_eq!((made_offer.privacy, made_offer.currency.as_str(), made_offer.payout), (Privacy::Private, "EUR", 1250));
     let page = admin.get(&format!("/admin/offers/{offer}")).await;
     assert!(page.contains("Crypto &lt;Wallet&gt; CPA") || page.contains("Crypto &#60;Wallet&#62; CPA"));
     assert!(page.contains("No affiliate has been given or refused access"));
@@ -63,29 +57,16 @@ db_test!(offers_show_who_has_access_and_staff_change_it_by_hand, |app| {
         .post(&format!("/admin/offers/{offer}/access"), &[("affiliate_id", &own.to_string()), ("state", "enabled")])
         .await;
     assert_eq!(given.status, 303);
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT state || ' ' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {own}"
-            )
-        ),
-        "enabled manual"
-    );
+    assert_eq!(app.offer_access(offer, own), Some((AccessGrant::Enabled, AccessSource::Manual)));
     let page = admin.get(&format!("/admin/offers/{offer}")).await;
     assert!(page.contains(&format!("id=\"access-{own}\"")) && page.contains("by hand"), "{}", page.body);
     assert!(page.contains("Has access") && page.contains("Admin"));
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'grant_access'"), 1);
+    assert_eq!(app.audited(AuditAction::GrantAccess, None), 1);
     // The list counts it.
     let list = admin.get("/admin/offers").await;
     assert!(list.contains(&format!("id=\"offers-{offer}\"")));
     // A manager sees their own affiliates' access only and cannot reach another's.
-    exec(
-        &app,
-        &format!(
-            "INSERT INTO offer_access (offer_id, affiliate_id, state, source, updated_at) VALUES ({offer}, {other}, 'enabled', 'ticket', CURRENT_TIMESTAMP)"
-        ),
-    );
+    app.granted(offer, other, AccessSource::Ticket);
     let mut manager = app.login_admin("manager1@affdesk.test").await;
     let seen = manager.get(&format!("/admin/offers/{offer}")).await;
     assert_eq!(seen.status, 200);
@@ -102,39 +83,26 @@ db_test!(offers_show_who_has_access_and_staff_change_it_by_hand, |app| {
             .await
             .contains(&format!("There is no affiliate #{other} of yours."))
     );
-    assert_eq!(
-        text(&app, &format!("SELECT state AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {other}")),
-        "enabled"
-    );
+    assert_eq!(app.offer_access(offer, other), Some((AccessGrant::Enabled, AccessSource::Ticket)));
     let taken = manager
         .post(&format!("/admin/offers/{offer}/access"), &[("affiliate_id", &own.to_string()), ("state", "disabled")])
         .await;
     assert_eq!(taken.status, 303);
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT state || ' ' || source AS t FROM offer_access WHERE offer_id = {offer} AND affiliate_id = {own}"
-            )
-        ),
-        "disabled manual"
-    );
+    assert_eq!(app.offer_access(offer, own), Some((AccessGrant::Disabled, AccessSource::Manual)));
     assert_eq!(manager.post("/admin/offers", &[("name", "Mine")]).await.status, 403);
     assert_eq!(manager.get("/admin/offers/new").await.status, 403);
     assert_eq!(manager.get("/admin/offers/999999").await.status, 404);
     // An offer and an affiliate from Affise: a change by hand is pushed, once, in its transaction.
-    exec(&app, &format!("UPDATE offers SET affise_id = '5f0000000000000000000001' WHERE id = {offer}"));
-    exec(&app, &format!("UPDATE affiliates SET affise_id = '5f00000000000000000000a1' WHERE id = {own}"));
+    app.known_in_affise(offer, "5f0000000000000000000001", own, "5f00000000000000000000a1");
     manager.get(&format!("/admin/offers/{offer}")).await;
     manager
         .post(&format!("/admin/offers/{offer}/access"), &[("affiliate_id", &own.to_string()), ("state", "enabled")])
         .await;
+    let by_hand: Vec<_> = app.affise_pushes().into_iter().filter(|p| p.ticket_id.is_none()).collect();
+    assert_eq!(by_hand.len(), 1);
     assert_eq!(
-        text(
-            &app,
-            "SELECT action || ' ' || state || ' ' || affise_partner_id AS t FROM affise_pushes WHERE ticket_id IS NULL"
-        ),
-        "enable pending 5f00000000000000000000a1"
+        (by_hand[0].action, by_hand[0].state, by_hand[0].affise_partner_id.as_str()),
+        (PushAction::Enable, PushState::Pending, "5f00000000000000000000a1")
     );
     assert!(manager.get(&format!("/admin/offers/{offer}")).await.contains("Waiting for Affise: not sent yet"));
 });
@@ -145,8 +113,9 @@ db_test!(smartlinks_are_kept_like_offers, |app| {
     admin.get("/admin/smartlinks/new").await;
     let made = admin.post("/admin/smartlinks", &[("name", "Sweepstakes EU"), ("privacy", "protected")]).await;
     assert_eq!(made.status, 303, "{}", made.body);
-    let id = scalar(&app, "SELECT MAX(id) AS n FROM smartlinks");
-    assert_eq!(text(&app, &format!("SELECT privacy AS t FROM smartlinks WHERE id = {id}")), "premoderated");
+    let smartlink = |app: &crate::harness::TestApp| app.all_smartlinks().pop().expect("the new Smartlink");
+    let id = smartlink(&app).id;
+    assert_eq!(smartlink(&app).privacy, Privacy::Premoderated);
     let found = admin.get("/admin/smartlinks?q=sweepstakes").await;
     assert!(found.contains(&format!("id=\"smartlinks-{id}\"")) && found.contains("protected"), "{}", found.body);
     admin.get(&format!("/admin/smartlinks/{id}")).await;
@@ -155,26 +124,19 @@ db_test!(smartlinks_are_kept_like_offers, |app| {
     assert_eq!(bad.status, 303);
     assert!(admin.get(&format!("/admin/smartlinks/{id}")).await.contains("Enter the ID of an affiliate"));
     admin.post(&format!("/admin/smartlinks/{id}/access"), &[("affiliate_id", "1"), ("state", "enabled")]).await;
-    assert_eq!(
-        text(&app, &format!("SELECT source AS t FROM smartlink_access WHERE smartlink_id = {id} AND affiliate_id = 1")),
-        "manual"
-    );
+    let smartlink_id = crate::desk::SmartlinkId(id);
+    assert_eq!(app.smartlink_access(smartlink_id, 1), Some((AccessGrant::Enabled, AccessSource::Manual)));
     let renamed = admin.post(&format!("/admin/smartlinks/{id}"), &[("name", ""), ("privacy", "private")]).await;
     assert_eq!(renamed.status, 422);
     assert!(renamed.contains("id=\"item-name-error\""));
-    assert_eq!(text(&app, &format!("SELECT name AS t FROM smartlinks WHERE id = {id}")), "Sweepstakes EU");
+    assert_eq!(smartlink(&app).name, "Sweepstakes EU");
     assert_eq!(
         admin.post(&format!("/admin/smartlinks/{id}"), &[("name", "Sweeps"), ("privacy", "private")]).await.status,
         303
     );
-    assert_eq!(
-        text(&app, &format!("SELECT name || ' ' || privacy AS t FROM smartlinks WHERE id = {id}")),
-        "Sweeps private"
-    );
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action IN ('add_smartlink', 'edit_smartlink')"),
-        2
-    );
+    let renamed = smartlink(&app);
+    assert_eq!((renamed.name.as_str(), renamed.privacy), ("Sweeps", Privacy::Private));
+    assert_eq!(app.audited(AuditAction::AddSmartlink, None) + app.audited(AuditAction::EditSmartlink, None), 2);
 });
 
 const AFFILIATES: &str = "external_id,email,name,status,manager_email\n\
@@ -183,11 +145,11 @@ const AFFILIATES: &str = "external_id,email,name,status,manager_email\n\
 
 db_test!(an_import_is_previewed_then_applied_once_and_a_bad_file_changes_nothing, |app| {
     app.seed_demo();
-    let m1 = user_id(&app, "manager1@affdesk.test");
+    let m1 = app.staff("manager1@affdesk.test").id;
     let mut admin = app.login_admin("admin@affdesk.test").await;
     assert_eq!(admin.get("/admin/import").await.status, 200);
     // A bad file: every wrong line is named, and nothing is kept.
-    let before = app.count("affiliates");
+    let before = app.all_affiliates().len();
     let bad = "external_id,email,name,status,manager_email\n\
         ext-1,one@partner.test,Partner One,active,\n\
         ext-2,not an email,Two,active,\n\
@@ -209,26 +171,24 @@ db_test!(an_import_is_previewed_then_applied_once_and_a_bad_file_changes_nothing
         assert!(page.contains(words) || page.contains(&words.replace("&quot;", "&#34;")), "{words}");
     }
     assert!(!page.contains("/admin/import/apply"), "no Apply for a bad file");
-    assert_eq!(app.count("affiliates"), before);
+    assert_eq!(app.all_affiliates().len(), before);
     // A good file: the preview keeps nothing; Apply does, once.
     let page = admin
         .post_file("/admin/import", &[("kind", "affiliates")], "partners.csv", AFFILIATES.as_bytes().to_vec())
         .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.contains("2 new, 0 updated, 0 unchanged") && page.contains("Apply 2 lines"), "{}", page.body);
-    assert_eq!(app.count("affiliates"), before);
+    assert_eq!(app.all_affiliates().len(), before);
     let applied = admin.post("/admin/import/apply", &[("kind", "affiliates")]).await;
     assert_eq!(applied.status, 303);
     assert!(admin.get("/admin/import").await.contains("partners.csv imported: 2 records: 2 new"));
-    assert_eq!(app.count("affiliates"), before + 2);
+    assert_eq!(app.all_affiliates().len(), before + 2);
+    let one = app.affiliate_from_affise("ext-1");
     assert_eq!(
-        text(
-            &app,
-            "SELECT email || ' ' || status || ' ' || COALESCE(manager_id, 0) AS t FROM affiliates WHERE affise_id = 'ext-1'"
-        ),
-        format!("one@partner.test active {m1}")
+        (one.email.as_str(), one.status, one.manager_id),
+        ("one@partner.test", AffiliateStatus::Active, Some(m1))
     );
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'import'"), 1);
+    assert_eq!(app.audited(AuditAction::Import, None), 1);
     // The same Apply again has no file behind it; the same file again changes nothing.
     assert_eq!(admin.post("/admin/import/apply", &[("kind", "affiliates")]).await.status, 303);
     assert!(admin.get("/admin/import").await.contains("There is no checked file to apply"));
@@ -244,13 +204,10 @@ db_test!(an_import_is_previewed_then_applied_once_and_a_bad_file_changes_nothing
     let page = admin.post_file("/admin/import", &[("kind", "access")], "access.csv", access.as_bytes().to_vec()).await;
     assert!(page.contains("2 new"), "{}", page.body);
     admin.post("/admin/import/apply", &[("kind", "access")]).await;
-    assert_eq!(
-        scalar(
-            &app,
-            "SELECT COUNT(*) AS n FROM offer_access oa JOIN offers o ON o.id = oa.offer_id WHERE o.affise_id = 'off-1' AND oa.source = 'import'"
-        ),
-        2
-    );
+    let imported = app.offer_from_affise("off-1").id;
+    let access_of = |partner: &str| app.offer_access(imported, app.affiliate_from_affise(partner).id);
+    assert_eq!(access_of("ext-1"), Some((AccessGrant::Enabled, AccessSource::Import)));
+    assert_eq!(access_of("ext-2"), Some((AccessGrant::Disabled, AccessSource::Import)));
     // Missing columns and an empty upload are told on the page.
     let headerless = admin.post_file("/admin/import", &[("kind", "offers")], "x.csv", b"id,name\n1,x\n".to_vec()).await;
     assert_eq!(headerless.status, 422);
@@ -271,7 +228,7 @@ db_test!(a_large_import_goes_page_by_page_and_one_late_error_keeps_nothing, |app
         file.push_str(&format!("bulk-{i},Bulk offer {i},protected,{}.{:02}\n", i % 90, i % 100));
     }
     let with_error = format!("{file}bulk-x,,protected,1\n");
-    let before = app.count("offers");
+    let before = app.all_offers().len();
     let mut pooled = app.conn();
     let conn: &mut affdesk::db::AnyConnection = &mut pooled;
     let report = affdesk::domain::import::run(
@@ -285,12 +242,12 @@ db_test!(a_large_import_goes_page_by_page_and_one_late_error_keeps_nothing, |app
     assert!(!report.applied);
     assert_eq!((report.records, report.created, report.error_count), (1_801, 1_800, 1));
     assert_eq!(report.errors[0].line, 1_802);
-    assert_eq!(app.count("offers"), before, "one wrong line keeps nothing of the pages before it");
+    assert_eq!(app.all_offers().len(), before, "one wrong line keeps nothing of the pages before it");
     let report =
         affdesk::domain::import::run(conn, &admin, affdesk::domain::import::ImportKind::Offers, file.as_bytes(), true)
             .unwrap();
     assert!(report.applied);
-    assert_eq!(app.count("offers"), before + 1_800);
+    assert_eq!(app.all_offers().len(), before + 1_800);
     let report =
         affdesk::domain::import::run(conn, &admin, affdesk::domain::import::ImportKind::Offers, file.as_bytes(), true)
             .unwrap();

@@ -635,6 +635,20 @@ impl TestApp {
         affdesk::domain::sync_state::sync_parts(&mut self.conn()).expect("read").into_iter().find(|p| p.part == part)
     }
 
+    /// The offer and the affiliate become Affise's, with these ids (as a pull
+    /// would have brought them).
+    pub fn known_in_affise(&self, offer: i64, offer_affise_id: &str, affiliate: i64, partner_affise_id: &str) {
+        let mut conn = self.conn();
+        diesel::update(offers::table.find(offer))
+            .set(offers::affise_id.eq(offer_affise_id))
+            .execute(&mut *conn)
+            .expect("linked");
+        diesel::update(affiliates::table.find(affiliate))
+            .set(affiliates::affise_id.eq(partner_affise_id))
+            .execute(&mut *conn)
+            .expect("linked");
+    }
+
     /// How many audit entries there are in all.
     pub fn audit_entries(&self) -> i64 {
         audit_log::table.count().get_result(&mut *self.conn()).expect("read")
