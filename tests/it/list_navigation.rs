@@ -2,8 +2,11 @@
 //! waiting time, the last message on each row, finding affiliates by name,
 //! Back/Forward restores and the thread's next ticket.
 
+use affdesk::domain::states::TicketStatus;
+
 use crate::db_test;
-use crate::support::*;
+use crate::desk::{Find, TicketId};
+use crate::support::row_ids;
 
 db_test!(a_bulk_action_on_page_three_stays_on_page_three, |app| {
     app.seed_demo();
@@ -34,38 +37,28 @@ db_test!(waiting_tickets_sort_longest_first_and_leave_when_answered, |app| {
     let mut c = app.login_admin("admin@affdesk.test").await;
     let page = c.get("/admin/tickets?sort=waiting&per_page=100").await;
     let listed = row_ids(&page.body);
-    let expected = {
-        let mut conn = app.conn();
-        #[derive(diesel::QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            id: i64,
-        }
-        use diesel::prelude::*;
-        diesel::sql_query(
-            "SELECT id FROM tickets WHERE waiting_since IS NOT NULL ORDER BY waiting_since ASC, id ASC LIMIT 100",
-        )
-        .load::<Id>(&mut *conn as &mut affdesk::db::AnyConnection)
-        .unwrap()
+    // Longest waiting first, then by id; those not waiting are not listed.
+    let mut waiting: Vec<(chrono::NaiveDateTime, i64)> = app
+        .find(Find::default())
         .into_iter()
-        .map(|r| r.id)
-        .collect::<Vec<_>>()
-    };
+        .map(|t| app.ticket(t))
+        .filter_map(|t| t.waiting_since.map(|since| (since, t.id)))
+        .collect();
+    waiting.sort();
+    let expected: Vec<i64> = waiting.into_iter().take(100).map(|(_, id)| id).collect();
     assert_eq!(listed, expected);
     assert!(page.contains("class=\"waiting"), "waiting time shown");
     // A manager's answer ends the wait; the affiliate's next message starts it again.
     let longest = listed[0];
     let reply = c.post_multipart(&format!("/admin/tickets/{longest}/messages"), &[("body", "Answered.")], &[]).await;
     assert_eq!(reply.status, 303);
-    assert!(ids_where(&app, &format!("id = {longest} AND waiting_since IS NULL")).contains(&longest));
+    assert!(app.ticket(TicketId(longest)).waiting_since.is_none(), "the answer ends the wait");
     assert!(!row_ids(&c.get("/admin/tickets?sort=waiting&per_page=100").await.body).contains(&longest));
-    let affiliate = scalar(&app, &format!("SELECT affiliate_id AS n FROM tickets WHERE id = {longest}"));
-    let email = text(&app, &format!("SELECT email AS t FROM affiliates WHERE id = {affiliate}"));
-    let mut them = app.login_affiliate(&email).await;
+    let mut them = app.login_affiliate(&app.affiliate_of(TicketId(longest)).email).await;
     them.get(&format!("/affiliate/tickets/{longest}")).await;
     them.post_multipart(&format!("/affiliate/tickets/{longest}/messages"), &[("body", "Thanks, one more thing")], &[])
         .await;
-    assert!(ids_where(&app, "waiting_since IS NOT NULL").contains(&longest));
+    assert!(app.ticket(TicketId(longest)).waiting_since.is_some(), "their message starts it again");
     // The list's second line says who spoke last.
     let page = c.get(&format!("/admin/tickets?id={longest}")).await;
     assert!(page.contains("<b>Affiliate:</b> Thanks, one more thing"), "{}", page.body);
@@ -73,16 +66,8 @@ db_test!(waiting_tickets_sort_longest_first_and_leave_when_answered, |app| {
 
 db_test!(each_row_shows_the_last_public_message_kept_on_the_ticket, |app| {
     app.seed_demo();
-    // The demo load keeps every ticket's last public message as the messages say.
-    let differing = scalar(
-        &app,
-        "SELECT count(*) AS n FROM tickets t WHERE t.last_preview IS DISTINCT FROM (SELECT substr(m.body, 1, 600) \
-         FROM messages m WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1) \
-         OR t.last_author_kind IS DISTINCT FROM (SELECT m.author_kind FROM messages m \
-         WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1)",
-    );
-    assert_eq!(differing, 0);
-    let id = scalar(&app, "SELECT MAX(id) AS n FROM tickets WHERE status = 'open'");
+    let open = app.find(Find { status: Some(TicketStatus::Open), ..Find::default() });
+    let id = open.iter().map(|t| t.0).max().expect("an open ticket");
     let mut c = app.login_admin("admin@affdesk.test").await;
     c.get(&format!("/admin/tickets/{id}")).await;
     let reply = c
@@ -98,16 +83,7 @@ db_test!(each_row_shows_the_last_public_message_kept_on_the_ticket, |app| {
         )
         .await;
     assert_eq!(note.status, 303);
-    assert_eq!(
-        scalar(
-            &app,
-            &format!(
-                "SELECT count(*) AS n FROM messages WHERE ticket_id = {id} AND internal \
-             AND body = 'Check their traffic source first'"
-            )
-        ),
-        1
-    );
+    assert_eq!(app.last_message(TicketId(id)), "Check their traffic source first", "the note is kept");
     let page = c.get(&format!("/admin/tickets?id={id}")).await;
     assert!(page.contains("<b>Manager:</b> We raised the cap to 500 a day."), "{}", page.body);
     assert!(!page.contains("Check their traffic source"), "a note never shows in the list");
@@ -115,41 +91,29 @@ db_test!(each_row_shows_the_last_public_message_kept_on_the_ticket, |app| {
 
 db_test!(affiliates_are_found_by_name_in_every_affiliate_field, |app| {
     app.seed_demo();
-    let (id, name) = {
-        let id = scalar(
-            &app,
-            "SELECT MIN(id) AS n FROM affiliates WHERE manager_id = (SELECT id FROM users WHERE email = 'manager1@affdesk.test')",
-        );
-        (id, text(&app, &format!("SELECT name AS t FROM affiliates WHERE id = {id}")))
-    };
+    let (first, second) = (app.staff("manager1@affdesk.test"), app.staff("manager2@affdesk.test"));
+    let theirs = app.affiliates_with(&first);
+    let (id, name) = (theirs[0].id, app.affiliate(&theirs[0]).name);
     let part: String = name.split_whitespace().last().unwrap().to_lowercase();
     let mut c = app.login_admin("manager1@affdesk.test").await;
     // The list filter: the tickets of affiliates whose name holds the text.
     let page = c.get(&format!("/admin/tickets?affiliate_id={part}&per_page=100")).await;
     let ids = row_ids(&page.body);
     assert!(!ids.is_empty());
-    let matching = ids_where(
-        &app,
-        &format!(
-            "affiliate_id IN (SELECT id FROM affiliates WHERE LOWER(name) LIKE '%{part}%') \
-             AND manager_id = (SELECT id FROM users WHERE email = 'manager1@affdesk.test')"
-        ),
-    );
+    let matching: Vec<i64> = theirs
+        .iter()
+        .filter(|a| app.affiliate(a).name.to_lowercase().contains(&part))
+        .flat_map(|a| app.find(Find { affiliate: Some(a.id), manager: Some(first.id), ..Find::default() }))
+        .map(|t| t.0)
+        .collect();
     for id in &ids {
         assert!(matching.contains(id), "ticket {id} is not of an affiliate named like {part}");
     }
     // Suggestions: only the manager's own affiliates.
     let suggestions = c.htmx_get(&format!("/admin/affiliates/suggest?affiliate_id={part}")).await;
     assert!(suggestions.contains(&format!("<option value=\"{id}\">")), "{}", suggestions.body);
-    let others = ids_where(
-        &app,
-        "id IN (SELECT t.id FROM tickets t JOIN affiliates a ON a.id = t.affiliate_id WHERE a.manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test'))",
-    );
-    assert!(!others.is_empty());
-    let stranger = text(
-        &app,
-        "SELECT name AS t FROM affiliates WHERE manager_id <> (SELECT id FROM users WHERE email = 'manager1@affdesk.test') ORDER BY id LIMIT 1",
-    );
+    assert!(!app.find(Find { not_manager: Some(first.id), ..Find::default() }).is_empty());
+    let stranger = app.affiliate(&app.affiliates_with(&second)[0]).name;
     let theirs = c.htmx_get(&format!("/admin/affiliates/suggest?affiliate_id={}", url_part(&stranger))).await;
     assert!(!theirs.contains(&stranger), "another manager's affiliate is never suggested");
     // Statistics and the new-ticket form take the full name too.
@@ -165,10 +129,8 @@ db_test!(affiliates_are_found_by_name_in_every_affiliate_field, |app| {
         )
         .await;
     assert_eq!(created.status, 303, "{}", created.body);
-    assert_eq!(
-        text(&app, "SELECT CAST(affiliate_id AS TEXT) AS t FROM tickets WHERE title = 'Found by name'"),
-        id.to_string()
-    );
+    let made = app.ticket(app.newest_ticket());
+    assert_eq!((made.title.as_str(), made.affiliate_id), ("Found by name", id));
 });
 
 fn url_part(s: &str) -> String {
@@ -184,7 +146,7 @@ db_test!(back_and_forward_get_the_whole_page, |app| {
         .get_with("/admin/tickets?status=open", &[("HX-Request", "true"), ("HX-History-Restore-Request", "true")])
         .await;
     assert!(restored.contains("<html") && restored.contains("id=\"filters\""), "a history restore gets the page");
-    let thread = ids_where(&app, "status = 'open'")[0];
+    let thread = app.find(Find { status: Some(TicketStatus::Open), ..Find::default() })[0].0;
     let restored = c
         .get_with(
             &format!("/admin/tickets/{thread}"),

@@ -138,6 +138,15 @@ db_test!(demo_data_holds_no_state_the_app_forbids, |app| {
         0
     );
     assert!(!ids_where(&app, "waiting_since IS NOT NULL").is_empty());
+    // The demo load keeps every ticket's last public message as the messages say.
+    let differing = scalar(
+        &app,
+        "SELECT count(*) AS n FROM tickets t WHERE t.last_preview IS DISTINCT FROM (SELECT substr(m.body, 1, 600) \
+         FROM messages m WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1) \
+         OR t.last_author_kind IS DISTINCT FROM (SELECT m.author_kind FROM messages m \
+         WHERE m.ticket_id = t.id AND NOT m.internal ORDER BY m.id DESC LIMIT 1)",
+    );
+    assert_eq!(differing, 0);
 });
 
 db_test!(admin_login_logout, |app| {
