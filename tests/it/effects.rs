@@ -95,7 +95,9 @@ db_test!(changing_the_staff_or_the_quick_replies_has_the_lookups_read_again, |ap
 db_test!(what_was_saved_shows_on_the_next_page_of_the_same_instance, |app| {
     app.seed_demo();
     let mut admin = app.login_admin("admin@affdesk.test").await;
-    let ticket = crate::support::ids_where(&app, "status = 'open'")[0];
+    let ticket = app
+        .find(crate::desk::Find { status: Some(affdesk::domain::states::TicketStatus::Open), ..Default::default() })[0]
+        .0;
     let thread = format!("/admin/tickets/{ticket}");
     assert!(!admin.get(&thread).await.contains(">Kept copy test</option>"), "the thread reads the templates");
     assert!(!admin.get("/admin/tickets").await.contains(">Fresh Hire ("), "the list reads the staff");

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 use crate::db_test;
+use crate::desk::Find;
 use crate::harness::TestApp;
 use crate::support::*;
 
@@ -93,7 +94,7 @@ db_test!(hostile_multipart_bodies_never_break_the_reader, |app| {
     let user = affdesk::domain::users::User::find_by_email(&mut conn, "admin@affdesk.test").unwrap().unwrap();
     let key = affdesk::domain::users::User::issue_api_key(&mut conn, user.id).unwrap();
     drop(conn);
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     let cases = std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48);

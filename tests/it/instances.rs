@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+use affdesk::domain::states::TicketStatus;
+
+use crate::desk::Find;
 use crate::harness::{Backend, TestApp};
 use crate::s3::S3Server;
 use crate::support::*;
@@ -46,7 +49,7 @@ async fn attachments_live_in_the_bucket(backend: Backend) {
     let Some(mut s3) = S3Server::start().await else { return };
     let Some(app) = app_with_s3(backend, &s3, |_| {}).await else { return };
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1 AND status = 'open'")[0];
+    let ticket = app.find(Find { affiliate: Some(1), status: Some(TicketStatus::Open), ..Find::default() })[0].0;
     let mut manager = app.login_admin("admin@affdesk.test").await;
     manager.get(&format!("/admin/tickets/{ticket}")).await;
     let sent = manager
@@ -58,12 +61,12 @@ async fn attachments_live_in_the_bucket(backend: Backend) {
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let keys = s3.keys().await;
-    let stored = text(&app, "SELECT storage_key AS t FROM attachments ORDER BY id DESC LIMIT 1");
+    let stored = app.newest_attachment_file().1;
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(keys[0].ends_with(&stored), "{keys:?} holds {stored}");
     assert_eq!(local_files(&app), 0, "nothing stays on the instance's disk");
     // The affiliate downloads the very bytes.
-    let id = scalar(&app, "SELECT MAX(id) AS n FROM attachments");
+    let id = app.newest_attachment();
     let mut affiliate = app.login_affiliate("affiliate1@affdesk.test").await;
     let resp = affiliate.http.get(app.url(&format!("/affiliate/attachments/{id}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -80,7 +83,7 @@ async fn attachments_live_in_the_bucket(backend: Backend) {
         .await;
     assert_eq!(refused.status, 422);
     assert_eq!(s3.keys().await.len(), 1);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) AS n FROM attachments"), 1);
+    assert_eq!(app.attachments_stored(), 1);
     // Removing the ticket removes its object.
     manager.get("/admin/tickets").await;
     let removed = manager
@@ -155,7 +158,7 @@ async fn two_instances_serve_as_one() {
         .post_multipart(&format!("/admin/tickets/{ticket}/messages"), &[("body", "Via A")], &[("a.png", PNG.to_vec())])
         .await;
     assert_eq!(sent.status, 303);
-    let id = scalar(&a, "SELECT MAX(id) AS n FROM attachments");
+    let id = a.newest_attachment();
     let got = on_a.http.get(b.url(&format!("/admin/attachments/{id}"))).send().await.unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().as_ref(), PNG);
@@ -194,7 +197,7 @@ async fn two_instances_serve_as_one() {
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let email = text(&a, "SELECT email AS t FROM affiliates WHERE id = 1");
+    let email = a.affiliate(&crate::desk::AffiliateAccount { id: 1, email: String::new() }).email;
     let mut affiliate = a.login_affiliate(&email).await;
     affiliate.get(&format!("/affiliate/tickets/{ticket}")).await;
     affiliate.post_multipart(&format!("/affiliate/tickets/{ticket}/messages"), &[("body", "From A")], &[]).await;

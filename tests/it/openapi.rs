@@ -1,9 +1,11 @@
 //! The OpenAPI document against the real API: every documented method answers,
 //! and real responses match the documented schemas (so the two cannot drift).
 
+use affdesk::domain::states::{RequestState, TicketKind, TicketStatus};
 use serde_json::Value;
 
 use crate::db_test;
+use crate::desk::Find;
 use crate::harness::TestApp;
 use crate::support::*;
 
@@ -98,9 +100,24 @@ db_test!(real_responses_match_the_document, |app| {
         let mut conn = app.conn();
         affdesk::domain::affiliates::Affiliate::issue_api_key(&mut conn, 1).unwrap()
     };
-    let pending = ids_where(&app, "type = 'offer_request' AND request_state = 'pending'")[0].to_string();
-    let pending_sl = ids_where(&app, "type = 'smartlink_request' AND request_state = 'pending'")[0].to_string();
-    let general = ids_where(&app, "type = 'general' AND status = 'open'")[0].to_string();
+    let pending = app.find(Find {
+        kind: Some(TicketKind::OfferRequest),
+        request_state: Some(RequestState::Pending),
+        ..Find::default()
+    })[0]
+        .0
+        .to_string();
+    let pending_sl = app.find(Find {
+        kind: Some(TicketKind::SmartlinkRequest),
+        request_state: Some(RequestState::Pending),
+        ..Find::default()
+    })[0]
+        .0
+        .to_string();
+    let general =
+        app.find(Find { kind: Some(TicketKind::General), status: Some(TicketStatus::Open), ..Find::default() })[0]
+            .0
+            .to_string();
     let template = scalar(&app, "SELECT MIN(id) AS n FROM reply_templates").to_string();
     let offer = scalar(
         &app,

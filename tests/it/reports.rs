@@ -5,10 +5,12 @@
 
 use affdesk::domain::business_hours::BusinessHours;
 use affdesk::domain::reports;
+use affdesk::domain::states::TicketStatus;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::RunQueryDsl;
 
 use crate::db_test;
+use crate::desk::Find;
 use crate::harness::TestApp;
 use crate::support::*;
 
@@ -115,8 +117,8 @@ db_test!(the_reports_page_and_its_csv_say_the_same, |app| {
 db_test!(waiting_tickets_show_where_they_stand_against_the_target, |app| {
     app.seed_demo();
     let now = affdesk::domain::now();
-    let late = ids_where(&app, "affiliate_id = 1 AND status = 'open'")[0];
-    let fresh = ids_where(&app, "affiliate_id = 1 AND status = 'open'")[1];
+    let late = app.find(Find { affiliate: Some(1), status: Some(TicketStatus::Open), ..Find::default() })[0].0;
+    let fresh = app.find(Find { affiliate: Some(1), status: Some(TicketStatus::Open), ..Find::default() })[1].0;
     {
         let mut conn = app.conn();
         for (id, since) in [(late, now - Duration::days(30)), (fresh, now)] {

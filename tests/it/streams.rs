@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::db_test;
+use crate::desk::Find;
 use crate::harness::{Backend, Client, TestApp};
 use crate::support::*;
 
@@ -39,7 +40,7 @@ const WITHIN: Duration = Duration::from_secs(8);
 
 db_test!(a_stream_ends_with_its_session_or_its_account, |app| {
     app.seed_demo();
-    let ticket = ids_where(&app, "affiliate_id = 1")[0];
+    let ticket = app.find(Find { affiliate: Some(1), ..Find::default() })[0].0;
     // Logged out in another tab: the stream of that session ends.
     let mut manager = app.login_admin("manager1@affdesk.test").await;
     let mut stream = open(&app, &manager, "/admin/events?list=").await;
