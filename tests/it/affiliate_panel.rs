@@ -3,26 +3,11 @@
 use affdesk::domain::states::{AccessGrant, AccessSource, AffiliateStatus, RequestState, TicketKind};
 
 use crate::db_test;
-use crate::desk::{AffiliateAccount, StaffMember};
-use crate::harness::TestApp;
+use crate::desk::Team;
 use crate::support::{PNG, row_ids};
 
-/// An admin, a manager and an affiliate of theirs.
-struct Network {
-    boss: StaffMember,
-    maria: StaffMember,
-    shop: AffiliateAccount,
-}
-
-fn network(app: &TestApp) -> Network {
-    let boss = app.with_admin("boss@network.test");
-    let maria = app.with_manager("maria@network.test");
-    let shop = app.with_affiliate_of(&maria, "shop@partners.test");
-    Network { boss, maria, shop }
-}
-
 db_test!(offer_request_flow_approve_and_reject, |app| {
-    let Network { boss, maria, shop } = network(&app);
+    let Team { boss, maria, shop } = app.with_team();
     let offer = app.with_offer(&boss, "Summer promo").0;
     let mut affiliate = app.browser_of(&shop).await;
     let page = affiliate.get("/affiliate/offers").await;
@@ -68,7 +53,7 @@ db_test!(offer_request_flow_approve_and_reject, |app| {
 });
 
 db_test!(smartlink_requests_work_the_same, |app| {
-    let Network { boss, shop, .. } = network(&app);
+    let Team { boss, shop, .. } = app.with_team();
     let smartlink = app.with_smartlink(&boss, "Mobile sweeps");
     let mut affiliate = app.browser_of(&shop).await;
     affiliate.get("/affiliate/smartlinks").await;
@@ -86,7 +71,7 @@ db_test!(smartlink_requests_work_the_same, |app| {
 });
 
 db_test!(support_list_and_new_ticket, |app| {
-    let Network { maria, shop, .. } = network(&app);
+    let Team { maria, shop, .. } = app.with_team();
     let blog = app.with_affiliate_of(&maria, "blog@partners.test");
     app.as_affiliate(&blog).asks("Not theirs", "Another affiliate's question.");
     // The most recently changed first; closed ones on the Closed tab too.
@@ -124,7 +109,7 @@ db_test!(support_list_and_new_ticket, |app| {
 });
 
 db_test!(inactive_affiliates_cannot_open_tickets, |app| {
-    let Network { boss, maria, shop } = network(&app);
+    let Team { boss, maria, shop } = app.with_team();
     let offer = app.with_offer(&boss, "Summer promo").0;
     let mut affiliate = app.browser_of(&shop).await;
     let before = app.as_affiliate(&shop).asks("While active", "Fine.");
@@ -141,7 +126,7 @@ db_test!(inactive_affiliates_cannot_open_tickets, |app| {
 });
 
 db_test!(templates_tab_crud, |app| {
-    let Network { maria, shop, .. } = network(&app);
+    let Team { maria, shop, .. } = app.with_team();
     app.with_template(&maria, "Looking into it", "We are looking into it.");
     app.with_template(&maria, "Greeting", "Hello!");
     let mut c = app.browser_as(&maria).await;
@@ -191,7 +176,7 @@ db_test!(templates_tab_crud, |app| {
 });
 
 db_test!(statistics_sum_the_database_and_draw_a_chart, |app| {
-    let Network { boss, maria, shop } = network(&app);
+    let Team { boss, maria, shop } = app.with_team();
     let (promo, other_offer) = (app.with_offer(&boss, "Summer promo"), app.with_offer(&boss, "Winter promo"));
     let today = chrono::Utc::now().date_naive();
     let from = today - chrono::Duration::days(9);

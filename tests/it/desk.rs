@@ -87,7 +87,22 @@ pub struct AffiliateAccount {
     pub email: String,
 }
 
+/// The smallest network: an admin, a manager and an affiliate of the manager's.
+pub struct Team {
+    pub boss: StaffMember,
+    pub maria: StaffMember,
+    pub shop: AffiliateAccount,
+}
+
 impl TestApp {
+    /// An admin (boss), a manager (maria) and her affiliate (shop).
+    pub fn with_team(&self) -> Team {
+        let boss = self.with_admin("boss@network.test");
+        let maria = self.with_manager("maria@network.test");
+        let shop = self.with_affiliate_of(&maria, "shop@partners.test");
+        Team { boss, maria, shop }
+    }
+
     /// A desk on SQLite, empty but for its migrations.
     pub async fn sqlite() -> TestApp {
         TestApp::start(Backend::Sqlite).await

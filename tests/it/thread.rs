@@ -4,22 +4,22 @@
 use affdesk::domain::states::TicketStatus;
 
 use crate::db_test;
-use crate::desk::{AffiliateAccount, StaffMember, TicketId};
+use crate::desk::{AffiliateAccount, StaffMember, Team, TicketId};
 use crate::harness::TestApp;
 use crate::support::{PNG, assert_counts_consistent};
 
 /// A manager, an affiliate of theirs and the affiliate's open question.
 struct Thread {
+    boss: StaffMember,
     maria: StaffMember,
     shop: AffiliateAccount,
     ticket: TicketId,
 }
 
 fn thread(app: &TestApp) -> Thread {
-    let maria = app.with_manager("maria@network.test");
-    let shop = app.with_affiliate_of(&maria, "shop@partners.test");
+    let Team { boss, maria, shop } = app.with_team();
     let ticket = app.as_affiliate(&shop).asks("Postback is silent", "Since 9:00 no postbacks.");
-    Thread { maria, shop, ticket }
+    Thread { boss, maria, shop, ticket }
 }
 
 fn attachment_files(app: &crate::harness::TestApp) -> usize {
@@ -33,7 +33,7 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 db_test!(manager_replies_with_a_file_and_the_affiliate_downloads_it, |app| {
-    let Thread { maria, shop, ticket: t } = thread(&app);
+    let Thread { maria, shop, ticket: t, .. } = thread(&app);
     let ticket = t.0;
     let mut manager = app.browser_as(&maria).await;
     let page = manager.get(&format!("/admin/tickets/{ticket}")).await;
@@ -163,7 +163,7 @@ db_test!(refused_attachments_leave_nothing_behind, |app| {
 });
 
 db_test!(internal_notes_stay_with_managers, |app| {
-    let Thread { maria, shop, ticket: t } = thread(&app);
+    let Thread { maria, shop, ticket: t, .. } = thread(&app);
     let ticket = t.0;
     let mut manager = app.browser_as(&maria).await;
     manager.get(&format!("/admin/tickets/{ticket}")).await;
@@ -184,7 +184,7 @@ db_test!(internal_notes_stay_with_managers, |app| {
 });
 
 db_test!(affiliate_reply_reopens_a_closed_ticket, |app| {
-    let Thread { maria, shop, ticket: t } = thread(&app);
+    let Thread { maria, shop, ticket: t, .. } = thread(&app);
     let ticket = t.0;
     app.as_manager(&maria).close(t).unwrap();
     let mut affiliate = app.browser_of(&shop).await;
@@ -205,8 +205,7 @@ db_test!(affiliate_reply_reopens_a_closed_ticket, |app| {
 });
 
 db_test!(quick_reply_templates_fill_variables, |app| {
-    let boss = app.with_admin("boss@network.test");
-    let Thread { maria, shop, ticket: general } = thread(&app);
+    let Thread { boss, maria, shop, ticket: general } = thread(&app);
     let offer = app.with_offer(&boss, "Summer promo");
     let request = app.as_affiliate(&shop).asks_for(offer, "I run SEO traffic").0;
     let greeting = app.with_template(
@@ -272,7 +271,7 @@ db_test!(reply_and_close_and_htmx_append, |app| {
 });
 
 db_test!(a_banner_shows_once, |app| {
-    let Thread { maria, shop, ticket: t } = thread(&app);
+    let Thread { maria, shop, ticket: t, .. } = thread(&app);
     let ticket = t.0;
     let mut c = app.browser_as(&maria).await;
     c.get(&format!("/admin/tickets/{ticket}")).await;
@@ -292,8 +291,7 @@ db_test!(a_banner_shows_once, |app| {
 });
 
 db_test!(the_affiliate_is_shown_beside_the_thread, |app| {
-    let boss = app.with_admin("boss@network.test");
-    let Thread { maria, shop, ticket: t } = thread(&app);
+    let Thread { boss, maria, shop, ticket: t } = thread(&app);
     let ticket = t.0;
     let other = app.as_affiliate(&shop).asks("Payout", "Where is March?").0;
     let offer = app.with_offer(&boss, "Summer promo");
