@@ -87,6 +87,13 @@ pub struct AffiliateAccount {
     pub email: String,
 }
 
+/// The one of `rows` Affise knows by `affise_id`.
+fn by_affise_id<T>(rows: Vec<T>, affise_id: &str, id_of: impl Fn(&T) -> Option<&str>, what: &str) -> T {
+    rows.into_iter()
+        .find(|row| id_of(row) == Some(affise_id))
+        .unwrap_or_else(|| panic!("no {what} with Affise id {affise_id}"))
+}
+
 /// The smallest network: an admin, a manager and an affiliate of the manager's.
 pub struct Team {
     pub boss: StaffMember,
@@ -607,10 +614,7 @@ impl TestApp {
 
     /// The affiliate Affise knows by `affise_id`.
     pub fn affiliate_from_affise(&self, affise_id: &str) -> Affiliate {
-        self.all_affiliates()
-            .into_iter()
-            .find(|a| a.affise_id.as_deref() == Some(affise_id))
-            .unwrap_or_else(|| panic!("no affiliate with Affise id {affise_id}"))
+        by_affise_id(self.all_affiliates(), affise_id, |a| a.affise_id.as_deref(), "affiliate")
     }
 
     /// Every offer on the desk, oldest first.
@@ -620,10 +624,7 @@ impl TestApp {
 
     /// The offer Affise knows by `affise_id`.
     pub fn offer_from_affise(&self, affise_id: &str) -> Offer {
-        self.all_offers()
-            .into_iter()
-            .find(|o| o.affise_id.as_deref() == Some(affise_id))
-            .unwrap_or_else(|| panic!("no offer with Affise id {affise_id}"))
+        by_affise_id(self.all_offers(), affise_id, |o| o.affise_id.as_deref(), "offer")
     }
 
     /// Every Smartlink on the desk, oldest first.
