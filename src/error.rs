@@ -248,6 +248,8 @@ impl AppError {
 }
 
 /// A full HTML error page; used for `AppError` and for actix's own errors (404, 405, bad forms).
+/// The one page that sets its content type itself: actix's `error_response` is given no
+/// request, so askama_web's responder (which wants one) cannot answer it.
 pub fn render_error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     let page = ErrorPage { title, message, status: status.as_u16() };
     let body = page.render().unwrap_or_else(|_| message.to_string());

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{AffiliateSession, StaffSession};
-use super::{AppState, FlashKind, csrf, html, redirect, set_flash, take_flash};
+use super::{AppState, FlashKind, csrf, html, page, redirect, set_flash, take_flash};
 use crate::domain::accounts::{self, AccountKind, TokenPurpose};
 use crate::error::AppResult;
 
@@ -76,6 +76,7 @@ fn heading(purpose: TokenPurpose) -> &'static str {
 
 async fn show_link(
     panel: AccountKind,
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     token: String,
@@ -98,11 +99,12 @@ async fn show_link(
         problem,
         error: None,
     };
-    html(&page, status)
+    Ok(html(&req, page, status))
 }
 
 async fn set_password(
     panel: AccountKind,
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     form: SetPasswordForm,
@@ -125,7 +127,7 @@ async fn set_password(
             problem: link_problem,
             error: Some(problem),
         };
-        return html(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+        return Ok(html(&req, page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY));
     }
     let (token, password) = (form.token.clone(), form.password);
     let done = state.db(move |conn| Ok(accounts::set_password_with_link(conn, kind, &token, &password)?)).await?;
@@ -145,41 +147,45 @@ async fn set_password(
                 problem: Some(problem.message()),
                 error: None,
             };
-            html(&page, actix_web::http::StatusCode::GONE)
+            Ok(html(&req, page, actix_web::http::StatusCode::GONE))
         }
     }
 }
 
 pub async fn admin_link(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     q: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    show_link(AccountKind::User, state, session, q.into_inner().token).await
+    show_link(AccountKind::User, req, state, session, q.into_inner().token).await
 }
 
 pub async fn affiliate_link(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     q: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    show_link(AccountKind::Affiliate, state, session, q.into_inner().token).await
+    show_link(AccountKind::Affiliate, req, state, session, q.into_inner().token).await
 }
 
 pub async fn admin_set(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     form: web::Form<SetPasswordForm>,
 ) -> AppResult<HttpResponse> {
-    set_password(AccountKind::User, state, session, form.into_inner()).await
+    set_password(AccountKind::User, req, state, session, form.into_inner()).await
 }
 
 pub async fn affiliate_set(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     form: web::Form<SetPasswordForm>,
 ) -> AppResult<HttpResponse> {
-    set_password(AccountKind::Affiliate, state, session, form.into_inner()).await
+    set_password(AccountKind::Affiliate, req, state, session, form.into_inner()).await
 }
 
 fn forgot_page(panel: AccountKind, session: &Session, email: String, sent: bool) -> ForgotPage {
@@ -193,12 +199,12 @@ fn forgot_page(panel: AccountKind, session: &Session, email: String, sent: bool)
     }
 }
 
-pub async fn admin_forgot_form(session: Session) -> AppResult<HttpResponse> {
-    html(&forgot_page(AccountKind::User, &session, String::new(), false), actix_web::http::StatusCode::OK)
+pub async fn admin_forgot_form(req: HttpRequest, session: Session) -> AppResult<HttpResponse> {
+    Ok(page(&req, forgot_page(AccountKind::User, &session, String::new(), false)))
 }
 
-pub async fn affiliate_forgot_form(session: Session) -> AppResult<HttpResponse> {
-    html(&forgot_page(AccountKind::Affiliate, &session, String::new(), false), actix_web::http::StatusCode::OK)
+pub async fn affiliate_forgot_form(req: HttpRequest, session: Session) -> AppResult<HttpResponse> {
+    Ok(page(&req, forgot_page(AccountKind::Affiliate, &session, String::new(), false)))
 }
 
 #[derive(Deserialize)]
@@ -220,7 +226,7 @@ async fn forgot(
     let kind = panel;
     let e = email.clone();
     state.db(move |conn| Ok(accounts::request_reset(conn, kind, &e, &address).map(|_| ())?)).await?;
-    html(&forgot_page(panel, &session, email, true), actix_web::http::StatusCode::OK)
+    Ok(page(&req, forgot_page(panel, &session, email, true)))
 }
 
 pub async fn admin_forgot(

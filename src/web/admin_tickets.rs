@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::auth::StaffSession;
 use super::ticket_list::{ListRequest, TicketListView};
-use super::{AppState, Flash, FlashKind, PageCtx, is_htmx, redirect, set_flash};
+use super::{AppState, Flash, FlashKind, PageCtx, is_htmx, page, redirect, set_flash};
 use crate::domain::access::{self, Decision};
 use crate::domain::lifecycle::{self, BulkAction, BulkAnswer, Outcome, Selection};
 use crate::domain::ticket_list;
@@ -121,14 +121,6 @@ impl BulkConfirm {
     }
 }
 
-pub fn html(body: String) -> HttpResponse {
-    super::html_text(actix_web::http::StatusCode::OK, body)
-}
-
-fn render<T: Template>(t: &T) -> AppResult<HttpResponse> {
-    Ok(html(t.render().map_err(AppError::internal)?))
-}
-
 /// Loads one page of the list with the names its rows show (no query per row), and
 /// for the whole page (`with_form`) the managers its filter form offers.
 async fn load(
@@ -171,12 +163,12 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
     let mut list = load(&state, &staff, request, !is_htmx(&req)).await?;
     list.marked = take_marked(&staff.session);
     if is_htmx(&req) {
-        render(&TicketResults { list, flash_oob: None })
+        Ok(page(&req, TicketResults { list, flash_oob: None }))
     } else {
         let mut ctx = staff.page("tickets");
         let query = super::url_encode(&super::ticket_list::query_string(&list.filter_pairs()));
         ctx.live = Some(super::live::url(&state, "admin", &format!("list={query}")).await?);
-        render(&TicketsPage { ctx, list, flash_oob: None })
+        Ok(page(&req, TicketsPage { ctx, list, flash_oob: None }))
     }
 }
 
@@ -206,14 +198,14 @@ pub async fn bulk(
             Some(to) => Some(BulkAction::Assign(to)),
             None => {
                 let text = "Choose the manager to assign the tickets to.";
-                return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+                return respond(&req, &state, &staff, request, FlashKind::Error, text.into()).await;
             }
         },
         other => other.and_then(BulkAction::parse),
     };
     let Some(action) = action else {
         let text = "Choose an action: Activate, Close, Reject, Remove or Assign.";
-        return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+        return respond(&req, &state, &staff, request, FlashKind::Error, text.into()).await;
     };
     let all_matching = form.one("all_matching") == Some("1");
     let mut ids = Vec::new();
@@ -226,11 +218,11 @@ pub async fn bulk(
     let selection = if all_matching {
         if !request.errors.is_empty() {
             let text = "Fix the filter before applying an action to all matching tickets.";
-            return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+            return respond(&req, &state, &staff, request, FlashKind::Error, text.into()).await;
         }
         Selection::Matching(request.filter.clone())
     } else if ids.is_empty() {
-        return respond(&state, &staff, request, htmx, FlashKind::Error, "Select at least one ticket first.".into())
+        return respond(&req, &state, &staff, request, FlashKind::Error, "Select at least one ticket first.".into())
             .await;
     } else {
         Selection::Ids(ids.clone())
@@ -257,24 +249,24 @@ pub async fn bulk(
                 csrf: super::csrf::token(&staff.session),
             };
             return if htmx {
-                render(&BulkConfirmFragment { confirm })
+                Ok(page(&req, BulkConfirmFragment { confirm }))
             } else {
-                render(&BulkConfirmPage { ctx: staff.page("tickets"), confirm })
+                Ok(page(&req, BulkConfirmPage { ctx: staff.page("tickets"), confirm }))
             };
         }
         // A manager to assign to who cannot take tickets: said above the list.
         Err(AppError::BadRequest(why)) => {
-            return respond(&state, &staff, request, htmx, FlashKind::Error, why).await;
+            return respond(&req, &state, &staff, request, FlashKind::Error, why).await;
         }
         Err(e) => return Err(e),
     };
     if summary.is_empty() {
         let text = if all_matching { "No tickets match the filter." } else { "Select at least one ticket first." };
-        return respond(&state, &staff, request, htmx, FlashKind::Error, text.into()).await;
+        return respond(&req, &state, &staff, request, FlashKind::Error, text.into()).await;
     }
     let kind = if summary.done.is_empty() { FlashKind::Warning } else { FlashKind::Success };
     let marked = summary.mentioned().collect();
-    respond_marked(&state, &staff, request, htmx, kind, summary.text(), marked).await
+    respond_marked(&req, &state, &staff, request, kind, summary.text(), marked).await
 }
 
 const MARKED_KEY: &str = "marked_tickets";
@@ -287,30 +279,30 @@ fn take_marked(session: &actix_session::Session) -> Vec<i64> {
 /// After a bulk action: htmx gets the fresh results and a banner; a plain form post
 /// is redirected back to the list with the banner in the session.
 async fn respond(
+    req: &HttpRequest,
     state: &AppState,
     staff: &StaffSession,
     request: ListRequest,
-    htmx: bool,
     kind: FlashKind,
     text: String,
 ) -> AppResult<HttpResponse> {
-    respond_marked(state, staff, request, htmx, kind, text, Vec::new()).await
+    respond_marked(req, state, staff, request, kind, text, Vec::new()).await
 }
 
 /// The list stays on the filter and the page it was on, with the rows marked.
 async fn respond_marked(
+    req: &HttpRequest,
     state: &AppState,
     staff: &StaffSession,
     request: ListRequest,
-    htmx: bool,
     kind: FlashKind,
     text: String,
     marked: Vec<i64>,
 ) -> AppResult<HttpResponse> {
-    if htmx {
+    if is_htmx(req) {
         let mut list = load(state, staff, request, false).await?;
         list.marked = marked;
-        render(&TicketResults { list, flash_oob: Some(Flash { kind, text }) })
+        Ok(page(req, TicketResults { list, flash_oob: Some(Flash { kind, text }) }))
     } else {
         set_flash(&staff.session, kind, text);
         if !marked.is_empty() {

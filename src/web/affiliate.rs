@@ -35,8 +35,8 @@ struct SupportPage {
     errors: Vec<String>,
 }
 
-fn respond<T: Template>(t: &T) -> AppResult<HttpResponse> {
-    super::page(t)
+fn respond<T: Template>(req: &HttpRequest, t: T) -> AppResult<HttpResponse> {
+    Ok(super::page(req, t))
 }
 
 /// `GET /affiliate/tickets`: the affiliate's own tickets, newest activity first.
@@ -80,7 +80,7 @@ pub async fn support(
         blocked: super::new_ticket::affiliate_block_reason(&affiliate.affiliate),
         errors,
     };
-    respond(&page_view)
+    respond(&req, page_view)
 }
 
 /// One line of the Offers or Smartlinks page.
@@ -122,7 +122,11 @@ pub fn access_badge(state: &AccessState) -> (&'static str, String) {
     }
 }
 
-pub async fn offers(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+pub async fn offers(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
     let offers: Vec<OfferRow> = state.db(move |conn| Ok(requests::offers_for(conn, id)?)).await?;
     let rows = offers
@@ -136,17 +140,24 @@ pub async fn offers(state: web::Data<AppState>, affiliate: AffiliateSession) -> 
         })
         .collect();
     let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
-    respond(&CataloguePage {
-        ctx: affiliate.page("offers"),
-        heading: "Offers",
-        path: "offers",
-        rows,
-        with_payout: true,
-        blocked,
-    })
+    respond(
+        &req,
+        CataloguePage {
+            ctx: affiliate.page("offers"),
+            heading: "Offers",
+            path: "offers",
+            rows,
+            with_payout: true,
+            blocked,
+        },
+    )
 }
 
-pub async fn smartlinks(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+pub async fn smartlinks(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
     let smartlinks: Vec<SmartlinkRow> = state.db(move |conn| Ok(requests::smartlinks_for(conn, id)?)).await?;
     let rows = smartlinks
@@ -160,14 +171,17 @@ pub async fn smartlinks(state: web::Data<AppState>, affiliate: AffiliateSession)
         })
         .collect();
     let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
-    respond(&CataloguePage {
-        ctx: affiliate.page("smartlinks"),
-        heading: "Smartlinks",
-        path: "smartlinks",
-        rows,
-        with_payout: false,
-        blocked,
-    })
+    respond(
+        &req,
+        CataloguePage {
+            ctx: affiliate.page("smartlinks"),
+            heading: "Smartlinks",
+            path: "smartlinks",
+            rows,
+            with_payout: false,
+            blocked,
+        },
+    )
 }
 
 #[derive(Deserialize)]

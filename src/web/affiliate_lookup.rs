@@ -10,6 +10,12 @@ use crate::domain::affiliates;
 use crate::error::AppResult;
 use crate::http::query::Params;
 
+#[derive(askama::Template)]
+#[template(path = "admin/_affiliate_suggestions.html")]
+struct Suggestions {
+    found: Vec<affiliates::AffiliateName>,
+}
+
 /// Suggestions shown at once.
 const SUGGESTIONS: i64 = 8;
 
@@ -19,9 +25,5 @@ pub async fn suggest(req: HttpRequest, state: web::Data<AppState>, staff: StaffS
     let text = ["affiliate_id", "q"].iter().find_map(|n| params.one(n)).unwrap_or("").to_string();
     let actor = staff.actor();
     let found = state.db(move |conn| Ok(affiliates::suggest(conn, &actor, &text, SUGGESTIONS)?)).await?;
-    let mut body = String::new();
-    for a in found {
-        body.push_str(&format!("<option value=\"{}\">{} #{}</option>", a.id, super::escape_html(&a.name), a.id));
-    }
-    Ok(super::html_text(actix_web::http::StatusCode::OK, body))
+    Ok(super::page(&req, Suggestions { found }))
 }

@@ -2,12 +2,11 @@
 //! alone for htmx (the thread page loads it after the thread), a page of its own
 //! otherwise.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::StaffSession;
-use super::{AppState, PageCtx, html, is_htmx, path_id};
+use super::{AppState, PageCtx, is_htmx, page, path_id};
 use crate::domain::affiliate_side::{self, AffiliateSide};
 use crate::error::{AppError, AppResult};
 
@@ -33,12 +32,12 @@ pub async fn show(
     let id = path_id(&path)?;
     let actor = staff.actor();
     let side = match state.db(move |conn| Ok(affiliate_side::for_ticket(conn, &actor, id)?)).await {
-        Err(AppError::NotFound) if !is_htmx(&req) => return super::ticket_not_found(staff.page("tickets"), id),
+        Err(AppError::NotFound) if !is_htmx(&req) => return super::ticket_not_found(&req, staff.page("tickets"), id),
         side => side?,
     };
     if is_htmx(&req) {
-        html(&Panel { side }, StatusCode::OK)
+        Ok(page(&req, Panel { side }))
     } else {
-        html(&SidePage { ctx: staff.page("tickets"), side }, StatusCode::OK)
+        Ok(page(&req, SidePage { ctx: staff.page("tickets"), side }))
     }
 }

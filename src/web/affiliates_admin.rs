@@ -73,7 +73,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
     let found = state.db(move |conn| Ok(directory::affiliates_page(conn, &actor, &text, page, PER_PAGE)?)).await?;
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = ListPage { ctx: staff.page("affiliates"), rows: found.rows, q, page, pages, total: found.total };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 async fn managers(state: &web::Data<AppState>, staff: &StaffSession) -> AppResult<Vec<UserSummary>> {
@@ -84,7 +84,7 @@ async fn managers(state: &web::Data<AppState>, staff: &StaffSession) -> AppResul
 }
 
 /// `GET /admin/affiliates/new`.
-pub async fn new_form(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn new_form(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let form = AffiliateForm { status: AffiliateStatus::Active.as_str().into(), ..Default::default() };
     let page = FormPage {
         managers: managers(&state, &staff).await?,
@@ -95,11 +95,12 @@ pub async fn new_form(state: web::Data<AppState>, staff: StaffSession) -> AppRes
         statuses: AffiliateStatus::ALL,
         invited: None,
     };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 /// `GET /admin/affiliates/{id}`.
 pub async fn edit_form(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -128,7 +129,7 @@ pub async fn edit_form(
         statuses: AffiliateStatus::ALL,
         invited,
     };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 #[derive(Deserialize)]
@@ -152,6 +153,7 @@ impl From<AffiliateFields> for AffiliateForm {
 }
 
 async fn refused(
+    req: &HttpRequest,
     state: &web::Data<AppState>,
     staff: &StaffSession,
     affiliate: Option<Affiliate>,
@@ -167,11 +169,12 @@ async fn refused(
         statuses: AffiliateStatus::ALL,
         invited: None,
     };
-    html(&page, StatusCode::UNPROCESSABLE_ENTITY)
+    Ok(html(req, page, StatusCode::UNPROCESSABLE_ENTITY))
 }
 
 /// `POST /admin/affiliates`.
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<AffiliateFields>,
@@ -188,12 +191,13 @@ pub async fn create(
             );
             Ok(redirect(&paths::admin_affiliate(id)))
         }
-        Err(errors) => refused(&state, &staff, None, form, errors).await,
+        Err(errors) => refused(&req, &state, &staff, None, form, errors).await,
     }
 }
 
 /// `POST /admin/affiliates/{id}`.
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -211,7 +215,7 @@ pub async fn update(
         Err(errors) => {
             let actor = staff.actor();
             let a = state.db(move |conn| Ok(directory::editable_affiliate(conn, &actor, id)?)).await?;
-            refused(&state, &staff, Some(a), form, errors).await
+            refused(&req, &state, &staff, Some(a), form, errors).await
         }
     }
 }

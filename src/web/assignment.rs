@@ -2,7 +2,7 @@
 //! who has it now and who may take it.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::StaffSession;
@@ -25,6 +25,7 @@ struct AssignPage {
 }
 
 async fn page(
+    req: &HttpRequest,
     state: &AppState,
     staff: &StaffSession,
     id: i64,
@@ -38,14 +39,19 @@ async fn page(
     let current = ticket.manager_id.and_then(|m| staff_list.iter().find(|u| u.id == m).map(|u| u.name.clone()));
     let assignees = staff_list.iter().filter(|u| Some(u.id) != ticket.manager_id).cloned().collect();
     let page = AssignPage { ctx: staff.page("tickets"), ticket, current, assignees, error };
-    html(&page, status)
+    Ok(html(req, page, status))
 }
 
 /// `GET /admin/tickets/{id}/assign`
-pub async fn form(state: web::Data<AppState>, staff: StaffSession, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
-    match page(&state, &staff, id, None, StatusCode::OK).await {
-        Err(AppError::NotFound) => super::ticket_not_found(staff.page("tickets"), id),
+    match page(&req, &state, &staff, id, None, StatusCode::OK).await {
+        Err(AppError::NotFound) => super::ticket_not_found(&req, staff.page("tickets"), id),
         shown => shown,
     }
 }
@@ -53,6 +59,7 @@ pub async fn form(state: web::Data<AppState>, staff: StaffSession, path: web::Pa
 /// `POST /admin/tickets/{id}/assign`: back to the thread when it is still the
 /// manager's to see, else to their list.
 pub async fn assign(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -61,7 +68,7 @@ pub async fn assign(
     let id = path_id(&path)?;
     let Some(to) = form.one("assign_to").and_then(|v| v.trim().parse::<i64>().ok()) else {
         let why = "Choose the manager to hand the ticket to.".to_string();
-        return page(&state, &staff, id, Some(why), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return page(&req, &state, &staff, id, Some(why), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let actor = staff.actor();
     let scope = actor.scope();
@@ -72,12 +79,12 @@ pub async fn assign(
         .await;
     let summary = match done {
         Err(AppError::BadRequest(why)) => {
-            return page(&state, &staff, id, Some(why), StatusCode::UNPROCESSABLE_ENTITY).await;
+            return page(&req, &state, &staff, id, Some(why), StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         done => done?,
     };
     if !summary.not_allowed.is_empty() {
-        return super::ticket_not_found(staff.page("tickets"), id);
+        return super::ticket_not_found(&req, staff.page("tickets"), id);
     }
     let name = state.db(move |conn| Ok(crate::domain::assignment::assignee(conn, to)?)).await?.name;
     if summary.done.is_empty() {

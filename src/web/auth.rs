@@ -281,7 +281,7 @@ async fn log_in(
         LoginOutcome::WrongLogin => {
             let mut page = login_page(panel, session, email, next, Some(WRONG_LOGIN.into()));
             page.unlock = unlock;
-            Ok(refused_page(page, None))
+            Ok(refused_page(req, page, None))
         }
         LoginOutcome::Throttled(throttled) => {
             let minutes = throttled.wait_secs.div_ceil(60);
@@ -296,19 +296,15 @@ async fn log_in(
             };
             let mut page = login_page(panel, session, email, next, Some(message));
             page.offer_unlock = throttled.account;
-            Ok(refused_page(page, Some(throttled.wait_secs)))
+            Ok(refused_page(req, page, Some(throttled.wait_secs)))
         }
     }
 }
 
 /// 401 for a wrong login; 429 with `Retry-After` while logins are throttled.
-fn refused_page(page: LoginPage, retry_after: Option<u64>) -> HttpResponse {
-    let body = match page.render() {
-        Ok(body) => body,
-        Err(e) => return actix_web::ResponseError::error_response(&AppError::internal(e)),
-    };
+fn refused_page(req: &HttpRequest, page: LoginPage, retry_after: Option<u64>) -> HttpResponse {
     let status = if retry_after.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-    let mut resp = super::html_text(status, body);
+    let mut resp = super::html(req, page, status);
     if let Some(secs) = retry_after {
         resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, secs.into());
     }

@@ -93,7 +93,7 @@ async fn list(
         state.db(move |conn| Ok(catalogue_admin::items_page(conn, &actor, kind, &text, page, PER_PAGE)?)).await?;
     let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let page = ListPage { ctx: staff.page(kind.path()), kind, rows: found.rows, q, page, pages, total: found.total };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 pub async fn offers(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
@@ -121,7 +121,7 @@ fn blank(ctx: PageCtx, kind: CatalogueKind, form: ItemForm, errors: Vec<FieldErr
     }
 }
 
-async fn new_form(staff: StaffSession, kind: CatalogueKind) -> AppResult<HttpResponse> {
+async fn new_form(req: &HttpRequest, staff: StaffSession, kind: CatalogueKind) -> AppResult<HttpResponse> {
     if !staff.user.is_admin() {
         return Err(AppError::forbidden("Only admins add offers and Smartlinks."));
     }
@@ -132,15 +132,15 @@ async fn new_form(staff: StaffSession, kind: CatalogueKind) -> AppResult<HttpRes
         currency: "USD".into(),
         ..Default::default()
     };
-    html(&blank(staff.page(kind.path()), kind, form, Vec::new()), StatusCode::OK)
+    Ok(super::page(req, blank(staff.page(kind.path()), kind, form, Vec::new())))
 }
 
-pub async fn new_offer(staff: StaffSession) -> AppResult<HttpResponse> {
-    new_form(staff, CatalogueKind::Offer).await
+pub async fn new_offer(req: HttpRequest, staff: StaffSession) -> AppResult<HttpResponse> {
+    new_form(&req, staff, CatalogueKind::Offer).await
 }
 
-pub async fn new_smartlink(staff: StaffSession) -> AppResult<HttpResponse> {
-    new_form(staff, CatalogueKind::Smartlink).await
+pub async fn new_smartlink(req: HttpRequest, staff: StaffSession) -> AppResult<HttpResponse> {
+    new_form(&req, staff, CatalogueKind::Smartlink).await
 }
 
 /// The item page: its fields (a form for admins), then its access list.
@@ -196,7 +196,7 @@ async fn show(
     let id = path_id(&path)?;
     let query = Params::from_query(req.query_string());
     let page = i64::from(query.page().unwrap_or(1));
-    html(&item_page(&state, &staff, kind, id, page, None).await?, StatusCode::OK)
+    Ok(super::page(&req, item_page(&state, &staff, kind, id, page, None).await?))
 }
 
 pub async fn offer(
@@ -247,6 +247,7 @@ impl From<ItemFields> for ItemForm {
 }
 
 async fn create(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<ItemFields>,
@@ -260,27 +261,32 @@ async fn create(
             set_flash(&staff.session, FlashKind::Success, format!("The {} #{id} is added.", kind.one()));
             Ok(redirect(&paths::catalogue(kind, Some(id))))
         }
-        Err(errors) => html(&blank(staff.page(kind.path()), kind, form, errors), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(errors) => {
+            Ok(html(req, blank(staff.page(kind.path()), kind, form, errors), StatusCode::UNPROCESSABLE_ENTITY))
+        }
     }
 }
 
 pub async fn create_offer(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<ItemFields>,
 ) -> AppResult<HttpResponse> {
-    create(state, staff, form, CatalogueKind::Offer).await
+    create(&req, state, staff, form, CatalogueKind::Offer).await
 }
 
 pub async fn create_smartlink(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<ItemFields>,
 ) -> AppResult<HttpResponse> {
-    create(state, staff, form, CatalogueKind::Smartlink).await
+    create(&req, state, staff, form, CatalogueKind::Smartlink).await
 }
 
 async fn update(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -298,27 +304,29 @@ async fn update(
         }
         Err(errors) => {
             let page = item_page(&state, &staff, kind, id, 1, Some((form, errors))).await?;
-            html(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            Ok(html(req, page, StatusCode::UNPROCESSABLE_ENTITY))
         }
     }
 }
 
 pub async fn update_offer(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
     form: web::Form<ItemFields>,
 ) -> AppResult<HttpResponse> {
-    update(state, staff, path, form, CatalogueKind::Offer).await
+    update(&req, state, staff, path, form, CatalogueKind::Offer).await
 }
 
 pub async fn update_smartlink(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
     form: web::Form<ItemFields>,
 ) -> AppResult<HttpResponse> {
-    update(state, staff, path, form, CatalogueKind::Smartlink).await
+    update(&req, state, staff, path, form, CatalogueKind::Smartlink).await
 }
 
 #[derive(Deserialize)]

@@ -51,7 +51,7 @@ pub async fn form(req: HttpRequest, staff: StaffSession) -> AppResult<HttpRespon
     let query = crate::http::query::Params::from_query(req.query_string());
     let kind = query.one("kind").and_then(ImportKind::parse).unwrap_or(ImportKind::Affiliates);
     let page = ImportPage { ctx: staff.page("import"), kinds: ImportKind::ALL, kind, preview: None, file_error: None };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 /// `POST /admin/import`: the preview. Nothing is kept in the database; a file with
@@ -73,10 +73,10 @@ pub async fn preview(
         file_error: Some(message.to_string()),
     };
     let Some(file) = form.file else {
-        return html(&refuse("Choose a CSV file to import."), StatusCode::UNPROCESSABLE_ENTITY);
+        return Ok(html(&req, refuse("Choose a CSV file to import."), StatusCode::UNPROCESSABLE_ENTITY));
     };
     if file.size == 0 {
-        return html(&refuse("The file is empty."), StatusCode::UNPROCESSABLE_ENTITY);
+        return Ok(html(&req, refuse("The file is empty."), StatusCode::UNPROCESSABLE_ENTITY));
     }
     let actor = staff.actor();
     let path = file.path.clone();
@@ -106,7 +106,7 @@ pub async fn preview(
         preview: Some((file.file_name.clone(), report)),
         file_error: None,
     };
-    html(&page, status)
+    Ok(html(&req, page, status))
 }
 
 #[derive(Deserialize)]
@@ -118,6 +118,7 @@ pub struct ApplyForm {
 /// `POST /admin/import/apply`: applies the file previewed last, if it is the kind
 /// the button was for; the file is then removed from the store.
 pub async fn apply(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<ApplyForm>,
@@ -171,7 +172,7 @@ pub async fn apply(
                 preview: Some((pending.file_name, report)),
                 file_error: None,
             };
-            html(&page, StatusCode::UNPROCESSABLE_ENTITY)
+            Ok(html(&req, page, StatusCode::UNPROCESSABLE_ENTITY))
         }
     }
 }

@@ -69,21 +69,24 @@ fn message(id: Option<i64>, event: &str, data: &str) -> String {
     out
 }
 
-/// The header's count of unread tickets: nothing for none, "99+" past 99.
-fn unread_badge(n: i64) -> String {
-    match n {
-        0 => String::new(),
-        n if n >= 100 => "<span class=\"nav-count\" title=\"Unread tickets\">99+</span>".into(),
-        n => format!("<span class=\"nav-count\" title=\"Unread tickets\">{n}</span>"),
-    }
+/// The header's count of unread tickets: the response of `/admin/unread` and the
+/// `unread` event's data.
+#[derive(Template)]
+#[template(path = "admin/_unread_badge.html")]
+struct UnreadBadge {
+    n: i64,
 }
 
 /// `GET /admin/unread`: the header's count, for the pages that listen to no events
 /// (every page shows it; the list and threads keep it live).
-pub async fn admin_unread(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn admin_unread(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+) -> AppResult<HttpResponse> {
     let viewer = staff.actor();
     let n = state.db(move |conn| Ok(ticket_list::unread(conn, &viewer)?)).await?;
-    let mut resp = super::html_text(actix_web::http::StatusCode::OK, unread_badge(n));
+    let mut resp = super::page(&req, UnreadBadge { n });
     resp.headers_mut()
         .insert(actix_web::http::header::CACHE_CONTROL, actix_web::http::header::HeaderValue::from_static("no-store"));
     Ok(resp)
@@ -126,7 +129,7 @@ impl Listener {
     async fn unread_message(&self) -> String {
         let viewer = self.viewer.clone();
         match self.state.db(move |conn| Ok(ticket_list::unread(conn, &viewer)?)).await {
-            Ok(n) => message(None, "unread", &unread_badge(n)),
+            Ok(n) => message(None, "unread", &UnreadBadge { n }.render().unwrap_or_default()),
             Err(_) => String::new(),
         }
     }
@@ -297,25 +300,33 @@ struct LiveParts {
     for_manager: bool,
 }
 
-async fn parts(state: &AppState, actor: Actor, id: i64, for_manager: bool) -> AppResult<HttpResponse> {
+async fn parts(
+    req: &HttpRequest,
+    state: &AppState,
+    actor: Actor,
+    id: i64,
+    for_manager: bool,
+) -> AppResult<HttpResponse> {
     let thread = state.db(move |conn| Ok(threads::read(conn, &actor, id, true)?)).await?;
-    super::page(&LiveParts { thread, for_manager })
+    Ok(super::page(req, LiveParts { thread, for_manager }))
 }
 
 /// `GET /admin/tickets/{id}/live`
 pub async fn admin_parts(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    parts(&state, staff.actor(), path_id(&path)?, true).await
+    parts(&req, &state, staff.actor(), path_id(&path)?, true).await
 }
 
 /// `GET /affiliate/tickets/{id}/live`
 pub async fn affiliate_parts(
+    req: HttpRequest,
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    parts(&state, affiliate.actor(), path_id(&path)?, false).await
+    parts(&req, &state, affiliate.actor(), path_id(&path)?, false).await
 }

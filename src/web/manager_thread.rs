@@ -5,12 +5,11 @@
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use askama::Template;
 use serde::Deserialize;
 
 use super::admin_tickets::SingleAction;
 use super::auth::StaffSession;
-use super::thread::{Question, ReplyBodyField, ReplyForm, View, checked, html, thread_and_templates};
+use super::thread::{Question, ReplyBodyField, ReplyForm, View, checked, thread_and_templates};
 use super::ticket_list::ListRequest;
 use super::{AppState, FlashKind, is_htmx, path_id, redirect, set_flash};
 use crate::domain::access::Decision;
@@ -128,8 +127,8 @@ pub async fn admin_show(
     }
     let from = Origin::read(|name| query.one(name).unwrap_or("").to_string());
     match manager_view(&state, &staff, id, &from, true, form).await {
-        Err(AppError::NotFound) => super::ticket_not_found(staff.page("tickets"), id),
-        view => view?.respond(false, StatusCode::OK),
+        Err(AppError::NotFound) => super::ticket_not_found(&req, staff.page("tickets"), id),
+        view => view?.respond(&req, false, StatusCode::OK),
     }
 }
 
@@ -170,6 +169,7 @@ pub struct TemplateQuery {
 /// `GET /admin/tickets/{id}/template?template_id=N`: the reply box with the
 /// template filled in (htmx swaps it into the form).
 pub async fn admin_template(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -179,8 +179,7 @@ pub async fn admin_template(
     let mut form = ReplyForm { typing_url: Some(paths::typing(AccountKind::User, id)), ..Default::default() };
     let chosen = fill(&state, &staff, id, query.into_inner().template_id.and_then(|v| v.trim().parse().ok())).await?;
     apply_template(&mut form, chosen);
-    let body = ReplyBodyField { form }.render().map_err(AppError::internal)?;
-    Ok(html(StatusCode::OK, body))
+    Ok(super::page(&req, ReplyBodyField { form }))
 }
 
 /// What the manager's thread form was sent to do.
@@ -245,17 +244,19 @@ pub async fn admin_reply(
             } else {
                 form.errors.push(("template_id", "Choose a template.".into()));
             }
-            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::OK);
+            return manager_view(&state, &staff, id, &from, false, form).await?.respond(&req, htmx, StatusCode::OK);
         }
         Intent::Act(action) => {
-            return act(&state, &staff, id, &from, htmx, action, upload.checked("confirm"), form).await;
+            return act(&req, &state, &staff, id, &from, htmx, action, upload.checked("confirm"), form).await;
         }
         Intent::Send(then) => then,
     };
     if !checked(&upload, &mut form, true) {
-        return manager_view(&state, &staff, id, &from, false, form)
-            .await?
-            .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
+        return manager_view(&state, &staff, id, &from, false, form).await?.respond(
+            &req,
+            htmx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let internal = form.internal;
     let actor = staff.actor();
@@ -274,7 +275,11 @@ pub async fn admin_reply(
         // the form comes back with the text and what happened.
         Err(AppError::Conflict(what)) => {
             form.warning = Some(format!("{what} Your text is kept: send it again as it is, or edit it first."));
-            return manager_view(&state, &staff, id, &from, false, form).await?.respond(htmx, StatusCode::CONFLICT);
+            return manager_view(&state, &staff, id, &from, false, form).await?.respond(
+                &req,
+                htmx,
+                StatusCode::CONFLICT,
+            );
         }
         Err(e) => return Err(e),
     };
@@ -282,7 +287,7 @@ pub async fn admin_reply(
     if htmx {
         let mut view = manager_view(&state, &staff, id, &from, false, ReplyForm::default()).await?;
         view.ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: done.into() });
-        return view.respond(true, StatusCode::OK);
+        return view.respond(&req, true, StatusCode::OK);
     }
     set_flash(&staff.session, FlashKind::Success, done);
     Ok(redirect(&thread_url(id, &from)))
@@ -298,6 +303,7 @@ fn thread_url(id: i64, from: &Origin) -> String {
 /// Closing a pending request asks first whether to reject it.
 #[allow(clippy::too_many_arguments)]
 async fn act(
+    req: &HttpRequest,
     state: &AppState,
     staff: &StaffSession,
     id: i64,
@@ -312,7 +318,7 @@ async fn act(
         match state.act(move |conn| Ok(lifecycle::close_or_ask(conn, &actor, id, confirmed)?)).await? {
             CloseAnswer::AsksAboutPendingRequest => {
                 form.question = Some(Question::ClosePending);
-                return manager_view(state, staff, id, from, false, form).await?.respond(htmx, StatusCode::OK);
+                return manager_view(state, staff, id, from, false, form).await?.respond(req, htmx, StatusCode::OK);
             }
             CloseAnswer::Done(outcome) => outcome,
         }
@@ -329,7 +335,7 @@ async fn act(
         let mut view =
             manager_view(state, staff, id, from, false, ReplyForm { body: form.body, ..Default::default() }).await?;
         view.ctx.flash = Some(flash);
-        return view.respond(true, StatusCode::OK);
+        return view.respond(req, true, StatusCode::OK);
     }
     set_flash(&staff.session, flash.kind, flash.text);
     if !form.body.trim().is_empty() {

@@ -86,20 +86,21 @@ pub fn take_once<T: serde::de::DeserializeOwned>(session: &Session, key: &str) -
     session.remove_as::<T>(key).and_then(|r| r.ok())
 }
 
-/// A rendered page with its status (422 for a form sent back with its errors).
-pub fn html<T: askama::Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-    let body = t.render().map_err(AppError::internal)?;
-    Ok(html_text(status, body))
+/// A page or fragment as askama_web answers it (HTML, UTF-8), with its status: 422
+/// for a form sent back with its errors, 404 for a ticket that is not there. A
+/// template that fails to render keeps askama_web's 500 (and its log line).
+pub fn html<T: askama::Template>(req: &HttpRequest, t: T, status: actix_web::http::StatusCode) -> HttpResponse {
+    let mut resp = page(req, t);
+    if resp.status().is_success() {
+        *resp.status_mut() = status;
+    }
+    resp
 }
 
 /// A page or fragment that is 200 OK.
-pub fn page<T: askama::Template>(t: &T) -> AppResult<HttpResponse> {
-    html(t, actix_web::http::StatusCode::OK)
-}
-
-/// HTML already written out: the one place the panels' content type is set.
-pub fn html_text(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body)
+pub fn page<T: askama::Template>(req: &HttpRequest, t: T) -> HttpResponse {
+    use actix_web::Responder;
+    askama_web::WebTemplate(t).respond_to(req)
 }
 
 #[derive(askama::Template)]
@@ -116,7 +117,7 @@ struct NotFoundPage {
 /// said inside the panel with its navigation: a bookmark or a shared link leaves the
 /// reader somewhere to go on from, not on a bare error page. Whether it exists is not
 /// told: a 404 either way.
-pub fn ticket_not_found(ctx: PageCtx, id: i64) -> AppResult<HttpResponse> {
+pub fn ticket_not_found(req: &HttpRequest, ctx: PageCtx, id: i64) -> AppResult<HttpResponse> {
     let (message, back) = if ctx.is_admin_panel() {
         (
             format!(
@@ -135,7 +136,7 @@ pub fn ticket_not_found(ctx: PageCtx, id: i64) -> AppResult<HttpResponse> {
         back,
         back_label: "Back to the tickets",
     };
-    let mut resp = html(&page, actix_web::http::StatusCode::NOT_FOUND)?;
+    let mut resp = html(req, page, actix_web::http::StatusCode::NOT_FOUND);
     // htmx requests get the message in the flash area, as for every error.
     resp.extensions_mut().insert(crate::error::ErrorMessage(message));
     Ok(resp)
@@ -247,6 +248,12 @@ pub async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
+#[derive(askama::Template)]
+#[template(path = "_flash_error.html")]
+struct FlashError {
+    message: String,
+}
+
 /// For htmx requests, an error page becomes a banner in `#flash` instead of
 /// replacing the part of the page the request aimed at.
 pub async fn htmx_errors(
@@ -262,12 +269,11 @@ pub async fn htmx_errors(
     let Some(message) = message else { return Ok(res) };
     let status = res.status();
     let (req, _) = res.into_parts();
-    let body = format!("<div class=\"flash flash-error\" role=\"alert\">{}</div>", escape_html(&message));
-    let resp = HttpResponse::build(status)
-        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header(("HX-Retarget", "#flash"))
-        .insert_header(("HX-Reswap", "innerHTML"))
-        .body(body);
+    let mut resp = html(&req, FlashError { message }, status);
+    resp.headers_mut()
+        .insert(header::HeaderName::from_static("hx-retarget"), header::HeaderValue::from_static("#flash"));
+    resp.headers_mut()
+        .insert(header::HeaderName::from_static("hx-reswap"), header::HeaderValue::from_static("innerHTML"));
     Ok(actix_web::dev::ServiceResponse::new(req, resp))
 }
 

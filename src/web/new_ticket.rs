@@ -52,8 +52,8 @@ impl NewTicketPage {
         if self.for_manager { "/admin/tickets" } else { "/affiliate/tickets" }
     }
 
-    fn respond(&self, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-        super::html(self, status)
+    fn respond(self, req: &HttpRequest, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
+        Ok(super::html(req, self, status))
     }
 }
 
@@ -62,14 +62,14 @@ pub struct NewQuery {
     affiliate_id: Option<String>,
 }
 
-pub async fn admin_form(staff: StaffSession, query: web::Query<NewQuery>) -> AppResult<HttpResponse> {
+pub async fn admin_form(req: HttpRequest, staff: StaffSession, query: web::Query<NewQuery>) -> AppResult<HttpResponse> {
     let form = TicketForm {
         affiliate_id: query.into_inner().affiliate_id.unwrap_or_default(),
         kind: "general".into(),
         ..Default::default()
     };
     NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
-        .respond(actix_web::http::StatusCode::OK)
+        .respond(&req, actix_web::http::StatusCode::OK)
 }
 
 /// Checks the common fields; returns the question to open if all are right.
@@ -137,7 +137,7 @@ pub async fn admin_create(
                 form.errors.push(("affiliate_id", why.text()));
             }
             NewTicketPage { ctx: staff.page("tickets"), form, for_manager: true, blocked: None }
-                .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
+                .respond(&req, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }
@@ -162,11 +162,11 @@ pub fn affiliate_block_reason(affiliate: &Affiliate) -> Option<String> {
     })
 }
 
-pub async fn affiliate_form(affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+pub async fn affiliate_form(req: HttpRequest, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
     let blocked = affiliate_block_reason(&affiliate.affiliate);
     let form = TicketForm { kind: "general".into(), ..Default::default() };
     NewTicketPage { ctx: affiliate.page("support"), form, for_manager: false, blocked }
-        .respond(actix_web::http::StatusCode::OK)
+        .respond(&req, actix_web::http::StatusCode::OK)
 }
 
 /// `POST /affiliate/tickets`: a question to the affiliate's manager.
@@ -183,7 +183,7 @@ pub async fn affiliate_create(
     let mut form = TicketForm::default();
     let Some(question) = check(&upload, &mut form, None) else {
         return NewTicketPage { ctx: affiliate.page("support"), form, for_manager: false, blocked: None }
-            .respond(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+            .respond(&req, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     };
     match open(&state, affiliate.actor(), question, upload.files).await? {
         Ok(ticket) => {

@@ -56,7 +56,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSess
         sync: sync.into_iter().filter(|p| p.part != "run").collect(),
         affise_on: state.config.affise.is_some(),
     };
-    super::page(&page)
+    Ok(super::page(&req, page))
 }
 
 /// `POST /admin/outbox/{id}/retry`: send a waiting or failed email now.

@@ -3,7 +3,7 @@
 //! to another in one step.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -43,9 +43,9 @@ async fn page(
 }
 
 /// `GET /admin/people`.
-pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let page = page(&state, &staff, NewPerson { role: "manager".into(), ..Default::default() }, Vec::new()).await?;
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 #[derive(Deserialize)]
@@ -60,6 +60,7 @@ pub struct InviteForm {
 
 /// `POST /admin/people`: invite someone; wrong fields come back next to the field.
 pub async fn invite(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<InviteForm>,
@@ -73,7 +74,7 @@ pub async fn invite(
             set_flash(&staff.session, FlashKind::Success, format!("Invitation sent to {}.", person.email.trim()));
             Ok(redirect("/admin/people"))
         }
-        Err(errors) => html(&page(&state, &staff, person, errors).await?, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(errors) => Ok(html(&req, page(&state, &staff, person, errors).await?, StatusCode::UNPROCESSABLE_ENTITY)),
     }
 }
 

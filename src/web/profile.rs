@@ -1,7 +1,7 @@
 //! The profile page of each panel: who you are, which emails you get, and your API
 //! key (regenerated on request and shown once; only its hash is kept).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::{AffiliateSession, StaffSession};
@@ -28,8 +28,8 @@ struct ProfilePage {
     notifications: Vec<(&'static str, &'static str, bool)>,
 }
 
-fn respond(page: ProfilePage) -> AppResult<HttpResponse> {
-    super::page(&page)
+fn respond(req: &HttpRequest, page: ProfilePage) -> AppResult<HttpResponse> {
+    Ok(super::page(req, page))
 }
 
 /// The kinds of email offered to `recipient`, with the ones they switched off.
@@ -74,24 +74,36 @@ async fn affiliate_page(
     })
 }
 
-pub async fn admin_show(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
-    respond(staff_page(&state, &staff, None).await?)
+pub async fn admin_show(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+    respond(&req, staff_page(&state, &staff, None).await?)
 }
 
-pub async fn admin_new_key(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn admin_new_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: StaffSession,
+) -> AppResult<HttpResponse> {
     let id = staff.user.id;
     let key = state.db(move |conn| Ok(User::issue_api_key(conn, id)?)).await?;
-    respond(staff_page(&state, &staff, Some(key)).await?)
+    respond(&req, staff_page(&state, &staff, Some(key)).await?)
 }
 
-pub async fn affiliate_show(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
-    respond(affiliate_page(&state, &affiliate, None).await?)
+pub async fn affiliate_show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+) -> AppResult<HttpResponse> {
+    respond(&req, affiliate_page(&state, &affiliate, None).await?)
 }
 
-pub async fn affiliate_new_key(state: web::Data<AppState>, affiliate: AffiliateSession) -> AppResult<HttpResponse> {
+pub async fn affiliate_new_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    affiliate: AffiliateSession,
+) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
     let key = state.db(move |conn| Ok(Affiliate::issue_api_key(conn, id)?)).await?;
-    respond(affiliate_page(&state, &affiliate, Some(key)).await?)
+    respond(&req, affiliate_page(&state, &affiliate, Some(key)).await?)
 }
 
 /// The kinds of email ticked in the form; unknown names are ignored.

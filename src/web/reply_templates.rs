@@ -1,6 +1,6 @@
 //! The Templates tab: the managers' quick replies, listed, written and removed.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -48,17 +48,17 @@ struct DeletePage {
     template: ReplyTemplate,
 }
 
-fn respond<T: Template>(t: &T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
-    super::html(t, status)
+fn respond<T: Template>(req: &HttpRequest, t: T, status: actix_web::http::StatusCode) -> AppResult<HttpResponse> {
+    Ok(super::html(req, t, status))
 }
 
-pub async fn list(state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
     let actor = staff.actor();
     let rows = state.db(move |conn| Ok(reply_templates::list_for(conn, &actor)?)).await?;
-    respond(&ListPage { ctx: staff.page("templates"), rows }, actix_web::http::StatusCode::OK)
+    respond(&req, ListPage { ctx: staff.page("templates"), rows }, actix_web::http::StatusCode::OK)
 }
 
-pub async fn new_form(staff: StaffSession) -> AppResult<HttpResponse> {
+pub async fn new_form(req: HttpRequest, staff: StaffSession) -> AppResult<HttpResponse> {
     let page = FormPage {
         ctx: staff.page("templates"),
         id: None,
@@ -67,10 +67,11 @@ pub async fn new_form(staff: StaffSession) -> AppResult<HttpResponse> {
         errors: Vec::new(),
         variables: &VARIABLES,
     };
-    respond(&page, actix_web::http::StatusCode::OK)
+    respond(&req, page, actix_web::http::StatusCode::OK)
 }
 
 pub async fn edit_form(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -86,7 +87,7 @@ pub async fn edit_form(
         errors: Vec::new(),
         variables: &VARIABLES,
     };
-    respond(&page, actix_web::http::StatusCode::OK)
+    respond(&req, page, actix_web::http::StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -96,23 +97,26 @@ pub struct TemplateForm {
 }
 
 pub async fn create(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     form: web::Form<TemplateForm>,
 ) -> AppResult<HttpResponse> {
-    save(state, staff, None, form.into_inner()).await
+    save(req, state, staff, None, form.into_inner()).await
 }
 
 pub async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
     form: web::Form<TemplateForm>,
 ) -> AppResult<HttpResponse> {
-    save(state, staff, Some(super::path_id(&path)?), form.into_inner()).await
+    save(req, state, staff, Some(super::path_id(&path)?), form.into_inner()).await
 }
 
 async fn save(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     id: Option<i64>,
@@ -131,7 +135,7 @@ async fn save(
             errors,
             variables: &VARIABLES,
         };
-        return respond(&page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
+        return respond(&req, page, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY);
     }
     set_flash(&staff.session, FlashKind::Success, format!("Template \"{}\" saved.", form.title.trim()));
     Ok(redirect("/admin/templates"))
@@ -144,6 +148,7 @@ pub struct DeleteForm {
 
 /// Asks first; removes only when the form carries `confirm=1`.
 pub async fn delete(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     path: web::Path<String>,
@@ -153,7 +158,7 @@ pub async fn delete(
     let actor = staff.actor();
     let template = state.db(move |conn| Ok(reply_templates::find_editable(conn, &actor, id)?)).await?;
     if form.confirm.as_deref() != Some("1") {
-        return respond(&DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
+        return respond(&req, DeletePage { ctx: staff.page("templates"), template }, actix_web::http::StatusCode::OK);
     }
     let actor = staff.actor();
     state.act(move |conn| Ok(reply_templates::delete(conn, &actor, id)?)).await?;

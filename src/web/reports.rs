@@ -2,16 +2,15 @@
 //! type, and the backlog day by day; the same numbers as CSV. Admins (and who sees
 //! every queue) see the whole team; a manager sees their own tickets.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
 use super::auth::StaffSession;
 use super::dates::RangeForm;
-use super::{AppState, PageCtx, html};
+use super::{AppState, PageCtx};
 use crate::domain::business_hours::brief;
 use crate::domain::days::{DayRange, MAX_DAYS};
 use crate::domain::reports::{self, Report, Times};
@@ -100,6 +99,7 @@ async fn load(state: &AppState, staff: &StaffSession, r: &RangeForm) -> AppResul
 
 /// `GET /admin/reports?from=YYYY-MM-DD&to=YYYY-MM-DD`
 pub async fn show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     query: web::Query<ReportQuery>,
@@ -117,7 +117,7 @@ pub async fn show(
         chart,
         targets: state.config.sla.describe(),
     };
-    html(&page, StatusCode::OK)
+    Ok(super::page(&req, page))
 }
 
 /// `GET /admin/reports/export?from=&to=`: the page's numbers as CSV, times in hours

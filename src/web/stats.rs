@@ -1,7 +1,7 @@
 //! `GET /admin/stats/daily`: an affiliate's daily statistics, a chart drawn on the
 //! server as SVG, and a table with totals.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use serde::Deserialize;
@@ -61,6 +61,7 @@ pub fn epc(v: f64) -> String {
 }
 
 pub async fn daily(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: StaffSession,
     query: web::Query<StatsQuery>,
@@ -116,7 +117,7 @@ pub async fn daily(
         chart,
         currency: state.config.currency.clone(),
     };
-    super::page(&page)
+    Ok(super::page(&req, page))
 }
 
 /// Clicks as bars (left axis) and conversions as a line (right axis), in SVG

@@ -136,10 +136,6 @@ pub fn segments(text: &str) -> Vec<Segment> {
     threads::segments(text)
 }
 
-pub(super) fn html(status: StatusCode, body: String) -> HttpResponse {
-    super::html_text(status, body)
-}
-
 /// A thread as the page shows it: what it needs besides the thread itself.
 pub(super) struct View {
     pub(super) ctx: PageCtx,
@@ -154,17 +150,15 @@ impl View {
     /// A form sent again with its problems (422) or with what changed meanwhile
     /// (409) is, for htmx, an ordinary answer to swap in: said with 200, so the
     /// browser does not log the page's own validation as a failed request.
-    pub(super) fn respond(self, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
+    pub(super) fn respond(self, req: &HttpRequest, htmx: bool, status: StatusCode) -> AppResult<HttpResponse> {
         let status = if htmx && status.is_client_error() { StatusCode::OK } else { status };
         let View { ctx, thread, templates, form, list } = self;
         let for_manager = ctx.is_admin_panel();
-        let body = if htmx {
-            Conversation { ctx, thread, templates, form, for_manager, list }.render()
+        Ok(if htmx {
+            super::html(req, Conversation { ctx, thread, templates, form, for_manager, list }, status)
         } else {
-            ThreadPage { ctx, thread, templates, form, for_manager, list }.render()
-        }
-        .map_err(AppError::internal)?;
-        Ok(html(status, body))
+            super::html(req, ThreadPage { ctx, thread, templates, form, for_manager, list }, status)
+        })
     }
 }
 
@@ -223,18 +217,22 @@ async fn affiliate_live(
 
 /// `GET /affiliate/tickets/{id}`: the affiliate's own ticket, without internal notes.
 pub async fn affiliate_show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path_id(&path)?;
     let (thread, _) = match load(&state, affiliate.actor(), id, true).await {
-        Err(AppError::NotFound) => return super::ticket_not_found(affiliate.page("support"), id),
+        Err(AppError::NotFound) => return super::ticket_not_found(&req, affiliate.page("support"), id),
         loaded => loaded?,
     };
     let (ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
-    View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }
-        .respond(false, StatusCode::OK)
+    View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }.respond(
+        &req,
+        false,
+        StatusCode::OK,
+    )
 }
 
 /// `POST /affiliate/tickets/{id}/messages`: replying reopens a closed ticket.
@@ -252,8 +250,11 @@ pub async fn affiliate_reply(
     if !checked(&upload, &mut form, false) {
         let (thread, _) = load(&state, affiliate.actor(), id, false).await?;
         let (ctx, form) = affiliate_live(&state, &affiliate, id, form).await?;
-        return View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }
-            .respond(htmx, StatusCode::UNPROCESSABLE_ENTITY);
+        return View { ctx, thread, templates: Default::default(), form, list: ListContext::default() }.respond(
+            &req,
+            htmx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let actor = affiliate.actor();
     let (body, submission) = (form.body.clone(), upload.text("submission"));
@@ -268,7 +269,7 @@ pub async fn affiliate_reply(
         let (mut ctx, form) = affiliate_live(&state, &affiliate, id, ReplyForm::default()).await?;
         ctx.flash = Some(super::Flash { kind: FlashKind::Success, text: "Message sent.".into() });
         let (templates, list) = (Default::default(), ListContext::default());
-        return View { ctx, thread, templates, form, list }.respond(true, StatusCode::OK);
+        return View { ctx, thread, templates, form, list }.respond(&req, true, StatusCode::OK);
     }
     set_flash(&affiliate.session, FlashKind::Success, "Message sent.");
     Ok(redirect(&paths::affiliate_ticket(id)))
