@@ -321,3 +321,24 @@ db_test!(the_affiliate_is_shown_beside_the_thread, |app| {
     assert_eq!(refused.status, 404);
     assert!(!refused.contains(&name));
 });
+
+db_test!(an_htmx_request_that_fails_gets_a_banner_not_a_page, |app| {
+    let Thread { maria, .. } = thread(&app);
+    let mut c = app.browser_as(&maria).await;
+    c.get("/admin/tickets").await;
+    // A stale link followed by htmx: the error lands in the flash area, the part of
+    // the page the request aimed at is left alone.
+    let page = c.htmx_get("/admin/tickets/999999").await;
+    assert_eq!(page.status, 404);
+    assert_eq!(page.headers.get("hx-retarget").and_then(|v| v.to_str().ok()), Some("#flash"));
+    assert_eq!(page.headers.get("hx-reswap").and_then(|v| v.to_str().ok()), Some("innerHTML"));
+    assert!(
+        page.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html")),
+        "{:?}",
+        page.headers
+    );
+    let banner = page.body.trim();
+    assert!(banner.starts_with("<div class=\"flash flash-error\" role=\"alert\">"), "{banner}");
+    assert!(banner.contains("Ticket #999999 is not in your queue"), "{banner}");
+    assert!(!banner.contains("<nav") && !banner.contains("id=\"conversation\""), "no page inside the banner: {banner}");
+});
