@@ -14,8 +14,11 @@ case "$backend" in
 esac
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet
-bin=target/release/affdesk
+# A script that brings its own binaries (bench/compare.sh) sets `bin` first.
+if [ -z "${bin:-}" ]; then
+  cargo build --release --quiet
+  bin=target/release/affdesk
+fi
 mkdir -p "$data_dir"
 
 # Seeds `demo --tickets $TICKETS` (a million by default) unless the database has it.
