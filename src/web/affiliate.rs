@@ -35,10 +35,6 @@ struct SupportPage {
     errors: Vec<String>,
 }
 
-fn respond<T: Template>(req: &HttpRequest, t: T) -> AppResult<HttpResponse> {
-    Ok(super::page(req, t))
-}
-
 /// `GET /affiliate/tickets`: the affiliate's own tickets, newest activity first.
 pub async fn support(
     req: HttpRequest,
@@ -80,7 +76,7 @@ pub async fn support(
         blocked: super::new_ticket::affiliate_block_reason(&affiliate.affiliate),
         errors,
     };
-    respond(&req, page_view)
+    Ok(super::page(&req, page_view))
 }
 
 /// One line of the Offers or Smartlinks page.
@@ -140,7 +136,7 @@ pub async fn offers(
         })
         .collect();
     let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
-    respond(
+    Ok(super::page(
         &req,
         CataloguePage {
             ctx: affiliate.page("offers"),
@@ -150,7 +146,7 @@ pub async fn offers(
             with_payout: true,
             blocked,
         },
-    )
+    ))
 }
 
 pub async fn smartlinks(
@@ -171,7 +167,7 @@ pub async fn smartlinks(
         })
         .collect();
     let blocked = super::new_ticket::affiliate_block_reason(&affiliate.affiliate);
-    respond(
+    Ok(super::page(
         &req,
         CataloguePage {
             ctx: affiliate.page("smartlinks"),
@@ -181,7 +177,7 @@ pub async fn smartlinks(
             with_payout: false,
             blocked,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]

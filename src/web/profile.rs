@@ -28,10 +28,6 @@ struct ProfilePage {
     notifications: Vec<(&'static str, &'static str, bool)>,
 }
 
-fn respond(req: &HttpRequest, page: ProfilePage) -> AppResult<HttpResponse> {
-    Ok(super::page(req, page))
-}
-
 /// The kinds of email offered to `recipient`, with the ones they switched off.
 async fn choices(state: &AppState, recipient: Account) -> AppResult<Vec<(&'static str, &'static str, bool)>> {
     let off = state.db(move |conn| Ok(notify::optouts(conn, recipient)?)).await?;
@@ -75,7 +71,7 @@ async fn affiliate_page(
 }
 
 pub async fn admin_show(req: HttpRequest, state: web::Data<AppState>, staff: StaffSession) -> AppResult<HttpResponse> {
-    respond(&req, staff_page(&state, &staff, None).await?)
+    Ok(super::page(&req, staff_page(&state, &staff, None).await?))
 }
 
 pub async fn admin_new_key(
@@ -85,7 +81,7 @@ pub async fn admin_new_key(
 ) -> AppResult<HttpResponse> {
     let id = staff.user.id;
     let key = state.db(move |conn| Ok(User::issue_api_key(conn, id)?)).await?;
-    respond(&req, staff_page(&state, &staff, Some(key)).await?)
+    Ok(super::page(&req, staff_page(&state, &staff, Some(key)).await?))
 }
 
 pub async fn affiliate_show(
@@ -93,7 +89,7 @@ pub async fn affiliate_show(
     state: web::Data<AppState>,
     affiliate: AffiliateSession,
 ) -> AppResult<HttpResponse> {
-    respond(&req, affiliate_page(&state, &affiliate, None).await?)
+    Ok(super::page(&req, affiliate_page(&state, &affiliate, None).await?))
 }
 
 pub async fn affiliate_new_key(
@@ -103,7 +99,7 @@ pub async fn affiliate_new_key(
 ) -> AppResult<HttpResponse> {
     let id = affiliate.affiliate.id;
     let key = state.db(move |conn| Ok(Affiliate::issue_api_key(conn, id)?)).await?;
-    respond(&req, affiliate_page(&state, &affiliate, Some(key)).await?)
+    Ok(super::page(&req, affiliate_page(&state, &affiliate, Some(key)).await?))
 }
 
 /// The kinds of email ticked in the form; unknown names are ignored.
